@@ -1,0 +1,26 @@
+# The README's two commands: `make demo` and `make test`. Both set everything up first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test setup clean
+
+setup: $(STAMP)
+
+# torch 2.14.1 / torchvision 0.29.1 are pinned in pyproject.toml; pip (not uv) installs them.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/snakemake --cores 2 --configfile config/demo.yaml
+	@echo
+	@echo "Demo results are in results/demo/: tables/ (peak_accuracy.parquet, table1_budgets.csv), figures/, runs/."
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf results/demo .snakemake

@@ -1,0 +1,32 @@
+# Schneider, Stenning & Elliott (2023), "Efficient galaxy classification through
+# pretraining", as one DAG. The paper's study is config/config.yaml; the offline
+# demo is config/demo.yaml. All logic lives in src/galaxy_pretraining.
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+# The paper's study by default; `--configfile other.yaml` replaces it whole
+# (not merged key by key, so a demo never inherits the paper's models).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
+
+
+from galaxy_pretraining.study import validate_config
+
+validate_config(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
+validate(config, "workflow/schemas/config.schema.yaml")  # fills in the schema's defaults
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/analysis.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    input:
+        get_final_outputs(),

@@ -1,0 +1,110 @@
+"""Batched augmentation on the device: every image of a batch gets its own random transform.
+
+The paper's per-image pipeline (random 224 crop, horizontal and vertical flips,
+rotation up to 180 degrees with zero fill) done on whole uint8 batches with
+tensor ops: crop and flips are one gather with per-image index vectors, the
+rotation one affine grid with a per-image angle. (torchvision's v2
+RandomRotation on a batch draws a single angle for the whole batch, which is
+not the protocol.)
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+NORMALIZATIONS = ("none", "imagenet")
+
+
+def _gather(images: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    """images[b, :, rows[b, i], cols[b, j]] for every b, i, j."""
+    batch = torch.arange(images.shape[0], device=images.device)[:, None, None, None]
+    channel = torch.arange(images.shape[1], device=images.device)[None, :, None, None]
+    return images[batch, channel, rows[:, None, :, None], cols[:, None, None, :]]
+
+
+def crop_and_flip(images: torch.Tensor, crop: int, flips: bool, generator: torch.Generator) -> torch.Tensor:
+    """Per-image random crop offsets and horizontal/vertical flips, on the uint8 batch."""
+    n, _, height, width = images.shape
+    device = images.device
+    top = torch.randint(0, height - crop + 1, (n,), generator=generator, device=device)
+    left = torch.randint(0, width - crop + 1, (n,), generator=generator, device=device)
+    steps = torch.arange(crop, device=device)
+    rows = top[:, None] + steps[None, :]
+    cols = left[:, None] + steps[None, :]
+    if flips:
+        flip_vertical = torch.rand(n, generator=generator, device=device) < 0.5
+        flip_horizontal = torch.rand(n, generator=generator, device=device) < 0.5
+        rows = torch.where(flip_vertical[:, None], rows.flip(1), rows)
+        cols = torch.where(flip_horizontal[:, None], cols.flip(1), cols)
+    return _gather(images, rows, cols)
+
+
+def rotate(images: torch.Tensor, degrees: torch.Tensor, interpolation: str = "nearest") -> torch.Tensor:
+    """Rotate each float image counter-clockwise by its own angle about its centre, zero fill."""
+    radians = degrees.to(images.dtype) * (math.pi / 180.0)
+    cos, sin = torch.cos(radians), torch.sin(radians)
+    zero = torch.zeros_like(cos)
+    # The grid maps output to input coordinates (x right, y down), so a
+    # counter-clockwise turn of the picture uses the matrix of -angle in those axes.
+    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode=interpolation, padding_mode="zeros", align_corners=False)
+
+
+def center_crop(images: torch.Tensor, crop: int) -> torch.Tensor:
+    _, _, height, width = images.shape
+    top, left = (height - crop) // 2, (width - crop) // 2
+    return images[:, :, top : top + crop, left : left + crop]
+
+
+def to_float(images: torch.Tensor, normalization: str = "none") -> torch.Tensor:
+    """uint8 (or float on the 0-255 scale) -> float in [0, 1], then ImageNet mean/std if asked."""
+    out = images.float().div(255.0)
+    if normalization == "imagenet":
+        mean = torch.tensor(IMAGENET_MEAN, device=out.device).view(1, 3, 1, 1)
+        std = torch.tensor(IMAGENET_STD, device=out.device).view(1, 3, 1, 1)
+        out = (out - mean) / std
+    elif normalization != "none":
+        raise ValueError(f"unknown normalization {normalization!r}; use one of {NORMALIZATIONS}")
+    return out
+
+
+def random_transform(
+    images: torch.Tensor,
+    crop: int,
+    flips: bool,
+    rotation: float,
+    generator: torch.Generator,
+    interpolation: str = "nearest",
+    normalization: str = "none",
+) -> torch.Tensor:
+    """The paper's training transform on a uint8 batch: crop, flips, rotation in [-rotation, rotation]."""
+    out = crop_and_flip(images, crop, flips, generator).float()
+    if rotation > 0:
+        # Rotation with zero fill before normalising, as torchvision's per-image pipeline does.
+        degrees = (torch.rand(out.shape[0], generator=generator, device=out.device) * 2 - 1) * rotation
+        out = rotate(out, degrees, interpolation)
+    return to_float(out, normalization)
+
+
+def evaluation_transform(
+    images: torch.Tensor,
+    mode: str,
+    crop: int,
+    flips: bool,
+    rotation: float,
+    generator: torch.Generator,
+    interpolation: str = "nearest",
+    normalization: str = "none",
+) -> torch.Tensor:
+    """`paper`: the training transform (as the published code); `center`: deterministic centre crop."""
+    if mode == "paper":
+        return random_transform(images, crop, flips, rotation, generator, interpolation, normalization)
+    if mode == "center":
+        return to_float(center_crop(images, crop), normalization)
+    raise ValueError(f"unknown evaluation transform {mode!r}; use 'paper' or 'center'")

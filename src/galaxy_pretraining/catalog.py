@@ -1,0 +1,157 @@
+"""The labelled sample as one table: one row per galaxy, the same for every data kind.
+
+Columns: id, ra, dec, redshift, size_arcsec, raw_label, class_index,
+class_name, image_path. Row order is the order of the array store.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .classes import CLASS_NAMES, classes_from_map, classes_from_ttypes
+
+CATALOG_COLUMNS = [
+    "id",
+    "ra",
+    "dec",
+    "redshift",
+    "size_arcsec",
+    "raw_label",
+    "class_index",
+    "class_name",
+    "image_path",
+]
+
+
+class CatalogError(ValueError):
+    """A catalog that cannot be used: missing column, missing image, wrong counts."""
+
+
+def _require_columns(table: pd.DataFrame, columns: Sequence[str], source: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise CatalogError(f"{source}: missing column(s) {missing}; it has {list(table.columns)}")
+
+
+def catalog_from_ttypes(raw: pd.DataFrame, image_dir: os.PathLike, source: str = "raw catalog") -> pd.DataFrame:
+    """Labelled catalog from a raw Nair & Abraham style table (mock or real).
+
+    `raw` has id, ra, dec, redshift, size_arcsec and ttype; images are
+    `<image_dir>/<id>.jpg`.
+    """
+    _require_columns(raw, ["id", "ra", "dec", "redshift", "size_arcsec", "ttype"], source)
+    ids = raw["id"].astype(str).tolist()
+    class_index = classes_from_ttypes(raw["ttype"].tolist(), ids=ids)
+    return _finish(raw, raw["ttype"], class_index, [Path(image_dir) / f"{i}.jpg" for i in ids], CLASS_NAMES)
+
+
+def catalog_from_folder(
+    table_path: os.PathLike,
+    class_map: Mapping[str, Sequence],
+    class_names: Sequence[str],
+    id_column: str = "id",
+    label_column: str = "label",
+    image_column: str | None = None,
+    image_dir: os.PathLike | None = None,
+    image_pattern: str = "{id}.jpg",
+) -> pd.DataFrame:
+    """Labelled catalog of a user's own sample: a CSV or Parquet table of ids and labels.
+
+    Image paths come from `image_column` (relative to the table's folder) or
+    from `image_dir` and `image_pattern` (formatted with the row's id).
+    """
+    table_path = Path(table_path)
+    if not table_path.exists():
+        raise CatalogError(f"sample table {table_path} does not exist")
+    table = pd.read_parquet(table_path) if table_path.suffix == ".parquet" else pd.read_csv(table_path)
+    _require_columns(table, [id_column, label_column] + ([image_column] if image_column else []), str(table_path))
+    ids = table[id_column].astype(str).tolist()
+    class_index = classes_from_map(table[label_column].tolist(), class_map, class_names, ids=ids)
+    if image_column:
+        paths = [table_path.parent / p for p in table[image_column].astype(str)]
+    elif image_dir is not None:
+        paths = [Path(image_dir) / image_pattern.format(id=i) for i in ids]
+    else:
+        raise CatalogError(f"{table_path}: give either an image column or an image folder")
+    raw = table.rename(columns={id_column: "id"})
+    return _finish(raw, table[label_column], class_index, paths, class_names)
+
+
+def _finish(raw, raw_label, class_index, paths, class_names) -> pd.DataFrame:
+    missing = [str(p) for p in paths if not Path(p).is_file()]
+    if missing:
+        raise CatalogError(f"{len(missing)} image file(s) missing, first: {missing[:5]}")
+    n = len(raw)
+    catalog = pd.DataFrame(
+        {
+            "id": raw["id"].astype(str).to_numpy(),
+            "ra": raw["ra"].to_numpy(dtype=float) if "ra" in raw else np.full(n, np.nan),
+            "dec": raw["dec"].to_numpy(dtype=float) if "dec" in raw else np.full(n, np.nan),
+            "redshift": raw["redshift"].to_numpy(dtype=float) if "redshift" in raw else np.full(n, np.nan),
+            "size_arcsec": raw["size_arcsec"].to_numpy(dtype=float) if "size_arcsec" in raw else np.full(n, np.nan),
+            "raw_label": raw_label.astype(str).to_numpy(),
+            "class_index": class_index,
+            "class_name": [class_names[c] for c in class_index],
+            "image_path": [str(p) for p in paths],
+        }
+    )
+    duplicated = catalog["id"][catalog["id"].duplicated()].tolist()
+    if duplicated:
+        raise CatalogError(f"galaxy ids appear more than once: {duplicated[:5]}")
+    return catalog
+
+
+def class_count_table(catalog: pd.DataFrame, class_names: Sequence[str]) -> pd.Series:
+    """Galaxies per class, every configured class listed (zero where absent)."""
+    return catalog["class_name"].value_counts().reindex(list(class_names), fill_value=0)
+
+
+def check_class_counts(catalog: pd.DataFrame, expected: Mapping[str, int]) -> None:
+    """Fail, printing both tables, when the class counts differ from the expected ones."""
+    found = class_count_table(catalog, list(expected))
+    wanted = pd.Series(expected)
+    if not found.equals(wanted.astype(found.dtype)):
+        both = pd.DataFrame({"expected": wanted, "found": found})
+        both.loc["total"] = both.sum()
+        raise CatalogError(f"class counts differ from the expected ones:\n{both.to_string()}")
+
+
+def build_catalog(data: Mapping, class_names: Sequence[str], inputs: Mapping[str, str], image_dir: os.PathLike) -> pd.DataFrame:
+    """The labelled catalog of the configured data kind (mock, nair_abraham or folder).
+
+    `inputs` are the rule's named inputs: raw (the raw table) plus images (mock)
+    or manifest (nair_abraham). For nair_abraham the class counts of the whole
+    VizieR table are checked against data.nair_abraham.expected_class_counts,
+    then galaxies whose cutout is missing are dropped and counted.
+    """
+    kind = data["kind"]
+    if kind == "mock":
+        return catalog_from_ttypes(pd.read_parquet(inputs["raw"]), inputs["images"], source=inputs["raw"])
+    if kind == "nair_abraham":
+        from .vizier import raw_to_ttype_table
+
+        settings = data.get("nair_abraham", {})
+        raw = raw_to_ttype_table(pd.read_parquet(inputs["raw"]), settings.get("columns"))
+        expected = settings.get("expected_class_counts")
+        if expected:
+            labels = classes_from_ttypes(raw["ttype"].tolist(), ids=raw["id"].tolist())
+            check_class_counts(pd.DataFrame({"class_name": [class_names[c] for c in labels]}), expected)
+        manifest = pd.read_parquet(inputs["manifest"])
+        ok = set(manifest.loc[manifest["status"] == "ok", "id"].astype(str))
+        kept = raw[raw["id"].isin(ok)]
+        print(f"catalog: {len(raw)} galaxies, {len(raw) - len(kept)} dropped for missing cutouts "
+              f"(see {inputs['manifest']})", flush=True)
+        return catalog_from_ttypes(kept.reset_index(drop=True), image_dir, source=inputs["raw"])
+    if kind == "folder":
+        folder = data["folder"]
+        return catalog_from_folder(
+            inputs["raw"], folder["class_map"], class_names, folder.get("id_column", "id"),
+            folder.get("label_column", "label"), folder.get("image_column"), folder.get("image_dir"),
+            folder.get("image_pattern", "{id}.jpg"),
+        )
+    raise CatalogError(f"data.kind: unknown data kind {kind!r}")

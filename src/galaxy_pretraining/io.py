@@ -1,0 +1,43 @@
+"""Small file helpers: atomic writes so a killed job never leaves half a file."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+
+@contextlib.contextmanager
+def atomic_path(target: os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; rename it onto `target` on success.
+
+    On any exception the temporary file is removed and `target` is untouched.
+    The temporary name keeps the suffix so libraries that infer the format
+    from it (PIL, numpy) still work.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.stem}.tmp-{os.getpid()}{target.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def write_table(table: pd.DataFrame, path: os.PathLike) -> None:
+    """Write a table atomically: Parquet, or CSV / Markdown by the file's suffix."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if path.suffix == ".parquet":
+            table.to_parquet(tmp, index=False)
+        elif path.suffix == ".csv":
+            table.to_csv(tmp, index=False)
+        elif path.suffix == ".md":
+            tmp.write_text(table.to_markdown(index=False) + "\n")
+        else:
+            raise ValueError(f"{path}: unknown table format {path.suffix!r} (use .parquet, .csv or .md)")

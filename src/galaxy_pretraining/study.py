@@ -1,0 +1,134 @@
+"""The study a config describes: its runs, training jobs, paths and settings.
+
+The Snakemake rules ask these functions (through workflow/rules/common.smk)
+for every target list and parameter, so the wiring holds no logic and the
+logic is unit-tested here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .models import ARCHITECTURES, weights_file_name
+from .train import TrainSettings
+
+
+class ConfigError(ValueError):
+    """A config that passes the schema but cannot describe a study; names the key."""
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    model: str
+    run: int
+    epochs: int
+    long: bool  # one of the long_runs repeats
+
+    @property
+    def folder(self) -> str:
+        """runs/<model>/run<NNN> or runs/<model>/run<NNN>-e<epochs> for the long runs."""
+        return f"runs/{self.model}/run{self.run:03d}" + (f"-e{self.epochs}" if self.long else "")
+
+
+def run_numbers(config: Mapping) -> list[int]:
+    runs = config["splits"]["runs"]
+    return list(range(runs)) if isinstance(runs, int) else sorted(runs)
+
+
+def long_run_numbers(config: Mapping) -> list[int]:
+    return sorted(config.get("long_runs", {}).get("runs", []))
+
+
+def split_runs(config: Mapping) -> list[int]:
+    """Every run that needs a split: the standard runs and the long ones."""
+    return sorted(set(run_numbers(config)) | set(long_run_numbers(config)))
+
+
+def training_jobs(config: Mapping) -> list[TrainingJob]:
+    jobs = []
+    long_epochs = config.get("long_runs", {}).get("epochs", 1000)
+    for model, spec in config["models"].items():
+        jobs += [TrainingJob(model, run, spec["epochs"], False) for run in run_numbers(config)]
+        jobs += [TrainingJob(model, run, long_epochs, True) for run in long_run_numbers(config)]
+    return jobs
+
+
+def weights_file(config: Mapping, model: str) -> str | None:
+    """resources/weights/<file> of a pretrained model; None for a model trained from scratch."""
+    spec = config["models"][model]
+    if spec["weights"] == "none":
+        return None
+    return f"resources/weights/{weights_file_name(spec['architecture'])}"
+
+
+def architecture_of_weights_file(config: Mapping, file_name: str) -> str:
+    for spec in config["models"].values():
+        if spec["weights"] != "none" and weights_file_name(spec["architecture"]) == file_name:
+            return spec["architecture"]
+    raise ConfigError(f"no configured model uses the weights file {file_name}")
+
+
+def train_settings(config: Mapping, model: str, run: int, epochs: int) -> TrainSettings:
+    spec = config["models"][model]
+    training = dict(config["training"])
+    return TrainSettings(
+        architecture=spec["architecture"],
+        pretrained=spec["weights"] == "imagenet",
+        epochs=int(epochs),
+        n_classes=len(config["classes"]),
+        run=int(run),
+        **training,
+    )
+
+
+def validate_config(config: Mapping, schema_path: str) -> None:
+    """Check the config against the JSON schema; one line per problem, each naming its key."""
+    import jsonschema
+    import yaml
+
+    with open(schema_path) as stream:
+        schema = yaml.safe_load(stream)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = []
+        for error in errors:
+            error = jsonschema.exceptions.best_match([error])
+            key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+            lines.append(f"config key {key}: {error.message}")
+        raise ConfigError("invalid config:\n  " + "\n  ".join(lines))
+
+
+def check_config(config: Mapping) -> None:
+    """Checks the schema cannot express; each error names the key at fault."""
+    for model, spec in config["models"].items():
+        if spec["architecture"] not in ARCHITECTURES:
+            raise ConfigError(
+                f"models.{model}.architecture: unknown architecture {spec['architecture']!r}; "
+                f"known: {sorted(ARCHITECTURES)}"
+            )
+    training = config["training"]
+    if training.get("crop_size", 224) > config["image_size"]:
+        raise ConfigError(
+            f"training.crop_size ({training['crop_size']}) is larger than image_size ({config['image_size']})"
+        )
+    data = config["data"]
+    if data["kind"] in ("nair_abraham", "mock") and list(config["classes"]) != [
+        "elliptical", "lenticular", "spiral", "irregular+misc"
+    ]:
+        raise ConfigError(
+            f"classes: the {data['kind']} sample has the paper's four classes "
+            "[elliptical, lenticular, spiral, irregular+misc]"
+        )
+    if data["kind"] == "mock":
+        mock = data["mock"]
+        if mock.get("image_size_min", 80) > mock.get("image_size_max", 128):
+            raise ConfigError("data.mock.image_size_min is larger than data.mock.image_size_max")
+    if data["kind"] == "folder":
+        folder = data["folder"]
+        if not folder.get("image_column") and not folder.get("image_dir"):
+            raise ConfigError("data.folder: give image_column or image_dir")
+        unknown = [name for name in folder["class_map"] if name not in config["classes"]]
+        if unknown:
+            raise ConfigError(f"data.folder.class_map: classes {unknown} are not in classes {config['classes']}")

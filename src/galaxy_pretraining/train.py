@@ -1,0 +1,333 @@
+"""Training engine: one (model, run) of the study, per the paper's protocol.
+
+Four verbs: `load_data` (the run's images from the array store onto the
+device, once), `train_one_epoch`, `evaluate`, and `train_run` (the loop,
+metrics, checkpoints, resume). The resume checkpoint `last.pt` sits beside the
+outputs and is not a Snakemake output, so a job killed by a time limit and
+started again continues from it instead of starting over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .array_store import open_array_store
+from .augment import evaluation_transform, random_transform
+from .io import atomic_path, write_table
+from .models import build_model
+from .splits import rows_of
+
+log = logging.getLogger(__name__)
+
+OPTIMIZERS = {
+    "sgd": lambda params, o: torch.optim.SGD(
+        params, lr=o["lr"], momentum=o.get("momentum", 0.0), weight_decay=o.get("weight_decay", 0.0)
+    ),
+    "adam": lambda params, o: torch.optim.Adam(params, lr=o["lr"], weight_decay=o.get("weight_decay", 0.0)),
+    "adamw": lambda params, o: torch.optim.AdamW(params, lr=o["lr"], weight_decay=o.get("weight_decay", 0.01)),
+}
+
+
+@dataclass
+class TrainSettings:
+    """Everything that decides a run's numbers (the paper's protocol by default)."""
+
+    architecture: str
+    pretrained: bool
+    epochs: int
+    n_classes: int
+    run: int
+    seed: int = 2023
+    batch_size: int = 384
+    optimizer: dict = field(default_factory=lambda: {"name": "sgd", "lr": 0.001, "momentum": 0.9, "weight_decay": 0.0})
+    crop_size: int = 224
+    flips: bool = True
+    rotation: float = 180.0
+    interpolation: str = "nearest"
+    normalization: str = "none"
+    evaluation: str = "paper"
+    eval_batch_size: int = 1024
+    deterministic: bool = False
+    mixed_precision: bool = True  # CUDA only
+    checkpoint_every: int = 10
+    device: str = "auto"
+
+    def fingerprint(self) -> str:
+        """Hash of the settings that change results (not device or checkpoint cadence)."""
+        relevant = {k: v for k, v in asdict(self).items() if k not in ("checkpoint_every", "device", "eval_batch_size")}
+        return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def choose_device(requested: str = "auto") -> torch.device:
+    """cuda, then mps, then cpu; an explicit request that is not available is an error."""
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(requested)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was requested but no CUDA device is available")
+    return device
+
+
+def _seed(*parts) -> int:
+    return int.from_bytes(hashlib.blake2b("/".join(map(str, parts)).encode(), digest_size=8).digest(), "big") >> 1
+
+
+@dataclass
+class RunData:
+    images: dict[str, torch.Tensor]  # subset -> uint8 N x 3 x S x S on the device
+    labels: dict[str, torch.Tensor]
+    rows: dict[str, np.ndarray]  # subset -> catalog rows
+
+
+def load_data(store_path, catalog: pd.DataFrame, splits: pd.DataFrame, run: int, device: torch.device) -> RunData:
+    """The run's train / validation / test images from the array store, onto the device once.
+
+    Copied in chunks straight from the memory-mapped store, so the host never
+    holds a float copy (nor, on CUDA, a full uint8 copy) of the data set.
+    """
+    store = open_array_store(store_path)
+    if len(store) != len(catalog):
+        raise ValueError(f"{store_path} holds {len(store)} images but the catalog has {len(catalog)} rows")
+    labels_all = torch.tensor(catalog["class_index"].to_numpy(), dtype=torch.long)
+    images, labels, rows = {}, {}, {}
+    for subset in ("train", "validation", "test"):
+        chosen = rows_of(splits, run, subset)
+        if len(chosen) == 0:
+            continue
+        target = torch.empty((len(chosen), *store.shape[1:]), dtype=torch.uint8, device=device)
+        for start in range(0, len(chosen), 1024):
+            part = chosen[start : start + 1024]
+            target[start : start + len(part)] = torch.from_numpy(np.ascontiguousarray(store[part])).to(device)
+        images[subset], labels[subset], rows[subset] = target, labels_all[chosen].to(device), chosen
+    return RunData(images, labels, rows)
+
+
+def _autocast(device: torch.device, settings: TrainSettings):
+    enabled = settings.mixed_precision and device.type == "cuda"
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, generator, device, progress=True) -> dict:
+    """One pass over the training set in random order; returns loss, accuracy and images/s."""
+    model.train()
+    images, labels = data.images["train"], data.labels["train"]
+    n = len(images)
+    order = torch.randperm(n, generator=generator, device=device)
+    total_loss = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    start = time.perf_counter()
+    # The per-batch bar only on a terminal; in a log file the per-epoch bar says it all.
+    progress = progress and sys.stderr.isatty()
+    bar = tqdm(total=n, desc="train", unit="img", leave=False, disable=not progress, mininterval=1)
+    for first in range(0, n, settings.batch_size):
+        index = order[first : first + settings.batch_size]
+        batch = random_transform(
+            images[index], settings.crop_size, settings.flips, settings.rotation, generator,
+            settings.interpolation, settings.normalization,
+        )
+        if device.type == "cuda":
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        target = labels[index]
+        with _autocast(device, settings):
+            logits = model(batch)
+            loss = F.cross_entropy(logits.float(), target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.detach() * len(index)
+        correct += (logits.argmax(1) == target).sum()
+        bar.update(len(index))
+        if progress:
+            bar.set_postfix(loss=f"{loss.item():.3f}", img_s=f"{bar.n / (time.perf_counter() - start):.0f}")
+    bar.close()
+    seconds = time.perf_counter() - start
+    return {
+        "train_loss": total_loss.item() / n,
+        "train_accuracy": correct.item() / n,
+        "train_seconds": seconds,
+        "images_per_second": n / seconds,
+    }
+
+
+@torch.no_grad()
+def evaluate(model, data: RunData, subset: str, settings: TrainSettings, generator, device) -> dict:
+    """Loss, accuracy, confusion matrix (rows true, columns predicted) and probabilities on a subset."""
+    model.eval()
+    images, labels = data.images[subset], data.labels[subset]
+    losses, probabilities = [], []
+    for first in range(0, len(images), settings.eval_batch_size):
+        batch = evaluation_transform(
+            images[first : first + settings.eval_batch_size], settings.evaluation, settings.crop_size,
+            settings.flips, settings.rotation, generator, settings.interpolation, settings.normalization,
+        )
+        if device.type == "cuda":
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        with _autocast(device, settings):
+            logits = model(batch).float()
+        target = labels[first : first + settings.eval_batch_size]
+        losses.append(F.cross_entropy(logits, target, reduction="sum"))
+        probabilities.append(logits.softmax(1))
+    probs = torch.cat(probabilities)
+    predicted = probs.argmax(1)
+    k = settings.n_classes
+    confusion = torch.bincount(labels * k + predicted, minlength=k * k).reshape(k, k)
+    return {
+        "loss": torch.stack(losses).sum().item() / len(images),
+        "accuracy": (predicted == labels).float().mean().item(),
+        "confusion": confusion.cpu().numpy(),
+        "probabilities": probs.cpu().numpy(),
+        "predicted": predicted.cpu().numpy(),
+    }
+
+
+def _rng_states(generators: dict[str, torch.Generator]) -> dict:
+    states = {name: g.get_state() for name, g in generators.items()}
+    states["torch"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def _set_rng_states(generators: dict[str, torch.Generator], states: dict) -> None:
+    for name, g in generators.items():
+        g.set_state(states[name])
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def predictions_table(data: RunData, result: dict, class_names) -> pd.DataFrame:
+    table = pd.DataFrame(
+        {"row": data.rows["test"], "true": data.labels["test"].cpu().numpy(), "predicted": result["predicted"]}
+    )
+    for i, name in enumerate(class_names):
+        table[f"probability_{name}"] = result["probabilities"][:, i]
+    return table
+
+
+def train_run(
+    settings: TrainSettings,
+    store_path: os.PathLike,
+    catalog_path: os.PathLike,
+    splits_path: os.PathLike,
+    metrics_path: os.PathLike,
+    predictions_path: os.PathLike,
+    best_model_path: os.PathLike,
+    weights_path: os.PathLike | None = None,
+    class_names=None,
+    threads: int | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Train one run, resuming from `last.pt` beside the metrics if its settings match."""
+    if threads:
+        torch.set_num_threads(threads)
+    if settings.pretrained and weights_path is None:
+        raise ValueError(f"{settings.architecture}: a pretrained model needs a weights file")
+    device = choose_device(settings.device)
+    torch.use_deterministic_algorithms(settings.deterministic, warn_only=False)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = not settings.deterministic
+    log.info("device %s, settings %s", device, settings)
+    print(f"training {settings.architecture} ({'imagenet' if settings.pretrained else 'scratch'}) run {settings.run} on {device}", flush=True)
+
+    catalog = pd.read_parquet(catalog_path)
+    class_names = list(class_names) if class_names is not None else sorted(catalog["class_name"].unique())
+    data = load_data(store_path, catalog, pd.read_parquet(splits_path), settings.run, device)
+
+    torch.manual_seed(_seed(settings.seed, settings.architecture, settings.pretrained, settings.run, "init"))
+    model = build_model(settings.architecture, settings.n_classes, weights_path if settings.pretrained else None)
+    model = model.to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    options = dict(settings.optimizer)
+    optimizer = OPTIMIZERS[options.pop("name")](model.parameters(), options)
+    generators = {}
+    for name in ("train", "evaluate"):
+        generators[name] = torch.Generator(device=device)
+        generators[name].manual_seed(_seed(settings.seed, settings.architecture, settings.pretrained, settings.run, name))
+
+    checkpoint_path = Path(metrics_path).with_name("last.pt")
+    rows: list[dict] = []
+    best = {"accuracy": -1.0, "epoch": 0, "state": None, "predictions": None}
+    if checkpoint_path.exists():
+        checkpoint = torch.load(checkpoint_path, map_location=device, weights_only=False)
+        if checkpoint["fingerprint"] == settings.fingerprint():
+            model.load_state_dict(checkpoint["model"])
+            optimizer.load_state_dict(checkpoint["optimizer"])
+            _set_rng_states(generators, checkpoint["rng"])
+            rows, best = checkpoint["metrics"], checkpoint["best"]
+            print(f"resuming from {checkpoint_path} after epoch {len(rows)}", flush=True)
+        else:
+            print(f"{checkpoint_path} was made with other settings; starting over", flush=True)
+
+    def save_checkpoint():
+        with atomic_path(checkpoint_path) as tmp:
+            torch.save(
+                {
+                    "fingerprint": settings.fingerprint(),
+                    "settings": asdict(settings),
+                    "epoch": len(rows),
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "rng": _rng_states(generators),
+                    "metrics": rows,
+                    "best": best,
+                },
+                tmp,
+            )
+
+    epochs = tqdm(range(len(rows) + 1, settings.epochs + 1), desc="epochs", unit="epoch", disable=not progress,
+                  initial=len(rows), total=settings.epochs)
+    for epoch in epochs:
+        start = time.perf_counter()
+        row = {"epoch": epoch, **train_one_epoch(model, optimizer, data, settings, generators["train"], device, progress)}
+        test = evaluate(model, data, "test", settings, generators["evaluate"], device)
+        row.update(test_loss=test["loss"], test_accuracy=test["accuracy"], test_confusion=test["confusion"].tolist())
+        if "validation" in data.images:
+            validation = evaluate(model, data, "validation", settings, generators["evaluate"], device)
+            row.update(validation_loss=validation["loss"], validation_accuracy=validation["accuracy"])
+        row["seconds"] = time.perf_counter() - start
+        rows.append(row)
+        if test["accuracy"] > best["accuracy"]:
+            best = {
+                "accuracy": test["accuracy"],
+                "epoch": epoch,
+                "state": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
+                "predictions": predictions_table(data, test, class_names),
+            }
+        epochs.set_postfix(test_acc=f"{test['accuracy']:.3f}", best=f"{best['accuracy']:.3f}@{best['epoch']}",
+                           img_s=f"{row['images_per_second']:.0f}")
+        if epoch % settings.checkpoint_every == 0 or epoch == settings.epochs:
+            save_checkpoint()
+    epochs.close()
+
+    metrics = pd.DataFrame(rows)
+    metrics.insert(0, "run", settings.run)
+    with atomic_path(best_model_path) as tmp:
+        torch.save({"model": best["state"], "epoch": best["epoch"], "settings": asdict(settings),
+                    "class_names": class_names}, tmp)
+    write_table(best["predictions"].assign(epoch=best["epoch"]), predictions_path)
+    write_table(metrics, metrics_path)
+    return metrics
+
+
+def confusion_matrices(metrics: pd.DataFrame) -> np.ndarray:
+    """The per-epoch test confusion matrices of a metrics table as an E x K x K array."""
+    return np.stack([np.stack(list(m)) for m in metrics["test_confusion"]]).astype(np.int64)

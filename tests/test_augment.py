@@ -1,0 +1,62 @@
+import torch
+import torchvision.transforms.v2.functional as TF
+
+from galaxy_pretraining.augment import center_crop, crop_and_flip, evaluation_transform, random_transform, rotate
+
+
+def pattern(n=1, size=8):
+    return torch.arange(n * 3 * size * size, dtype=torch.float32).reshape(n, 3, size, size)
+
+
+def test_rotation_by_90_degrees_equals_rot90_and_torchvision():
+    image = pattern(size=10)
+    turned = rotate(image, torch.tensor([90.0]))
+    assert torch.equal(turned, torch.rot90(image, 1, dims=(-2, -1)))
+    assert torch.equal(turned, TF.rotate(image, 90.0))
+
+
+def test_each_image_gets_its_own_angle():
+    images = pattern(2, 10)
+    turned = rotate(images, torch.tensor([90.0, 180.0]))
+    assert torch.equal(turned[0], torch.rot90(images[0], 1, dims=(-2, -1)))
+    assert torch.equal(turned[1], torch.rot90(images[1], 2, dims=(-2, -1)))
+
+
+def test_crop_without_flips_is_a_window_of_the_image():
+    images = torch.randint(0, 256, (16, 3, 12, 12), dtype=torch.uint8)
+    crops = crop_and_flip(images, 8, flips=False, generator=torch.Generator().manual_seed(0))
+    for image, crop in zip(images, crops):
+        windows = [image[:, i : i + 8, j : j + 8] for i in range(5) for j in range(5)]
+        assert any(torch.equal(crop, w) for w in windows)
+
+
+def test_flips_flip_and_differ_within_a_batch():
+    image = torch.randint(0, 256, (1, 3, 6, 6), dtype=torch.uint8)
+    batch = image.repeat(64, 1, 1, 1)
+    out = crop_and_flip(batch, 6, flips=True, generator=torch.Generator().manual_seed(1))
+    variants = {
+        "none": image[0], "h": image[0].flip(-1), "v": image[0].flip(-2), "hv": image[0].flip(-1).flip(-2),
+    }
+    seen = {name for o in out for name, v in variants.items() if torch.equal(o, v)}
+    assert seen == {"none", "h", "v", "hv"}
+    assert all(any(torch.equal(o, v) for v in variants.values()) for o in out)
+
+
+def test_random_transform_draws_per_image_parameters():
+    batch = torch.randint(0, 256, (1, 3, 32, 32), dtype=torch.uint8).repeat(8, 1, 1, 1)
+    out = random_transform(batch, 24, True, 180.0, torch.Generator().manual_seed(2))
+    assert out.shape == (8, 3, 24, 24) and out.dtype == torch.float32
+    assert 0.0 <= out.min() and out.max() <= 1.0
+    assert len({o.sum().item() for o in out}) > 1  # not one transform for the whole batch
+
+
+def test_center_evaluation_is_deterministic_and_paper_evaluation_is_random():
+    batch = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+    g = torch.Generator().manual_seed(3)
+    first = evaluation_transform(batch, "center", 24, True, 180.0, g)
+    second = evaluation_transform(batch, "center", 24, True, 180.0, g)
+    assert torch.equal(first, second)
+    assert torch.equal(first, center_crop(batch, 24).float() / 255)
+    paper_a = evaluation_transform(batch, "paper", 24, True, 180.0, g)
+    paper_b = evaluation_transform(batch, "paper", 24, True, 180.0, g)
+    assert not torch.equal(paper_a, paper_b)

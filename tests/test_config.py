@@ -1,0 +1,92 @@
+import copy
+import subprocess
+
+import pytest
+import yaml
+
+from galaxy_pretraining.study import ConfigError, check_config, training_jobs, validate_config
+
+SCHEMA = "workflow/schemas/config.schema.yaml"
+
+
+@pytest.fixture
+def demo(root):
+    return yaml.safe_load((root / "config/demo.yaml").read_text())
+
+
+@pytest.fixture
+def paper(root):
+    return yaml.safe_load((root / "config/config.yaml").read_text())
+
+
+def test_shipped_configs_are_valid(root, demo, paper):
+    for config in (demo, paper):
+        validate_config(config, root / SCHEMA)
+        check_config(config)
+
+
+def test_paper_config_describes_210_training_jobs(paper):
+    jobs = training_jobs(paper)
+    assert len(jobs) == 210
+    long = [j for j in jobs if j.long]
+    assert sorted({j.run for j in long}) == [45, 46, 47, 48, 49] and {j.epochs for j in long} == {1000}
+    assert {j.model: j.epochs for j in jobs if not j.long} == {"alexnet-imagenet": 200, "alexnet-scratch": 400}
+    assert long[0].folder.endswith("run045-e1000")
+
+
+@pytest.mark.parametrize(
+    "change, key",
+    [
+        (lambda c: c["splits"].update(runs="many"), "splits.runs"),
+        (lambda c: c["splits"].update(test_sise=10), "splits: Additional properties"),
+        (lambda c: c["training"].update(batch_size="big"), "training.batch_size"),
+        (lambda c: c["training"].update(evaluation="random"), "training.evaluation"),
+        (lambda c: c["models"]["efficientnet_lite0-scratch"].update(weights="imagnet"), "models.efficientnet_lite0-scratch.weights"),
+        (lambda c: c.update(studdy="x"), "(top level): Additional properties"),
+    ],
+)
+def test_schema_rejects_bad_input_naming_the_key(root, demo, change, key):
+    bad = copy.deepcopy(demo)
+    change(bad)
+    with pytest.raises(ConfigError, match=f"config key {key}".replace("(", r"\(").replace(")", r"\)")):
+        validate_config(bad, root / SCHEMA)
+
+
+def test_semantic_checks_name_the_key(demo):
+    bad = copy.deepcopy(demo)
+    bad["models"]["efficientnet_lite0-scratch"]["architecture"] = "alexnett"
+    with pytest.raises(ConfigError, match="models.efficientnet_lite0-scratch.architecture"):
+        check_config(bad)
+    bad = copy.deepcopy(demo)
+    bad["training"]["crop_size"] = 500
+    with pytest.raises(ConfigError, match="training.crop_size"):
+        check_config(bad)
+
+
+def test_bad_config_fails_before_any_job(root, tmp_path, snakemake_exe, demo):
+    bad = copy.deepcopy(demo)
+    bad["splits"]["runs"] = "many"
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump(bad))
+    result = subprocess.run(
+        [snakemake_exe, "-s", str(root / "Snakefile"), "-d", str(tmp_path), "--configfile", str(config), "--cores", "1"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode != 0
+    assert "config key splits.runs" in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_dry_run_of_the_paper_study_schedules_210_training_jobs_offline(root, tmp_path, snakemake_exe):
+    # -d tmp_path: nothing exists there, so every job is scheduled; no network is touched by a dry run.
+    result = subprocess.run(
+        [snakemake_exe, "-n", "--cores", "8", "-s", str(root / "Snakefile"), "-d", str(tmp_path),
+         "--configfile", str(root / "config/config.yaml")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    stats = result.stdout.split("Job stats:")[1]
+    counts = dict(line.split()[:2] for line in stats.splitlines()[3:] if len(line.split()) == 2)
+    assert counts["train"] == "210"
+    for rule in ("fetch_catalog", "download_cutouts", "fetch_weights", "catalog", "array_store", "splits"):
+        assert counts[rule] == "1"

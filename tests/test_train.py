@@ -1,0 +1,133 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from galaxy_pretraining.splits import make_splits
+from galaxy_pretraining.train import RunData, TrainSettings, confusion_matrices, evaluate, train_run
+
+N, SIZE, CLASSES = 96, 40, ["a", "b", "c"]
+
+
+@pytest.fixture(scope="module")
+def tiny_study(tmp_path_factory):
+    """96 images of 3 classes told apart by brightness, an array store, a catalog and splits."""
+    folder = tmp_path_factory.mktemp("tiny")
+    rng = np.random.default_rng(0)
+    labels = np.arange(N) % 3
+    images = rng.integers(0, 60, (N, 3, SIZE, SIZE)) + labels[:, None, None, None] * 80
+    np.save(folder / "images.npy", images.astype(np.uint8))
+    ids = [f"g{i}" for i in range(N)]
+    pd.DataFrame({"id": ids, "class_index": labels, "class_name": [CLASSES[c] for c in labels]}).to_parquet(
+        folder / "catalog.parquet")
+    make_splits(ids, [0], test_size=24, seed=1).to_parquet(folder / "splits.parquet")
+    return folder
+
+
+def settings(**overrides):
+    base = dict(architecture="resnet18", pretrained=False, epochs=3, n_classes=3, run=0, batch_size=16,
+                optimizer={"name": "sgd", "lr": 0.01, "momentum": 0.9}, crop_size=32, evaluation="center",
+                device="cpu", deterministic=True, checkpoint_every=1)
+    return TrainSettings(**{**base, **overrides})
+
+
+def run(study, out, s, progress=False):
+    return train_run(s, study / "images.npy", study / "catalog.parquet", study / "splits.parquet",
+                     out / "metrics.parquet", out / "predictions.parquet", out / "best.pt",
+                     class_names=CLASSES, threads=1, progress=progress)
+
+
+def test_a_run_writes_per_epoch_metrics_predictions_and_best_model(tiny_study, tmp_path):
+    metrics = run(tiny_study, tmp_path, settings())
+    stored = pd.read_parquet(tmp_path / "metrics.parquet")
+    assert list(stored["epoch"]) == [1, 2, 3]
+    for column in ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds", "images_per_second"):
+        assert stored[column].notna().all(), column
+    confusion = confusion_matrices(stored)
+    assert confusion.shape == (3, 3, 3) and (confusion.sum(axis=(1, 2)) == 24).all()
+    assert np.allclose(np.trace(confusion, axis1=1, axis2=2) / 24, stored["test_accuracy"])
+    predictions = pd.read_parquet(tmp_path / "predictions.parquet")
+    best_epoch = int(metrics.loc[metrics["test_accuracy"].idxmax(), "epoch"])
+    assert len(predictions) == 24 and (predictions["epoch"] == best_epoch).all()
+    assert np.isclose((predictions["true"] == predictions["predicted"]).mean(), metrics["test_accuracy"].max())
+    probabilities = predictions[[f"probability_{c}" for c in CLASSES]].to_numpy()
+    assert np.allclose(probabilities.sum(1), 1, atol=1e-5)
+    best = torch.load(tmp_path / "best.pt", weights_only=False)
+    assert best["epoch"] == best_epoch and best["class_names"] == CLASSES
+
+
+class Constant(nn.Module):
+    """Always the same logits, whatever the image."""
+
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = torch.tensor(logits)
+
+    def forward(self, x):
+        return self.logits.expand(len(x), -1)
+
+
+def test_one_epoch_of_evaluation_checked_by_hand():
+    labels = torch.tensor([0, 1, 1, 2])
+    data = RunData({"test": torch.zeros(4, 3, 8, 8, dtype=torch.uint8)}, {"test": labels}, {"test": np.arange(4)})
+    s = settings(crop_size=8)
+    result = evaluate(Constant([0.0, 1.0, 0.0]), data, "test", s, torch.Generator(), torch.device("cpu"))
+    assert result["accuracy"] == 0.5
+    p = np.exp([0, 1, 0]) / np.exp([0, 1, 0]).sum()
+    assert result["loss"] == pytest.approx(-(np.log(p[0]) + 2 * np.log(p[1]) + np.log(p[2])) / 4, rel=1e-6)
+    assert result["confusion"].tolist() == [[0, 1, 0], [0, 2, 0], [0, 1, 0]]
+
+
+def test_a_pretrained_model_without_weights_is_an_error(tiny_study, tmp_path):
+    with pytest.raises(ValueError, match="needs a weights file"):
+        run(tiny_study, tmp_path, settings(pretrained=True))
+
+
+KILL_SCRIPT = """
+import sys
+from pathlib import Path
+from galaxy_pretraining.train import TrainSettings, train_run
+study, out = Path(sys.argv[1]), Path(sys.argv[2])
+s = TrainSettings(architecture="resnet18", pretrained=False, epochs=6, n_classes=3, run=0, batch_size=16,
+                  optimizer={"name": "sgd", "lr": 0.01, "momentum": 0.9}, crop_size=32, evaluation="paper",
+                  device="cpu", deterministic=True, checkpoint_every=2)
+train_run(s, study / "images.npy", study / "catalog.parquet", study / "splits.parquet", out / "metrics.parquet",
+          out / "predictions.parquet", out / "best.pt", class_names=["a", "b", "c"], threads=1, progress=False)
+"""
+
+TIMING = ["seconds", "train_seconds", "images_per_second"]
+
+
+def test_sigkill_then_rerun_gives_the_same_metrics_as_an_uninterrupted_run(tiny_study, tmp_path):
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    command = [sys.executable, "-c", KILL_SCRIPT, str(tiny_study)]
+    subprocess.run(command + [str(whole)], check=True, capture_output=True)
+    process = subprocess.Popen(command + [str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (killed / "last.pt").exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert (killed / "last.pt").exists() and not (killed / "metrics.parquet").exists()
+    epochs_done = torch.load(killed / "last.pt", weights_only=False)["epoch"]
+    assert 2 <= epochs_done < 6
+    resumed = subprocess.run(command + [str(killed)], check=True, capture_output=True, text=True)
+    assert f"resuming from {killed / 'last.pt'} after epoch {epochs_done}" in resumed.stdout
+    a = pd.read_parquet(whole / "metrics.parquet").drop(columns=TIMING)
+    b = pd.read_parquet(killed / "metrics.parquet").drop(columns=TIMING)
+    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(pd.read_parquet(whole / "predictions.parquet"),
+                                  pd.read_parquet(killed / "predictions.parquet"))
+
+
+def test_a_checkpoint_of_other_settings_is_not_resumed(tiny_study, tmp_path):
+    run(tiny_study, tmp_path, settings(epochs=2))
+    metrics = run(tiny_study, tmp_path, settings(epochs=3, optimizer={"name": "sgd", "lr": 0.02}))
+    assert list(metrics["epoch"]) == [1, 2, 3]

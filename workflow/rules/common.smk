@@ -1,0 +1,73 @@
+# Target lists, wildcard constraints and the get_* helpers that the rules call.
+# Each helper asks the library (galaxy_pretraining.study); none holds logic of its own.
+
+from dataclasses import asdict
+
+from galaxy_pretraining import study as S
+
+S.check_config(config)
+
+RESULTS = f"results/{config['study']}"
+JOBS = S.training_jobs(config)
+NA = config["data"].get("nair_abraham", {})
+
+
+wildcard_constraints:
+    model="|".join(map(re.escape, config["models"])),
+    run=r"\d{3}",
+    long=r"(-e\d+)?",
+
+
+localrules:
+    fetch_catalog,
+    download_cutouts,
+    fetch_weights,
+
+
+def get_final_outputs():
+    return [
+        f"{RESULTS}/tables/peak_accuracy.parquet",
+        f"{RESULTS}/tables/table1_budgets.csv",
+        f"{RESULTS}/figures/test_accuracy_curves.png",
+    ]
+
+
+def get_catalog_input(wildcards):
+    kind = config["data"]["kind"]
+    if kind == "mock":
+        return {"raw": f"{RESULTS}/mock/catalog_raw.parquet", "images": f"{RESULTS}/mock/images"}
+    if kind == "nair_abraham":
+        return {"raw": "resources/nair_abraham/table2.parquet", "manifest": f"{RESULTS}/download_manifest.parquet"}
+    return {"raw": config["data"]["folder"]["table"]}
+
+
+def get_job(wildcards):
+    run = int(wildcards.run)
+    long = bool(wildcards.long)
+    for job in JOBS:
+        if job.model == wildcards.model and job.run == run and job.long == long:
+            return job
+    raise ValueError(f"{wildcards.model} run {run}{wildcards.long} is not a configured training job")
+
+
+def get_weights_input(wildcards):
+    path = S.weights_file(config, wildcards.model)
+    return [path] if path else []
+
+
+def get_train_settings(wildcards):
+    job = get_job(wildcards)
+    return asdict(S.train_settings(config, job.model, job.run, job.epochs))
+
+
+def get_metrics_paths(wildcards=None):
+    return [f"{RESULTS}/{job.folder}/metrics.parquet" for job in JOBS]
+
+
+def get_metrics_keys(wildcards=None):
+    """(model, run, epochs, long_run) of each path of get_metrics_paths, in the same order."""
+    return [[job.model, job.run, job.epochs, job.long] for job in JOBS]
+
+
+def get_weights_architecture(wildcards):
+    return S.architecture_of_weights_file(config, wildcards.file_name)

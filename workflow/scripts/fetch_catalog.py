@@ -1,0 +1,6 @@
+from galaxy_pretraining.logs import log_to
+from galaxy_pretraining.vizier import fetch_nair_abraham
+
+settings = snakemake.params.settings
+with log_to(snakemake.log[0]):
+    fetch_nair_abraham(snakemake.output[0], settings["vizier_server"], settings["vizier_table"])
