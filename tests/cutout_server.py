@@ -1,0 +1,99 @@
+"""A real HTTP server on 127.0.0.1 that imitates the SDSS cutout service and injects faults.
+
+Each galaxy (recognised by its `ra` query parameter) has a schedule: the
+behaviour of its 1st, 2nd, ... request; the last one repeats. Every request is
+counted per galaxy.
+"""
+
+from __future__ import annotations
+
+import http.server
+import io
+import socket
+import struct
+import threading
+import time
+from collections import Counter
+from urllib.parse import parse_qs, urlparse
+
+import numpy as np
+from PIL import Image
+
+
+def jpeg_bytes(seed: int, size: int = 100) -> bytes:
+    pixels = np.random.default_rng(seed).integers(0, 255, (size, size, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+class CutoutServer:
+    def __init__(self, schedules: dict[str, list[str]], slow_seconds: float = 2.0):
+        self.schedules = schedules
+        self.slow_seconds = slow_seconds
+        self.requests: Counter = Counter()
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                query = parse_qs(urlparse(self.path).query)
+                key = query.get("ra", ["?"])[0]
+                with server.lock:
+                    server.requests[key] += 1
+                    n = server.requests[key]
+                schedule = server.schedules.get(key, ["404"])
+                behaviour = schedule[min(n, len(schedule)) - 1]
+                server.respond(self, behaviour, key)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.handle_error = lambda request, address: None  # resets are on purpose
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/getjpeg"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def respond(self, handler, behaviour: str, key: str) -> None:
+        body = jpeg_bytes(abs(hash(key)) % 1000)
+        if behaviour == "ok":
+            self._send(handler, 200, body, "image/jpeg")
+        elif behaviour in ("503", "429"):
+            self._send(handler, int(behaviour), b"busy", "text/plain", {"Retry-After": "1"})
+        elif behaviour == "404":
+            self._send(handler, 404, b"no such image", "text/plain")
+        elif behaviour == "html":
+            self._send(handler, 200, b"<html><body>Error: the server is overloaded</body></html>", "text/html")
+        elif behaviour == "truncated":
+            self._send(handler, 200, body[: len(body) // 2], "image/jpeg")
+        elif behaviour == "slow":
+            time.sleep(self.slow_seconds)
+            self._send(handler, 200, body, "image/jpeg")
+        elif behaviour == "reset":
+            handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            handler.connection.close()
+            handler.close_connection = True
+        else:
+            raise ValueError(behaviour)
+
+    @staticmethod
+    def _send(handler, status, body, content_type, headers=None):
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", content_type)
+            handler.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                handler.send_header(name, value)
+            handler.end_headers()
+            handler.wfile.write(body)
+        except OSError:
+            pass  # the client gave up (timeout): nothing to do
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
