@@ -1,4 +1,9 @@
+import http.server
+import shutil
+import ssl
+import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -6,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_GZ1 = ROOT.parent / "shared" / "data" / "gz1-sdss"
 PYTHON_BIN = Path(sys.executable).parent
+VIZIER_FIXTURE = Path(__file__).parent / "data" / "nair_abraham_table2_sample.vot"
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +32,38 @@ def gz1_sdss() -> Path:
     if not (SHARED_GZ1 / "labels.csv").exists():
         pytest.skip(f"real SDSS test images not found at {SHARED_GZ1} (only present beside the CI checkout)")
     return SHARED_GZ1
+
+
+@pytest.fixture
+def fake_vizier(tmp_path, monkeypatch):
+    """A real HTTPS server on 127.0.0.1 answering VizieR's votable endpoint with the fixture table."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make the test server's certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+            seen.append((self.path, body))
+            data = VIZIER_FIXTURE.read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    yield f"127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()

@@ -2,7 +2,9 @@ import pandas as pd
 
 from galaxy_pretraining.logs import log_to
 from galaxy_pretraining.sdss import download_cutouts
+from galaxy_pretraining.vizier import raw_to_ttype_table
 
+settings = snakemake.params.settings
 with log_to(snakemake.log[0]):
-    download_cutouts(pd.read_parquet(snakemake.input[0]), snakemake.params.image_dir,
-                     snakemake.output.manifest, snakemake.params.settings)
+    galaxies = raw_to_ttype_table(pd.read_parquet(snakemake.input[0]), settings.get("columns"))
+    download_cutouts(galaxies, snakemake.params.image_dir, snakemake.output.manifest, settings)

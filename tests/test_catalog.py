@@ -1,0 +1,92 @@
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from astropy.table import Table
+
+from galaxy_pretraining.catalog import CatalogError, build_catalog, check_class_counts
+from galaxy_pretraining.classes import CLASS_NAMES, PAPER_CLASS_COUNTS
+from galaxy_pretraining.vizier import fetch_nair_abraham, raw_to_ttype_table
+
+from conftest import VIZIER_FIXTURE as FIXTURE
+
+
+def fixture_raw() -> pd.DataFrame:
+    return Table.read(FIXTURE, format="votable").to_pandas()
+
+
+def test_fetch_from_vizier_saves_the_raw_table(fake_vizier, tmp_path):
+    server, seen = fake_vizier
+    raw = fetch_nair_abraham(tmp_path / "table2.parquet", server, "J/ApJS/186/427/table2")
+    assert seen and seen[0][0] == "/viz-bin/votable" and "J/ApJS/186/427/table2" in seen[0][1]
+    assert len(raw) == 12
+    stored = pd.read_parquet(tmp_path / "table2.parquet")
+    assert list(stored["TType"]) == list(fixture_raw()["TType"])
+
+
+def test_raw_table_maps_onto_the_catalog_schema():
+    table = raw_to_ttype_table(fixture_raw())
+    assert list(table.columns) == ["id", "ra", "dec", "redshift", "size_arcsec", "ttype"]
+    assert table["id"].iloc[0] == "J000011.47+155502.2"
+    with pytest.raises(KeyError, match="data.nair_abraham.columns"):
+        raw_to_ttype_table(fixture_raw().drop(columns=["Rp"]))
+
+
+def nair_abraham_inputs(tmp_path, manifest_status):
+    raw = fixture_raw()
+    raw.to_parquet(tmp_path / "table2.parquet")
+    images = tmp_path / "cutouts"
+    images.mkdir()
+    for name, status in zip(raw["SDSS"], manifest_status):
+        if status == "ok":
+            (images / f"{name}.jpg").write_bytes(b"\xff\xd8 jpeg \xff\xd9")
+    pd.DataFrame({"id": raw["SDSS"], "status": manifest_status}).to_parquet(tmp_path / "manifest.parquet")
+    return {"raw": str(tmp_path / "table2.parquet"), "manifest": str(tmp_path / "manifest.parquet")}, images
+
+
+def test_nair_abraham_catalog_with_the_paper_classes_and_missing_cutouts_dropped(tmp_path):
+    status = ["ok"] * 11 + ["failed"]
+    inputs, images = nair_abraham_inputs(tmp_path, status)
+    expected = {"elliptical": 2, "lenticular": 4, "spiral": 4, "irregular+misc": 2}
+    data = {"kind": "nair_abraham", "nair_abraham": {"expected_class_counts": expected}}
+    catalog = build_catalog(data, CLASS_NAMES, inputs, images)
+    assert len(catalog) == 11 and "J000125.75+002358.9" not in set(catalog["id"])
+    assert dict(zip(catalog["raw_label"], catalog["class_name"])) == {
+        "-5": "elliptical", "-3": "lenticular", "-2": "lenticular", "0": "lenticular", "1": "spiral",
+        "4": "spiral", "9": "spiral", "7": "spiral", "10": "irregular+misc", "99": "irregular+misc"}
+
+
+def test_a_truncated_catalog_fails_the_count_check_loudly(tmp_path):
+    inputs, images = nair_abraham_inputs(tmp_path, ["ok"] * 12)
+    data = {"kind": "nair_abraham", "nair_abraham": {"expected_class_counts": PAPER_CLASS_COUNTS}}
+    with pytest.raises(CatalogError) as error:
+        build_catalog(data, CLASS_NAMES, inputs, images)
+    message = str(error.value)
+    assert "expected" in message and "found" in message and "7708" in message and "total" in message
+
+
+def test_check_class_counts_passes_on_equal_counts():
+    catalog = pd.DataFrame({"class_name": ["spiral", "spiral", "elliptical"]})
+    check_class_counts(catalog, {"elliptical": 1, "spiral": 2})
+    with pytest.raises(CatalogError):
+        check_class_counts(catalog, {"elliptical": 2, "spiral": 1})
+
+
+def test_folder_sample_on_real_sdss_images(gz1_sdss, tmp_path):
+    data = {"kind": "folder", "folder": {
+        "table": str(gz1_sdss / "labels.csv"), "id_column": "OBJID", "label_column": "CLASS",
+        "image_dir": str(gz1_sdss / "images"), "image_pattern": "{id}.jpeg",
+        "class_map": {"elliptical": [0], "spiral": [1, 2, 3], "irregular+misc": [4, 5]}}}
+    names = ["elliptical", "spiral", "irregular+misc"]
+    catalog = build_catalog(data, names, {"raw": data["folder"]["table"]}, tmp_path)
+    assert catalog["class_name"].value_counts().to_dict() == {"elliptical": 4645, "spiral": 1848, "irregular+misc": 171}
+    assert Path(catalog["image_path"].iloc[0]).exists()
+
+
+def test_folder_sample_with_an_unmapped_label_names_the_row(tmp_path):
+    (tmp_path / "a.jpg").write_bytes(b"x")
+    pd.DataFrame({"id": ["a"], "label": ["weird"]}).to_csv(tmp_path / "labels.csv", index=False)
+    data = {"kind": "folder", "folder": {"table": str(tmp_path / "labels.csv"), "image_dir": str(tmp_path),
+                                         "class_map": {"spiral": ["s"]}}}
+    with pytest.raises(Exception, match="galaxy a: label 'weird'"):
+        build_catalog(data, ["spiral"], {"raw": data["folder"]["table"]}, tmp_path)
