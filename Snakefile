@@ -20,6 +20,9 @@ validate_config(config, workflow.source_path("workflow/schemas/config.schema.yam
 validate(config, "workflow/schemas/config.schema.yaml")  # fills in the schema's defaults
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"

@@ -2,7 +2,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from galaxy_pretraining.analysis import budget_table, collect_curves, peak_accuracy, peak_accuracy_table
+from galaxy_pretraining.analysis import (
+    best_epoch_confusions,
+    budget_table,
+    collect_curves,
+    comparison_table,
+    confusion_summary,
+    long_runs_table,
+    paired_gains,
+    peak_accuracy,
+    peak_accuracy_table,
+    per_class_metrics,
+    per_class_summary,
+    sign_test,
+)
 
 
 def curve(accuracies, model="m", run=0, long_run=False):
@@ -49,3 +62,80 @@ def test_collect_curves_refuses_an_incomplete_run(tmp_path):
     assert len(collect_curves([path], [["m", 0, 2, False]])) == 2
     with pytest.raises(ValueError, match="expected 1..3"):
         collect_curves([path], [["m", 0, 3, False]])
+
+
+def confusion_rows(model, run, matrix, epoch=1):
+    return [(model, run, epoch, t, p, n) for t, row in enumerate(matrix) for p, n in enumerate(row)]
+
+
+def confusions(*blocks):
+    return pd.DataFrame([r for b in blocks for r in b], columns=["model", "run", "peak_epoch", "true", "predicted", "count"])
+
+
+def test_per_class_metrics_by_hand_including_an_absent_class():
+    names = ["a", "b", "c"]
+    table = per_class_metrics(confusions(confusion_rows("m", 0, [[8, 2, 0], [1, 3, 0], [0, 0, 0]])), names)
+    row = table.set_index("class_name")
+    assert row.loc["a", "recall"] == 0.8 and row.loc["a", "precision"] == pytest.approx(8 / 9)
+    assert row.loc["a", "f1"] == pytest.approx(2 * 0.8 * (8 / 9) / (0.8 + 8 / 9))
+    assert row.loc["b", "recall"] == 0.75 and row.loc["b", "precision"] == 0.6
+    # class c is absent from this test split and never predicted: undefined, not zero
+    assert row.loc["c", "support"] == 0 and np.isnan(row.loc["c", "recall"]) and np.isnan(row.loc["c", "precision"])
+
+
+def test_per_class_summary_counts_only_runs_where_the_class_is_present():
+    names = ["a", "b"]
+    per_run = per_class_metrics(confusions(confusion_rows("m", 0, [[5, 5], [0, 10]]),
+                                           confusion_rows("m", 1, [[10, 0], [0, 0]])), names)
+    summary = per_class_summary(per_run, names).set_index("class_name")
+    assert summary.loc["a", "recall_mean"] == 75.0 and summary.loc["a", "recall_n_runs"] == 2
+    assert summary.loc["b", "recall_mean"] == 100.0 and summary.loc["b", "recall_n_runs"] == 1
+
+
+def test_confusion_summary_is_proportions_of_each_true_class():
+    table = confusion_summary(confusions(confusion_rows("m", 0, [[3, 1], [0, 4]]),
+                                         confusion_rows("m", 1, [[1, 1], [2, 2]])))
+    cell = table.set_index(["true", "predicted"]).loc[(0, 0)]
+    assert cell["mean"] == pytest.approx((0.75 + 0.5) / 2) and cell["n_runs"] == 2
+
+
+def test_sign_test_of_the_paper_and_a_run_where_scratch_wins():
+    assert sign_test([1.0] * 100)["p_value"] == pytest.approx(2.0**-99)  # 1.58e-30
+    result = sign_test([0.5, 0.2, -0.1, 0.0])
+    assert (result["wins"], result["losses"], result["ties"]) == (2, 1, 1)
+    assert result["p_value"] == pytest.approx(1.0)
+
+
+def test_paired_gains_and_comparisons():
+    curves = pd.concat([
+        curve([0.80, 0.84, 0.83, 0.83], "pre", 0), curve([0.70, 0.75, 0.78, 0.82], "scr", 0),
+        curve([0.80, 0.81, 0.80, 0.80], "pre", 1), curve([0.70, 0.79, 0.80, 0.83], "scr", 1),  # scratch wins run 1
+    ])
+    # pretrained trains 2 epochs in this toy: read its curve only up to 2, scratch up to 4
+    curves = curves[~((curves.model == "pre") & (curves.epoch > 2))].assign(
+        epochs=lambda t: np.where(t.model == "pre", 2, 4))
+    peaks = peak_accuracy_table(curves, budgets=[2])
+    gains = paired_gains(peaks, "pre", "scr")
+    assert gains["peak_accuracy_gain"].round(6).tolist() == [2.0, -2.0]
+    assert gains["equal_budget_gain"].round(6).tolist() == [9.0, 2.0]
+    assert gains["peak_epoch_difference"].tolist() == [2 - 4, 2 - 4]
+    table = comparison_table(gains).set_index("comparison")
+    assert (table.loc["peak_accuracy", "wins"], table.loc["peak_accuracy", "losses"]) == (1, 1)
+    assert table.loc["peak_epoch", "wins"] == 2  # earlier peaks win
+    assert table.loc["equal_budget", "mean_difference"] == pytest.approx(5.5)
+    assert table.loc["peak_accuracy", "paper_p_value"] == pytest.approx(1.5777e-30, rel=1e-3)
+
+
+def test_best_epoch_confusions_take_the_peak_epoch():
+    metrics = curve([0.5, 0.9, 0.7])
+    metrics["test_confusion"] = [[[1, 1], [1, 1]], [[2, 0], [0, 2]], [[2, 0], [1, 1]]]
+    peaks = peak_accuracy_table(metrics, budgets=[3])
+    table = best_epoch_confusions(metrics, peaks)
+    assert table["peak_epoch"].unique().tolist() == [2] and table["count"].tolist() == [2, 0, 0, 2]
+
+
+def test_long_runs_table():
+    peaks = peak_accuracy_table(pd.concat([curve([0.8, 0.85, 0.84], "alexnet-imagenet", 45, long_run=True)]), [2])
+    table = long_runs_table(peaks)
+    assert table[["run", "epochs", "peak_accuracy", "peak_epoch"]].values.tolist() == [[45, 3, 85.0, 2]]
+    assert table["paper_range"].iloc[0] == "84.4-85.1"

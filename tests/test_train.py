@@ -14,11 +14,12 @@ from galaxy_pretraining.splits import make_splits
 from galaxy_pretraining.train import RunData, TrainSettings, confusion_matrices, evaluate, train_run
 
 N, SIZE, CLASSES = 96, 40, ["a", "b", "c"]
+SPLIT = {"test_size": 24, "validation_size": 0, "seed": 1}
 
 
 @pytest.fixture(scope="module")
 def tiny_study(tmp_path_factory):
-    """96 images of 3 classes told apart by brightness, an array store, a catalog and splits."""
+    """96 images of 3 classes told apart by brightness: an array store and a catalog."""
     folder = tmp_path_factory.mktemp("tiny")
     rng = np.random.default_rng(0)
     labels = np.arange(N) % 3
@@ -27,19 +28,18 @@ def tiny_study(tmp_path_factory):
     ids = [f"g{i}" for i in range(N)]
     pd.DataFrame({"id": ids, "class_index": labels, "class_name": [CLASSES[c] for c in labels]}).to_parquet(
         folder / "catalog.parquet")
-    make_splits(ids, [0], test_size=24, seed=1).to_parquet(folder / "splits.parquet")
     return folder
 
 
 def settings(**overrides):
     base = dict(architecture="resnet18", pretrained=False, epochs=3, n_classes=3, run=0, batch_size=16,
                 optimizer={"name": "sgd", "lr": 0.01, "momentum": 0.9}, crop_size=32, evaluation="center",
-                device="cpu", deterministic=True, checkpoint_every=1)
+                device="cpu", deterministic=True, checkpoint_every=1, split=SPLIT)
     return TrainSettings(**{**base, **overrides})
 
 
 def run(study, out, s, progress=False):
-    return train_run(s, study / "images.npy", study / "catalog.parquet", study / "splits.parquet",
+    return train_run(s, study / "images.npy", study / "catalog.parquet",
                      out / "metrics.parquet", out / "predictions.parquet", out / "best.pt",
                      class_names=CLASSES, threads=1, progress=progress)
 
@@ -54,6 +54,9 @@ def test_a_run_writes_per_epoch_metrics_predictions_and_best_model(tiny_study, t
     assert confusion.shape == (3, 3, 3) and (confusion.sum(axis=(1, 2)) == 24).all()
     assert np.allclose(np.trace(confusion, axis1=1, axis2=2) / 24, stored["test_accuracy"])
     predictions = pd.read_parquet(tmp_path / "predictions.parquet")
+    # the run's test set is the one of the published splits table
+    published = make_splits([f"g{i}" for i in range(N)], [0], test_size=24, seed=1)
+    assert sorted(predictions["row"]) == sorted(published[published.subset == "test"]["row"])
     best_epoch = int(metrics.loc[metrics["test_accuracy"].idxmax(), "epoch"])
     assert len(predictions) == 24 and (predictions["epoch"] == best_epoch).all()
     assert np.isclose((predictions["true"] == predictions["predicted"]).mean(), metrics["test_accuracy"].max())
@@ -97,8 +100,9 @@ from galaxy_pretraining.train import TrainSettings, train_run
 study, out = Path(sys.argv[1]), Path(sys.argv[2])
 s = TrainSettings(architecture="resnet18", pretrained=False, epochs=6, n_classes=3, run=0, batch_size=16,
                   optimizer={"name": "sgd", "lr": 0.01, "momentum": 0.9}, crop_size=32, evaluation="paper",
-                  device="cpu", deterministic=True, checkpoint_every=2)
-train_run(s, study / "images.npy", study / "catalog.parquet", study / "splits.parquet", out / "metrics.parquet",
+                  device="cpu", deterministic=True, checkpoint_every=2,
+                  split={"test_size": 24, "validation_size": 0, "seed": 1})
+train_run(s, study / "images.npy", study / "catalog.parquet", out / "metrics.parquet",
           out / "predictions.parquet", out / "best.pt", class_names=["a", "b", "c"], threads=1, progress=False)
 """
 

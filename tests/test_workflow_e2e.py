@@ -21,18 +21,19 @@ def small_study(root, tmp_path_factory, snakemake_exe):
         spec["epochs"] = 2
     config["long_runs"] = {"runs": [1], "epochs": 3}
     config["training"].update(crop_size=32, batch_size=32)
-    config["analysis"]["budgets"] = [1, 2]
+    config["analysis"].update(budgets=[1, 2], example_run=1)
+    config["figures"] = {"budget_gains": {"budgets": [1]}}
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     command = [snakemake_exe, "-s", str(root / "Snakefile"), "-d", str(workdir), "--configfile",
                str(workdir / "config.yaml"), "--cores", "2"]
     first = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert first.returncode == 0, first.stderr[-4000:]
     second = subprocess.run(command + ["-n"], capture_output=True, text=True, timeout=300)
-    return workdir / "results/small", config, second
+    return workdir / "results/small", config, second, command
 
 
 def test_every_stage_writes_its_table(small_study):
-    results, config, _ = small_study
+    results, config, *_ = small_study
     catalog = pd.read_parquet(results / "catalog.parquet")
     assert len(catalog) == 120
     assert set(catalog.columns) >= {"id", "ra", "dec", "redshift", "size_arcsec", "raw_label", "class_index",
@@ -47,7 +48,7 @@ def test_every_stage_writes_its_table(small_study):
 
 
 def test_training_runs_and_long_runs_have_per_epoch_metrics(small_study):
-    results, config, _ = small_study
+    results, config, *_ = small_study
     for model in config["models"]:
         for folder, epochs in (("run000", 2), ("run001", 2), ("run001-e3", 3)):
             metrics = pd.read_parquet(results / "runs" / model / folder / "metrics.parquet")
@@ -56,7 +57,7 @@ def test_training_runs_and_long_runs_have_per_epoch_metrics(small_study):
 
 
 def test_tables_and_figure(small_study):
-    results, config, _ = small_study
+    results, config, *_ = small_study
     peaks = pd.read_parquet(results / "tables/peak_accuracy.parquet")
     assert set(peaks["model"]) == set(config["models"])
     standard = peaks[~peaks["long_run"]]
@@ -69,7 +70,7 @@ def test_tables_and_figure(small_study):
 
 
 def test_a_second_run_has_nothing_to_do(small_study):
-    _, _, second = small_study
+    _, _, second, _ = small_study
     assert second.returncode == 0
     assert "Nothing to be done" in second.stdout + second.stderr
 
@@ -140,3 +141,71 @@ def test_real_data_path_against_local_vizier_and_cutout_servers(root, tmp_path, 
     assert (manifest["status"] == "ok").sum() == 11
     assert manifest.set_index("id").loc[raw["SDSS"].iloc[-1], "last_error"] == "HTTP 404"
     assert "1 dropped for missing cutouts" in (tmp_path / "results/na-local/logs/catalog.log").read_text()
+
+
+def dry_run_jobs(command, config, workdir):
+    """Job counts of a dry run of `command` with `config` written beside the study."""
+    path = workdir / "changed.yaml"
+    path.write_text(yaml.safe_dump(config))
+    changed = [path if part.endswith("config.yaml") else part for part in command]
+    result = subprocess.run([str(c) for c in changed] + ["-n"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    if "Nothing to be done" in result.stdout + result.stderr:
+        return {}
+    stats = result.stdout.split("Job stats:")[1].split("\n\n")[0]
+    return {line.split()[0]: int(line.split()[1]) for line in stats.splitlines()[3:] if len(line.split()) == 2
+            and line.split()[1].isdigit() and line.split()[0] != "total"}
+
+
+def test_every_table_and_figure_of_the_paper(small_study):
+    results, config, *_ = small_study
+    for name in ("table1_budgets", "table2_class_accuracy", "table4_precision_recall_f1", "sign_tests",
+                 "table3_long_runs"):
+        assert len(pd.read_csv(results / "tables" / f"{name}.csv")) > 0, name
+    signs = pd.read_csv(results / "tables/sign_tests.csv")
+    assert set(signs["comparison"]) == {"peak_accuracy", "peak_epoch", "equal_budget"}
+    assert (signs["wins"] + signs["losses"] + signs["ties"] == 2).all()
+    long = pd.read_csv(results / "tables/table3_long_runs.csv")
+    assert sorted(long["model"]) == sorted(config["models"]) and (long["epochs"] == 3).all()
+    from galaxy_pretraining.figures import FIGURES
+
+    for name in FIGURES:
+        assert (results / "figures" / f"{name}.png").stat().st_size > 10_000, name
+        assert (results / "figures" / f"{name}.pdf").read_bytes()[:4] == b"%PDF", name
+
+
+def test_editing_one_figure_reruns_only_that_figure(small_study):
+    results, config, _, command = small_study
+    changed = yaml.safe_load(yaml.safe_dump(config))
+    changed["figures"]["peak_histograms"] = {"bins": 7}
+    assert dry_run_jobs(command, changed, results.parents[1]) == {"figure_peak_histograms": 1, "all": 1}
+    from pathlib import Path
+
+    from galaxy_pretraining.figures import module_file
+
+    # Edit one figure's code (a comment is enough: Snakemake compares the content), then put it back.
+    source = Path(module_file("per_class_histograms"))
+    original = source.read_text()
+    try:
+        source.write_text(original + "# an edit\n")
+        assert dry_run_jobs(command, config, results.parents[1]) == {"figure_per_class_histograms": 1, "all": 1}
+    finally:
+        source.write_text(original)
+
+
+def test_adding_runs_trains_only_the_new_ones(small_study):
+    results, config, _, command = small_study
+    more = yaml.safe_load(yaml.safe_dump(config))
+    more["splits"]["runs"] = 3
+    jobs = dry_run_jobs(command, more, results.parents[1])
+    assert jobs["train"] == 2  # run 2 of each model; runs 0 and 1 are kept
+    assert jobs["splits"] == 1 and jobs["peak_accuracy"] == 1 and jobs["table1_budgets"] == 1
+
+
+def test_html_report_shows_every_figure_with_the_paper_numbers(small_study):
+    results, config, _, command = small_study
+    report = results / "report.html"
+    result = subprocess.run(command + ["--report", str(report)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = report.read_text(errors="replace")
+    assert "1.58e-30" in html and "peak_histograms.png" in html and "table1_budgets.csv" in html

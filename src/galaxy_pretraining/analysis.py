@@ -6,8 +6,9 @@ first `budget` epochs), never new training.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 # Table 1 of Schneider, Stenning & Elliott (2023): mean (sd) peak test accuracy, per cent.
@@ -86,3 +87,157 @@ def budget_table(peaks: pd.DataFrame, paper: pd.DataFrame | None = PAPER_TABLE1)
         table = table.merge(paper, on=["model", "budget"], how="left")
         table.loc[table["long_run"], ["paper_mean", "paper_sd"]] = None
     return table.round({"mean": 2, "sd": 2})
+
+
+# --- per-class metrics and confusion matrices at each run's best epoch -------------------------
+
+
+def best_epoch_confusions(curves: pd.DataFrame, peaks: pd.DataFrame) -> pd.DataFrame:
+    """The test confusion matrix of each standard run at its peak epoch (full budget), long form.
+
+    Columns: model, run, peak_epoch, true, predicted, count (rows of the matrix are true classes).
+    """
+    full = peaks[~peaks["long_run"] & (peaks["budget"] == peaks["epochs"])]
+    keyed = curves[~curves["long_run"]].set_index(["model", "run", "epoch"])
+    rows = []
+    for peak in full.itertuples():
+        matrix = np.stack(list(keyed.loc[(peak.model, peak.run, peak.peak_epoch), "test_confusion"]))
+        for true in range(matrix.shape[0]):
+            for predicted in range(matrix.shape[1]):
+                rows.append((peak.model, peak.run, peak.peak_epoch, true, predicted, int(matrix[true, predicted])))
+    return pd.DataFrame(rows, columns=["model", "run", "peak_epoch", "true", "predicted", "count"])
+
+
+def per_class_metrics(confusions: pd.DataFrame, class_names: Sequence[str]) -> pd.DataFrame:
+    """Recall (= per-class accuracy), precision and F1 per model, run and class.
+
+    A class absent from a run's test split has no recall (NaN); a class never
+    predicted has no precision (NaN). Summaries average over the runs where
+    the number exists and say how many those are.
+    """
+    rows = []
+    for (model, run), group in confusions.groupby(["model", "run"], sort=True):
+        k = len(class_names)
+        matrix = np.zeros((k, k))
+        matrix[group["true"], group["predicted"]] = group["count"]
+        for c, name in enumerate(class_names):
+            support, predicted, hits = matrix[c].sum(), matrix[:, c].sum(), matrix[c, c]
+            recall = hits / support if support else np.nan
+            precision = hits / predicted if predicted else np.nan
+            f1 = (2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0) \
+                if not (np.isnan(recall) or np.isnan(precision)) else np.nan
+            rows.append((model, run, name, int(support), recall, precision, f1))
+    return pd.DataFrame(rows, columns=["model", "run", "class_name", "support", "recall", "precision", "f1"])
+
+
+# Per-class recall in the paper (Schneider et al. 2023), per cent, where the text gives it.
+PAPER_RECALL = {("alexnet-imagenet", "irregular+misc"): 38.1, ("alexnet-scratch", "irregular+misc"): 21.4}
+
+
+def per_class_summary(per_class: pd.DataFrame, class_names: Sequence[str]) -> pd.DataFrame:
+    """Tables 2 and 4: mean and sd (per cent) over runs of recall, precision and F1 per model and class."""
+    rows = []
+    for (model, name), group in per_class.groupby(["model", "class_name"], sort=False):
+        row = {"model": model, "class_name": name, "n_runs": len(group)}
+        for metric in ("recall", "precision", "f1"):
+            values = group[metric].dropna() * 100
+            row[f"{metric}_n_runs"] = len(values)
+            row[f"{metric}_mean"] = values.mean() if len(values) else np.nan
+            row[f"{metric}_sd"] = values.std() if len(values) > 1 else np.nan
+        row["paper_recall"] = PAPER_RECALL.get((model, name), np.nan)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    order = {name: i for i, name in enumerate(class_names)}
+    table = table.sort_values(["model", "class_name"], key=lambda s: s.map(order) if s.name == "class_name" else s)
+    return table.reset_index(drop=True).round(2)
+
+
+def confusion_summary(confusions: pd.DataFrame) -> pd.DataFrame:
+    """Mean and sd over runs of each confusion matrix cell as a proportion of its true class (Fig. 11)."""
+    table = confusions.copy()
+    totals = table.groupby(["model", "run", "true"])["count"].transform("sum")
+    table["proportion"] = table["count"] / totals.where(totals > 0)
+    grouped = table.groupby(["model", "true", "predicted"])["proportion"]
+    return grouped.agg(n_runs="count", mean="mean", sd="std").reset_index()
+
+
+# --- pretrained versus scratch: paired per run -------------------------------------------------
+
+# The paper's numbers for the comparisons below.
+PAPER_COMPARISONS = {
+    "peak_accuracy": {"paper_wins": 100, "paper_p_value": 2.0**-99, "paper_mean_difference": 1.8},
+    "peak_epoch": {"paper_mean_difference": 155 - 367},
+    "equal_budget": {"paper_mean_difference": 4.6},
+}
+
+
+def sign_test(differences: Sequence[float]) -> dict:
+    """Two-sided sign test: positive differences are wins; ties are left out of the test."""
+    from scipy.stats import binomtest
+
+    differences = np.asarray(differences, dtype=float)
+    wins, losses = int((differences > 0).sum()), int((differences < 0).sum())
+    ties = len(differences) - wins - losses
+    p_value = binomtest(wins, wins + losses, 0.5, alternative="two-sided").pvalue if wins + losses else np.nan
+    return {"wins": wins, "losses": losses, "ties": ties, "p_value": p_value}
+
+
+def paired_gains(peaks: pd.DataFrame, pretrained: str, scratch: str) -> pd.DataFrame:
+    """Per run: peak accuracy gain (points), equal-budget gain and peak epoch difference.
+
+    `equal_budget_gain` compares both at the pretrained model's epochs (the
+    scratch curve read only up to there). Runs present for only one model are
+    left out.
+    """
+    standard = peaks[~peaks["long_run"]]
+    a = standard[standard["model"] == pretrained]
+    b = standard[standard["model"] == scratch]
+    a_full = a[a["budget"] == a["epochs"]].set_index("run")
+    b_full = b[b["budget"] == b["epochs"]].set_index("run")
+    budget = int(a_full["epochs"].iloc[0]) if len(a_full) else 0
+    b_equal = b[b["budget"] == budget].set_index("run")
+    runs = a_full.index.intersection(b_full.index)
+    table = pd.DataFrame({"run": runs})
+    table["peak_accuracy_gain"] = (a_full.loc[runs, "peak_accuracy"].to_numpy() - b_full.loc[runs, "peak_accuracy"].to_numpy()) * 100
+    table["peak_epoch_difference"] = a_full.loc[runs, "peak_epoch"].to_numpy() - b_full.loc[runs, "peak_epoch"].to_numpy()
+    equal = runs.intersection(b_equal.index)
+    table["equal_budget_gain"] = np.nan
+    table.loc[table["run"].isin(equal), "equal_budget_gain"] = (
+        a_full.loc[equal, "peak_accuracy"].to_numpy() - b_equal.loc[equal, "peak_accuracy"].to_numpy()) * 100
+    table.insert(0, "scratch", scratch)
+    table.insert(0, "pretrained", pretrained)
+    table["equal_budget"] = budget
+    return table
+
+
+def comparison_table(gains: pd.DataFrame) -> pd.DataFrame:
+    """Sign tests of pretrained against scratch per pair: peak accuracy, peak epoch, equal budget.
+
+    For the peak epoch a win is an earlier peak (fewer epochs needed).
+    """
+    rows = []
+    for (pretrained, scratch), group in gains.groupby(["pretrained", "scratch"], sort=False):
+        for comparison, column, sign in (("peak_accuracy", "peak_accuracy_gain", 1),
+                                         ("peak_epoch", "peak_epoch_difference", -1),
+                                         ("equal_budget", "equal_budget_gain", 1)):
+            values = group[column].dropna()
+            rows.append({"pretrained": pretrained, "scratch": scratch, "comparison": comparison,
+                         "n_runs": len(values), **sign_test(sign * values),
+                         "mean_difference": values.mean(), "sd_difference": values.std(),
+                         **PAPER_COMPARISONS[comparison]})
+    columns = ["pretrained", "scratch", "comparison", "n_runs", "wins", "losses", "ties", "p_value",
+               "mean_difference", "sd_difference", "paper_wins", "paper_p_value", "paper_mean_difference"]
+    return pd.DataFrame(rows).reindex(columns=columns).round({"mean_difference": 3, "sd_difference": 3})
+
+
+# Table 3 of the paper gives ranges over runs 45-49 at 1,000 epochs, per cent.
+PAPER_LONG_RUNS = {"alexnet-imagenet": "84.4-85.1", "alexnet-scratch": "83.4-84.5"}
+
+
+def long_runs_table(peaks: pd.DataFrame) -> pd.DataFrame:
+    """Table 3: peak accuracy (per cent) and its epoch of every long run, with the paper's range."""
+    long = peaks[peaks["long_run"] & (peaks["budget"] == peaks["epochs"])]
+    table = long[["model", "run", "epochs", "peak_accuracy", "peak_epoch"]].copy()
+    table["peak_accuracy"] = (table["peak_accuracy"] * 100).round(2)
+    table["paper_range"] = table["model"].map(PAPER_LONG_RUNS)
+    return table.reset_index(drop=True)

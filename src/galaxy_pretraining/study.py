@@ -78,6 +78,7 @@ def train_settings(config: Mapping, model: str, run: int, epochs: int) -> TrainS
         epochs=int(epochs),
         n_classes=len(config["classes"]),
         run=int(run),
+        split={k: v for k, v in config["splits"].items() if k != "runs"},
         **training,
     )
 
@@ -100,6 +101,62 @@ def validate_config(config: Mapping, schema_path: str) -> None:
         raise ConfigError("invalid config:\n  " + "\n  ".join(lines))
 
 
+def analysis_budgets(config: Mapping) -> list[int]:
+    """Budgets to read off the curves: the configured ones plus every model's epochs (for equal-budget tests)."""
+    budgets = set(config.get("analysis", {}).get("budgets", [5, 10, 20, 50, 200, 400, 1000]))
+    return sorted(budgets | {spec["epochs"] for spec in config["models"].values()})
+
+
+def model_pairs(config: Mapping) -> list[list[str]]:
+    """[pretrained, scratch] model pairs: the same architecture with ImageNet weights and without."""
+    pairs = []
+    for pretrained, spec in config["models"].items():
+        if spec["weights"] != "imagenet":
+            continue
+        for scratch, other in config["models"].items():
+            if other["weights"] == "none" and other["architecture"] == spec["architecture"]:
+                pairs.append([pretrained, scratch])
+    return pairs
+
+
+def example_run(config: Mapping) -> int:
+    return int(config.get("analysis", {}).get("example_run", run_numbers(config)[-1]))
+
+
+FIGURE_ARGUMENTS = {
+    "per_class_histograms": ("class_names",),
+    "confusion_matrices": ("class_names", "run"),
+    "mean_confusion_matrices": ("class_names",),
+    "training_curves": ("run",),
+}
+PAIRED = ("gain_histograms", "equal_budget_gain", "sign_tests")
+
+
+def figure_arguments(config: Mapping, name: str) -> dict:
+    """Arguments of a figure's draw(): the models, class names or example run it needs, plus its config options."""
+    arguments = {"models": list(config["models"])}
+    for needed in FIGURE_ARGUMENTS.get(name, ()):
+        arguments[needed] = list(config["classes"]) if needed == "class_names" else example_run(config)
+    arguments.update(config.get("figures", {}).get(name, {}))
+    return arguments
+
+
+def final_targets(config: Mapping, figures: tuple[str, ...]) -> list[str]:
+    """Every table and figure of the study (paired comparisons only where a pretrained/scratch pair exists)."""
+    results = f"results/{config['study']}"
+    tables = ["peak_accuracy", "table1_budgets", "table2_class_accuracy", "table4_precision_recall_f1",
+              "confusion_summary", "gains", "sign_tests"]
+    if long_run_numbers(config):
+        tables.append("table3_long_runs")
+    paired = bool(model_pairs(config))
+    targets = [f"{results}/splits.parquet"]
+    targets += [f"{results}/tables/{t}.parquet" for t in tables if paired or t not in PAIRED + ("gains",)]
+    for name in figures:
+        if paired or name not in PAIRED:
+            targets += [f"{results}/figures/{name}.png", f"{results}/figures/{name}.pdf"]
+    return targets
+
+
 def check_config(config: Mapping) -> None:
     """Checks the schema cannot express; each error names the key at fault."""
     for model, spec in config["models"].items():
@@ -113,6 +170,14 @@ def check_config(config: Mapping) -> None:
         raise ConfigError(
             f"training.crop_size ({training['crop_size']}) is larger than image_size ({config['image_size']})"
         )
+    if example_run(config) not in run_numbers(config):
+        raise ConfigError(
+            f"analysis.example_run: run {example_run(config)} is not among the configured runs "
+            f"(splits.runs gives {run_numbers(config)[:3]}...)"
+        )
+    unknown = [name for name in config.get("figures", {}) if name not in _figure_names()]
+    if unknown:
+        raise ConfigError(f"figures: unknown figure(s) {unknown}; figures are {list(_figure_names())}")
     data = config["data"]
     if data["kind"] in ("nair_abraham", "mock") and list(config["classes"]) != [
         "elliptical", "lenticular", "spiral", "irregular+misc"
@@ -132,3 +197,9 @@ def check_config(config: Mapping) -> None:
         unknown = [name for name in folder["class_map"] if name not in config["classes"]]
         if unknown:
             raise ConfigError(f"data.folder.class_map: classes {unknown} are not in classes {config['classes']}")
+
+
+def _figure_names() -> tuple[str, ...]:
+    from .figures import FIGURES
+
+    return FIGURES

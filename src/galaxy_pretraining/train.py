@@ -28,7 +28,7 @@ from .array_store import open_array_store
 from .augment import evaluation_transform, random_transform
 from .io import atomic_path, write_table
 from .models import build_model
-from .splits import rows_of
+from .splits import make_splits, rows_of
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,8 @@ class TrainSettings:
     mixed_precision: bool = True  # CUDA only
     checkpoint_every: int = 10
     device: str = "auto"
+    # The run's split is drawn here from these (the same draw as splits.parquet, see splits.py).
+    split: dict = field(default_factory=lambda: {"test_size": 2034, "validation_size": 0, "seed": 2023})
 
     def fingerprint(self) -> str:
         """Hash of the settings that change results (not device or checkpoint cadence)."""
@@ -96,8 +98,12 @@ class RunData:
     rows: dict[str, np.ndarray]  # subset -> catalog rows
 
 
-def load_data(store_path, catalog: pd.DataFrame, splits: pd.DataFrame, run: int, device: torch.device) -> RunData:
+def load_data(store_path, catalog: pd.DataFrame, split: dict, run: int, device: torch.device) -> RunData:
     """The run's train / validation / test images from the array store, onto the device once.
+
+    The split is drawn from the catalog ids with `make_splits`: the same rows
+    as the run's part of splits.parquet, without depending on that file (so
+    adding runs to the study retrains nothing already done).
 
     Copied in chunks straight from the memory-mapped store, so the host never
     holds a float copy (nor, on CUDA, a full uint8 copy) of the data set.
@@ -106,6 +112,7 @@ def load_data(store_path, catalog: pd.DataFrame, splits: pd.DataFrame, run: int,
     if len(store) != len(catalog):
         raise ValueError(f"{store_path} holds {len(store)} images but the catalog has {len(catalog)} rows")
     labels_all = torch.tensor(catalog["class_index"].to_numpy(), dtype=torch.long)
+    splits = make_splits(catalog["id"], [run], split["test_size"], split["seed"], split.get("validation_size", 0))
     images, labels, rows = {}, {}, {}
     for subset in ("train", "validation", "test"):
         chosen = rows_of(splits, run, subset)
@@ -226,7 +233,6 @@ def train_run(
     settings: TrainSettings,
     store_path: os.PathLike,
     catalog_path: os.PathLike,
-    splits_path: os.PathLike,
     metrics_path: os.PathLike,
     predictions_path: os.PathLike,
     best_model_path: os.PathLike,
@@ -249,7 +255,7 @@ def train_run(
 
     catalog = pd.read_parquet(catalog_path)
     class_names = list(class_names) if class_names is not None else sorted(catalog["class_name"].unique())
-    data = load_data(store_path, catalog, pd.read_parquet(splits_path), settings.run, device)
+    data = load_data(store_path, catalog, settings.split, settings.run, device)
 
     torch.manual_seed(_seed(settings.seed, settings.architecture, settings.pretrained, settings.run, "init"))
     model = build_model(settings.architecture, settings.n_classes, weights_path if settings.pretrained else None)

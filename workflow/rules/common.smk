@@ -4,6 +4,7 @@
 from dataclasses import asdict
 
 from galaxy_pretraining import study as S
+from galaxy_pretraining.figures import FIGURES, module_file
 
 S.check_config(config)
 
@@ -25,11 +26,29 @@ localrules:
 
 
 def get_final_outputs():
-    return [
-        f"{RESULTS}/tables/peak_accuracy.parquet",
-        f"{RESULTS}/tables/table1_budgets.csv",
-        f"{RESULTS}/figures/test_accuracy_curves.png",
-    ]
+    return S.final_targets(config, FIGURES)
+
+
+def table(name):
+    return f"{RESULTS}/tables/{name}.parquet"
+
+
+def report_table(name):
+    """The CSV rendering of a paper table, shown in the HTML report."""
+    return report(f"{RESULTS}/tables/{name}.csv", caption=f"../report/{name}.rst", category="Tables")
+
+
+def figure_module(name):
+    return module_file(name)
+
+
+def figure_outputs(name):
+    png = report(f"{RESULTS}/figures/{name}.png", caption=f"../report/{name}.rst", category="Figures")
+    return [png, f"{RESULTS}/figures/{name}.pdf"]
+
+
+def get_figure_arguments(name):
+    return S.figure_arguments(config, name)
 
 
 def get_catalog_input(wildcards):

@@ -1,11 +1,12 @@
-# One job per (model, run), and per long run (suffix -e<epochs>).
+# One job per (model, run), and per long run (suffix -e<epochs>). A job draws
+# its run's split itself (splits.py: the same rows as splits.parquet), so
+# adding runs to the study retrains nothing already done.
 
 
 rule train:
     input:
         store=f"{RESULTS}/images.npy",
         catalog=f"{RESULTS}/catalog.parquet",
-        splits=f"{RESULTS}/splits.parquet",
         weights=get_weights_input,
     output:
         metrics=f"{RESULTS}/runs/{{model}}/run{{run}}{{long}}/metrics.parquet",

@@ -6,7 +6,6 @@ with log_to(snakemake.log[0]):
         TrainSettings(**snakemake.params.settings),
         store_path=snakemake.input.store,
         catalog_path=snakemake.input.catalog,
-        splits_path=snakemake.input.splits,
         metrics_path=snakemake.output.metrics,
         predictions_path=snakemake.output.predictions,
         best_model_path=snakemake.output.best_model,

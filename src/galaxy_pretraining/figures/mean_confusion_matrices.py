@@ -1,0 +1,24 @@
+"""Mean (and sd) over runs of the confusion matrices as proportions of each true class (paper Fig. 11)."""
+
+import numpy as np
+
+from . import COLUMN_WIDTH, plt, save, sns, style
+
+
+def draw(summary, models, class_names, paths):
+    style()
+    figure, axes = plt.subplots(1, len(models), figsize=(COLUMN_WIDTH * len(models), COLUMN_WIDTH), squeeze=False)
+    k = len(class_names)
+    for ax, model in zip(axes[0], models):
+        own = summary[summary["model"] == model]
+        mean, sd = np.full((k, k), np.nan), np.full((k, k), np.nan)
+        mean[own["true"], own["predicted"]] = own["mean"]
+        sd[own["true"], own["predicted"]] = own["sd"]
+        labels = np.vectorize(lambda m, s: f"{m:.2f}\n±{s:.2f}" if not np.isnan(s) else f"{m:.2f}")(mean, sd)
+        sns.heatmap(mean, annot=labels, fmt="", cmap="Blues", vmin=0, vmax=1, cbar=False, square=True, ax=ax,
+                    xticklabels=class_names, yticklabels=class_names, annot_kws={"fontsize": 6})
+        ax.set_title(f"{model} ({int(own['n_runs'].max())} runs)")
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class")
+    figure.tight_layout()
+    save(figure, paths)

@@ -1,0 +1,25 @@
+"""Per-class accuracy (recall) at each run's best epoch, one panel per class (paper Figs. 8-9)."""
+
+from . import COLUMN_WIDTH, model_colours, plt, save, sns, style
+
+
+def draw(per_class, models, class_names, paths, bins=15):
+    style()
+    colours = model_colours(models)
+    n = len(class_names)
+    columns = min(n, 2)
+    rows = (n + columns - 1) // columns
+    figure, axes = plt.subplots(rows, columns, figsize=(COLUMN_WIDTH * columns, 2.3 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, class_names):
+        for model in models:
+            values = per_class[(per_class["model"] == model) & (per_class["class_name"] == name)]["recall"].dropna()
+            ax.hist(values * 100, bins=bins, color=colours[model], alpha=0.6, label=model)
+        ax.set_title(name)
+        ax.set_xlabel("class accuracy (%)")
+        ax.set_ylabel("runs")
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    axes.flat[0].legend(frameon=False, fontsize="small")
+    sns.despine(figure)
+    figure.tight_layout()
+    save(figure, paths)
