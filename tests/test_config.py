@@ -90,3 +90,14 @@ def test_dry_run_of_the_paper_study_schedules_210_training_jobs_offline(root, tm
     assert counts["train"] == "210"
     for rule in ("fetch_catalog", "download_cutouts", "fetch_weights", "catalog", "array_store", "splits"):
         assert counts[rule] == "1"
+
+
+def test_the_workstation_profile_schedules_the_demo(root, tmp_path, snakemake_exe):
+    result = subprocess.run(
+        [snakemake_exe, "-n", "-s", str(root / "Snakefile"), "-d", str(tmp_path), "--configfile",
+         str(root / "config/demo.yaml"), "--profile", str(root / "profiles/local")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    stats = result.stdout.split("Job stats:")[1]
+    assert dict(line.split()[:2] for line in stats.splitlines()[3:] if len(line.split()) == 2)["train"] == "4"

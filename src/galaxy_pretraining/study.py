@@ -157,6 +157,12 @@ def final_targets(config: Mapping, figures: tuple[str, ...]) -> list[str]:
     return targets
 
 
+def train_runtime_minutes(config: Mapping, epochs: int) -> int:
+    """Scheduler time limit of a training job: a fixed overhead plus a time per epoch."""
+    resources = config.get("train_resources", {})
+    return int(resources.get("minutes_overhead", 15) + resources.get("minutes_per_epoch", 0.2) * epochs + 0.999)
+
+
 def check_config(config: Mapping) -> None:
     """Checks the schema cannot express; each error names the key at fault."""
     for model, spec in config["models"].items():

@@ -1,5 +1,6 @@
 # Tables derived only from the per-epoch metrics tables. Each rule runs the
-# library step of the same name (galaxy_pretraining.steps).
+# library step of the same name (galaxy_pretraining.steps). On a cluster the
+# small table and figure steps of group "summary" go out as one CPU job.
 
 
 rule curves:
@@ -11,6 +12,8 @@ rule curves:
         f"{RESULTS}/logs/curves.log",
     params:
         jobs=get_metrics_keys,
+    group:
+        "summary"
     script:
         "../scripts/analysis.py"
 
@@ -24,6 +27,8 @@ rule peak_accuracy:
         f"{RESULTS}/logs/peak_accuracy.log",
     params:
         budgets=S.analysis_budgets(config),
+    group:
+        "summary"
     script:
         "../scripts/analysis.py"
 
@@ -36,6 +41,8 @@ rule table1_budgets:
         report_table("table1_budgets"),
     log:
         f"{RESULTS}/logs/table1_budgets.log",
+    group:
+        "summary"
     script:
         "../scripts/analysis.py"
 
@@ -48,6 +55,8 @@ rule best_epoch_confusions:
         table("best_epoch_confusions"),
     log:
         f"{RESULTS}/logs/best_epoch_confusions.log",
+    group:
+        "summary"
     script:
         "../scripts/analysis.py"
 
@@ -61,6 +70,8 @@ rule per_class:
         f"{RESULTS}/logs/per_class.log",
     params:
         classes=config["classes"],
+    group:
+        "summary"
     script:
         "../scripts/analysis.py"
 
@@ -75,6 +86,8 @@ rule table2_class_accuracy:
         f"{RESULTS}/logs/table2_class_accuracy.log",
     params:
         classes=config["classes"],
+    group:
+        "summary"
     script:
         "../scripts/analysis.py"
 
@@ -89,6 +102,8 @@ rule table4_precision_recall_f1:
         f"{RESULTS}/logs/table4_precision_recall_f1.log",
     params:
         classes=config["classes"],
+    group:
+        "summary"
     script:
         "../scripts/analysis.py"
 
@@ -100,6 +115,8 @@ rule confusion_summary:
         table("confusion_summary"),
     log:
         f"{RESULTS}/logs/confusion_summary.log",
+    group:
+        "summary"
     script:
         "../scripts/analysis.py"
 
@@ -113,6 +130,8 @@ rule gains:
         f"{RESULTS}/logs/gains.log",
     params:
         pairs=S.model_pairs(config),
+    group:
+        "summary"
     script:
         "../scripts/analysis.py"
 
@@ -125,6 +144,8 @@ rule sign_tests:
         report_table("sign_tests"),
     log:
         f"{RESULTS}/logs/sign_tests.log",
+    group:
+        "summary"
     script:
         "../scripts/analysis.py"
 
@@ -137,5 +158,7 @@ rule table3_long_runs:
         report_table("table3_long_runs"),
     log:
         f"{RESULTS}/logs/table3_long_runs.log",
+    group:
+        "summary"
     script:
         "../scripts/analysis.py"

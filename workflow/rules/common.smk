@@ -79,6 +79,15 @@ def get_train_settings(wildcards):
     return asdict(S.train_settings(config, job.model, job.run, job.epochs))
 
 
+def get_train_runtime(wildcards):
+    """Minutes to ask the scheduler for: grows with the epochs (1,000-epoch runs ask for more)."""
+    return S.train_runtime_minutes(config, get_job(wildcards).epochs)
+
+
+def get_train_threads(wildcards):
+    return config["train_resources"]["threads"]
+
+
 def get_metrics_paths(wildcards=None):
     return [f"{RESULTS}/{job.folder}/metrics.parquet" for job in JOBS]
 

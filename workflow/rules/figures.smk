@@ -13,6 +13,8 @@ rule figure_test_accuracy_curves:
     params:
         figure="test_accuracy_curves",
         arguments=get_figure_arguments("test_accuracy_curves"),
+    group:
+        "summary"
     script:
         "../scripts/figure.py"
 
@@ -28,6 +30,8 @@ rule figure_peak_histograms:
     params:
         figure="peak_histograms",
         arguments=get_figure_arguments("peak_histograms"),
+    group:
+        "summary"
     script:
         "../scripts/figure.py"
 
@@ -43,6 +47,8 @@ rule figure_gain_histograms:
     params:
         figure="gain_histograms",
         arguments=get_figure_arguments("gain_histograms"),
+    group:
+        "summary"
     script:
         "../scripts/figure.py"
 
@@ -58,6 +64,8 @@ rule figure_equal_budget_gain:
     params:
         figure="equal_budget_gain",
         arguments=get_figure_arguments("equal_budget_gain"),
+    group:
+        "summary"
     script:
         "../scripts/figure.py"
 
@@ -73,6 +81,8 @@ rule figure_budget_gains:
     params:
         figure="budget_gains",
         arguments=get_figure_arguments("budget_gains"),
+    group:
+        "summary"
     script:
         "../scripts/figure.py"
 
@@ -88,6 +98,8 @@ rule figure_training_curves:
     params:
         figure="training_curves",
         arguments=get_figure_arguments("training_curves"),
+    group:
+        "summary"
     script:
         "../scripts/figure.py"
 
@@ -103,6 +115,8 @@ rule figure_per_class_histograms:
     params:
         figure="per_class_histograms",
         arguments=get_figure_arguments("per_class_histograms"),
+    group:
+        "summary"
     script:
         "../scripts/figure.py"
 
@@ -118,6 +132,8 @@ rule figure_confusion_matrices:
     params:
         figure="confusion_matrices",
         arguments=get_figure_arguments("confusion_matrices"),
+    group:
+        "summary"
     script:
         "../scripts/figure.py"
 
@@ -133,5 +149,7 @@ rule figure_mean_confusion_matrices:
     params:
         figure="mean_confusion_matrices",
         arguments=get_figure_arguments("mean_confusion_matrices"),
+    group:
+        "summary"
     script:
         "../scripts/figure.py"

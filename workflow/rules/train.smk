@@ -17,8 +17,10 @@ rule train:
     params:
         settings=get_train_settings,
         classes=config["classes"],
-    threads: 2
+    threads: get_train_threads
     resources:
         gpu=1,
+        runtime=get_train_runtime,
+    retries: config["train_resources"]["retries"]
     script:
         "../scripts/train.py"

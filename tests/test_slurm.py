@@ -1,0 +1,96 @@
+"""The repository's SLURM profile against a real single-node SLURM (opt-in; CI runs it).
+
+Set GALAXY_SLURM_TEST=1 to run it elsewhere; it installs SLURM from Debian's
+packages and starts daemons, so it needs root.
+"""
+
+import os
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from slurm_cluster import SlurmCluster, install
+
+ENABLED = os.environ.get("CI") == "true" or os.environ.get("GALAXY_SLURM_TEST") == "1"
+pytestmark = [
+    pytest.mark.skipif(not ENABLED, reason="opt-in: set GALAXY_SLURM_TEST=1 (CI sets CI=true) to start a real SLURM"),
+    pytest.mark.slow,
+]
+TIMING = ["seconds", "train_seconds", "images_per_second"]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    if os.geteuid() != 0:
+        pytest.fail("the SLURM test installs packages and starts daemons: it needs root")
+    install()
+    cluster = SlurmCluster(tmp_path_factory.mktemp("slurm"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def tiny_config(root):
+    config = yaml.safe_load((root / "config/demo.yaml").read_text())
+    config["study"] = "slurm"
+    config["data"]["mock"].update(n_galaxies=80, image_size_min=48, image_size_max=64)
+    config["image_size"] = 36
+    config["splits"].update(runs=1, test_size=20)
+    for spec in config["models"].values():
+        spec["epochs"] = 2
+    config["training"].update(crop_size=32, batch_size=32, deterministic=True, device="cpu")
+    config["analysis"].update(budgets=[1, 2], example_run=0)
+    config["figures"] = {"budget_gains": {"budgets": [1]}}
+    return config
+
+
+def test_demo_study_through_the_slurm_profile(root, tmp_path, snakemake_exe, cluster):
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(yaml.safe_dump(tiny_config(root)))
+    base = [snakemake_exe, "-s", str(root / "Snakefile"), "--configfile", str(config_path)]
+
+    local = subprocess.run(base + ["-d", str(tmp_path / "local"), "--cores", "2"], capture_output=True, text=True,
+                           timeout=600)
+    assert local.returncode == 0, local.stderr[-3000:]
+
+    # The user's command, from a folder holding the repository's `slurm` profile link.
+    on_slurm = subprocess.run(
+        base + ["-d", str(tmp_path / "cluster"), "--cores", "8", "--profile", str(root / "slurm"),
+                "--slurm-init-seconds-before-status-checks", "2"],
+        capture_output=True, text=True, timeout=900, env=cluster.env, cwd=root,
+    )
+    assert on_slurm.returncode == 0, on_slurm.stderr[-5000:]
+
+    # Same results as the local run (deterministic CPU training: identical metrics).
+    for model in ("efficientnet_lite0-imagenet", "efficientnet_lite0-scratch"):
+        a = pd.read_parquet(tmp_path / "local/results/slurm/runs" / model / "run000/metrics.parquet")
+        b = pd.read_parquet(tmp_path / "cluster/results/slurm/runs" / model / "run000/metrics.parquet")
+        pd.testing.assert_frame_equal(a.drop(columns=TIMING), b.drop(columns=TIMING))
+    table_a = pd.read_csv(tmp_path / "local/results/slurm/tables/table1_budgets.csv")
+    table_b = pd.read_csv(tmp_path / "cluster/results/slurm/tables/table1_budgets.csv")
+    pd.testing.assert_frame_equal(table_a, table_b)
+
+    # What SLURM was asked for: training on the gpu partition with a GPU and a time limit that
+    # grows with epochs; everything else on the cpu partition without one, the tables and
+    # figures together as one job; downloads and weight fetching never submitted.
+    jobs = [j for j in cluster.jobs() if j.get("Comment", "").startswith("rule_")]
+    assert jobs and all(j["JobState"] == "COMPLETED" for j in jobs), [(j["Comment"], j["JobState"]) for j in jobs]
+    train = [j for j in jobs if j["Comment"].startswith("rule_train_")]
+    others = [j for j in jobs if not j["Comment"].startswith("rule_train_")]
+    assert len(train) == 2
+    for job in train:
+        assert job["Partition"] == "gpu"
+        assert "gpu:1" in job.get("TresPerJob", ""), job
+        hours, minutes, _ = job["TimeLimit"].split(":")
+        assert int(hours) * 60 + int(minutes) == 15 + 1  # 15 min overhead + 2 epochs x 0.2 min, rounded up
+    for job in others:
+        assert job["Partition"] == "cpu" and "gpu" not in job.get("TresPerJob", ""), job
+    names = " ".join(j["Comment"] for j in others)
+    for rule in ("mock_sample", "catalog", "array_store"):
+        assert f"rule_{rule}" in names
+    assert "fetch_weights" not in names
+    assert len(others) <= 6, names  # 20 table and figure steps went out as one "summary" job
