@@ -139,3 +139,16 @@ def test_long_runs_table():
     table = long_runs_table(peaks)
     assert table[["run", "epochs", "peak_accuracy", "peak_epoch"]].values.tolist() == [[45, 3, 85.0, 2]]
     assert table["paper_range"].iloc[0] == "84.4-85.1"
+
+
+def test_validation_selected_accuracy_does_not_look_at_the_test_set():
+    metrics = curve([0.70, 0.90, 0.80])
+    metrics["validation_accuracy"] = [0.60, 0.65, 0.75]  # validation prefers epoch 3
+    table = peak_accuracy_table(metrics, budgets=[2]).set_index("budget")
+    assert table.loc[3, "peak_accuracy"] == 0.9 and table.loc[3, "validation_selected_accuracy"] == 0.8
+    assert table.loc[2, "validation_selected_accuracy"] == 0.9 and table.loc[3, "validation_epoch"] == 3
+    summary = budget_table(table.reset_index())
+    assert summary.set_index("budget").loc[3, "validation_selected_mean"] == 80.0
+    plain = peak_accuracy_table(curve([0.7, 0.9]), budgets=[2])
+    assert plain["validation_selected_accuracy"].isna().all()
+    assert "validation_selected_mean" not in budget_table(plain)

@@ -60,3 +60,18 @@ def test_center_evaluation_is_deterministic_and_paper_evaluation_is_random():
     paper_a = evaluation_transform(batch, "paper", 24, True, 180.0, g)
     paper_b = evaluation_transform(batch, "paper", 24, True, 180.0, g)
     assert not torch.equal(paper_a, paper_b)
+
+
+def test_one_gather_path_equals_crop_flip_then_rotate():
+    """The fast nearest-neighbour path gives exactly crop_and_flip followed by rotate(nearest)."""
+    from galaxy_pretraining.augment import crop_flip_rotate_nearest
+
+    images = torch.randint(0, 256, (32, 3, 40, 40), dtype=torch.uint8)
+    fast = crop_flip_rotate_nearest(images, 32, True, 180.0, torch.Generator().manual_seed(5))
+    g = torch.Generator().manual_seed(5)
+    cropped = crop_and_flip(images, 32, True, g).float()
+    degrees = (torch.rand(32, generator=g) * 2 - 1) * 180.0
+    slow = rotate(cropped, degrees, "nearest")
+    mismatch = (fast.float() != slow).float().mean().item()
+    assert mismatch < 1e-4  # only pixels exactly half-way between two source pixels may round apart
+    assert fast.dtype == torch.uint8

@@ -135,3 +135,13 @@ def test_a_checkpoint_of_other_settings_is_not_resumed(tiny_study, tmp_path):
     run(tiny_study, tmp_path, settings(epochs=2))
     metrics = run(tiny_study, tmp_path, settings(epochs=3, optimizer={"name": "sgd", "lr": 0.02}))
     assert list(metrics["epoch"]) == [1, 2, 3]
+
+
+def test_rows_read_from_the_store_equal_the_stored_images(tiny_study):
+    from galaxy_pretraining.array_store import read_rows
+
+    store = np.load(tiny_study / "images.npy")
+    rows = np.array([5, 0, 95, 17])
+    assert np.array_equal(read_rows(tiny_study / "images.npy", rows), store[rows])
+    with pytest.raises(IndexError, match="row 96"):
+        read_rows(tiny_study / "images.npy", np.array([96]))

@@ -47,6 +47,25 @@ def write_array_store(image_paths: list[str], target: os.PathLike, size: int, th
         del store
 
 
+def read_rows(path: os.PathLike, rows: np.ndarray) -> np.ndarray:
+    """Rows of the store read with plain file reads (not a memory map, whose pages would count as
+    the process's memory): a chunk of the data set costs its own size and nothing more."""
+    with open(path, "rb") as stream:
+        version = np.lib.format.read_magic(stream)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(stream)
+        offset = stream.tell()
+        row_bytes = int(np.prod(shape[1:])) * dtype.itemsize
+        out = np.empty((len(rows), *shape[1:]), dtype=dtype)
+        view = out.reshape(len(rows), -1).view(np.uint8)
+        for i, row in enumerate(np.asarray(rows)):
+            if not 0 <= row < shape[0]:
+                raise IndexError(f"{path}: row {row} outside the store's {shape[0]} rows")
+            data = os.pread(stream.fileno(), row_bytes, offset + int(row) * row_bytes)
+            view[i] = np.frombuffer(data, dtype=np.uint8)
+    return out
+
+
 def open_array_store(path: os.PathLike) -> np.ndarray:
     """The array store, memory-mapped read-only (no copy in host memory)."""
     store = np.load(Path(path), mmap_mode="r")

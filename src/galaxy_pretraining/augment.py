@@ -56,6 +56,48 @@ def rotate(images: torch.Tensor, degrees: torch.Tensor, interpolation: str = "ne
     return F.grid_sample(images, grid, mode=interpolation, padding_mode="zeros", align_corners=False)
 
 
+def crop_flip_rotate_nearest(
+    images: torch.Tensor, crop: int, flips: bool, rotation: float, generator: torch.Generator
+) -> torch.Tensor:
+    """Crop, flips and rotation with nearest-neighbour sampling as one gather on the uint8 batch.
+
+    The same random draws and the same result as crop_and_flip() followed by
+    rotate(..., "nearest"), without a float copy of the batch or grid_sample:
+    every output pixel's source pixel is computed once and read straight from
+    the uint8 images. Pixels that the rotation brings in from outside the crop
+    are zero, as in torchvision's RandomCrop followed by RandomRotation.
+    """
+    n, channels, height, width = images.shape
+    device = images.device
+    top = torch.randint(0, height - crop + 1, (n,), generator=generator, device=device)
+    left = torch.randint(0, width - crop + 1, (n,), generator=generator, device=device)
+    if flips:
+        flip_vertical = torch.rand(n, generator=generator, device=device) < 0.5
+        flip_horizontal = torch.rand(n, generator=generator, device=device) < 0.5
+    degrees = (torch.rand(n, generator=generator, device=device) * 2 - 1) * rotation
+    radians = degrees * (math.pi / 180.0)
+    cos, sin = torch.cos(radians), torch.sin(radians)
+    # A flip of the crop negates one centred source coordinate: fold it into the rotation's rows.
+    sign_row = (1 - 2 * flip_vertical.float()) if flips else torch.ones_like(cos)
+    sign_col = (1 - 2 * flip_horizontal.float()) if flips else torch.ones_like(cos)
+    centre = (crop - 1) / 2.0
+    steps = torch.arange(crop, device=device, dtype=torch.float32) - centre
+
+    def source(along_x: torch.Tensor, along_y: torch.Tensor) -> torch.Tensor:
+        # Output pixel -> crop pixel it shows, rounded as grid_sample's nearest mode does.
+        return torch.round((along_x[:, None] * steps)[:, None, :] + (along_y[:, None] * steps + centre)[:, :, None]).int()
+
+    row = source(sign_row * sin, sign_row * cos)
+    col = source(sign_col * cos, -sign_col * sin)
+    inside = (row >= 0) & (row < crop) & (col >= 0) & (col < crop)
+    offset = (top * width + left).int()[:, None, None]
+    index = torch.where(inside, row * width + col + offset, height * width).long()
+    # One zero pixel after each image's last one stands for everything outside the crop.
+    flat = torch.cat([images.reshape(n, channels, height * width), images.new_zeros(n, channels, 1)], dim=2)
+    index = index.reshape(n, 1, crop * crop).expand(n, channels, crop * crop)
+    return torch.gather(flat, 2, index).reshape(n, channels, crop, crop)
+
+
 def center_crop(images: torch.Tensor, crop: int) -> torch.Tensor:
     _, _, height, width = images.shape
     top, left = (height - crop) // 2, (width - crop) // 2
@@ -64,7 +106,8 @@ def center_crop(images: torch.Tensor, crop: int) -> torch.Tensor:
 
 def to_float(images: torch.Tensor, normalization: str = "none") -> torch.Tensor:
     """uint8 (or float on the 0-255 scale) -> float in [0, 1], then ImageNet mean/std if asked."""
-    out = images.float().div(255.0)
+    out = images.float() if images.dtype != torch.float32 else images.clone()
+    out.div_(255.0)
     if normalization == "imagenet":
         mean = torch.tensor(IMAGENET_MEAN, device=out.device).view(1, 3, 1, 1)
         std = torch.tensor(IMAGENET_STD, device=out.device).view(1, 3, 1, 1)
@@ -84,6 +127,8 @@ def random_transform(
     normalization: str = "none",
 ) -> torch.Tensor:
     """The paper's training transform on a uint8 batch: crop, flips, rotation in [-rotation, rotation]."""
+    if interpolation == "nearest":
+        return to_float(crop_flip_rotate_nearest(images, crop, flips, rotation, generator), normalization)
     out = crop_and_flip(images, crop, flips, generator).float()
     if rotation > 0:
         # Rotation with zero fill before normalising, as torchvision's per-image pipeline does.

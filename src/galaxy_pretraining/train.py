@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .array_store import open_array_store
+from .array_store import open_array_store, read_rows
 from .augment import evaluation_transform, random_transform
 from .io import atomic_path, write_table
 from .models import build_model
@@ -105,7 +105,7 @@ def load_data(store_path, catalog: pd.DataFrame, split: dict, run: int, device: 
     as the run's part of splits.parquet, without depending on that file (so
     adding runs to the study retrains nothing already done).
 
-    Copied in chunks straight from the memory-mapped store, so the host never
+    Read in chunks of 1,024 images with plain file reads, so the host never
     holds a float copy (nor, on CUDA, a full uint8 copy) of the data set.
     """
     store = open_array_store(store_path)
@@ -121,7 +121,7 @@ def load_data(store_path, catalog: pd.DataFrame, split: dict, run: int, device: 
         target = torch.empty((len(chosen), *store.shape[1:]), dtype=torch.uint8, device=device)
         for start in range(0, len(chosen), 1024):
             part = chosen[start : start + 1024]
-            target[start : start + len(part)] = torch.from_numpy(np.ascontiguousarray(store[part])).to(device)
+            target[start : start + len(part)] = torch.from_numpy(read_rows(store_path, part)).to(device)
         images[subset], labels[subset], rows[subset] = target, labels_all[chosen].to(device), chosen
     return RunData(images, labels, rows)
 
@@ -246,6 +246,9 @@ def train_run(
         torch.set_num_threads(threads)
     if settings.pretrained and weights_path is None:
         raise ValueError(f"{settings.architecture}: a pretrained model needs a weights file")
+    if settings.deterministic:
+        # cuBLAS needs a fixed workspace to be deterministic; must be set before CUDA starts.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     device = choose_device(settings.device)
     torch.use_deterministic_algorithms(settings.deterministic, warn_only=False)
     if device.type == "cuda":

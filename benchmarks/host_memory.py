@@ -1,0 +1,81 @@
+"""Host memory peak of a full-size training job (target <= 4 GB on a GPU node).
+
+Writes a full-size array store (14,034 x 3 x 256 x 256 uint8, 2.8 GB) under a temporary
+folder unless --store names one, then, in a fresh process, loads a 12,000 / 2,034 split onto
+the device and takes --steps AlexNet training steps at batch 384; prints the peak resident
+memory of that process (ru_maxrss). On the CPU the device IS host memory, so the data set's
+2.8 GB count there; on CUDA only the chunks in transit do.
+
+    .venv/bin/python benchmarks/host_memory.py [--device auto] [--steps 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from common import machine, record
+
+CHILD = """
+import json, resource, sys
+import numpy as np, pandas as pd, torch
+from galaxy_pretraining.models import build_model
+from galaxy_pretraining.train import TrainSettings, choose_device, load_data, train_one_epoch
+store, steps, device = sys.argv[1], int(sys.argv[2]), choose_device(sys.argv[3])
+n = np.load(store, mmap_mode="r").shape[0]
+catalog = pd.DataFrame({"id": [f"g{i}" for i in range(n)], "class_index": np.arange(n) % 4})
+data = load_data(store, catalog, {"test_size": 2034, "validation_size": 0, "seed": 2023}, 0, device)
+after_load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+s = TrainSettings(architecture="alexnet", pretrained=False, epochs=1, n_classes=4, run=0, device=str(device))
+data.images["train"] = data.images["train"][: steps * s.batch_size]
+data.labels["train"] = data.labels["train"][: steps * s.batch_size]
+model = build_model("alexnet", 4).to(device)
+train_one_epoch(model, torch.optim.SGD(model.parameters(), lr=0.001), data, s, torch.Generator(device=device), device,
+                progress=False)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+print(json.dumps({"after_load_gb": after_load, "peak_gb": peak, "device": str(device)}))
+"""
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--store", help="an existing full-size images.npy")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--steps", type=int, default=1)
+    args = parser.parse_args()
+    made = None if args.store else Path(tempfile.mkdtemp(prefix="bench-store-"))
+    store = Path(args.store) if args.store else made / "images.npy"
+    try:
+        measure(store, args)
+    finally:
+        if made is not None:
+            shutil.rmtree(made)
+
+
+def measure(store: Path, args) -> None:
+    if not store.exists():
+        array = np.lib.format.open_memmap(store, mode="w+", dtype=np.uint8, shape=(14034, 3, 256, 256))
+        rng = np.random.default_rng(0)
+        block = rng.integers(0, 256, (64, 3, 256, 256), dtype=np.uint8)
+        for first in range(0, len(array), 64):
+            array[first : first + 64] = block[: len(array) - first]
+        array.flush()
+        del array
+    out = subprocess.run([sys.executable, "-c", CHILD, str(store), str(args.steps), args.device], check=True,
+                         capture_output=True, text=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"host memory on {result['device']}: {result['after_load_gb']:.2f} GB after loading the data set, "
+          f"{result['peak_gb']:.2f} GB peak with {args.steps} AlexNet step(s) at batch 384")
+    record("host_memory", [{"benchmark": "host_memory", "variant": f"alexnet, {args.steps} step(s)",
+                            "device": result["device"], "value": result["peak_gb"], "unit": "GB",
+                            "after_load_gb": result["after_load_gb"], **machine()}])
+
+
+if __name__ == "__main__":
+    main()

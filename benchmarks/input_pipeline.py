@@ -1,0 +1,88 @@
+"""Input pipeline: images/s of the batched on-device augmentation against the naive per-sample path.
+
+Naive (the paper's code): PIL open -> ToTensor -> Resize(256) -> RandomCrop(224) -> flips ->
+RandomRotation(180), one image at a time through a DataLoader. Batched (ours): the same
+transform on uint8 batches from the array store. Same images, same run.
+
+    .venv/bin/python benchmarks/input_pipeline.py [--images 768] [--workers 2] [--device auto]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from common import machine, record, sample_images
+from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms
+from PIL import Image
+
+from galaxy_pretraining.array_store import load_image
+from galaxy_pretraining.augment import random_transform
+from galaxy_pretraining.train import choose_device
+
+PAPER_TRANSFORM = transforms.Compose([
+    transforms.ToTensor(), transforms.Resize((256, 256), antialias=True), transforms.RandomCrop(224),
+    transforms.RandomHorizontalFlip(), transforms.RandomVerticalFlip(), transforms.RandomRotation(180),
+])
+
+
+class JpegDataset(Dataset):
+    def __init__(self, paths):
+        self.paths = paths
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, i):
+        with Image.open(self.paths[i]) as image:
+            return PAPER_TRANSFORM(image.convert("RGB"))
+
+
+def naive(paths, batch_size, workers):
+    start = time.perf_counter()
+    for _ in DataLoader(JpegDataset(paths), batch_size=batch_size, num_workers=workers, shuffle=True):
+        pass
+    return len(paths) / (time.perf_counter() - start)
+
+
+def batched(paths, batch_size, device, repeats=3):
+    store = torch.from_numpy(__import__("numpy").stack([load_image(p, 256) for p in paths])).to(device)
+    generator = torch.Generator(device=device).manual_seed(0)
+    random_transform(store[:batch_size], 224, True, 180.0, generator)  # warm-up
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        order = torch.randperm(len(store), generator=generator, device=device)
+        for first in range(0, len(store), batch_size):
+            random_transform(store[order[first:first + batch_size]], 224, True, 180.0, generator)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return repeats * len(store) / (time.perf_counter() - start)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=768)
+    parser.add_argument("--batch-size", type=int, default=384)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    device = choose_device(args.device)
+    paths = sample_images(args.images)
+    naive_rate = naive(paths, args.batch_size, args.workers)
+    batched_rate = batched(paths, args.batch_size, device)
+    print(f"naive per-sample DataLoader ({args.workers} workers): {naive_rate:,.0f} img/s")
+    print(f"batched on {device}: {batched_rate:,.0f} img/s ({batched_rate / naive_rate:.1f}x)")
+    record("input_pipeline", [
+        {"benchmark": "input_pipeline", "variant": f"naive DataLoader, {args.workers} workers", "device": "cpu",
+         "value": naive_rate, "unit": "img/s", **machine()},
+        {"benchmark": "input_pipeline", "variant": "batched uint8 on device", "device": str(device),
+         "value": batched_rate, "unit": "img/s", **machine()},
+    ])
+
+
+if __name__ == "__main__":
+    main()

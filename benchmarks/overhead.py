@@ -1,0 +1,80 @@
+"""Training overhead: end-to-end training images/s over model-only images/s (target >= 0.9 on CPU).
+
+End-to-end: train_one_epoch on the in-memory uint8 store (shuffle, gather, augment, step).
+Model-only: the same model stepping on one pre-made augmented batch, nothing else.
+
+    .venv/bin/python benchmarks/overhead.py [--architecture alexnet] [--images 768] [--device auto]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from common import machine, record, sample_images
+
+from galaxy_pretraining.array_store import load_image
+from galaxy_pretraining.augment import random_transform
+from galaxy_pretraining.models import build_model
+from galaxy_pretraining.train import RunData, TrainSettings, choose_device, train_one_epoch
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--architecture", default="alexnet")
+    parser.add_argument("--images", type=int, default=768)
+    parser.add_argument("--batch-size", type=int, default=384)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    device = choose_device(args.device)
+    store = torch.from_numpy(np.stack([load_image(p, 256) for p in sample_images(args.images)])).to(device)
+    labels = torch.randint(0, 4, (len(store),), device=device)
+    data = RunData({"train": store}, {"train": labels}, {"train": np.arange(len(store))})
+    settings = TrainSettings(architecture=args.architecture, pretrained=False, epochs=1, n_classes=4, run=0,
+                             batch_size=args.batch_size, device=str(device))
+    model = build_model(args.architecture, 4).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
+    generator = torch.Generator(device=device).manual_seed(0)
+
+    train_one_epoch(model, optimizer, data, settings, generator, device, progress=False)  # warm-up
+    sync(device)
+    start = time.perf_counter()
+    train_one_epoch(model, optimizer, data, settings, generator, device, progress=False)
+    sync(device)
+    end_to_end = len(store) / (time.perf_counter() - start)
+
+    batch = random_transform(store[: args.batch_size], 224, True, 180.0, generator)
+    if device.type == "cuda":
+        batch = batch.contiguous(memory_format=torch.channels_last)
+    target = labels[: args.batch_size]
+    steps = max(1, len(store) // args.batch_size)
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            loss = F.cross_entropy(model(batch).float(), target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    sync(device)
+    model_only = steps * args.batch_size / (time.perf_counter() - start)
+    ratio = end_to_end / model_only
+    print(f"{args.architecture} on {device}: end to end {end_to_end:,.0f} img/s, model only {model_only:,.0f} img/s, "
+          f"ratio {ratio:.2f}")
+    record("overhead", [{"benchmark": "overhead", "variant": args.architecture, "device": str(device),
+                         "end_to_end_img_s": end_to_end, "model_only_img_s": model_only, "value": ratio,
+                         "unit": "ratio", **machine()}])
+
+
+if __name__ == "__main__":
+    main()
