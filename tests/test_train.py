@@ -145,3 +145,9 @@ def test_rows_read_from_the_store_equal_the_stored_images(tiny_study):
     assert np.array_equal(read_rows(tiny_study / "images.npy", rows), store[rows])
     with pytest.raises(IndexError, match="row 96"):
         read_rows(tiny_study / "images.npy", np.array([96]))
+
+
+def test_a_validation_split_is_evaluated_every_epoch(tiny_study, tmp_path):
+    metrics = run(tiny_study, tmp_path, settings(epochs=2, split={**SPLIT, "validation_size": 12}))
+    assert metrics["validation_accuracy"].between(0, 1).all() and metrics["validation_loss"].notna().all()
+    assert (confusion_matrices(metrics).sum(axis=(1, 2)) == 24).all()  # the test set is unchanged

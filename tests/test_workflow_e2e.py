@@ -141,6 +141,11 @@ def test_real_data_path_against_local_vizier_and_cutout_servers(root, tmp_path, 
     assert (manifest["status"] == "ok").sum() == 11
     assert manifest.set_index("id").loc[raw["SDSS"].iloc[-1], "last_error"] == "HTTP 404"
     assert "1 dropped for missing cutouts" in (tmp_path / "results/na-local/logs/catalog.log").read_text()
+    summary_run = subprocess.run(command[:-1] + ["results/na-local/tables/sample_summary.csv"], capture_output=True,
+                                 text=True, timeout=600)
+    assert summary_run.returncode == 0, summary_run.stderr[-3000:]
+    summary = pd.read_csv(tmp_path / "results/na-local/tables/sample_summary.csv").set_index("class_name")
+    assert summary.loc["dropped: cutout missing", "galaxies"] == 1 and summary.loc["total", "galaxies"] == 11
 
 
 def dry_run_jobs(command, config, workdir):

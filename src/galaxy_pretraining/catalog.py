@@ -155,3 +155,16 @@ def build_catalog(data: Mapping, class_names: Sequence[str], inputs: Mapping[str
             folder.get("image_pattern", "{id}.jpg"),
         )
     raise CatalogError(f"data.kind: unknown data kind {kind!r}")
+
+
+def sample_summary(catalog: pd.DataFrame, class_names: Sequence[str], manifest: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Galaxies per class in the sample, with the galaxies dropped for missing cutouts when downloaded."""
+    counts = class_count_table(catalog, class_names)
+    table = pd.DataFrame({"class_name": counts.index, "galaxies": counts.to_numpy()})
+    table["percent"] = (100 * table["galaxies"] / max(len(catalog), 1)).round(2)
+    rows = [table, pd.DataFrame({"class_name": ["total"], "galaxies": [len(catalog)], "percent": [100.0]})]
+    if manifest is not None:
+        missing = int((manifest["status"] != "ok").sum())
+        rows.append(pd.DataFrame({"class_name": ["dropped: cutout missing"], "galaxies": [missing],
+                                  "percent": [round(100 * missing / max(len(manifest), 1), 2)]}))
+    return pd.concat(rows, ignore_index=True)

@@ -69,3 +69,10 @@ def sign_tests(inputs, outputs, params) -> None:
 
 def table3_long_runs(inputs, outputs, params) -> None:
     _write_all(analysis.long_runs_table(pd.read_parquet(inputs[0])), outputs)
+
+
+def sample_summary(inputs, outputs, params) -> None:
+    from .catalog import sample_summary as summary
+
+    manifest = pd.read_parquet(inputs[1]) if len(inputs) > 1 else None
+    _write_all(summary(pd.read_parquet(inputs[0]), params["classes"], manifest), outputs)

@@ -144,7 +144,7 @@ def figure_arguments(config: Mapping, name: str) -> dict:
 def final_targets(config: Mapping, figures: tuple[str, ...]) -> list[str]:
     """Every table and figure of the study (paired comparisons only where a pretrained/scratch pair exists)."""
     results = f"results/{config['study']}"
-    tables = ["peak_accuracy", "table1_budgets", "table2_class_accuracy", "table4_precision_recall_f1",
+    tables = ["sample_summary", "peak_accuracy", "table1_budgets", "table2_class_accuracy", "table4_precision_recall_f1",
               "confusion_summary", "gains", "sign_tests"]
     if long_run_numbers(config):
         tables.append("table3_long_runs")

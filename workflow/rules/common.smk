@@ -60,6 +60,13 @@ def get_catalog_input(wildcards):
     return {"raw": config["data"]["folder"]["table"]}
 
 
+def get_sample_summary_input(wildcards):
+    """The catalog, and the download manifest where cutouts were downloaded."""
+    if config["data"]["kind"] == "nair_abraham":
+        return [f"{RESULTS}/catalog.parquet", f"{RESULTS}/download_manifest.parquet"]
+    return [f"{RESULTS}/catalog.parquet"]
+
+
 def get_job(wildcards):
     run = int(wildcards.run)
     long = bool(wildcards.long)

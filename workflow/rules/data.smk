@@ -94,3 +94,19 @@ rule fetch_weights:
         mirror=config.get("weights_mirror"),
     script:
         "../scripts/fetch_weights.py"
+
+
+rule sample_summary:
+    input:
+        get_sample_summary_input,
+    output:
+        table("sample_summary"),
+        report_table("sample_summary"),
+    log:
+        f"{RESULTS}/logs/sample_summary.log",
+    params:
+        classes=config["classes"],
+    group:
+        "summary"
+    script:
+        "../scripts/analysis.py"
