@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/snakemake --cores 2 --configfile config/demo.yaml
 	@echo
-	@echo "Demo results are in results/demo/: tables/ (peak_accuracy.parquet, table1_budgets.csv), figures/, runs/."
+	@echo "Demo results are in results/demo/: tables/ (table1_budgets.csv, sign_tests.csv, ...), figures/ (PNG and PDF), runs/."
+	@echo "HTML report: $(BIN)/snakemake --cores 2 --configfile config/demo.yaml --report results/demo/report.html"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

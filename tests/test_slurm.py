@@ -94,3 +94,32 @@ def test_demo_study_through_the_slurm_profile(root, tmp_path, snakemake_exe, clu
         assert f"rule_{rule}" in names
     assert "fetch_weights" not in names
     assert len(others) <= 6, names  # 20 table and figure steps went out as one "summary" job
+
+
+def test_a_training_job_killed_by_its_time_limit_resumes(root, tmp_path, snakemake_exe, cluster):
+    """A 1-minute SLURM time limit kills a longer training job; Snakemake retries it and it resumes."""
+    config = tiny_config(root)
+    config["study"] = "timeout"
+    config["models"] = {"efficientnet_lite0-scratch": {"architecture": "efficientnet_lite0", "weights": "none",
+                                                       "epochs": 250}}
+    config["training"].update(checkpoint_every=1, deterministic=False)
+    config["train_resources"] = {"minutes_overhead": 0, "minutes_per_epoch": 0.004, "retries": 3, "threads": 2}
+    config["analysis"]["budgets"] = [5]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    run_folder = "results/timeout/runs/efficientnet_lite0-scratch/run000"
+    result = subprocess.run(
+        [snakemake_exe, "-s", str(root / "Snakefile"), "--configfile", str(tmp_path / "config.yaml"), "-d",
+         str(tmp_path), "--cores", "8", "--profile", str(root / "slurm"), "--slurm-init-seconds-before-status-checks",
+         "2", f"{run_folder}/metrics.parquet"],
+        capture_output=True, text=True, timeout=900, env=cluster.env, cwd=root,
+    )
+    assert result.returncode == 0, result.stderr[-5000:]
+    train_jobs = [j for j in cluster.jobs() if j.get("Comment", "").startswith("rule_train_")
+                  and str(tmp_path) in j.get("WorkDir", "") + j.get("StdOut", "")]
+    states = [j["JobState"] for j in train_jobs]
+    assert "TIMEOUT" in states and states.count("COMPLETED") == 1, states
+    assert all(j["TimeLimit"] == "00:01:00" for j in train_jobs)
+    log = (tmp_path / "results/timeout/logs/train/efficientnet_lite0-scratch/run000.log").read_text()
+    assert "resuming from" in log
+    metrics = pd.read_parquet(tmp_path / run_folder / "metrics.parquet")
+    assert list(metrics["epoch"]) == list(range(1, 251))
