@@ -68,12 +68,11 @@ def get_sample_summary_input(wildcards):
 
 
 def get_job(wildcards):
-    run = int(wildcards.run)
-    long = bool(wildcards.long)
+    folder = f"runs/{wildcards.model}/run{wildcards.run}{wildcards.long}"
     for job in JOBS:
-        if job.model == wildcards.model and job.run == run and job.long == long:
+        if job.folder == folder:
             return job
-    raise ValueError(f"{wildcards.model} run {run}{wildcards.long} is not a configured training job")
+    raise ValueError(f"{folder} is not a configured training job")
 
 
 def get_weights_input(wildcards):
