@@ -7,10 +7,10 @@ packages and starts daemons, so it needs root.
 import os
 import subprocess
 
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import small_demo_config
 from slurm_cluster import SlurmCluster, install
 
 ENABLED = os.environ.get("CI") == "true" or os.environ.get("GALAXY_SLURM_TEST") == "1"
@@ -35,16 +35,8 @@ def cluster(tmp_path_factory):
 
 
 def tiny_config(root):
-    config = yaml.safe_load((root / "config/demo.yaml").read_text())
-    config["study"] = "slurm"
-    config["data"]["mock"].update(n_galaxies=80, image_size_min=48, image_size_max=64)
-    config["image_size"] = 36
-    config["splits"].update(runs=1, test_size=20)
-    for spec in config["models"].values():
-        spec["epochs"] = 2
-    config["training"].update(crop_size=32, batch_size=32, deterministic=True, device="cpu")
-    config["analysis"].update(budgets=[1, 2], example_run=0)
-    config["figures"] = {"budget_gains": {"budgets": [1]}}
+    config = small_demo_config("slurm", n_galaxies=80, image_size=36, runs=1, test_size=20)
+    config["training"].update(deterministic=True, device="cpu")
     return config
 
 

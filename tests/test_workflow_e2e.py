@@ -5,6 +5,7 @@ import subprocess
 import pandas as pd
 import pytest
 import yaml
+from conftest import small_demo_config
 
 pytestmark = pytest.mark.slow
 
@@ -12,17 +13,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def small_study(root, tmp_path_factory, snakemake_exe):
     workdir = tmp_path_factory.mktemp("study")
-    config = yaml.safe_load((root / "config/demo.yaml").read_text())
-    config["study"] = "small"
-    config["data"]["mock"].update(n_galaxies=120, image_size_min=48, image_size_max=64)
-    config["image_size"] = 40
-    config["splits"].update(runs=2, test_size=30)
-    for spec in config["models"].values():
-        spec["epochs"] = 2
+    config = small_demo_config("small", n_galaxies=120, image_size=40, runs=2, test_size=30)
     config["long_runs"] = {"runs": [1], "epochs": 3}
-    config["training"].update(crop_size=32, batch_size=32)
-    config["analysis"].update(budgets=[1, 2], example_run=1)
-    config["figures"] = {"budget_gains": {"budgets": [1]}}
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     command = [snakemake_exe, "-s", str(root / "Snakefile"), "-d", str(workdir), "--configfile",
                str(workdir / "config.yaml"), "--cores", "2"]
