@@ -110,12 +110,24 @@ def budget_table(peaks: pd.DataFrame, paper: pd.DataFrame | None = PAPER_TABLE1)
 # --- per-class metrics and confusion matrices at each run's best epoch -------------------------
 
 
+def full_budget(peaks: pd.DataFrame, long_run: bool = False) -> pd.DataFrame:
+    """The rows of the peak table at each run's full budget (all its epochs): standard or long runs."""
+    return peaks[(peaks["long_run"] == long_run) & (peaks["budget"] == peaks["epochs"])]
+
+
+def confusion_matrix(cells: pd.DataFrame, k: int, value: str = "count") -> np.ndarray:
+    """A k x k matrix (rows true, columns predicted) from long-form cells with true, predicted and `value`."""
+    matrix = np.full((k, k), np.nan) if value != "count" else np.zeros((k, k), dtype=np.int64)
+    matrix[cells["true"], cells["predicted"]] = cells[value]
+    return matrix
+
+
 def best_epoch_confusions(curves: pd.DataFrame, peaks: pd.DataFrame) -> pd.DataFrame:
     """The test confusion matrix of each standard run at its peak epoch (full budget), long form.
 
     Columns: model, run, peak_epoch, true, predicted, count (rows of the matrix are true classes).
     """
-    full = peaks[~peaks["long_run"] & (peaks["budget"] == peaks["epochs"])]
+    full = full_budget(peaks)
     keyed = curves[~curves["long_run"]].set_index(["model", "run", "epoch"])
     rows = []
     for peak in full.itertuples():
@@ -135,9 +147,7 @@ def per_class_metrics(confusions: pd.DataFrame, class_names: Sequence[str]) -> p
     """
     rows = []
     for (model, run), group in confusions.groupby(["model", "run"], sort=True):
-        k = len(class_names)
-        matrix = np.zeros((k, k))
-        matrix[group["true"], group["predicted"]] = group["count"]
+        matrix = confusion_matrix(group, len(class_names))
         for c, name in enumerate(class_names):
             support, predicted, hits = matrix[c].sum(), matrix[:, c].sum(), matrix[c, c]
             recall = hits / support if support else np.nan
@@ -210,8 +220,8 @@ def paired_gains(peaks: pd.DataFrame, pretrained: str, scratch: str) -> pd.DataF
     standard = peaks[~peaks["long_run"]]
     a = standard[standard["model"] == pretrained]
     b = standard[standard["model"] == scratch]
-    a_full = a[a["budget"] == a["epochs"]].set_index("run")
-    b_full = b[b["budget"] == b["epochs"]].set_index("run")
+    a_full = full_budget(a).set_index("run")
+    b_full = full_budget(b).set_index("run")
     budget = int(a_full["epochs"].iloc[0]) if len(a_full) else 0
     b_equal = b[b["budget"] == budget].set_index("run")
     runs = a_full.index.intersection(b_full.index)
@@ -254,8 +264,7 @@ PAPER_LONG_RUNS = {"alexnet-imagenet": "84.4-85.1", "alexnet-scratch": "83.4-84.
 
 def long_runs_table(peaks: pd.DataFrame) -> pd.DataFrame:
     """Table 3: peak accuracy (per cent) and its epoch of every long run, with the paper's range."""
-    long = peaks[peaks["long_run"] & (peaks["budget"] == peaks["epochs"])]
-    table = long[["model", "run", "epochs", "peak_accuracy", "peak_epoch"]].copy()
+    table = full_budget(peaks, long_run=True)[["model", "run", "epochs", "peak_accuracy", "peak_epoch"]].copy()
     table["peak_accuracy"] = (table["peak_accuracy"] * 100).round(2)
     table["paper_range"] = table["model"].map(PAPER_LONG_RUNS)
     return table.reset_index(drop=True)

@@ -27,18 +27,26 @@ def _gather(images: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> tor
     return images[batch, channel, rows[:, None, :, None], cols[:, None, None, :]]
 
 
-def crop_and_flip(images: torch.Tensor, crop: int, flips: bool, generator: torch.Generator) -> torch.Tensor:
-    """Per-image random crop offsets and horizontal/vertical flips, on the uint8 batch."""
+def _draw_crops_and_flips(images: torch.Tensor, crop: int, flips: bool, generator: torch.Generator):
+    """Per-image crop offsets (top, left) and flips (vertical, horizontal; None without flips), in that draw order."""
     n, _, height, width = images.shape
     device = images.device
     top = torch.randint(0, height - crop + 1, (n,), generator=generator, device=device)
     left = torch.randint(0, width - crop + 1, (n,), generator=generator, device=device)
-    steps = torch.arange(crop, device=device)
+    if not flips:
+        return top, left, None, None
+    flip_vertical = torch.rand(n, generator=generator, device=device) < 0.5
+    flip_horizontal = torch.rand(n, generator=generator, device=device) < 0.5
+    return top, left, flip_vertical, flip_horizontal
+
+
+def crop_and_flip(images: torch.Tensor, crop: int, flips: bool, generator: torch.Generator) -> torch.Tensor:
+    """Per-image random crop offsets and horizontal/vertical flips, on the uint8 batch."""
+    top, left, flip_vertical, flip_horizontal = _draw_crops_and_flips(images, crop, flips, generator)
+    steps = torch.arange(crop, device=images.device)
     rows = top[:, None] + steps[None, :]
     cols = left[:, None] + steps[None, :]
     if flips:
-        flip_vertical = torch.rand(n, generator=generator, device=device) < 0.5
-        flip_horizontal = torch.rand(n, generator=generator, device=device) < 0.5
         rows = torch.where(flip_vertical[:, None], rows.flip(1), rows)
         cols = torch.where(flip_horizontal[:, None], cols.flip(1), cols)
     return _gather(images, rows, cols)
@@ -69,11 +77,7 @@ def crop_flip_rotate_nearest(
     """
     n, channels, height, width = images.shape
     device = images.device
-    top = torch.randint(0, height - crop + 1, (n,), generator=generator, device=device)
-    left = torch.randint(0, width - crop + 1, (n,), generator=generator, device=device)
-    if flips:
-        flip_vertical = torch.rand(n, generator=generator, device=device) < 0.5
-        flip_horizontal = torch.rand(n, generator=generator, device=device) < 0.5
+    top, left, flip_vertical, flip_horizontal = _draw_crops_and_flips(images, crop, flips, generator)
     degrees = (torch.rand(n, generator=generator, device=device) * 2 - 1) * rotation
     radians = degrees * (math.pi / 180.0)
     cos, sin = torch.cos(radians), torch.sin(radians)

@@ -38,10 +38,6 @@ def report_table(name):
     return report(f"{RESULTS}/tables/{name}.csv", caption=f"../report/{name}.rst", category="Tables")
 
 
-def figure_module(name):
-    return module_file(name)
-
-
 def figure_outputs(name):
     png = report(f"{RESULTS}/figures/{name}.png", caption=f"../report/{name}.rst", category="Figures")
     return [png, f"{RESULTS}/figures/{name}.pdf"]

@@ -5,7 +5,7 @@
 rule figure_test_accuracy_curves:
     input:
         curves=table("curves"),
-        module=figure_module("test_accuracy_curves"),
+        module=module_file("test_accuracy_curves"),
     output:
         figure_outputs("test_accuracy_curves"),
     log:
@@ -22,7 +22,7 @@ rule figure_test_accuracy_curves:
 rule figure_peak_histograms:
     input:
         peaks=table("peak_accuracy"),
-        module=figure_module("peak_histograms"),
+        module=module_file("peak_histograms"),
     output:
         figure_outputs("peak_histograms"),
     log:
@@ -39,7 +39,7 @@ rule figure_peak_histograms:
 rule figure_gain_histograms:
     input:
         gains=table("gains"),
-        module=figure_module("gain_histograms"),
+        module=module_file("gain_histograms"),
     output:
         figure_outputs("gain_histograms"),
     log:
@@ -56,7 +56,7 @@ rule figure_gain_histograms:
 rule figure_equal_budget_gain:
     input:
         gains=table("gains"),
-        module=figure_module("equal_budget_gain"),
+        module=module_file("equal_budget_gain"),
     output:
         figure_outputs("equal_budget_gain"),
     log:
@@ -73,7 +73,7 @@ rule figure_equal_budget_gain:
 rule figure_budget_gains:
     input:
         peaks=table("peak_accuracy"),
-        module=figure_module("budget_gains"),
+        module=module_file("budget_gains"),
     output:
         figure_outputs("budget_gains"),
     log:
@@ -90,7 +90,7 @@ rule figure_budget_gains:
 rule figure_training_curves:
     input:
         curves=table("curves"),
-        module=figure_module("training_curves"),
+        module=module_file("training_curves"),
     output:
         figure_outputs("training_curves"),
     log:
@@ -107,7 +107,7 @@ rule figure_training_curves:
 rule figure_per_class_histograms:
     input:
         per_class=table("per_class"),
-        module=figure_module("per_class_histograms"),
+        module=module_file("per_class_histograms"),
     output:
         figure_outputs("per_class_histograms"),
     log:
@@ -124,7 +124,7 @@ rule figure_per_class_histograms:
 rule figure_confusion_matrices:
     input:
         confusions=table("best_epoch_confusions"),
-        module=figure_module("confusion_matrices"),
+        module=module_file("confusion_matrices"),
     output:
         figure_outputs("confusion_matrices"),
     log:
@@ -141,7 +141,7 @@ rule figure_confusion_matrices:
 rule figure_mean_confusion_matrices:
     input:
         summary=table("confusion_summary"),
-        module=figure_module("mean_confusion_matrices"),
+        module=module_file("mean_confusion_matrices"),
     output:
         figure_outputs("mean_confusion_matrices"),
     log:

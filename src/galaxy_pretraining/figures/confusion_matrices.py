@@ -1,7 +1,6 @@
 """Test confusion matrices of one chosen run at its best epoch, every model (paper Fig. 10)."""
 
-import numpy as np
-
+from ..analysis import confusion_matrix
 from . import COLUMN_WIDTH, plt, save, sns, style
 
 
@@ -14,8 +13,7 @@ def draw(confusions, models, class_names, paths, run):
     k = len(class_names)
     for ax, model in zip(axes[0], models):
         own = chosen[chosen["model"] == model]
-        matrix = np.zeros((k, k), dtype=int)
-        matrix[own["true"], own["predicted"]] = own["count"]
+        matrix = confusion_matrix(own, k)
         sns.heatmap(matrix, annot=True, fmt="d", cmap="Blues", cbar=False, square=True, ax=ax,
                     xticklabels=class_names, yticklabels=class_names)
         ax.set_title(f"{model}, run {run}, epoch {int(own['peak_epoch'].iloc[0])}")

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..analysis import confusion_matrix
 from . import COLUMN_WIDTH, plt, save, sns, style
 
 
@@ -11,9 +12,7 @@ def draw(summary, models, class_names, paths):
     k = len(class_names)
     for ax, model in zip(axes[0], models):
         own = summary[summary["model"] == model]
-        mean, sd = np.full((k, k), np.nan), np.full((k, k), np.nan)
-        mean[own["true"], own["predicted"]] = own["mean"]
-        sd[own["true"], own["predicted"]] = own["sd"]
+        mean, sd = confusion_matrix(own, k, "mean"), confusion_matrix(own, k, "sd")
         labels = np.vectorize(lambda m, s: f"{m:.2f}\n±{s:.2f}" if not np.isnan(s) else f"{m:.2f}")(mean, sd)
         sns.heatmap(mean, annot=labels, fmt="", cmap="Blues", vmin=0, vmax=1, cbar=False, square=True, ax=ax,
                     xticklabels=class_names, yticklabels=class_names, annot_kws={"fontsize": 6})

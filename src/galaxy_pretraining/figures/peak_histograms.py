@@ -1,12 +1,13 @@
 """Histograms of each run's peak test accuracy and of the epoch of that peak, per model (paper Fig. 3)."""
 
+from ..analysis import full_budget
 from . import COLUMN_WIDTH, model_colours, plt, save, sns, style
 
 
 def draw(peaks, models, paths, bins=20):
     style()
     colours = model_colours(models)
-    full = peaks[~peaks["long_run"] & (peaks["budget"] == peaks["epochs"])]
+    full = full_budget(peaks)
     figure, (left, right) = plt.subplots(1, 2, figsize=(2 * COLUMN_WIDTH, 2.6))
     for model in models:
         own = full[full["model"] == model]
