@@ -2,7 +2,7 @@
 # pretraining", as one DAG. The paper's study is config/config.yaml; the offline
 # demo is config/demo.yaml. All logic lives in src/galaxy_pretraining.
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -14,10 +14,11 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
-from galaxy_pretraining.study import validate_config
+# Validates against workflow/schemas/config.schema.yaml (one line per problem,
+# naming the key), fills in its defaults, then checks what a schema cannot.
+from galaxy_pretraining.study import resolve
 
-validate_config(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
-validate(config, "workflow/schemas/config.schema.yaml")  # fills in the schema's defaults
+resolve(config)
 
 
 report: "workflow/report/workflow.rst"

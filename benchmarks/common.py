@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import tempfile
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import torch
+
+from galaxy_pretraining.config import schema_defaults
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -23,8 +26,19 @@ def sample_images(n: int) -> list[str]:
     from galaxy_pretraining.mock import write_mock_sample
 
     folder = Path(tempfile.mkdtemp(prefix="bench-mock-"))
-    write_mock_sample(folder / "catalog.parquet", folder / "images", n, seed=0)
+    mock = schema_defaults("data", "mock")
+    write_mock_sample(folder / "catalog.parquet", folder / "images", n, mock["seed"],
+                      (mock["image_size_min"], mock["image_size_max"]))
     return [str(p) for p in sorted((folder / "images").iterdir())]
+
+
+def paper_settings(**overrides):
+    """The training settings of the paper's AlexNet (config/config.yaml, from scratch, run 0), with overrides."""
+    from galaxy_pretraining.config import load_config
+    from galaxy_pretraining.study import TrainingJob, train_settings
+
+    settings = train_settings(load_config(ROOT / "config/config.yaml"), TrainingJob("alexnet-scratch", 0, 1, False))
+    return dataclasses.replace(settings, **overrides)
 
 
 def machine() -> dict:

@@ -15,10 +15,10 @@ import time
 
 import numpy as np
 import torch
-from common import machine, record
+from common import machine, paper_settings, record
 
 from galaxy_pretraining.models import build_model
-from galaxy_pretraining.train import RunData, TrainSettings, choose_device, evaluate, train_one_epoch
+from galaxy_pretraining.train import RunData, choose_device, evaluate, train_one_epoch
 
 STUDY_EPOCHS = 100 * 200 + 100 * 400 + 5 * 2 * 1000
 
@@ -37,8 +37,7 @@ def main():
               for s, n in (("train", 12000), ("test", 2034))}
     labels = {s: torch.randint(0, 4, (len(x),), device=device, generator=generator) for s, x in images.items()}
     data = RunData(images, labels, {s: np.arange(len(x)) for s, x in images.items()})
-    settings = TrainSettings(architecture=args.architecture, pretrained=False, epochs=args.epochs, n_classes=4,
-                             run=0, device=str(device))
+    settings = paper_settings(architecture=args.architecture, epochs=args.epochs, device=str(device))
     torch.backends.cudnn.benchmark = True
     model = build_model(args.architecture, 4).to(device)
     if device.type == "cuda":

@@ -26,13 +26,15 @@ CHILD = """
 import json, resource, sys
 import numpy as np, pandas as pd, torch
 from galaxy_pretraining.models import build_model
-from galaxy_pretraining.train import TrainSettings, choose_device, load_data, train_one_epoch
+sys.path.insert(0, sys.argv[4])
+from common import paper_settings
+from galaxy_pretraining.train import choose_device, load_data, train_one_epoch
 store, steps, device = sys.argv[1], int(sys.argv[2]), choose_device(sys.argv[3])
 n = np.load(store, mmap_mode="r").shape[0]
 catalog = pd.DataFrame({"id": [f"g{i}" for i in range(n)], "class_index": np.arange(n) % 4})
 data = load_data(store, catalog, {"test_size": 2034, "validation_size": 0, "seed": 2023}, 0, device)
 after_load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-s = TrainSettings(architecture="alexnet", pretrained=False, epochs=1, n_classes=4, run=0, device=str(device))
+s = paper_settings(device=str(device))
 data.images["train"] = data.images["train"][: steps * s.batch_size]
 data.labels["train"] = data.labels["train"][: steps * s.batch_size]
 model = build_model("alexnet", 4).to(device)
@@ -67,7 +69,7 @@ def measure(store: Path, args) -> None:
             array[first : first + 64] = block[: len(array) - first]
         array.flush()
         del array
-    out = subprocess.run([sys.executable, "-c", CHILD, str(store), str(args.steps), args.device], check=True,
+    out = subprocess.run([sys.executable, "-c", CHILD, str(store), str(args.steps), args.device, str(Path(__file__).parent)], check=True,
                          capture_output=True, text=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"host memory on {result['device']}: {result['after_load_gb']:.2f} GB after loading the data set, "

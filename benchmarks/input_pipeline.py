@@ -14,9 +14,9 @@ import time
 
 import torch
 from common import machine, record, sample_images
+from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
-from PIL import Image
 
 from galaxy_pretraining.array_store import load_image
 from galaxy_pretraining.augment import random_transform
@@ -50,14 +50,14 @@ def naive(paths, batch_size, workers):
 def batched(paths, batch_size, device, repeats=3):
     store = torch.from_numpy(__import__("numpy").stack([load_image(p, 256) for p in paths])).to(device)
     generator = torch.Generator(device=device).manual_seed(0)
-    random_transform(store[:batch_size], 224, True, 180.0, generator)  # warm-up
+    random_transform(store[:batch_size], 224, True, 180.0, generator, "nearest", "none")  # warm-up
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
     for _ in range(repeats):
         order = torch.randperm(len(store), generator=generator, device=device)
         for first in range(0, len(store), batch_size):
-            random_transform(store[order[first:first + batch_size]], 224, True, 180.0, generator)
+            random_transform(store[order[first:first + batch_size]], 224, True, 180.0, generator, "nearest", "none")
     if device.type == "cuda":
         torch.cuda.synchronize()
     return repeats * len(store) / (time.perf_counter() - start)

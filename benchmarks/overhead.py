@@ -14,12 +14,12 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from common import machine, record, sample_images
+from common import machine, paper_settings, record, sample_images
 
 from galaxy_pretraining.array_store import load_image
 from galaxy_pretraining.augment import random_transform
 from galaxy_pretraining.models import build_model
-from galaxy_pretraining.train import RunData, TrainSettings, choose_device, train_one_epoch
+from galaxy_pretraining.train import RunData, choose_device, train_one_epoch
 
 
 def sync(device):
@@ -38,8 +38,7 @@ def main():
     store = torch.from_numpy(np.stack([load_image(p, 256) for p in sample_images(args.images)])).to(device)
     labels = torch.randint(0, 4, (len(store),), device=device)
     data = RunData({"train": store}, {"train": labels}, {"train": np.arange(len(store))})
-    settings = TrainSettings(architecture=args.architecture, pretrained=False, epochs=1, n_classes=4, run=0,
-                             batch_size=args.batch_size, device=str(device))
+    settings = paper_settings(architecture=args.architecture, batch_size=args.batch_size, device=str(device))
     model = build_model(args.architecture, 4).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
@@ -53,7 +52,7 @@ def main():
     sync(device)
     end_to_end = len(store) / (time.perf_counter() - start)
 
-    batch = random_transform(store[: args.batch_size], 224, True, 180.0, generator)
+    batch = random_transform(store[: args.batch_size], 224, True, 180.0, generator, "nearest", "none")
     if device.type == "cuda":
         batch = batch.contiguous(memory_format=torch.channels_last)
     target = labels[: args.batch_size]

@@ -31,6 +31,14 @@ def small_demo_config(study: str, n_galaxies: int, image_size: int, runs: int, t
     return config
 
 
+def data_block(kind: str, **settings) -> dict:
+    """A resolved config `data` block of one kind: the schema's defaults, then `settings`."""
+    from galaxy_pretraining.config import schema_defaults
+
+    block = {**schema_defaults("data", kind), **settings}
+    return {"kind": kind, kind: block}
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT

@@ -40,20 +40,26 @@ def test_peak_table_reads_budgets_off_the_curve_and_skips_longer_ones():
     assert list(table[table.model == "b"]["budget"]) == [1, 2]
 
 
+PAPER_ARMS = {"mine": "pretrained", "theirs": "scratch"}  # the paper's comparison, models named as a user likes
+
+
 def test_budget_table_mean_sd_and_run_count_with_paper_values():
     curves = pd.concat([
-        curve([0.80, 0.84], "alexnet-imagenet", 0), curve([0.82, 0.80], "alexnet-imagenet", 1),
-        curve([0.85, 0.86], "alexnet-imagenet", 45, long_run=True),
+        curve([0.80, 0.84], "mine", 0), curve([0.82, 0.80], "mine", 1),
+        curve([0.85, 0.86], "mine", 45, long_run=True),
     ])
     peaks = peak_accuracy_table(curves, budgets=[5])
-    table = budget_table(peaks)
+    table = budget_table(peaks, PAPER_ARMS)
     row = table[(table.budget == 2) & ~table.long_run].iloc[0]
     assert row.n_runs == 2
     assert row["mean"] == pytest.approx(83.0) and row["sd"] == pytest.approx(np.std([84, 82], ddof=1), abs=0.01)
-    paper = budget_table(peak_accuracy_table(pd.concat([curve([0.8] * 5, "alexnet-imagenet")]), [5]))
-    assert paper.iloc[0]["paper_mean"] == 79.3
+    paper = budget_table(peak_accuracy_table(pd.concat([curve([0.8] * 5, "mine")]), [5]), PAPER_ARMS)
+    assert (paper.iloc[0]["paper_mean"], paper.iloc[0]["paper_sd"]) == (79.3, 1.2)
+    scratch = budget_table(peak_accuracy_table(curve([0.8] * 400, "theirs"), [200]), PAPER_ARMS).set_index("budget")
+    assert (scratch.loc[200, "paper_mean"], scratch.loc[400, "paper_sd"]) == (79.7, 0.9)
     long = table[table.long_run].iloc[0]
     assert long.n_runs == 1 and np.isnan(long["paper_mean"])
+    assert not any(c.startswith("paper") for c in budget_table(peaks, {}).columns)  # not the paper's comparison
 
 
 def test_collect_curves_refuses_an_incomplete_run(tmp_path):
@@ -87,7 +93,7 @@ def test_per_class_summary_counts_only_runs_where_the_class_is_present():
     names = ["a", "b"]
     per_run = per_class_metrics(confusions(confusion_rows("m", 0, [[5, 5], [0, 10]]),
                                            confusion_rows("m", 1, [[10, 0], [0, 0]])), names)
-    summary = per_class_summary(per_run, names).set_index("class_name")
+    summary = per_class_summary(per_run, names, {}).set_index("class_name")
     assert summary.loc["a", "recall_mean"] == 75.0 and summary.loc["a", "recall_n_runs"] == 2
     assert summary.loc["b", "recall_mean"] == 100.0 and summary.loc["b", "recall_n_runs"] == 1
 
@@ -119,11 +125,14 @@ def test_paired_gains_and_comparisons():
     assert gains["peak_accuracy_gain"].round(6).tolist() == [2.0, -2.0]
     assert gains["equal_budget_gain"].round(6).tolist() == [9.0, 2.0]
     assert gains["peak_epoch_difference"].tolist() == [2 - 4, 2 - 4]
-    table = comparison_table(gains).set_index("comparison")
+    table = comparison_table(gains, {}).set_index("comparison")
     assert (table.loc["peak_accuracy", "wins"], table.loc["peak_accuracy", "losses"]) == (1, 1)
     assert table.loc["peak_epoch", "wins"] == 2  # earlier peaks win
     assert table.loc["equal_budget", "mean_difference"] == pytest.approx(5.5)
-    assert table.loc["peak_accuracy", "paper_p_value"] == pytest.approx(1.5777e-30, rel=1e-3)
+    assert not any(c.startswith("paper") for c in table.columns)
+    paper = comparison_table(gains.replace({"pre": "mine", "scr": "theirs"}), PAPER_ARMS).set_index("comparison")
+    assert paper.loc["peak_accuracy", "paper_p_value"] == pytest.approx(1.5777e-30, rel=1e-3)
+    assert paper.loc["peak_accuracy", "paper_wins"] == 100 and paper.loc["equal_budget", "paper_mean_difference"] == 4.6
 
 
 def test_best_epoch_confusions_take_the_peak_epoch():
@@ -135,10 +144,27 @@ def test_best_epoch_confusions_take_the_peak_epoch():
 
 
 def test_long_runs_table():
-    peaks = peak_accuracy_table(pd.concat([curve([0.8, 0.85, 0.84], "alexnet-imagenet", 45, long_run=True)]), [2])
-    table = long_runs_table(peaks)
+    peaks = peak_accuracy_table(pd.concat([curve([0.8, 0.85, 0.84], "mine", 45, long_run=True)]), [2])
+    table = long_runs_table(peaks, {})
     assert table[["run", "epochs", "peak_accuracy", "peak_epoch"]].values.tolist() == [[45, 3, 85.0, 2]]
-    assert table["paper_range"].iloc[0] == "84.4-85.1"
+    assert list(table.columns) == ["model", "run", "epochs", "peak_accuracy", "peak_epoch"]
+    long = peak_accuracy_table(pd.concat([curve([0.8] * 1000, "theirs", 47, long_run=True)]), [2])
+    paper = long_runs_table(long, PAPER_ARMS)
+    assert paper[["paper_peak_accuracy", "paper_peak_epoch"]].values.tolist() == [[83.4, 994]]
+
+
+def test_tables_2_and_4_carry_every_paper_cell_in_the_paper_comparison():
+    from galaxy_pretraining.published import CLASSES
+
+    per_run = per_class_metrics(confusions(confusion_rows("mine", 0, np.eye(4, dtype=int) * 5),
+                                           confusion_rows("theirs", 0, np.eye(4, dtype=int) * 5)), CLASSES)
+    summary = per_class_summary(per_run, CLASSES, PAPER_ARMS).set_index(["model", "class_name"])
+    paper_columns = [f"paper_{m}_{s}" for m in ("recall", "precision", "f1") for s in ("mean", "sd")]
+    assert summary[paper_columns].notna().all().all()
+    assert summary.loc[("mine", "irregular+misc"), "paper_recall_mean"] == 38.1
+    assert summary.loc[("theirs", "irregular+misc"), "paper_recall_mean"] == 21.4
+    assert summary.loc[("theirs", "spiral"), ["paper_f1_mean", "paper_f1_sd"]].tolist() == [91.1, 0.6]
+    assert not any(c.startswith("paper") for c in per_class_summary(per_run, CLASSES, {}).columns)
 
 
 def test_validation_selected_accuracy_does_not_look_at_the_test_set():
@@ -147,8 +173,8 @@ def test_validation_selected_accuracy_does_not_look_at_the_test_set():
     table = peak_accuracy_table(metrics, budgets=[2]).set_index("budget")
     assert table.loc[3, "peak_accuracy"] == 0.9 and table.loc[3, "validation_selected_accuracy"] == 0.8
     assert table.loc[2, "validation_selected_accuracy"] == 0.9 and table.loc[3, "validation_epoch"] == 3
-    summary = budget_table(table.reset_index())
+    summary = budget_table(table.reset_index(), {})
     assert summary.set_index("budget").loc[3, "validation_selected_mean"] == 80.0
     plain = peak_accuracy_table(curve([0.7, 0.9]), budgets=[2])
     assert plain["validation_selected_accuracy"].isna().all()
-    assert "validation_selected_mean" not in budget_table(plain)
+    assert "validation_selected_mean" not in budget_table(plain, {})

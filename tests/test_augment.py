@@ -1,3 +1,4 @@
+import pytest
 import torch
 import torchvision.transforms.v2.functional as TF
 
@@ -44,21 +45,31 @@ def test_flips_flip_and_differ_within_a_batch():
 
 def test_random_transform_draws_per_image_parameters():
     batch = torch.randint(0, 256, (1, 3, 32, 32), dtype=torch.uint8).repeat(8, 1, 1, 1)
-    out = random_transform(batch, 24, True, 180.0, torch.Generator().manual_seed(2))
+    out = random_transform(batch, 24, True, 180.0, torch.Generator().manual_seed(2), "nearest", "none")
     assert out.shape == (8, 3, 24, 24) and out.dtype == torch.float32
     assert 0.0 <= out.min() and out.max() <= 1.0
-    assert len({o.sum().item() for o in out}) > 1  # not one transform for the whole batch
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+def test_the_same_image_repeated_in_a_batch_gets_its_own_rotation(interpolation):
+    """No crop (crop = image size) and no flips: only the rotation can make the copies differ."""
+    batch = torch.randint(0, 256, (1, 3, 32, 32), dtype=torch.uint8).repeat(16, 1, 1, 1)
+    out = random_transform(batch, 32, False, 180.0, torch.Generator().manual_seed(2), interpolation, "none")
+    distinct = {tuple(o.flatten().tolist()) for o in out}
+    assert len(distinct) == 16  # sixteen angles, not one for the whole batch
+    unrotated = random_transform(batch, 32, False, 0.0, torch.Generator().manual_seed(2), interpolation, "none")
+    assert all(torch.equal(o, batch[0].float() / 255) for o in unrotated)
 
 
 def test_center_evaluation_is_deterministic_and_paper_evaluation_is_random():
     batch = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
     g = torch.Generator().manual_seed(3)
-    first = evaluation_transform(batch, "center", 24, True, 180.0, g)
-    second = evaluation_transform(batch, "center", 24, True, 180.0, g)
+    first = evaluation_transform(batch, "center", 24, True, 180.0, g, "nearest", "none")
+    second = evaluation_transform(batch, "center", 24, True, 180.0, g, "nearest", "none")
     assert torch.equal(first, second)
     assert torch.equal(first, center_crop(batch, 24).float() / 255)
-    paper_a = evaluation_transform(batch, "paper", 24, True, 180.0, g)
-    paper_b = evaluation_transform(batch, "paper", 24, True, 180.0, g)
+    paper_a = evaluation_transform(batch, "paper", 24, True, 180.0, g, "nearest", "none")
+    paper_b = evaluation_transform(batch, "paper", 24, True, 180.0, g, "nearest", "none")
     assert not torch.equal(paper_a, paper_b)
 
 

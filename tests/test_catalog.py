@@ -3,12 +3,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from astropy.table import Table
+from conftest import VIZIER_FIXTURE as FIXTURE
+from conftest import data_block
 
-from galaxy_pretraining.catalog import CatalogError, build_catalog, check_class_counts
+from galaxy_pretraining.catalog import CatalogError, check_class_counts
 from galaxy_pretraining.classes import CLASS_NAMES, PAPER_CLASS_COUNTS
+from galaxy_pretraining.datakinds import build_catalog, nair_abraham
 from galaxy_pretraining.vizier import fetch_nair_abraham, raw_to_ttype_table
 
-from conftest import VIZIER_FIXTURE as FIXTURE
+COLUMNS = data_block("nair_abraham")["nair_abraham"]["columns"]
 
 
 def fixture_raw() -> pd.DataFrame:
@@ -25,18 +28,19 @@ def test_fetch_from_vizier_saves_the_raw_table(fake_vizier, tmp_path):
 
 
 def test_raw_table_maps_onto_the_catalog_schema():
-    table = raw_to_ttype_table(fixture_raw())
+    table = raw_to_ttype_table(fixture_raw(), COLUMNS)
     assert list(table.columns) == ["id", "ra", "dec", "redshift", "size_arcsec", "ttype"]
     assert table["id"].iloc[0] == "J000011.47+155502.2"
     with pytest.raises(KeyError, match="data.nair_abraham.columns"):
-        raw_to_ttype_table(fixture_raw().drop(columns=["Rp"]))
+        raw_to_ttype_table(fixture_raw().drop(columns=["Rp"]), COLUMNS)
 
 
 def nair_abraham_inputs(tmp_path, manifest_status):
+    """The raw table and a manifest in tmp_path, the cutouts where the kind keeps them (run from tmp_path)."""
     raw = fixture_raw()
     raw.to_parquet(tmp_path / "table2.parquet")
-    images = tmp_path / "cutouts"
-    images.mkdir()
+    images = tmp_path / nair_abraham.CUTOUT_DIR
+    images.mkdir(parents=True)
     for name, status in zip(raw["SDSS"], manifest_status):
         if status == "ok":
             (images / f"{name}.jpg").write_bytes(b"\xff\xd8 jpeg \xff\xd9")
@@ -44,23 +48,23 @@ def nair_abraham_inputs(tmp_path, manifest_status):
     return {"raw": str(tmp_path / "table2.parquet"), "manifest": str(tmp_path / "manifest.parquet")}, images
 
 
-def test_nair_abraham_catalog_with_the_paper_classes_and_missing_cutouts_dropped(tmp_path):
+def test_nair_abraham_catalog_with_the_paper_classes_and_missing_cutouts_dropped(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     status = ["ok"] * 11 + ["failed"]
     inputs, images = nair_abraham_inputs(tmp_path, status)
     expected = {"elliptical": 2, "lenticular": 4, "spiral": 4, "irregular+misc": 2}
-    data = {"kind": "nair_abraham", "nair_abraham": {"expected_class_counts": expected}}
-    catalog = build_catalog(data, CLASS_NAMES, inputs, images)
+    catalog = build_catalog(data_block("nair_abraham", expected_class_counts=expected), CLASS_NAMES, inputs)
     assert len(catalog) == 11 and "J000125.75+002358.9" not in set(catalog["id"])
     assert dict(zip(catalog["raw_label"], catalog["class_name"])) == {
         "-5": "elliptical", "-3": "lenticular", "-2": "lenticular", "0": "lenticular", "1": "spiral",
         "4": "spiral", "9": "spiral", "7": "spiral", "10": "irregular+misc", "99": "irregular+misc"}
 
 
-def test_a_truncated_catalog_fails_the_count_check_loudly(tmp_path):
+def test_a_truncated_catalog_fails_the_count_check_loudly(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     inputs, images = nair_abraham_inputs(tmp_path, ["ok"] * 12)
-    data = {"kind": "nair_abraham", "nair_abraham": {"expected_class_counts": PAPER_CLASS_COUNTS}}
     with pytest.raises(CatalogError) as error:
-        build_catalog(data, CLASS_NAMES, inputs, images)
+        build_catalog(data_block("nair_abraham", expected_class_counts=PAPER_CLASS_COUNTS), CLASS_NAMES, inputs)
     message = str(error.value)
     assert "expected" in message and "found" in message and "7708" in message and "total" in message
 
@@ -73,12 +77,11 @@ def test_check_class_counts_passes_on_equal_counts():
 
 
 def test_folder_sample_on_real_sdss_images(gz1_sdss, tmp_path):
-    data = {"kind": "folder", "folder": {
-        "table": str(gz1_sdss / "labels.csv"), "id_column": "OBJID", "label_column": "CLASS",
-        "image_dir": str(gz1_sdss / "images"), "image_pattern": "{id}.jpeg",
-        "class_map": {"elliptical": [0], "spiral": [1, 2, 3], "irregular+misc": [4, 5]}}}
+    data = data_block("folder", table=str(gz1_sdss / "labels.csv"), id_column="OBJID", label_column="CLASS",
+                      image_dir=str(gz1_sdss / "images"), image_pattern="{id}.jpeg",
+                      class_map={"elliptical": [0], "spiral": [1, 2, 3], "irregular+misc": [4, 5]})
     names = ["elliptical", "spiral", "irregular+misc"]
-    catalog = build_catalog(data, names, {"raw": data["folder"]["table"]}, tmp_path)
+    catalog = build_catalog(data, names, {"raw": data["folder"]["table"]})
     assert catalog["class_name"].value_counts().to_dict() == {"elliptical": 4645, "spiral": 1848, "irregular+misc": 171}
     assert Path(catalog["image_path"].iloc[0]).exists()
 
@@ -86,7 +89,7 @@ def test_folder_sample_on_real_sdss_images(gz1_sdss, tmp_path):
 def test_folder_sample_with_an_unmapped_label_names_the_row(tmp_path):
     (tmp_path / "a.jpg").write_bytes(b"x")
     pd.DataFrame({"id": ["a"], "label": ["weird"]}).to_csv(tmp_path / "labels.csv", index=False)
-    data = {"kind": "folder", "folder": {"table": str(tmp_path / "labels.csv"), "image_dir": str(tmp_path),
-                                         "class_map": {"spiral": ["s"]}}}
+    data = data_block("folder", table=str(tmp_path / "labels.csv"), image_dir=str(tmp_path),
+                      class_map={"spiral": ["s"]})
     with pytest.raises(Exception, match="galaxy a: label 'weird'"):
-        build_catalog(data, ["spiral"], {"raw": data["folder"]["table"]}, tmp_path)
+        build_catalog(data, ["spiral"], {"raw": data["folder"]["table"]})

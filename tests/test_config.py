@@ -4,9 +4,8 @@ import subprocess
 import pytest
 import yaml
 
-from galaxy_pretraining.study import ConfigError, check_config, training_jobs, validate_config
-
-SCHEMA = "workflow/schemas/config.schema.yaml"
+from galaxy_pretraining.config import ConfigError, validate_config
+from galaxy_pretraining.study import resolve, training_jobs
 
 
 @pytest.fixture
@@ -19,14 +18,13 @@ def paper(root):
     return yaml.safe_load((root / "config/config.yaml").read_text())
 
 
-def test_shipped_configs_are_valid(root, demo, paper):
-    for config in (demo, paper):
-        validate_config(config, root / SCHEMA)
-        check_config(config)
+def test_shipped_configs_are_valid(root):
+    for path in sorted((root / "config").glob("*.yaml")):
+        resolve(yaml.safe_load(path.read_text()))
 
 
 def test_paper_config_describes_210_training_jobs(paper):
-    jobs = training_jobs(paper)
+    jobs = training_jobs(resolve(paper))
     assert len(jobs) == 210
     long = [j for j in jobs if j.long]
     assert sorted({j.run for j in long}) == [45, 46, 47, 48, 49] and {j.epochs for j in long} == {1000}
@@ -49,18 +47,40 @@ def test_schema_rejects_bad_input_naming_the_key(root, demo, change, key):
     bad = copy.deepcopy(demo)
     change(bad)
     with pytest.raises(ConfigError, match=f"config key {key}".replace("(", r"\(").replace(")", r"\)")):
-        validate_config(bad, root / SCHEMA)
+        validate_config(bad)
 
 
-def test_semantic_checks_name_the_key(demo):
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c: c["models"]["efficientnet_lite0-scratch"].update(architecture="alexnett"),
+         "models.efficientnet_lite0-scratch.architecture: unknown architecture 'alexnett'"),
+        (lambda c: c["training"].update(crop_size=500), "training.crop_size"),
+        (lambda c: c["analysis"].update(example_run=7), "analysis.example_run: run 7"),
+        (lambda c: c["figures"].update(peak_histogram={"bins": 3}), "figures.peak_histogram: unknown figure"),
+        (lambda c: c["figures"].update(peak_histograms={"binz": 3}),
+         "figures.peak_histograms.binz: peak_histograms.draw\\(\\) has no option 'binz'; its options: \\['bins'\\]"),
+        (lambda c: c["data"]["mock"].update(image_size_min=200), "data.mock.image_size_min is larger"),
+        (lambda c: c.update(classes=["a", "b"]), "classes: the mock sample has the classes"),
+    ],
+)
+def test_semantic_checks_name_the_key(demo, change, message):
     bad = copy.deepcopy(demo)
-    bad["models"]["efficientnet_lite0-scratch"]["architecture"] = "alexnett"
-    with pytest.raises(ConfigError, match="models.efficientnet_lite0-scratch.architecture"):
-        check_config(bad)
+    change(bad)
+    with pytest.raises(ConfigError, match=message):
+        resolve(bad)
+
+
+def test_a_misspelt_figure_option_stops_the_workflow_at_parse_time(root, tmp_path, snakemake_exe, demo):
     bad = copy.deepcopy(demo)
-    bad["training"]["crop_size"] = 500
-    with pytest.raises(ConfigError, match="training.crop_size"):
-        check_config(bad)
+    bad["figures"]["per_class_histograms"] = {"bins": 10, "colour": "red"}
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump(bad))
+    result = subprocess.run([snakemake_exe, "-n", "-s", str(root / "Snakefile"), "-d", str(tmp_path), "--configfile",
+                             str(config)], capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "figures.per_class_histograms.colour: per_class_histograms.draw() has no option 'colour'" in (
+        result.stdout + result.stderr)
 
 
 def test_bad_config_fails_before_any_job(root, tmp_path, snakemake_exe, demo):

@@ -27,7 +27,7 @@ def test_mock_sample_has_the_real_schema_and_is_deterministic(tmp_path):
 
 def test_mock_classes_look_different(tmp_path):
     """Spirals are bluer than ellipticals, as in SDSS colour images."""
-    write_mock_sample(tmp_path / "c.parquet", tmp_path / "c", 200, seed=4)
+    write_mock_sample(tmp_path / "c.parquet", tmp_path / "c", 200, seed=4, image_size=(80, 128))
     catalog = catalog_from_ttypes(pd.read_parquet(tmp_path / "c.parquet"), tmp_path / "c")
 
     def blueness(path):

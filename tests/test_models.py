@@ -8,23 +8,22 @@ import torch
 from matplotlib import cbook
 from PIL import Image
 
+from galaxy_pretraining.architectures import ARCHITECTURES, ArchitectureSpec, weights_file_name
 from galaxy_pretraining.augment import to_float
 from galaxy_pretraining.models import (
-    ARCHITECTURES,
     WeightsError,
-    WeightsSource,
     build_model,
+    densenet_keys,
     fetch_weights,
     fetch_weights_file,
     sha256_of,
-    weights_file_name,
 )
 
 
 @pytest.fixture(scope="module")
 def lite0_weights(tmp_path_factory):
     target = tmp_path_factory.mktemp("weights") / weights_file_name("efficientnet_lite0")
-    fetch_weights("efficientnet_lite0", target)
+    fetch_weights("efficientnet_lite0", target, mirror=None)
     return target
 
 
@@ -70,6 +69,37 @@ def test_registry_entries_build_with_the_right_outputs(name):
         assert model(torch.rand(1, 3, size, size)).shape == (1, 4)
 
 
+@pytest.mark.parametrize("name", sorted(n for n, s in ARCHITECTURES.items() if s.source == "torchvision"))
+def test_registry_weights_are_torchvisions_own(name):
+    """The light registry names the same file, at the same address, as torchvision's weights enum."""
+    import torchvision
+
+    spec = ARCHITECTURES[name]
+    assert torchvision.models.get_weight(spec.torchvision_weights).url == spec.weights_url
+
+
+def test_densenet_files_in_torchvisions_old_key_names_load():
+    """torchvision's DenseNet files say 'norm.1' where the module says 'norm1': the remap makes them load."""
+    model = build_model("densenet121", None)
+    state = model.state_dict()
+    old_style = {}  # as in torchvision's file: the old names, and no num_batches_tracked
+    for key, value in state.items():
+        if key.endswith("num_batches_tracked"):
+            continue
+        for part in ("norm1", "norm2", "conv1", "conv2", "relu1", "relu2"):
+            key = key.replace(f".{part}.", f".{part[:-1]}.{part[-1]}.")
+        old_style[key] = value
+    assert "features.denseblock1.denselayer1.norm.1.weight" in old_style
+    assert sum(a != b for a, b in zip(state, old_style)) > 100  # the file's names really differ
+    with pytest.raises(RuntimeError):
+        build_model("densenet121", None).load_state_dict(old_style)
+    remapped = densenet_keys(old_style)
+    assert list(remapped) == [k for k in state if not k.endswith("num_batches_tracked")]
+    fresh = build_model("densenet121", None)
+    fresh.load_state_dict(remapped)
+    assert all(torch.equal(fresh.state_dict()[k], v) for k, v in state.items())
+
+
 @pytest.fixture
 def http_dir(tmp_path):
     served = tmp_path / "served"
@@ -89,7 +119,7 @@ def test_weights_download_from_a_mirror_is_verified(tmp_path, http_dir):
     torch.save(state, raw)
     name = f"tiny-{sha256_of(raw)[:8]}.pth"
     (served / name).write_bytes(raw.read_bytes())
-    source = WeightsSource(file_name=name, url=f"{url}/unused/{name}")
+    source = ArchitectureSpec("torchvision", "fc", name)
     target = tmp_path / "weights" / name
     fetch_weights_file(source, target, mirror=url)
     assert torch.equal(torch.load(target, weights_only=True)["weight"], state["weight"])

@@ -1,5 +1,6 @@
 import pandas as pd
 import pytest
+from conftest import data_block
 from cutout_server import CutoutServer
 
 from galaxy_pretraining.sdss import CutoutSettings, DownloadError, cutout_query, download_cutouts, validate_jpeg
@@ -28,7 +29,7 @@ def galaxies(names):
 def settings(url, **overrides):
     base = dict(cutout_url=url, concurrency=4, requests_per_second=200, timeout_seconds=0.5, max_attempts=3,
                 backoff_seconds=0.01, max_backoff_seconds=1.5, max_missing_fraction=0.5)
-    return CutoutSettings(**{**base, **overrides})
+    return CutoutSettings.from_config(data_block("nair_abraham", **{**base, **overrides})["nair_abraham"])
 
 
 @pytest.fixture
@@ -79,7 +80,7 @@ def test_too_many_missing_fails_naming_the_manifest(server, tmp_path):
 
 
 def test_field_of_view_scales_with_the_galaxy():
-    s = CutoutSettings(cutout_pixels=100, cutout_radii=2.0)
+    s = settings("unused", cutout_pixels=100, cutout_radii=2.0)
     small, large = cutout_query(10, 1, 5.0, s), cutout_query(10, 1, 20.0, s)
     assert float(small["scale"]) == pytest.approx(0.2) and float(large["scale"]) == pytest.approx(0.8)
     assert small["width"] == small["height"] == 100

@@ -9,7 +9,7 @@ IDS = [f"J{i:05d}" for i in range(14034)]
 
 @pytest.fixture(scope="module")
 def splits():
-    return make_splits(IDS, runs=[0, 1, 45], test_size=2034, seed=2023)
+    return make_splits(IDS, runs=[0, 1, 45], test_size=2034, seed=2023, validation_size=0)
 
 
 def test_paper_split_sizes_and_disjointness(splits):
@@ -33,8 +33,8 @@ def test_split_is_stable_forever(splits):
 
 
 def test_split_does_not_depend_on_catalog_order():
-    forward = make_splits(IDS[:500], runs=[3], test_size=50, seed=1)
-    backward = make_splits(IDS[:500][::-1], runs=[3], test_size=50, seed=1)
+    forward = make_splits(IDS[:500], runs=[3], test_size=50, seed=1, validation_size=0)
+    backward = make_splits(IDS[:500][::-1], runs=[3], test_size=50, seed=1, validation_size=0)
     test_ids = lambda s: set(s.loc[s["subset"] == "test", "id"])  # noqa: E731
     assert test_ids(forward) == test_ids(backward)
 
@@ -43,15 +43,15 @@ def test_validation_is_carved_from_training():
     s = make_splits(IDS[:1000], runs=[0], test_size=100, seed=5, validation_size=150)
     assert len(rows_of(s, 0, "validation")) == 150
     assert len(rows_of(s, 0, "train")) == 750
-    plain = make_splits(IDS[:1000], runs=[0], test_size=100, seed=5)
+    plain = make_splits(IDS[:1000], runs=[0], test_size=100, seed=5, validation_size=0)
     assert set(rows_of(s, 0, "test")) == set(rows_of(plain, 0, "test"))
 
 
 def test_impossible_sizes_are_refused():
     with pytest.raises(ValueError, match="leaves no training"):
-        make_splits(IDS[:100], runs=[0], test_size=100, seed=0)
+        make_splits(IDS[:100], runs=[0], test_size=100, seed=0, validation_size=0)
     with pytest.raises(ValueError, match="unique"):
-        make_splits(["a", "a", "b"], runs=[0], test_size=1, seed=0)
+        make_splits(["a", "a", "b"], runs=[0], test_size=1, seed=0, validation_size=0)
 
 
 PINNED = "f59ff8ae36d4aa0cb554db83220eac4f9950d7cba8424b1c1d5860b036424ced"

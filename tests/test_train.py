@@ -3,6 +3,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,8 +11,10 @@ import pytest
 import torch
 from torch import nn
 
+from galaxy_pretraining.config import schema_defaults
+from galaxy_pretraining.settings import TrainSettings
 from galaxy_pretraining.splits import make_splits
-from galaxy_pretraining.train import RunData, TrainSettings, confusion_matrices, evaluate, train_run
+from galaxy_pretraining.train import RunData, confusion_matrices, evaluate, train_run
 
 N, SIZE, CLASSES = 96, 40, ["a", "b", "c"]
 SPLIT = {"test_size": 24, "validation_size": 0, "seed": 1}
@@ -32,16 +35,28 @@ def tiny_study(tmp_path_factory):
 
 
 def settings(**overrides):
-    base = dict(architecture="resnet18", pretrained=False, epochs=3, n_classes=3, run=0, batch_size=16,
-                optimizer={"name": "sgd", "lr": 0.01, "momentum": 0.9}, crop_size=32, evaluation="center",
-                device="cpu", deterministic=True, checkpoint_every=1, split=SPLIT)
+    """The schema's training defaults, shrunk to the tiny study."""
+    base = dict(schema_defaults("training"), architecture="resnet18", pretrained=False, epochs=3, n_classes=3, run=0,
+                batch_size=16, optimizer={"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0},
+                crop_size=32, evaluation="center", device="cpu", deterministic=True, checkpoint_every=1, split=SPLIT)
     return TrainSettings(**{**base, **overrides})
 
 
 def run(study, out, s, progress=False):
     return train_run(s, study / "images.npy", study / "catalog.parquet",
                      out / "metrics.parquet", out / "predictions.parquet", out / "best.pt",
-                     class_names=CLASSES, threads=1, progress=progress)
+                     weights_path=None, class_names=CLASSES, threads=1, progress=progress)
+
+
+MAJORITY = 1 / 3  # the tiny study's three classes are equally frequent
+MARGIN = 0.3
+
+
+def test_a_short_training_learns_well_beyond_the_majority_class(tiny_study, tmp_path):
+    """Brightness tells the classes apart: 4 epochs of SGD must beat always-the-majority by 30 points."""
+    metrics = run(tiny_study, tmp_path, settings(epochs=4, rotation=0.0))
+    assert metrics["test_accuracy"].max() >= MAJORITY + MARGIN, metrics["test_accuracy"].tolist()
+    assert metrics["train_loss"].iloc[-1] < metrics["train_loss"].iloc[0]
 
 
 def test_a_run_writes_per_epoch_metrics_predictions_and_best_model(tiny_study, tmp_path):
@@ -55,7 +70,7 @@ def test_a_run_writes_per_epoch_metrics_predictions_and_best_model(tiny_study, t
     assert np.allclose(np.trace(confusion, axis1=1, axis2=2) / 24, stored["test_accuracy"])
     predictions = pd.read_parquet(tmp_path / "predictions.parquet")
     # the run's test set is the one of the published splits table
-    published = make_splits([f"g{i}" for i in range(N)], [0], test_size=24, seed=1)
+    published = make_splits([f"g{i}" for i in range(N)], [0], test_size=24, seed=1, validation_size=0)
     assert sorted(predictions["row"]) == sorted(published[published.subset == "test"]["row"])
     best_epoch = int(metrics.loc[metrics["test_accuracy"].idxmax(), "epoch"])
     assert len(predictions) == 24 and (predictions["epoch"] == best_epoch).all()
@@ -93,17 +108,23 @@ def test_a_pretrained_model_without_weights_is_an_error(tiny_study, tmp_path):
         run(tiny_study, tmp_path, settings(pretrained=True))
 
 
+def test_class_names_must_match_the_model(tiny_study, tmp_path):
+    with pytest.raises(ValueError, match="2 class names"):
+        train_run(settings(), tiny_study / "images.npy", tiny_study / "catalog.parquet", tmp_path / "m.parquet",
+                  tmp_path / "p.parquet", tmp_path / "b.pt", weights_path=None, class_names=["a", "b"])
+
+
 KILL_SCRIPT = """
 import sys
 from pathlib import Path
-from galaxy_pretraining.train import TrainSettings, train_run
+sys.path.insert(0, sys.argv[3])
+from test_train import settings
+from galaxy_pretraining.train import train_run
 study, out = Path(sys.argv[1]), Path(sys.argv[2])
-s = TrainSettings(architecture="resnet18", pretrained=False, epochs=6, n_classes=3, run=0, batch_size=16,
-                  optimizer={"name": "sgd", "lr": 0.01, "momentum": 0.9}, crop_size=32, evaluation="paper",
-                  device="cpu", deterministic=True, checkpoint_every=2,
-                  split={"test_size": 24, "validation_size": 0, "seed": 1})
+s = settings(epochs=6, evaluation="paper", checkpoint_every=2)
 train_run(s, study / "images.npy", study / "catalog.parquet", out / "metrics.parquet",
-          out / "predictions.parquet", out / "best.pt", class_names=["a", "b", "c"], threads=1, progress=False)
+          out / "predictions.parquet", out / "best.pt", weights_path=None, class_names=["a", "b", "c"], threads=1,
+          progress=False)
 """
 
 TIMING = ["seconds", "train_seconds", "images_per_second"]
@@ -111,9 +132,10 @@ TIMING = ["seconds", "train_seconds", "images_per_second"]
 
 def test_sigkill_then_rerun_gives_the_same_metrics_as_an_uninterrupted_run(tiny_study, tmp_path):
     whole, killed = tmp_path / "whole", tmp_path / "killed"
+    here = str(Path(__file__).parent)
     command = [sys.executable, "-c", KILL_SCRIPT, str(tiny_study)]
-    subprocess.run(command + [str(whole)], check=True, capture_output=True)
-    process = subprocess.Popen(command + [str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(command + [str(whole), here], check=True, capture_output=True)
+    process = subprocess.Popen(command + [str(killed), here], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while not (killed / "last.pt").exists() and time.time() < deadline and process.poll() is None:
         time.sleep(0.02)
@@ -122,7 +144,7 @@ def test_sigkill_then_rerun_gives_the_same_metrics_as_an_uninterrupted_run(tiny_
     assert (killed / "last.pt").exists() and not (killed / "metrics.parquet").exists()
     epochs_done = torch.load(killed / "last.pt", weights_only=False)["epoch"]
     assert 2 <= epochs_done < 6
-    resumed = subprocess.run(command + [str(killed)], check=True, capture_output=True, text=True)
+    resumed = subprocess.run(command + [str(killed), here], check=True, capture_output=True, text=True)
     assert f"resuming from {killed / 'last.pt'} after epoch {epochs_done}" in resumed.stdout
     a = pd.read_parquet(whole / "metrics.parquet").drop(columns=TIMING)
     b = pd.read_parquet(killed / "metrics.parquet").drop(columns=TIMING)
@@ -132,9 +154,15 @@ def test_sigkill_then_rerun_gives_the_same_metrics_as_an_uninterrupted_run(tiny_
 
 
 def test_a_checkpoint_of_other_settings_is_not_resumed(tiny_study, tmp_path):
-    run(tiny_study, tmp_path, settings(epochs=2))
-    metrics = run(tiny_study, tmp_path, settings(epochs=3, optimizer={"name": "sgd", "lr": 0.02}))
+    """A last.pt of other settings is ignored: the run starts over and its first epoch is a fresh run's."""
+    other = settings(epochs=2)
+    wanted = settings(epochs=3, optimizer={"name": "sgd", "lr": 0.02, "momentum": 0.9, "weight_decay": 0.0})
+    run(tiny_study, tmp_path / "reused", other)
+    assert (tmp_path / "reused" / "last.pt").exists()
+    metrics = run(tiny_study, tmp_path / "reused", wanted)
+    fresh = run(tiny_study, tmp_path / "fresh", wanted)
     assert list(metrics["epoch"]) == [1, 2, 3]
+    pd.testing.assert_frame_equal(metrics.drop(columns=TIMING), fresh.drop(columns=TIMING))
 
 
 def test_rows_read_from_the_store_equal_the_stored_images(tiny_study):

@@ -140,16 +140,22 @@ def test_real_data_path_against_local_vizier_and_cutout_servers(root, tmp_path, 
     assert summary.loc["dropped: cutout missing", "galaxies"] == 1 and summary.loc["total", "galaxies"] == 11
 
 
-def dry_run_jobs(command, config, workdir):
-    """Job counts of a dry run of `command` with `config` written beside the study."""
+def dry_run_output(command, config, workdir):
+    """What a dry run of `command` with `config` written beside the study prints."""
     path = workdir / "changed.yaml"
     path.write_text(yaml.safe_dump(config))
     changed = [path if part.endswith("config.yaml") else part for part in command]
     result = subprocess.run([str(c) for c in changed] + ["-n"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    if "Nothing to be done" in result.stdout + result.stderr:
+    return result.stdout + result.stderr
+
+
+def dry_run_jobs(command, config, workdir):
+    """Job counts of a dry run of `command` with `config` written beside the study."""
+    output = dry_run_output(command, config, workdir)
+    if "Nothing to be done" in output:
         return {}
-    stats = result.stdout.split("Job stats:")[1].split("\n\n")[0]
+    stats = output.split("Job stats:")[1].split("\n\n")[0]
     return {line.split()[0]: int(line.split()[1]) for line in stats.splitlines()[3:] if len(line.split()) == 2
             and line.split()[1].isdigit() and line.split()[0] != "total"}
 
@@ -175,19 +181,31 @@ def test_editing_one_figure_reruns_only_that_figure(small_study):
     results, config, _, command = small_study
     changed = yaml.safe_load(yaml.safe_dump(config))
     changed["figures"]["peak_histograms"] = {"bins": 7}
-    assert dry_run_jobs(command, changed, results.parents[1]) == {"figure_peak_histograms": 1, "all": 1}
+    assert dry_run_jobs(command, changed, results.parents[1]) == {"figure": 1, "all": 1}
+    assert "figures/peak_histograms.png" in dry_run_output(command, changed, results.parents[1])
     from pathlib import Path
 
-    from galaxy_pretraining.figures import module_file
+    from galaxy_pretraining.figures import FIGURES
 
     # Edit one figure's code (a comment is enough: Snakemake compares the content), then put it back.
-    source = Path(module_file("per_class_histograms"))
+    source = Path(FIGURES["per_class_histograms"].module_file)
     original = source.read_text()
     try:
         source.write_text(original + "# an edit\n")
-        assert dry_run_jobs(command, config, results.parents[1]) == {"figure_per_class_histograms": 1, "all": 1}
+        assert dry_run_jobs(command, config, results.parents[1]) == {"figure": 1, "all": 1}
+        assert "figures/per_class_histograms.png" in dry_run_output(command, config, results.parents[1])
     finally:
         source.write_text(original)
+
+
+def test_one_figure_is_built_by_its_path(small_study):
+    results, config, _, command = small_study
+    figure = results / "figures/budget_gains.png"
+    figure.unlink()
+    result = subprocess.run(command + [str(figure.relative_to(results.parents[1]))], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert figure.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_adding_runs_trains_only_the_new_ones(small_study):
@@ -196,7 +214,10 @@ def test_adding_runs_trains_only_the_new_ones(small_study):
     more["splits"]["runs"] = 3
     jobs = dry_run_jobs(command, more, results.parents[1])
     assert jobs["train"] == 2  # run 2 of each model; runs 0 and 1 are kept
-    assert jobs["splits"] == 1 and jobs["peak_accuracy"] == 1 and jobs["table1_budgets"] == 1
+    from galaxy_pretraining.study import resolve, table_names
+
+    derived = [t for t in table_names(resolve(yaml.safe_load(yaml.safe_dump(config)))) if t != "sample_summary"]
+    assert jobs["splits"] == 1 and jobs["curves"] == 1 and jobs["table"] == len(derived)
 
 
 def test_html_report_shows_every_figure_with_the_paper_numbers(small_study):
@@ -205,4 +226,12 @@ def test_html_report_shows_every_figure_with_the_paper_numbers(small_study):
     result = subprocess.run(command + ["--report", str(report)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     html = report.read_text(errors="replace")
-    assert "1.58e-30" in html and "peak_histograms.png" in html and "table1_budgets.csv" in html
+    from galaxy_pretraining.figures import FIGURES
+
+    for name in FIGURES:
+        assert f"{name}.png" in html, name
+    for name in ("table1_budgets", "table2_class_accuracy", "table4_precision_recall_f1", "sign_tests"):
+        assert f"{name}.csv" in html, name
+    # an EfficientNet demo on a mock sample is not the paper's comparison: no paper number in its captions
+    assert "1.58e-30" not in html and "84.2" not in html
+    assert "Peak test accuracy of each run" in html  # the figure's own caption

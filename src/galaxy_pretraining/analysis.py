@@ -6,24 +6,12 @@ first `budget` epochs), never new training.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-# Table 1 of Schneider, Stenning & Elliott (2023): mean (sd) peak test accuracy, per cent.
-PAPER_TABLE1 = pd.DataFrame(
-    [
-        ("alexnet-imagenet", 5, 79.3, None),
-        ("alexnet-imagenet", 10, 80.8, None),
-        ("alexnet-imagenet", 20, 82.0, None),
-        ("alexnet-imagenet", 50, 83.1, None),
-        ("alexnet-imagenet", 200, 84.2, 0.7),
-        ("alexnet-scratch", 200, 79.7, 1.5),
-        ("alexnet-scratch", 400, 82.4, 0.9),
-    ],
-    columns=["model", "budget", "paper_mean", "paper_sd"],
-)
+from . import published
 
 
 def peak_accuracy(metrics: pd.DataFrame, budget: int) -> tuple[float, int]:
@@ -88,11 +76,12 @@ def validation_selected_accuracy(metrics: pd.DataFrame, budget: int) -> tuple[fl
     return float(best["test_accuracy"]), float(best["epoch"])
 
 
-def budget_table(peaks: pd.DataFrame, paper: pd.DataFrame | None = PAPER_TABLE1) -> pd.DataFrame:
+def budget_table(peaks: pd.DataFrame, paper_arms: Mapping[str, str]) -> pd.DataFrame:
     """Table 1: mean and sd (per cent) of peak accuracy per model, epochs trained and budget.
 
-    Says how many runs each cell covers; the paper's values sit beside ours
-    where the paper has them.
+    Says how many runs each cell covers. In the paper's comparison (`paper_arms`
+    maps each model to its arm) the paper's values sit beside ours; otherwise
+    there is no paper column.
     """
     grouped = peaks.groupby(["model", "long_run", "epochs", "budget"], sort=True)
     table = grouped["peak_accuracy"].agg(n_runs="count", mean="mean", sd="std").reset_index()
@@ -101,9 +90,11 @@ def budget_table(peaks: pd.DataFrame, paper: pd.DataFrame | None = PAPER_TABLE1)
     if "validation_selected_accuracy" in peaks and peaks["validation_selected_accuracy"].notna().any():
         selected = grouped["validation_selected_accuracy"].agg(["mean", "std"]).reset_index(drop=True) * 100
         table["validation_selected_mean"], table["validation_selected_sd"] = selected["mean"], selected["std"]
-    if paper is not None:
-        table = table.merge(paper, on=["model", "budget"], how="left")
-        table.loc[table["long_run"], ["paper_mean", "paper_sd"]] = None
+    if paper_arms:
+        published_cells = [published.TABLE1.get((paper_arms.get(row.model), row.budget), (np.nan, np.nan))
+                           if not row.long_run else (np.nan, np.nan) for row in table.itertuples()]
+        table["paper_mean"] = [mean for mean, _ in published_cells]
+        table["paper_sd"] = [np.nan if sd is None else sd for _, sd in published_cells]
     return table.round(2)
 
 
@@ -158,21 +149,26 @@ def per_class_metrics(confusions: pd.DataFrame, class_names: Sequence[str]) -> p
     return pd.DataFrame(rows, columns=["model", "run", "class_name", "support", "recall", "precision", "f1"])
 
 
-# Per-class recall in the paper (Schneider et al. 2023), per cent, where the text gives it.
-PAPER_RECALL = {("alexnet-imagenet", "irregular+misc"): 38.1, ("alexnet-scratch", "irregular+misc"): 21.4}
+METRICS = ("recall", "precision", "f1")
 
 
-def per_class_summary(per_class: pd.DataFrame, class_names: Sequence[str]) -> pd.DataFrame:
-    """Tables 2 and 4: mean and sd (per cent) over runs of recall, precision and F1 per model and class."""
+def per_class_summary(per_class: pd.DataFrame, class_names: Sequence[str], paper_arms: Mapping[str, str]) -> pd.DataFrame:
+    """Tables 2 and 4: mean and sd (per cent) over runs of recall, precision and F1 per model and class.
+
+    In the paper's comparison, the paper's mean and sd of each sit beside ours (paper_<metric>_mean, _sd).
+    """
     rows = []
     for (model, name), group in per_class.groupby(["model", "class_name"], sort=False):
         row = {"model": model, "class_name": name, "n_runs": len(group)}
-        for metric in ("recall", "precision", "f1"):
+        for metric in METRICS:
             values = group[metric].dropna() * 100
             row[f"{metric}_n_runs"] = len(values)
             row[f"{metric}_mean"] = values.mean() if len(values) else np.nan
             row[f"{metric}_sd"] = values.std() if len(values) > 1 else np.nan
-        row["paper_recall"] = PAPER_RECALL.get((model, name), np.nan)
+        if paper_arms:
+            cells = published.PER_CLASS.get(paper_arms.get(model), {}).get(name, {})
+            for metric in METRICS:
+                row[f"paper_{metric}_mean"], row[f"paper_{metric}_sd"] = cells.get(metric, (np.nan, np.nan))
         rows.append(row)
     table = pd.DataFrame(rows)
     order = {name: i for i, name in enumerate(class_names)}
@@ -190,14 +186,6 @@ def confusion_summary(confusions: pd.DataFrame) -> pd.DataFrame:
 
 
 # --- pretrained versus scratch: paired per run -------------------------------------------------
-
-# The paper's numbers for the comparisons below.
-PAPER_COMPARISONS = {
-    "peak_accuracy": {"paper_wins": 100, "paper_p_value": 2.0**-99, "paper_mean_difference": 1.8},
-    "peak_epoch": {"paper_mean_difference": 155 - 367},
-    "equal_budget": {"paper_mean_difference": 4.6},
-}
-
 
 def sign_test(differences: Sequence[float]) -> dict:
     """Two-sided sign test: positive differences are wins; ties are left out of the test."""
@@ -238,10 +226,12 @@ def paired_gains(peaks: pd.DataFrame, pretrained: str, scratch: str) -> pd.DataF
     return table
 
 
-def comparison_table(gains: pd.DataFrame) -> pd.DataFrame:
+def comparison_table(gains: pd.DataFrame, paper_arms: Mapping[str, str]) -> pd.DataFrame:
     """Sign tests of pretrained against scratch per pair: peak accuracy, peak epoch, equal budget.
 
-    For the peak epoch a win is an earlier peak (fewer epochs needed).
+    For the peak epoch a win is an earlier peak (fewer epochs needed). The
+    paper's wins, p-value and mean difference sit beside a pair only in the
+    paper's comparison.
     """
     rows = []
     for (pretrained, scratch), group in gains.groupby(["pretrained", "scratch"], sort=False):
@@ -249,22 +239,26 @@ def comparison_table(gains: pd.DataFrame) -> pd.DataFrame:
                                          ("peak_epoch", "peak_epoch_difference", -1),
                                          ("equal_budget", "equal_budget_gain", 1)):
             values = group[column].dropna()
-            rows.append({"pretrained": pretrained, "scratch": scratch, "comparison": comparison,
-                         "n_runs": len(values), **sign_test(sign * values),
-                         "mean_difference": values.mean(), "sd_difference": values.std(),
-                         **PAPER_COMPARISONS[comparison]})
+            row = {"pretrained": pretrained, "scratch": scratch, "comparison": comparison, "n_runs": len(values),
+                   **sign_test(sign * values), "mean_difference": values.mean(), "sd_difference": values.std()}
+            if paper_arms:
+                is_paper_pair = (paper_arms.get(pretrained), paper_arms.get(scratch)) == published.ARMS
+                row.update({k: (v if is_paper_pair else None) for k, v in published.SIGN_TESTS[comparison].items()})
+            rows.append(row)
     columns = ["pretrained", "scratch", "comparison", "n_runs", "wins", "losses", "ties", "p_value",
-               "mean_difference", "sd_difference", "paper_wins", "paper_p_value", "paper_mean_difference"]
+               "mean_difference", "sd_difference"]
+    if paper_arms:
+        columns += ["paper_wins", "paper_p_value", "paper_mean_difference"]
     return pd.DataFrame(rows).reindex(columns=columns).round({"mean_difference": 3, "sd_difference": 3})
 
 
-# Table 3 of the paper gives ranges over runs 45-49 at 1,000 epochs, per cent.
-PAPER_LONG_RUNS = {"alexnet-imagenet": "84.4-85.1", "alexnet-scratch": "83.4-84.5"}
-
-
-def long_runs_table(peaks: pd.DataFrame) -> pd.DataFrame:
-    """Table 3: peak accuracy (per cent) and its epoch of every long run, with the paper's range."""
+def long_runs_table(peaks: pd.DataFrame, paper_arms: Mapping[str, str]) -> pd.DataFrame:
+    """Table 3: peak accuracy (per cent) and its epoch of every long run; the paper's beside it in its comparison."""
     table = full_budget(peaks, long_run=True)[["model", "run", "epochs", "peak_accuracy", "peak_epoch"]].copy()
     table["peak_accuracy"] = (table["peak_accuracy"] * 100).round(2)
-    table["paper_range"] = table["model"].map(PAPER_LONG_RUNS)
+    if paper_arms:
+        cells = [published.LONG_RUNS.get(paper_arms.get(row.model), {}).get(row.run, (np.nan, np.nan))
+                 if row.epochs == published.LONG_RUN_EPOCHS else (np.nan, np.nan) for row in table.itertuples()]
+        table["paper_peak_accuracy"] = [accuracy for accuracy, _ in cells]
+        table["paper_peak_epoch"] = [epoch for _, epoch in cells]
     return table.reset_index(drop=True)

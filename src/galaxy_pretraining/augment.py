@@ -127,8 +127,8 @@ def random_transform(
     flips: bool,
     rotation: float,
     generator: torch.Generator,
-    interpolation: str = "nearest",
-    normalization: str = "none",
+    interpolation: str,
+    normalization: str,
 ) -> torch.Tensor:
     """The paper's training transform on a uint8 batch: crop, flips, rotation in [-rotation, rotation]."""
     if interpolation == "nearest":
@@ -148,8 +148,8 @@ def evaluation_transform(
     flips: bool,
     rotation: float,
     generator: torch.Generator,
-    interpolation: str = "nearest",
-    normalization: str = "none",
+    interpolation: str,
+    normalization: str,
 ) -> torch.Tensor:
     """`paper`: the training transform (as the published code); `center`: deterministic centre crop."""
     if mode == "paper":

@@ -54,11 +54,11 @@ def catalog_from_folder(
     table_path: os.PathLike,
     class_map: Mapping[str, Sequence],
     class_names: Sequence[str],
-    id_column: str = "id",
-    label_column: str = "label",
-    image_column: str | None = None,
-    image_dir: os.PathLike | None = None,
-    image_pattern: str = "{id}.jpg",
+    id_column: str,
+    label_column: str,
+    image_column: str | None,
+    image_dir: os.PathLike | None,
+    image_pattern: str,
 ) -> pd.DataFrame:
     """Labelled catalog of a user's own sample: a CSV or Parquet table of ids and labels.
 
@@ -119,42 +119,6 @@ def check_class_counts(catalog: pd.DataFrame, expected: Mapping[str, int]) -> No
         both = pd.DataFrame({"expected": wanted, "found": found})
         both.loc["total"] = both.sum()
         raise CatalogError(f"class counts differ from the expected ones:\n{both.to_string()}")
-
-
-def build_catalog(data: Mapping, class_names: Sequence[str], inputs: Mapping[str, str], image_dir: os.PathLike) -> pd.DataFrame:
-    """The labelled catalog of the configured data kind (mock, nair_abraham or folder).
-
-    `inputs` are the rule's named inputs: raw (the raw table) plus images (mock)
-    or manifest (nair_abraham). For nair_abraham the class counts of the whole
-    VizieR table are checked against data.nair_abraham.expected_class_counts,
-    then galaxies whose cutout is missing are dropped and counted.
-    """
-    kind = data["kind"]
-    if kind == "mock":
-        return catalog_from_ttypes(pd.read_parquet(inputs["raw"]), inputs["images"], source=inputs["raw"])
-    if kind == "nair_abraham":
-        from .vizier import raw_to_ttype_table
-
-        settings = data.get("nair_abraham", {})
-        raw = raw_to_ttype_table(pd.read_parquet(inputs["raw"]), settings.get("columns"))
-        expected = settings.get("expected_class_counts")
-        if expected:
-            labels = classes_from_ttypes(raw["ttype"].tolist(), ids=raw["id"].tolist())
-            check_class_counts(pd.DataFrame({"class_name": [class_names[c] for c in labels]}), expected)
-        manifest = pd.read_parquet(inputs["manifest"])
-        ok = set(manifest.loc[manifest["status"] == "ok", "id"].astype(str))
-        kept = raw[raw["id"].isin(ok)]
-        print(f"catalog: {len(raw)} galaxies, {len(raw) - len(kept)} dropped for missing cutouts "
-              f"(see {inputs['manifest']})", flush=True)
-        return catalog_from_ttypes(kept.reset_index(drop=True), image_dir, source=inputs["raw"])
-    if kind == "folder":
-        folder = data["folder"]
-        return catalog_from_folder(
-            inputs["raw"], folder["class_map"], class_names, folder.get("id_column", "id"),
-            folder.get("label_column", "label"), folder.get("image_column"), folder.get("image_dir"),
-            folder.get("image_pattern", "{id}.jpg"),
-        )
-    raise CatalogError(f"data.kind: unknown data kind {kind!r}")
 
 
 def sample_summary(catalog: pd.DataFrame, class_names: Sequence[str], manifest: pd.DataFrame | None = None) -> pd.DataFrame:

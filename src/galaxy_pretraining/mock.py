@@ -143,7 +143,7 @@ def make_mock_catalog(n_galaxies: int, seed: int) -> pd.DataFrame:
 
 
 def write_mock_sample(
-    catalog_path: os.PathLike, image_dir: os.PathLike, n_galaxies: int, seed: int, image_size: tuple[int, int] = (80, 128)
+    catalog_path: os.PathLike, image_dir: os.PathLike, n_galaxies: int, seed: int, image_size: tuple[int, int]
 ) -> pd.DataFrame:
     """Write the mock raw catalog (Parquet) and one JPEG per galaxy named <id>.jpg."""
     catalog = make_mock_catalog(n_galaxies, seed)

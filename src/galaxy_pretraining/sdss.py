@@ -46,21 +46,23 @@ class DownloadError(RuntimeError):
 
 @dataclass(frozen=True)
 class CutoutSettings:
-    cutout_url: str = "https://skyserver.sdss.org/dr16/SkyServerWS/ImgCutout/getjpeg"
-    cutout_pixels: int = 100
-    cutout_radii: float = 2.0
-    concurrency: int = 8
-    requests_per_second: float = 10.0
-    timeout_seconds: float = 30.0
-    max_attempts: int = 6
-    max_missing_fraction: float = 0.01
-    backoff_seconds: float = 1.0
-    max_backoff_seconds: float = 120.0
+    """The download settings of config block data.nair_abraham (no defaults here: the schema states them)."""
+
+    cutout_url: str
+    cutout_pixels: int
+    cutout_radii: float
+    concurrency: int
+    requests_per_second: float
+    timeout_seconds: float
+    max_attempts: int
+    max_missing_fraction: float
+    backoff_seconds: float
+    max_backoff_seconds: float
 
     @classmethod
-    def from_config(cls, config: Mapping) -> CutoutSettings:
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in config.items() if k in known})
+    def from_config(cls, block: Mapping) -> CutoutSettings:
+        """From the resolved config block (which also holds the VizieR keys, not needed here)."""
+        return cls(**{name: block[name] for name in cls.__dataclass_fields__})
 
 
 def cutout_query(ra: float, dec: float, size_arcsec: float, settings: CutoutSettings) -> dict:
@@ -164,7 +166,7 @@ def existing_cutout(target: Path) -> dict | None:
 
 
 def download_cutouts(
-    table: pd.DataFrame, image_dir: os.PathLike, manifest_path: os.PathLike, config: Mapping | CutoutSettings,
+    table: pd.DataFrame, image_dir: os.PathLike, manifest_path: os.PathLike, settings: CutoutSettings,
     persistent_manifest: os.PathLike | None = None,
 ) -> pd.DataFrame:
     """Fetch every galaxy's cutout that is not already valid on disk; write the manifest.
@@ -173,7 +175,6 @@ def download_cutouts(
     `persistent_manifest` (default: beside the images), which survives a
     failed run. More missing galaxies than max_missing_fraction is an error.
     """
-    settings = config if isinstance(config, CutoutSettings) else CutoutSettings.from_config(config)
     image_dir = Path(image_dir)
     image_dir.mkdir(parents=True, exist_ok=True)
     persistent_manifest = Path(persistent_manifest or image_dir.parent / "download_manifest.parquet")

@@ -27,7 +27,7 @@ def _order(ids: Sequence[str], seed: int, run: int) -> np.ndarray:
     return np.argsort(np.asarray(keys, dtype=np.uint64), kind="stable")
 
 
-def make_splits(ids: Sequence[str], runs: Sequence[int], test_size: int, seed: int, validation_size: int = 0) -> pd.DataFrame:
+def make_splits(ids: Sequence[str], runs: Sequence[int], test_size: int, seed: int, validation_size: int) -> pd.DataFrame:
     """Table (run, row, id, subset) for every run: row indexes the catalog."""
     ids = [str(i) for i in ids]
     if len(set(ids)) != len(ids):

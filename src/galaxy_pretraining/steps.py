@@ -1,78 +1,98 @@
-"""The analysis steps of the workflow, one function per Snakemake rule of the same name.
+"""The table registry: every table the workflow derives, what it reads and the function that makes it.
 
-Each reads its input tables, calls the pure functions of `analysis`, and
-writes its outputs (Parquet plus a CSV rendering for the paper's tables).
+One wildcard rule (`table` in workflow/rules/analysis.smk) makes any of them:
+it reads the `inputs` (other tables, or `catalog`), passes the context values
+the table `needs` (computed from the config by study.table_arguments) and
+writes the result as Parquet and CSV. Adding a table is one entry here plus
+its function in analysis.py and its test.
+
+Context values: `class_names`, `budgets` (budgets read off the curves),
+`pairs` ([pretrained, scratch] model pairs) and `paper_arms` ({model: arm} in
+the paper's comparison, {} otherwise; see published.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import pandas as pd
 
 from . import analysis
-from .io import write_table
+from .catalog import sample_summary
 
 
-def _write_all(table: pd.DataFrame, paths: Sequence[str]) -> None:
-    for path in paths:
-        write_table(table, path)
+@dataclass(frozen=True)
+class TableStep:
+    make: Callable[..., pd.DataFrame]
+    inputs: tuple[str, ...]  # tables read (Parquet under tables/), or "catalog"; make()'s argument names
+    needs: tuple[str, ...] = ()  # context values passed to make()
+    when: str | None = None  # "pairs" or "long_runs": made only in studies that have them
+    data_inputs: bool = False  # also the data kind's summary inputs (a download manifest)
+    description: str = ""
 
 
-def curves(inputs: Sequence[str], outputs: Sequence[str], params: Mapping) -> None:
-    _write_all(analysis.collect_curves(list(inputs), params["jobs"]), outputs)
+def _table2(per_class, class_names, paper_arms):
+    summary = analysis.per_class_summary(per_class, class_names, paper_arms)
+    renamed = {"recall_n_runs": "n_runs", "recall_mean": "accuracy_mean", "recall_sd": "accuracy_sd",
+               "paper_recall_mean": "paper_accuracy_mean", "paper_recall_sd": "paper_accuracy_sd"}
+    return summary[["model", "class_name", *[c for c in renamed if c in summary]]].rename(columns=renamed)
 
 
-def peak_accuracy(inputs, outputs, params) -> None:
-    _write_all(analysis.peak_accuracy_table(pd.read_parquet(inputs[0]), params["budgets"]), outputs)
+def _gains(peak_accuracy, pairs):
+    tables = [analysis.paired_gains(peak_accuracy, pretrained, scratch) for pretrained, scratch in pairs]
+    return pd.concat(tables, ignore_index=True)
 
 
-def table1_budgets(inputs, outputs, params) -> None:
-    _write_all(analysis.budget_table(pd.read_parquet(inputs[0])), outputs)
+TABLES: dict[str, TableStep] = {
+    "sample_summary": TableStep(
+        sample_summary, ("catalog",), ("class_names",), data_inputs=True,
+        description="The sample: galaxies per class and, for downloaded cutouts, how many galaxies were dropped "
+                    "because their cutout could not be fetched."),
+    "peak_accuracy": TableStep(
+        lambda curves, budgets: analysis.peak_accuracy_table(curves, budgets), ("curves",), ("budgets",),
+        description="Peak test accuracy and its epoch per model, run and budget, read off the stored curves "
+                    "(a budget of B epochs is the best epoch among the first B)."),
+    "table1_budgets": TableStep(
+        lambda peak_accuracy, paper_arms: analysis.budget_table(peak_accuracy, paper_arms), ("peak_accuracy",),
+        ("paper_arms",),
+        description="Table 1: mean and sd (per cent) of the peak test accuracy per model and training budget."),
+    "best_epoch_confusions": TableStep(
+        lambda curves, peak_accuracy: analysis.best_epoch_confusions(curves, peak_accuracy),
+        ("curves", "peak_accuracy"),
+        description="Test confusion matrix of each run at its best epoch (long form: true, predicted, count)."),
+    "per_class": TableStep(
+        lambda best_epoch_confusions, class_names: analysis.per_class_metrics(best_epoch_confusions, class_names),
+        ("best_epoch_confusions",), ("class_names",),
+        description="Recall, precision and F1 per model, run and class at each run's best epoch."),
+    "table2_class_accuracy": TableStep(
+        _table2, ("per_class",), ("class_names", "paper_arms"),
+        description="Table 2: per-class accuracy (recall, per cent) at each run's best epoch, mean and sd over runs."),
+    "table4_precision_recall_f1": TableStep(
+        lambda per_class, class_names, paper_arms: analysis.per_class_summary(per_class, class_names, paper_arms),
+        ("per_class",), ("class_names", "paper_arms"),
+        description="Table 4: precision, recall and F1 per class (per cent) at each run's best epoch, mean and sd "
+                    "over the runs where each is defined."),
+    "confusion_summary": TableStep(
+        lambda best_epoch_confusions: analysis.confusion_summary(best_epoch_confusions), ("best_epoch_confusions",),
+        description="Mean and sd over runs of the confusion matrices as proportions of each true class."),
+    "gains": TableStep(
+        _gains, ("peak_accuracy",), ("pairs",), when="pairs",
+        description="Per run: pretrained minus scratch peak accuracy, peak epoch, and accuracy at equal budget."),
+    "sign_tests": TableStep(
+        lambda gains, paper_arms: analysis.comparison_table(gains, paper_arms), ("gains",), ("paper_arms",),
+        when="pairs",
+        description="Two-sided sign tests, pretrained against scratch, paired by run: peak accuracy (a win is a "
+                    "higher peak), epoch of the peak (a win is an earlier peak) and peak accuracy when scratch gets "
+                    "only the pretrained model's epochs."),
+    "table3_long_runs": TableStep(
+        lambda peak_accuracy, paper_arms: analysis.long_runs_table(peak_accuracy, paper_arms), ("peak_accuracy",),
+        ("paper_arms",), when="long_runs",
+        description="Table 3: the long repeats: peak accuracy and its epoch."),
+}
 
 
-def best_epoch_confusions(inputs, outputs, params) -> None:
-    curves_table, peaks = pd.read_parquet(inputs[0]), pd.read_parquet(inputs[1])
-    _write_all(analysis.best_epoch_confusions(curves_table, peaks), outputs)
-
-
-def per_class(inputs, outputs, params) -> None:
-    _write_all(analysis.per_class_metrics(pd.read_parquet(inputs[0]), params["classes"]), outputs)
-
-
-def table2_class_accuracy(inputs, outputs, params) -> None:
-    summary = analysis.per_class_summary(pd.read_parquet(inputs[0]), params["classes"])
-    columns = ["model", "class_name", "recall_n_runs", "recall_mean", "recall_sd", "paper_recall"]
-    _write_all(summary[columns].rename(columns={"recall_n_runs": "n_runs", "recall_mean": "accuracy_mean",
-                                                "recall_sd": "accuracy_sd", "paper_recall": "paper_accuracy"}), outputs)
-
-
-def table4_precision_recall_f1(inputs, outputs, params) -> None:
-    _write_all(analysis.per_class_summary(pd.read_parquet(inputs[0]), params["classes"]), outputs)
-
-
-def confusion_summary(inputs, outputs, params) -> None:
-    _write_all(analysis.confusion_summary(pd.read_parquet(inputs[0])), outputs)
-
-
-def gains(inputs, outputs, params) -> None:
-    peaks = pd.read_parquet(inputs[0])
-    tables = [analysis.paired_gains(peaks, pretrained, scratch) for pretrained, scratch in params["pairs"]]
-    columns = ["pretrained", "scratch", "run", "peak_accuracy_gain", "peak_epoch_difference", "equal_budget_gain",
-               "equal_budget"]
-    _write_all(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=columns), outputs)
-
-
-def sign_tests(inputs, outputs, params) -> None:
-    _write_all(analysis.comparison_table(pd.read_parquet(inputs[0])), outputs)
-
-
-def table3_long_runs(inputs, outputs, params) -> None:
-    _write_all(analysis.long_runs_table(pd.read_parquet(inputs[0])), outputs)
-
-
-def sample_summary(inputs, outputs, params) -> None:
-    from .catalog import sample_summary as summary
-
-    manifest = pd.read_parquet(inputs[1]) if len(inputs) > 1 else None
-    _write_all(summary(pd.read_parquet(inputs[0]), params["classes"], manifest), outputs)
+def make_table(name: str, inputs: Mapping[str, str], arguments: Mapping) -> pd.DataFrame:
+    """Read a table's inputs (Parquet paths by argument name) and make it."""
+    tables = {key: pd.read_parquet(path) for key, path in inputs.items()}
+    return TABLES[name].make(**tables, **arguments)

@@ -1,8 +1,11 @@
-"""The study a config describes: its runs, training jobs, paths and settings.
+"""The study a config describes: its runs, training jobs, tables, figures, paths and settings.
 
 The Snakemake rules ask these functions (through workflow/rules/common.smk)
 for every target list and parameter, so the wiring holds no logic and the
-logic is unit-tested here.
+logic is unit-tested here. Parse-time only: this module and everything it
+imports stay clear of torch and matplotlib (tests/test_study.py checks), since
+every `snakemake` call and, on a cluster, every job parses the workflow.
+All functions take a resolved config (config.resolve_config).
 """
 
 from __future__ import annotations
@@ -10,12 +13,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .models import ARCHITECTURES, weights_file_name
-from .train import TrainSettings
+from . import published
+from .architectures import ARCHITECTURES, weights_file_name
+from .config import ConfigError, resolve_config
+from .datakinds import check_data, data_kind
+from .figures import FIGURES, check_options
+from .settings import TrainSettings
+from .steps import TABLES
+
+__all__ = ["ConfigError", "resolve"]
 
 
-class ConfigError(ValueError):
-    """A config that passes the schema but cannot describe a study; names the key."""
+def resolve(config: dict) -> dict:
+    """Validate the config against the schema, fill in its defaults (in place), then check what the schema cannot."""
+    resolve_config(config)
+    check_config(config)
+    return config
+
+
+def results_folder(config: Mapping) -> str:
+    return f"results/{config['study']}"
 
 
 @dataclass(frozen=True)
@@ -37,7 +54,7 @@ def run_numbers(config: Mapping) -> list[int]:
 
 
 def long_run_numbers(config: Mapping) -> list[int]:
-    return sorted(config.get("long_runs", {}).get("runs", []))
+    return sorted(config["long_runs"]["runs"])
 
 
 def split_runs(config: Mapping) -> list[int]:
@@ -47,11 +64,19 @@ def split_runs(config: Mapping) -> list[int]:
 
 def training_jobs(config: Mapping) -> list[TrainingJob]:
     jobs = []
-    long_epochs = config.get("long_runs", {}).get("epochs", 1000)
     for model, spec in config["models"].items():
         jobs += [TrainingJob(model, run, spec["epochs"], False) for run in run_numbers(config)]
-        jobs += [TrainingJob(model, run, long_epochs, True) for run in long_run_numbers(config)]
+        jobs += [TrainingJob(model, run, config["long_runs"]["epochs"], True) for run in long_run_numbers(config)]
     return jobs
+
+
+def training_job(config: Mapping, model: str, run: str, long: str) -> TrainingJob:
+    """The configured job of a train rule's wildcards (run "007", long "" or "-e1000")."""
+    folder = f"runs/{model}/run{run}{long}"
+    for job in training_jobs(config):
+        if job.folder == folder:
+            return job
+    raise ConfigError(f"{folder} is not a configured training job")
 
 
 def weights_file(config: Mapping, model: str) -> str | None:
@@ -69,42 +94,29 @@ def architecture_of_weights_file(config: Mapping, file_name: str) -> str:
     raise ConfigError(f"no configured model uses the weights file {file_name}")
 
 
-def train_settings(config: Mapping, model: str, run: int, epochs: int) -> TrainSettings:
-    spec = config["models"][model]
-    training = dict(config["training"])
+def train_settings(config: Mapping, job: TrainingJob) -> TrainSettings:
+    """The settings of one training job: the job's fields plus config key `training`, field for field."""
+    spec = config["models"][job.model]
     return TrainSettings(
         architecture=spec["architecture"],
         pretrained=spec["weights"] == "imagenet",
-        epochs=int(epochs),
+        epochs=int(job.epochs),
         n_classes=len(config["classes"]),
-        run=int(run),
+        run=int(job.run),
         split={k: v for k, v in config["splits"].items() if k != "runs"},
-        **training,
+        **config["training"],
     )
 
 
-def validate_config(config: Mapping, schema_path: str) -> None:
-    """Check the config against the JSON schema; one line per problem, each naming its key."""
-    import jsonschema
-    import yaml
-
-    with open(schema_path) as stream:
-        schema = yaml.safe_load(stream)
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
-    if errors:
-        lines = []
-        for error in errors:
-            error = jsonschema.exceptions.best_match([error])
-            key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-            lines.append(f"config key {key}: {error.message}")
-        raise ConfigError("invalid config:\n  " + "\n  ".join(lines))
+def train_runtime_minutes(config: Mapping, epochs: int) -> int:
+    """Scheduler time limit of a training job: a fixed overhead plus a time per epoch, rounded up."""
+    resources = config["train_resources"]
+    return int(resources["minutes_overhead"] + resources["minutes_per_epoch"] * epochs + 0.999)
 
 
 def analysis_budgets(config: Mapping) -> list[int]:
     """Budgets to read off the curves: the configured ones plus every model's epochs (for equal-budget tests)."""
-    budgets = set(config.get("analysis", {}).get("budgets", [5, 10, 20, 50, 200, 400, 1000]))
-    return sorted(budgets | {spec["epochs"] for spec in config["models"].values()})
+    return sorted(set(config["analysis"]["budgets"]) | {spec["epochs"] for spec in config["models"].values()})
 
 
 def model_pairs(config: Mapping) -> list[list[str]]:
@@ -120,92 +132,123 @@ def model_pairs(config: Mapping) -> list[list[str]]:
 
 
 def example_run(config: Mapping) -> int:
-    return int(config.get("analysis", {}).get("example_run", run_numbers(config)[-1]))
-
-
-FIGURE_ARGUMENTS = {
-    "per_class_histograms": ("class_names",),
-    "confusion_matrices": ("class_names", "run"),
-    "mean_confusion_matrices": ("class_names",),
-    "training_curves": ("run",),
-}
-PAIRED = ("gain_histograms", "equal_budget_gain", "sign_tests")
-
-
-def figure_arguments(config: Mapping, name: str) -> dict:
-    """Arguments of a figure's draw(): the models, class names or example run it needs, plus its config options."""
-    arguments = {"models": list(config["models"])}
-    for needed in FIGURE_ARGUMENTS.get(name, ()):
-        arguments[needed] = list(config["classes"]) if needed == "class_names" else example_run(config)
-    arguments.update(config.get("figures", {}).get(name, {}))
-    return arguments
-
-
-def final_targets(config: Mapping, figures: tuple[str, ...]) -> list[str]:
-    """Every table and figure of the study (paired comparisons only where a pretrained/scratch pair exists)."""
-    results = f"results/{config['study']}"
-    tables = ["sample_summary", "peak_accuracy", "table1_budgets", "table2_class_accuracy", "table4_precision_recall_f1",
-              "confusion_summary", "gains", "sign_tests"]
-    if long_run_numbers(config):
-        tables.append("table3_long_runs")
-    paired = bool(model_pairs(config))
-    targets = [f"{results}/splits.parquet"]
-    targets += [f"{results}/tables/{t}.parquet" for t in tables if paired or t not in PAIRED + ("gains",)]
-    for name in figures:
-        if paired or name not in PAIRED:
-            targets += [f"{results}/figures/{name}.png", f"{results}/figures/{name}.pdf"]
-    return targets
-
-
-def train_runtime_minutes(config: Mapping, epochs: int) -> int:
-    """Scheduler time limit of a training job: a fixed overhead plus a time per epoch."""
-    resources = config.get("train_resources", {})
-    return int(resources.get("minutes_overhead", 15) + resources.get("minutes_per_epoch", 0.2) * epochs + 0.999)
+    """The run drawn in the single-run figures: analysis.example_run, or the last run."""
+    chosen = config["analysis"].get("example_run")
+    return int(chosen) if chosen is not None else run_numbers(config)[-1]
 
 
 def check_config(config: Mapping) -> None:
     """Checks the schema cannot express; each error names the key at fault."""
+    problems = []
     for model, spec in config["models"].items():
         if spec["architecture"] not in ARCHITECTURES:
-            raise ConfigError(
-                f"models.{model}.architecture: unknown architecture {spec['architecture']!r}; "
-                f"known: {sorted(ARCHITECTURES)}"
-            )
-    training = config["training"]
-    if training.get("crop_size", 224) > config["image_size"]:
-        raise ConfigError(
-            f"training.crop_size ({training['crop_size']}) is larger than image_size ({config['image_size']})"
-        )
+            problems.append(f"models.{model}.architecture: unknown architecture {spec['architecture']!r}; "
+                            f"known: {sorted(ARCHITECTURES)}")
+    if config["training"]["crop_size"] > config["image_size"]:
+        problems.append(f"training.crop_size ({config['training']['crop_size']}) is larger than image_size "
+                        f"({config['image_size']})")
     if example_run(config) not in run_numbers(config):
-        raise ConfigError(
-            f"analysis.example_run: run {example_run(config)} is not among the configured runs "
-            f"(splits.runs gives {run_numbers(config)[:3]}...)"
-        )
-    unknown = [name for name in config.get("figures", {}) if name not in _figure_names()]
-    if unknown:
-        raise ConfigError(f"figures: unknown figure(s) {unknown}; figures are {list(_figure_names())}")
-    data = config["data"]
-    if data["kind"] in ("nair_abraham", "mock") and list(config["classes"]) != [
-        "elliptical", "lenticular", "spiral", "irregular+misc"
-    ]:
-        raise ConfigError(
-            f"classes: the {data['kind']} sample has the paper's four classes "
-            "[elliptical, lenticular, spiral, irregular+misc]"
-        )
-    if data["kind"] == "mock":
-        mock = data["mock"]
-        if mock.get("image_size_min", 80) > mock.get("image_size_max", 128):
-            raise ConfigError("data.mock.image_size_min is larger than data.mock.image_size_max")
-    if data["kind"] == "folder":
-        folder = data["folder"]
-        if not folder.get("image_column") and not folder.get("image_dir"):
-            raise ConfigError("data.folder: give image_column or image_dir")
-        unknown = [name for name in folder["class_map"] if name not in config["classes"]]
-        if unknown:
-            raise ConfigError(f"data.folder.class_map: classes {unknown} are not in classes {config['classes']}")
+        problems.append(f"analysis.example_run: run {example_run(config)} is not among the configured runs "
+                        f"(splits.runs gives {run_numbers(config)[:3]}...)")
+    for name, options in config["figures"].items():
+        problems += check_options(name, options)
+    if problems:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+    check_data(config)
 
 
-def _figure_names() -> tuple[str, ...]:
-    from .figures import FIGURES
+# --- the data rules ---------------------------------------------------------------------------
 
-    return FIGURES
+
+def catalog_inputs(config: Mapping) -> dict[str, str]:
+    return data_kind(config).catalog_inputs(config, results_folder(config))
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+
+def _study_has(config: Mapping, feature: str | None) -> bool:
+    return feature is None or {"pairs": bool(model_pairs(config)), "long_runs": bool(long_run_numbers(config))}[feature]
+
+
+def table_names(config: Mapping) -> list[str]:
+    """The tables this study makes: tables of paired comparisons or long runs only where it has them."""
+    return [name for name, step in TABLES.items() if _study_has(config, step.when)]
+
+
+def table_path(config: Mapping, name: str, suffix: str = "parquet") -> str:
+    return f"{results_folder(config)}/tables/{name}.{suffix}"
+
+
+def table_inputs(config: Mapping, name: str) -> dict[str, str]:
+    """The table's inputs by its make() argument names: other tables, the catalog, the data kind's extras."""
+    step = TABLES[name]
+    results = results_folder(config)
+    inputs = {key: f"{results}/catalog.parquet" if key == "catalog" else table_path(config, key) for key in step.inputs}
+    if step.data_inputs:
+        inputs.update(data_kind(config).summary_inputs(config, results))
+    return inputs
+
+
+def table_arguments(config: Mapping, name: str) -> dict:
+    """The context values a table needs, computed from the config."""
+    context = {
+        "class_names": lambda: list(config["classes"]),
+        "budgets": lambda: analysis_budgets(config),
+        "pairs": lambda: model_pairs(config),
+        "paper_arms": lambda: published.paper_arms(config),
+    }
+    return {need: context[need]() for need in TABLES[name].needs}
+
+
+def _caption(config: Mapping, name: str, description: str) -> str:
+    """A table's or figure's caption; the paper's numbers only in the paper's comparison."""
+    if published.paper_arms(config) and name in published.NOTES:
+        return f"{description} {published.NOTES[name]} ({published.PAPER}, AlexNet, the same protocol.)"
+    return description
+
+
+def table_caption(config: Mapping, name: str) -> str:
+    return _caption(config, name, TABLES[name].description)
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+def figure_names(config: Mapping) -> list[str]:
+    """The figures this study draws: those whose tables it makes."""
+    made = set(table_names(config)) | {"curves"}
+    return [name for name, spec in FIGURES.items() if set(spec.tables.values()) <= made]
+
+
+def figure_inputs(config: Mapping, name: str) -> dict[str, str]:
+    """The figure's tables by draw() argument, and its module's source (so editing it redraws the figure)."""
+    spec = FIGURES[name]
+    return {**{argument: table_path(config, table) for argument, table in spec.tables.items()},
+            "module": spec.module_file}
+
+
+def figure_arguments(config: Mapping, name: str) -> dict:
+    """draw()'s context (models, class names, example run, pairs) plus the config's options for it."""
+    context = {
+        "models": lambda: list(config["models"]),
+        "class_names": lambda: list(config["classes"]),
+        "run": lambda: example_run(config),
+        "pairs": lambda: model_pairs(config),
+    }
+    return {**{need: context[need]() for need in FIGURES[name].context}, **config["figures"].get(name, {})}
+
+
+def figure_caption(config: Mapping, name: str) -> str:
+    return _caption(config, name, FIGURES[name].description)
+
+
+def final_targets(config: Mapping) -> list[str]:
+    """Every table (Parquet and CSV) and figure (PNG and PDF) of the study, and its splits."""
+    results = results_folder(config)
+    targets = [f"{results}/splits.parquet"]
+    for name in table_names(config):
+        targets += [table_path(config, name), table_path(config, name, "csv")]
+    for name in figure_names(config):
+        targets += [f"{results}/figures/{name}.png", f"{results}/figures/{name}.pdf"]
+    return targets

@@ -1,21 +1,22 @@
 """Training engine: one (model, run) of the study, per the paper's protocol.
 
-Four verbs: `load_data` (the run's images from the array store onto the
-device, once), `train_one_epoch`, `evaluate`, and `train_run` (the loop,
-metrics, checkpoints, resume). The resume checkpoint `last.pt` sits beside the
-outputs and is not a Snakemake output, so a job killed by a time limit and
-started again continues from it instead of starting over.
+The verbs: `load_data` (the run's images from the array store onto the
+device, once), `train_one_epoch`, `evaluate`; and `train_run`, which is
+`build_run` (device, data, model, optimiser, random streams), `resume` (from
+`last.pt` when its settings match), `train_epochs` (the loop, metrics, best
+epoch, checkpoints) and `write_outputs`. The resume checkpoint `last.pt` sits
+beside the outputs and is not a Snakemake output, so a job killed by a time
+limit and started again continues from it instead of starting over.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,52 +29,19 @@ from .array_store import open_array_store, read_rows
 from .augment import evaluation_transform, random_transform
 from .io import atomic_path, write_table
 from .models import build_model
+from .settings import TrainSettings
 from .splits import make_splits, rows_of
 
 log = logging.getLogger(__name__)
 
 OPTIMIZERS = {
-    "sgd": lambda params, o: torch.optim.SGD(
-        params, lr=o["lr"], momentum=o.get("momentum", 0.0), weight_decay=o.get("weight_decay", 0.0)
-    ),
-    "adam": lambda params, o: torch.optim.Adam(params, lr=o["lr"], weight_decay=o.get("weight_decay", 0.0)),
-    "adamw": lambda params, o: torch.optim.AdamW(params, lr=o["lr"], weight_decay=o.get("weight_decay", 0.01)),
+    "sgd": lambda params, o: torch.optim.SGD(params, lr=o["lr"], momentum=o["momentum"], weight_decay=o["weight_decay"]),
+    "adam": lambda params, o: torch.optim.Adam(params, lr=o["lr"], weight_decay=o["weight_decay"]),
+    "adamw": lambda params, o: torch.optim.AdamW(params, lr=o["lr"], weight_decay=o["weight_decay"]),
 }
 
 
-@dataclass
-class TrainSettings:
-    """Everything that decides a run's numbers (the paper's protocol by default)."""
-
-    architecture: str
-    pretrained: bool
-    epochs: int
-    n_classes: int
-    run: int
-    seed: int = 2023
-    batch_size: int = 384
-    optimizer: dict = field(default_factory=lambda: {"name": "sgd", "lr": 0.001, "momentum": 0.9, "weight_decay": 0.0})
-    crop_size: int = 224
-    flips: bool = True
-    rotation: float = 180.0
-    interpolation: str = "nearest"
-    normalization: str = "none"
-    evaluation: str = "paper"
-    eval_batch_size: int = 1024
-    deterministic: bool = False
-    mixed_precision: bool = True  # CUDA only
-    checkpoint_every: int = 10
-    device: str = "auto"
-    # The run's split is drawn here from these (the same draw as splits.parquet, see splits.py).
-    split: dict = field(default_factory=lambda: {"test_size": 2034, "validation_size": 0, "seed": 2023})
-
-    def fingerprint(self) -> str:
-        """Hash of the settings that change results (not device or checkpoint cadence)."""
-        relevant = {k: v for k, v in asdict(self).items() if k not in ("checkpoint_every", "device", "eval_batch_size")}
-        return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def choose_device(requested: str = "auto") -> torch.device:
+def choose_device(requested: str) -> torch.device:
     """cuda, then mps, then cpu; an explicit request that is not available is an error."""
     if requested == "auto":
         if torch.cuda.is_available():
@@ -112,7 +80,7 @@ def load_data(store_path, catalog: pd.DataFrame, split: dict, run: int, device: 
     if len(store) != len(catalog):
         raise ValueError(f"{store_path} holds {len(store)} images but the catalog has {len(catalog)} rows")
     labels_all = torch.tensor(catalog["class_index"].to_numpy(), dtype=torch.long)
-    splits = make_splits(catalog["id"], [run], split["test_size"], split["seed"], split.get("validation_size", 0))
+    splits = make_splits(catalog["id"], [run], split["test_size"], split["seed"], split["validation_size"])
     images, labels, rows = {}, {}, {}
     for subset in ("train", "validation", "test"):
         chosen = rows_of(splits, run, subset)
@@ -229,23 +197,24 @@ def predictions_table(data: RunData, result: dict, class_names) -> pd.DataFrame:
     return table
 
 
-def train_run(
-    settings: TrainSettings,
-    store_path: os.PathLike,
-    catalog_path: os.PathLike,
-    metrics_path: os.PathLike,
-    predictions_path: os.PathLike,
-    best_model_path: os.PathLike,
-    weights_path: os.PathLike | None = None,
-    class_names=None,
-    threads: int | None = None,
-    progress: bool = True,
-) -> pd.DataFrame:
-    """Train one run, resuming from `last.pt` beside the metrics if its settings match."""
+@dataclass
+class Run:
+    """One run in training: what build_run makes, resume restores and train_epochs advances."""
+
+    settings: TrainSettings
+    device: torch.device
+    data: RunData
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    generators: dict[str, torch.Generator]
+    class_names: list[str]
+    history: list[dict]  # one row of metrics per finished epoch
+    best: dict  # accuracy, epoch, state (on the CPU) and predictions of the best epoch so far
+
+
+def _prepare_device(settings: TrainSettings, threads: int | None) -> torch.device:
     if threads:
         torch.set_num_threads(threads)
-    if settings.pretrained and weights_path is None:
-        raise ValueError(f"{settings.architecture}: a pretrained model needs a weights file")
     if settings.deterministic:
         # cuBLAS needs a fixed workspace to be deterministic; must be set before CUDA starts.
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
@@ -253,88 +222,131 @@ def train_run(
     torch.use_deterministic_algorithms(settings.deterministic, warn_only=False)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = not settings.deterministic
+    return device
+
+
+def build_run(settings: TrainSettings, store_path, catalog_path, weights_path, class_names, threads=None) -> Run:
+    """Device, data on the device, model (ImageNet weights or default init), optimiser and random streams."""
+    if settings.pretrained and weights_path is None:
+        raise ValueError(f"{settings.architecture}: a pretrained model needs a weights file")
+    class_names = list(class_names)
+    if len(class_names) != settings.n_classes:
+        raise ValueError(f"{len(class_names)} class names {class_names} for a model of {settings.n_classes} classes")
+    device = _prepare_device(settings, threads)
     log.info("device %s, settings %s", device, settings)
-    print(f"training {settings.architecture} ({'imagenet' if settings.pretrained else 'scratch'}) run {settings.run} on {device}", flush=True)
-
-    catalog = pd.read_parquet(catalog_path)
-    class_names = list(class_names) if class_names is not None else sorted(catalog["class_name"].unique())
-    data = load_data(store_path, catalog, settings.split, settings.run, device)
-
-    torch.manual_seed(_seed(settings.seed, settings.architecture, settings.pretrained, settings.run, "init"))
+    arm = "imagenet" if settings.pretrained else "scratch"
+    print(f"training {settings.architecture} ({arm}) run {settings.run} on {device}", flush=True)
+    data = load_data(store_path, pd.read_parquet(catalog_path), settings.split, settings.run, device)
+    identity = (settings.seed, settings.architecture, settings.pretrained, settings.run)
+    torch.manual_seed(_seed(*identity, "init"))
     model = build_model(settings.architecture, settings.n_classes, weights_path if settings.pretrained else None)
     model = model.to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    options = dict(settings.optimizer)
-    optimizer = OPTIMIZERS[options.pop("name")](model.parameters(), options)
+    optimizer = OPTIMIZERS[settings.optimizer["name"]](model.parameters(), settings.optimizer)
     generators = {}
     for name in ("train", "evaluate"):
         generators[name] = torch.Generator(device=device)
-        generators[name].manual_seed(_seed(settings.seed, settings.architecture, settings.pretrained, settings.run, name))
-
-    checkpoint_path = Path(metrics_path).with_name("last.pt")
-    rows: list[dict] = []
+        generators[name].manual_seed(_seed(*identity, name))
     best = {"accuracy": -1.0, "epoch": 0, "state": None, "predictions": None}
-    if checkpoint_path.exists():
-        checkpoint = torch.load(checkpoint_path, map_location=device, weights_only=False)
-        if checkpoint["fingerprint"] == settings.fingerprint():
-            model.load_state_dict(checkpoint["model"])
-            optimizer.load_state_dict(checkpoint["optimizer"])
-            _set_rng_states(generators, checkpoint["rng"])
-            rows, best = checkpoint["metrics"], checkpoint["best"]
-            print(f"resuming from {checkpoint_path} after epoch {len(rows)}", flush=True)
-        else:
-            print(f"{checkpoint_path} was made with other settings; starting over", flush=True)
+    return Run(settings, device, data, model, optimizer, generators, class_names, [], best)
 
-    def save_checkpoint():
-        with atomic_path(checkpoint_path) as tmp:
-            torch.save(
-                {
-                    "fingerprint": settings.fingerprint(),
-                    "settings": asdict(settings),
-                    "epoch": len(rows),
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "rng": _rng_states(generators),
-                    "metrics": rows,
-                    "best": best,
-                },
-                tmp,
-            )
 
-    epochs = tqdm(range(len(rows) + 1, settings.epochs + 1), desc="epochs", unit="epoch", disable=not progress,
-                  initial=len(rows), total=settings.epochs)
-    for epoch in epochs:
+def save_checkpoint(run: Run, path: os.PathLike) -> None:
+    """The whole state of a run (model, optimiser, random streams, metrics, best epoch), written atomically."""
+    with atomic_path(path) as tmp:
+        torch.save(
+            {
+                "fingerprint": run.settings.fingerprint(),
+                "settings": asdict(run.settings),
+                "epoch": len(run.history),
+                "model": run.model.state_dict(),
+                "optimizer": run.optimizer.state_dict(),
+                "rng": _rng_states(run.generators),
+                "metrics": run.history,
+                "best": run.best,
+            },
+            tmp,
+        )
+
+
+def resume(run: Run, path: os.PathLike) -> bool:
+    """Continue from a checkpoint of the same settings; one of other settings is ignored. True if resumed."""
+    path = Path(path)
+    if not path.exists():
+        return False
+    checkpoint = torch.load(path, map_location=run.device, weights_only=False)
+    if checkpoint["fingerprint"] != run.settings.fingerprint():
+        print(f"{path} was made with other settings; starting over", flush=True)
+        return False
+    run.model.load_state_dict(checkpoint["model"])
+    run.optimizer.load_state_dict(checkpoint["optimizer"])
+    _set_rng_states(run.generators, checkpoint["rng"])
+    run.history, run.best = checkpoint["metrics"], checkpoint["best"]
+    print(f"resuming from {path} after epoch {len(run.history)}", flush=True)
+    return True
+
+
+def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True) -> None:
+    """Train from the epoch after the last finished one to the last; evaluate and checkpoint as set."""
+    settings = run.settings
+    bar = tqdm(range(len(run.history) + 1, settings.epochs + 1), desc="epochs", unit="epoch", disable=not progress,
+               initial=len(run.history), total=settings.epochs)
+    for epoch in bar:
         start = time.perf_counter()
-        row = {"epoch": epoch, **train_one_epoch(model, optimizer, data, settings, generators["train"], device, progress)}
-        test = evaluate(model, data, "test", settings, generators["evaluate"], device)
+        row = {"epoch": epoch, **train_one_epoch(run.model, run.optimizer, run.data, settings, run.generators["train"],
+                                                 run.device, progress)}
+        test = evaluate(run.model, run.data, "test", settings, run.generators["evaluate"], run.device)
         row.update(test_loss=test["loss"], test_accuracy=test["accuracy"], test_confusion=test["confusion"].tolist())
-        if "validation" in data.images:
-            validation = evaluate(model, data, "validation", settings, generators["evaluate"], device)
+        if "validation" in run.data.images:
+            validation = evaluate(run.model, run.data, "validation", settings, run.generators["evaluate"], run.device)
             row.update(validation_loss=validation["loss"], validation_accuracy=validation["accuracy"])
         row["seconds"] = time.perf_counter() - start
-        rows.append(row)
-        if test["accuracy"] > best["accuracy"]:
-            best = {
+        run.history.append(row)
+        if test["accuracy"] > run.best["accuracy"]:
+            run.best = {
                 "accuracy": test["accuracy"],
                 "epoch": epoch,
-                "state": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
-                "predictions": predictions_table(data, test, class_names),
+                "state": {k: v.detach().to("cpu", copy=True) for k, v in run.model.state_dict().items()},
+                "predictions": predictions_table(run.data, test, run.class_names),
             }
-        epochs.set_postfix(test_acc=f"{test['accuracy']:.3f}", best=f"{best['accuracy']:.3f}@{best['epoch']}",
-                           img_s=f"{row['images_per_second']:.0f}")
+        bar.set_postfix(test_acc=f"{test['accuracy']:.3f}", best=f"{run.best['accuracy']:.3f}@{run.best['epoch']}",
+                        img_s=f"{row['images_per_second']:.0f}")
         if epoch % settings.checkpoint_every == 0 or epoch == settings.epochs:
-            save_checkpoint()
-    epochs.close()
+            save_checkpoint(run, checkpoint_path)
+    bar.close()
 
-    metrics = pd.DataFrame(rows)
-    metrics.insert(0, "run", settings.run)
+
+def write_outputs(run: Run, metrics_path, predictions_path, best_model_path) -> pd.DataFrame:
+    """The per-epoch metrics, the best epoch's predictions and the best model, each written atomically."""
+    metrics = pd.DataFrame(run.history)
+    metrics.insert(0, "run", run.settings.run)
     with atomic_path(best_model_path) as tmp:
-        torch.save({"model": best["state"], "epoch": best["epoch"], "settings": asdict(settings),
-                    "class_names": class_names}, tmp)
-    write_table(best["predictions"].assign(epoch=best["epoch"]), predictions_path)
+        torch.save({"model": run.best["state"], "epoch": run.best["epoch"], "settings": asdict(run.settings),
+                    "class_names": run.class_names}, tmp)
+    write_table(run.best["predictions"].assign(epoch=run.best["epoch"]), predictions_path)
     write_table(metrics, metrics_path)
     return metrics
+
+
+def train_run(
+    settings: TrainSettings,
+    store_path: os.PathLike,
+    catalog_path: os.PathLike,
+    metrics_path: os.PathLike,
+    predictions_path: os.PathLike,
+    best_model_path: os.PathLike,
+    weights_path: os.PathLike | None,
+    class_names,
+    threads: int | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Train one run, resuming from `last.pt` beside the metrics if its settings match."""
+    run = build_run(settings, store_path, catalog_path, weights_path, class_names, threads)
+    checkpoint_path = Path(metrics_path).with_name("last.pt")
+    resume(run, checkpoint_path)
+    train_epochs(run, checkpoint_path, progress)
+    return write_outputs(run, metrics_path, predictions_path, best_model_path)
 
 
 def confusion_matrices(metrics: pd.DataFrame) -> np.ndarray:

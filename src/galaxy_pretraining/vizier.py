@@ -13,16 +13,6 @@ import pandas as pd
 
 from .io import write_table
 
-# VizieR column -> catalog column. Configurable: data.nair_abraham.columns.
-DEFAULT_COLUMNS = {
-    "id": "SDSS",
-    "ra": "RAJ2000",
-    "dec": "DEJ2000",
-    "redshift": "z",
-    "size_arcsec": "Rp",
-    "ttype": "TType",
-}
-
 
 def fetch_nair_abraham(target: os.PathLike, server: str, table: str) -> pd.DataFrame:
     """Download the whole table (every row, every column) and save it as Parquet."""
@@ -38,9 +28,11 @@ def fetch_nair_abraham(target: os.PathLike, server: str, table: str) -> pd.DataF
     return raw
 
 
-def raw_to_ttype_table(raw: pd.DataFrame, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """The raw VizieR table renamed to id, ra, dec, redshift, size_arcsec, ttype."""
-    columns = {**DEFAULT_COLUMNS, **(columns or {})}
+def raw_to_ttype_table(raw: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
+    """The raw VizieR table renamed to id, ra, dec, redshift, size_arcsec, ttype.
+
+    `columns` maps ours to VizieR's (config: data.nair_abraham.columns, defaults in the schema).
+    """
     missing = {ours: theirs for ours, theirs in columns.items() if theirs not in raw.columns}
     if missing:
         raise KeyError(

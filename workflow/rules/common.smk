@@ -4,19 +4,19 @@
 from dataclasses import asdict
 
 from galaxy_pretraining import study as S
-from galaxy_pretraining.figures import FIGURES, module_file
+from galaxy_pretraining.datakinds import mock, nair_abraham
 
-S.check_config(config)
-
-RESULTS = f"results/{config['study']}"
-JOBS = S.training_jobs(config)
-NA = config["data"].get("nair_abraham", {})
+RESULTS = S.results_folder(config)
+# Every rule runs in the project's one environment (the library and its pins); see the README.
+CONDA_ENV = "../envs/galaxy-pretraining.yaml"
 
 
 wildcard_constraints:
     model="|".join(map(re.escape, config["models"])),
     run=r"\d{3}",
     long=r"(-e\d+)?",
+    table="|".join(S.table_names(config)),
+    figure="|".join(S.figure_names(config)),
 
 
 localrules:
@@ -26,49 +26,39 @@ localrules:
 
 
 def get_final_outputs():
-    return S.final_targets(config, FIGURES)
-
-
-def table(name):
-    return f"{RESULTS}/tables/{name}.parquet"
-
-
-def report_table(name):
-    """The CSV rendering of a paper table, shown in the HTML report."""
-    return report(f"{RESULTS}/tables/{name}.csv", caption=f"../report/{name}.rst", category="Tables")
-
-
-def figure_outputs(name):
-    png = report(f"{RESULTS}/figures/{name}.png", caption=f"../report/{name}.rst", category="Figures")
-    return [png, f"{RESULTS}/figures/{name}.pdf"]
-
-
-def get_figure_arguments(name):
-    return S.figure_arguments(config, name)
+    return S.final_targets(config)
 
 
 def get_catalog_input(wildcards):
-    kind = config["data"]["kind"]
-    if kind == "mock":
-        return {"raw": f"{RESULTS}/mock/catalog_raw.parquet", "images": f"{RESULTS}/mock/images"}
-    if kind == "nair_abraham":
-        return {"raw": "resources/nair_abraham/table2.parquet", "manifest": f"{RESULTS}/download_manifest.parquet"}
-    return {"raw": config["data"]["folder"]["table"]}
+    return S.catalog_inputs(config)
 
 
-def get_sample_summary_input(wildcards):
-    """The catalog, and the download manifest where cutouts were downloaded."""
-    if config["data"]["kind"] == "nair_abraham":
-        return [f"{RESULTS}/catalog.parquet", f"{RESULTS}/download_manifest.parquet"]
-    return [f"{RESULTS}/catalog.parquet"]
+def get_table_input(wildcards):
+    return S.table_inputs(config, wildcards.table)
+
+
+def get_table_arguments(wildcards):
+    return S.table_arguments(config, wildcards.table)
+
+
+def get_table_caption(wildcards):
+    return S.table_caption(config, wildcards.table)
+
+
+def get_figure_input(wildcards):
+    return S.figure_inputs(config, wildcards.figure)
+
+
+def get_figure_arguments(wildcards):
+    return S.figure_arguments(config, wildcards.figure)
+
+
+def get_figure_caption(wildcards):
+    return S.figure_caption(config, wildcards.figure)
 
 
 def get_job(wildcards):
-    folder = f"runs/{wildcards.model}/run{wildcards.run}{wildcards.long}"
-    for job in JOBS:
-        if job.folder == folder:
-            return job
-    raise ValueError(f"{folder} is not a configured training job")
+    return S.training_job(config, wildcards.model, wildcards.run, wildcards.long)
 
 
 def get_weights_input(wildcards):
@@ -77,8 +67,7 @@ def get_weights_input(wildcards):
 
 
 def get_train_settings(wildcards):
-    job = get_job(wildcards)
-    return asdict(S.train_settings(config, job.model, job.run, job.epochs))
+    return asdict(S.train_settings(config, get_job(wildcards)))
 
 
 def get_train_runtime(wildcards):
@@ -86,17 +75,13 @@ def get_train_runtime(wildcards):
     return S.train_runtime_minutes(config, get_job(wildcards).epochs)
 
 
-def get_train_threads(wildcards):
-    return config["train_resources"]["threads"]
-
-
 def get_metrics_paths(wildcards=None):
-    return [f"{RESULTS}/{job.folder}/metrics.parquet" for job in JOBS]
+    return [f"{RESULTS}/{job.folder}/metrics.parquet" for job in S.training_jobs(config)]
 
 
 def get_metrics_keys(wildcards=None):
     """(model, run, epochs, long_run) of each path of get_metrics_paths, in the same order."""
-    return [[job.model, job.run, job.epochs, job.long] for job in JOBS]
+    return [[job.model, job.run, job.epochs, job.long] for job in S.training_jobs(config)]
 
 
 def get_weights_architecture(wildcards):

@@ -1,12 +1,15 @@
-# catalog -> images -> array store -> splits
+# catalog -> images -> array store -> splits. The catalog's inputs come from the
+# data kind (galaxy_pretraining.datakinds); the rules that fetch or make them follow.
 
 
 rule mock_sample:
     output:
-        catalog=f"{RESULTS}/mock/catalog_raw.parquet",
-        images=directory(f"{RESULTS}/mock/images"),
+        catalog=mock.raw_table(RESULTS),
+        images=directory(mock.image_dir(RESULTS)),
     log:
         f"{RESULTS}/logs/mock_sample.log",
+    conda:
+        CONDA_ENV
     params:
         mock=config["data"].get("mock"),
     script:
@@ -15,28 +18,32 @@ rule mock_sample:
 
 rule fetch_catalog:
     output:
-        "resources/nair_abraham/table2.parquet",
+        nair_abraham.RAW_TABLE,
     log:
         "resources/nair_abraham/fetch_catalog.log",
+    conda:
+        CONDA_ENV
     params:
-        settings=NA,
+        settings=config["data"].get("nair_abraham"),
     script:
         "../scripts/fetch_catalog.py"
 
 
-# The cutouts go to resources/sdss/cutouts/ and are deliberately not an output:
-# Snakemake deletes the outputs of a failed job, and a failed or interrupted
-# download must keep every valid file it already has. The manifest records them.
+# The cutouts are deliberately not an output: Snakemake deletes the outputs of a
+# failed job, and a failed or interrupted download must keep every valid file it
+# already has. The manifest records them.
 rule download_cutouts:
     input:
-        "resources/nair_abraham/table2.parquet",
+        nair_abraham.RAW_TABLE,
     output:
-        manifest=f"{RESULTS}/download_manifest.parquet",
+        manifest=nair_abraham.manifest(RESULTS),
     log:
         f"{RESULTS}/logs/download_cutouts.log",
+    conda:
+        CONDA_ENV
     params:
-        settings=NA,
-        image_dir="resources/sdss/cutouts",
+        settings=config["data"].get("nair_abraham"),
+        image_dir=nair_abraham.CUTOUT_DIR,
     script:
         "../scripts/download_cutouts.py"
 
@@ -48,10 +55,11 @@ rule catalog:
         f"{RESULTS}/catalog.parquet",
     log:
         f"{RESULTS}/logs/catalog.log",
+    conda:
+        CONDA_ENV
     params:
         data=config["data"],
         classes=config["classes"],
-        image_dir="resources/sdss/cutouts",
     script:
         "../scripts/catalog.py"
 
@@ -63,9 +71,11 @@ rule array_store:
         f"{RESULTS}/images.npy",
     log:
         f"{RESULTS}/logs/array_store.log",
+    conda:
+        CONDA_ENV
+    threads: 4
     params:
         size=config["image_size"],
-    threads: 4
     script:
         "../scripts/array_store.py"
 
@@ -77,6 +87,8 @@ rule splits:
         f"{RESULTS}/splits.parquet",
     log:
         f"{RESULTS}/logs/splits.log",
+    conda:
+        CONDA_ENV
     params:
         runs=S.split_runs(config),
         splits=config["splits"],
@@ -89,24 +101,10 @@ rule fetch_weights:
         "resources/weights/{file_name}",
     log:
         "resources/weights/{file_name}.log",
+    conda:
+        CONDA_ENV
     params:
         architecture=get_weights_architecture,
-        mirror=config.get("weights_mirror"),
+        mirror=config["weights_mirror"],
     script:
         "../scripts/fetch_weights.py"
-
-
-rule sample_summary:
-    input:
-        get_sample_summary_input,
-    output:
-        table("sample_summary"),
-        report_table("sample_summary"),
-    log:
-        f"{RESULTS}/logs/sample_summary.log",
-    params:
-        classes=config["classes"],
-    group:
-        "summary"
-    script:
-        "../scripts/analysis.py"

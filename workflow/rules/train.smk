@@ -14,13 +14,15 @@ rule train:
         best_model=f"{RESULTS}/runs/{{model}}/run{{run}}{{long}}/best.pt",
     log:
         f"{RESULTS}/logs/train/{{model}}/run{{run}}{{long}}.log",
-    params:
-        settings=get_train_settings,
-        classes=config["classes"],
-    threads: get_train_threads
+    retries: config["train_resources"]["retries"]
+    conda:
+        CONDA_ENV
+    threads: config["train_resources"]["threads"]
     resources:
         gpu=1,
         runtime=get_train_runtime,
-    retries: config["train_resources"]["retries"]
+    params:
+        settings=get_train_settings,
+        classes=config["classes"],
     script:
         "../scripts/train.py"

@@ -1,10 +1,11 @@
 import pandas as pd
 
 from galaxy_pretraining.logs import log_to
-from galaxy_pretraining.sdss import download_cutouts
+from galaxy_pretraining.sdss import CutoutSettings, download_cutouts
 from galaxy_pretraining.vizier import raw_to_ttype_table
 
 settings = snakemake.params.settings
 with log_to(snakemake.log[0]):
-    galaxies = raw_to_ttype_table(pd.read_parquet(snakemake.input[0]), settings.get("columns"))
-    download_cutouts(galaxies, snakemake.params.image_dir, snakemake.output.manifest, settings)
+    galaxies = raw_to_ttype_table(pd.read_parquet(snakemake.input[0]), settings["columns"])
+    download_cutouts(galaxies, snakemake.params.image_dir, snakemake.output.manifest,
+                     CutoutSettings.from_config(settings))

@@ -1,58 +1,105 @@
-"""Figures of the study, one module each, each drawn from analysis tables only.
+"""The figure registry: every module in this folder is one figure, found and read without importing it.
 
-Each module has one `draw(...)` function. The Snakemake rule of a figure lists
-its module's file as an input, so editing one figure's code reruns that
-figure alone; editing the shared style here reruns them all.
+A figure module has a docstring (its caption), `TABLES` (a dict literal:
+draw() argument -> the table it reads) and `draw(...) -> Figure`. draw()'s
+other arguments are either context the workflow supplies (`models`,
+`class_names`, `run`, `pairs`) or options with defaults, set per figure under
+`figures.<name>` in the config. This registry reads those declarations from
+the module's source (ast), so the workflow checks every option when it parses
+without importing matplotlib. One wildcard rule (`figure` in
+workflow/rules/figures.smk) draws any of them; the module's file is an input
+of the rule, so editing one figure reruns that figure alone.
+
+Adding a figure is one module here and its test.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
+import ast
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from ..io import atomic_path  # noqa: E402
-
-FIGURES = (
-    "test_accuracy_curves",
-    "peak_histograms",
-    "gain_histograms",
-    "equal_budget_gain",
-    "budget_gains",
-    "training_curves",
-    "per_class_histograms",
-    "confusion_matrices",
-    "mean_confusion_matrices",
-)
-COLUMN_WIDTH = 3.4  # inches: one column of a two-column journal
+CONTEXT = ("models", "class_names", "run", "pairs")
 
 
-def module_file(name: str) -> str:
-    """Source file of a figure's module (a rule input, so editing it reruns that figure)."""
+class FigureDeclarationError(ValueError):
+    """A figure module whose TABLES or draw() the registry cannot use."""
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    name: str
+    tables: dict[str, str]  # draw() argument -> table name
+    context: tuple[str, ...]  # draw() arguments the workflow supplies
+    options: dict[str, object]  # draw() option -> default
+    description: str
+    module_file: str
+
+
+def _read_spec(path: Path) -> FigureSpec:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    tables, draw = None, None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "TABLES" for t in node.targets):
+            tables = ast.literal_eval(node.value)
+        if isinstance(node, ast.FunctionDef) and node.name == "draw":
+            draw = node
+    if tables is None or draw is None:
+        raise FigureDeclarationError(f"{path}: a figure module declares TABLES and defines draw()")
+    arguments = draw.args.args + draw.args.kwonlyargs
+    defaults = dict(zip([a.arg for a in draw.args.args][len(draw.args.args) - len(draw.args.defaults):],
+                        draw.args.defaults))
+    defaults.update({a.arg: d for a, d in zip(draw.args.kwonlyargs, draw.args.kw_defaults) if d is not None})
+    names = [a.arg for a in arguments]
+    unknown = [t for t in tables if t not in names]
+    if unknown:
+        raise FigureDeclarationError(f"{path}: TABLES names {unknown}, which draw() does not take")
+    options, context = {}, []
+    for name in names:
+        if name in tables:
+            continue
+        if name in CONTEXT:
+            context.append(name)
+        elif name in defaults:
+            options[name] = ast.literal_eval(defaults[name])
+        else:
+            raise FigureDeclarationError(
+                f"{path}: draw() argument {name!r} is neither a table, nor context {CONTEXT}, nor an option "
+                "with a default")
+    return FigureSpec(path.stem, dict(tables), tuple(context), options, ast.get_docstring(tree) or "", str(path))
+
+
+FIGURES: dict[str, FigureSpec] = {
+    path.stem: _read_spec(path) for path in sorted(Path(__file__).parent.glob("*.py")) if not path.stem.startswith("_")
+}
+
+
+def figure_spec(name: str) -> FigureSpec:
+    try:
+        return FIGURES[name]
+    except KeyError:
+        raise KeyError(f"unknown figure {name!r}; figures: {list(FIGURES)}") from None
+
+
+def check_options(name: str, options: Mapping) -> list[str]:
+    """Problems with the config's options for one figure, each naming the key (empty: fine)."""
     if name not in FIGURES:
-        raise KeyError(f"unknown figure {name!r}; figures: {FIGURES}")
-    return str(Path(__file__).with_name(f"{name}.py"))
+        return [f"figures.{name}: unknown figure; figures are {list(FIGURES)}"]
+    known = FIGURES[name].options
+    return [f"figures.{name}.{option}: {name}.draw() has no option {option!r}; its options: {sorted(known)}"
+            for option in options if option not in known]
 
 
-def style() -> None:
-    sns.set_theme(context="paper", style="ticks", font_scale=0.9)
+def render(name: str, inputs: Mapping[str, str], outputs: Sequence[str], arguments: Mapping) -> None:
+    """Draw one figure from its input tables (Parquet paths by draw() argument) and save it to every output."""
+    import importlib
 
+    import pandas as pd
 
-def model_colours(models: Sequence[str]) -> dict[str, tuple]:
-    """One colour per model, by its place in the configured model list, in every figure."""
-    palette = sns.color_palette("colorblind", max(len(models), 3))
-    return {model: palette[i] for i, model in enumerate(models)}
+    from ..plotting import save
 
-
-def save(figure, paths: Sequence[os.PathLike]) -> None:
-    """Write the figure to every path (PNG and PDF), each atomically."""
-    for path in paths:
-        with atomic_path(path) as tmp:
-            figure.savefig(tmp, dpi=300, bbox_inches="tight", format=Path(path).suffix.lstrip("."))
-    plt.close(figure)
+    spec = figure_spec(name)
+    module = importlib.import_module(f"{__name__}.{name}")
+    tables = {argument: pd.read_parquet(inputs[argument]) for argument in spec.tables}
+    save(module.draw(**tables, **arguments), outputs)

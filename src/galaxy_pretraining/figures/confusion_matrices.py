@@ -1,10 +1,12 @@
-"""Test confusion matrices of one chosen run at its best epoch, every model (paper Fig. 10)."""
+"""Test confusion matrices (counts) of one run at its best epoch, one panel per model."""
 
 from ..analysis import confusion_matrix
-from . import COLUMN_WIDTH, plt, save, sns, style
+from ..plotting import COLUMN_WIDTH, plt, sns, style
+
+TABLES = {"confusions": "best_epoch_confusions"}
 
 
-def draw(confusions, models, class_names, paths, run):
+def draw(confusions, models, class_names, run):
     style()
     figure, axes = plt.subplots(1, len(models), figsize=(COLUMN_WIDTH * len(models), COLUMN_WIDTH), squeeze=False)
     chosen = confusions[confusions["run"] == run]
@@ -20,4 +22,4 @@ def draw(confusions, models, class_names, paths, run):
         ax.set_xlabel("predicted class")
         ax.set_ylabel("true class")
     figure.tight_layout()
-    save(figure, paths)
+    return figure

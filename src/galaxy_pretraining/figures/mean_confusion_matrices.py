@@ -1,12 +1,14 @@
-"""Mean (and sd) over runs of the confusion matrices as proportions of each true class (paper Fig. 11)."""
+"""Mean and sd over runs of the confusion matrices as proportions of each true class, one panel per model."""
 
 import numpy as np
 
 from ..analysis import confusion_matrix
-from . import COLUMN_WIDTH, plt, save, sns, style
+from ..plotting import COLUMN_WIDTH, plt, sns, style
+
+TABLES = {"summary": "confusion_summary"}
 
 
-def draw(summary, models, class_names, paths):
+def draw(summary, models, class_names):
     style()
     figure, axes = plt.subplots(1, len(models), figsize=(COLUMN_WIDTH * len(models), COLUMN_WIDTH), squeeze=False)
     k = len(class_names)
@@ -20,4 +22,4 @@ def draw(summary, models, class_names, paths):
         ax.set_xlabel("predicted class")
         ax.set_ylabel("true class")
     figure.tight_layout()
-    save(figure, paths)
+    return figure

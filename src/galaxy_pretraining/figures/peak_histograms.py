@@ -1,22 +1,24 @@
-"""Histograms of each run's peak test accuracy and of the epoch of that peak, per model (paper Fig. 3)."""
+"""Peak test accuracy of each run and the epoch of that peak, per model."""
 
 from ..analysis import full_budget
-from . import COLUMN_WIDTH, model_colours, plt, save, sns, style
+from ..plotting import COLUMN_WIDTH, model_colours, plt, shared_bins, sns, style
+
+TABLES = {"peaks": "peak_accuracy"}
 
 
-def draw(peaks, models, paths, bins=20):
+def draw(peaks, models, bins=20):
     style()
     colours = model_colours(models)
     full = full_budget(peaks)
     figure, (left, right) = plt.subplots(1, 2, figsize=(2 * COLUMN_WIDTH, 2.6))
-    for model in models:
-        own = full[full["model"] == model]
-        left.hist(own["peak_accuracy"] * 100, bins=bins, color=colours[model], alpha=0.6, label=model)
-        right.hist(own["peak_epoch"], bins=bins, color=colours[model], alpha=0.6, label=model)
+    own = {model: full[full["model"] == model] for model in models}
+    for ax, column, scale in ((left, "peak_accuracy", 100), (right, "peak_epoch", 1)):
+        edges = shared_bins([rows[column] * scale for rows in own.values()], bins)
+        for model, rows in own.items():
+            ax.hist(rows[column] * scale, bins=edges, color=colours[model], alpha=0.6, label=model)
+        ax.set_ylabel("runs")
     left.set_xlabel("peak test accuracy (%)")
     right.set_xlabel("epoch of the peak")
-    for ax in (left, right):
-        ax.set_ylabel("runs")
     left.legend(frameon=False)
     sns.despine(figure)
-    save(figure, paths)
+    return figure

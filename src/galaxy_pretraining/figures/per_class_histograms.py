@@ -1,9 +1,11 @@
-"""Per-class accuracy (recall) at each run's best epoch, one panel per class (paper Figs. 8-9)."""
+"""Per-class accuracy (recall) at each run's best epoch, one panel per class, bins shared by the models."""
 
-from . import COLUMN_WIDTH, model_colours, plt, save, sns, style
+from ..plotting import COLUMN_WIDTH, model_colours, plt, shared_bins, sns, style
+
+TABLES = {"per_class": "per_class"}
 
 
-def draw(per_class, models, class_names, paths, bins=15):
+def draw(per_class, models, class_names, bins=15):
     style()
     colours = model_colours(models)
     n = len(class_names)
@@ -11,9 +13,11 @@ def draw(per_class, models, class_names, paths, bins=15):
     rows = (n + columns - 1) // columns
     figure, axes = plt.subplots(rows, columns, figsize=(COLUMN_WIDTH * columns, 2.3 * rows), squeeze=False)
     for ax, name in zip(axes.flat, class_names):
-        for model in models:
-            values = per_class[(per_class["model"] == model) & (per_class["class_name"] == name)]["recall"].dropna()
-            ax.hist(values * 100, bins=bins, color=colours[model], alpha=0.6, label=model)
+        recall = {model: per_class[(per_class["model"] == model) & (per_class["class_name"] == name)]["recall"]
+                  .dropna() * 100 for model in models}
+        edges = shared_bins(recall.values(), bins)
+        for model, values in recall.items():
+            ax.hist(values, bins=edges, color=colours[model], alpha=0.6, label=model)
         ax.set_title(name)
         ax.set_xlabel("class accuracy (%)")
         ax.set_ylabel("runs")
@@ -22,4 +26,4 @@ def draw(per_class, models, class_names, paths, bins=15):
     axes.flat[0].legend(frameon=False, fontsize="small")
     sns.despine(figure)
     figure.tight_layout()
-    save(figure, paths)
+    return figure

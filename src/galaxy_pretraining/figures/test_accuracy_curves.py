@@ -1,9 +1,11 @@
-"""Every run's test accuracy per epoch, one panel per model (paper Fig. 6C/D)."""
+"""Test accuracy after every epoch for every run, one panel per model."""
 
-from . import COLUMN_WIDTH, model_colours, plt, save, sns, style
+from ..plotting import COLUMN_WIDTH, model_colours, plt, sns, style
+
+TABLES = {"curves": "curves"}
 
 
-def draw(curves, models, paths, alpha=0.3, linewidth=0.6):
+def draw(curves, models, alpha=0.3, linewidth=0.6):
     style()
     colours = model_colours(models)
     figure, axes = plt.subplots(1, len(models), figsize=(COLUMN_WIDTH * len(models), 2.6), sharey=True, squeeze=False)
@@ -16,4 +18,4 @@ def draw(curves, models, paths, alpha=0.3, linewidth=0.6):
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("test accuracy (%)")
     sns.despine(figure)
-    save(figure, paths)
+    return figure

@@ -1,9 +1,11 @@
-"""Train and test accuracy and loss of one chosen run, every model (paper Fig. 7)."""
+"""Train (dotted) and test (solid) accuracy and loss of one run, every model."""
 
-from . import COLUMN_WIDTH, model_colours, plt, save, sns, style
+from ..plotting import COLUMN_WIDTH, model_colours, plt, sns, style
+
+TABLES = {"curves": "curves"}
 
 
-def draw(curves, models, paths, run):
+def draw(curves, models, run):
     style()
     colours = model_colours(models)
     figure, (accuracy, loss) = plt.subplots(1, 2, figsize=(2 * COLUMN_WIDTH, 2.6))
@@ -24,4 +26,4 @@ def draw(curves, models, paths, run):
     accuracy.set_title(f"run {run}")
     accuracy.legend(frameon=False, fontsize="x-small")
     sns.despine(figure)
-    save(figure, paths)
+    return figure

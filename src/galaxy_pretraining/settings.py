@@ -1,0 +1,49 @@
+"""The settings of one training run, as plain data (no torch: the workflow builds them at parse time).
+
+No field has a default: every value comes from the resolved config, whose
+defaults the schema states once (the paper's protocol).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class TrainSettings:
+    """Everything that decides a run's numbers, plus where and how often it saves."""
+
+    # the job: one (model, run)
+    architecture: str
+    pretrained: bool
+    epochs: int
+    n_classes: int
+    run: int
+    # the run's split, drawn from these (the same draw as splits.parquet, see splits.py)
+    split: dict
+    # config key `training`, field for field
+    seed: int
+    batch_size: int
+    eval_batch_size: int
+    optimizer: dict
+    crop_size: int
+    flips: bool
+    rotation: float
+    interpolation: str
+    normalization: str
+    evaluation: str
+    mixed_precision: bool
+    deterministic: bool
+    checkpoint_every: int
+    device: str
+
+    JOB_FIELDS = ("architecture", "pretrained", "epochs", "n_classes", "run", "split")
+    # Fields that change where or how often a run saves, never its numbers.
+    NOT_IN_FINGERPRINT = ("checkpoint_every", "device", "eval_batch_size")
+
+    def fingerprint(self) -> str:
+        """Hash of the settings that change results: a checkpoint of other settings is never resumed."""
+        relevant = {k: v for k, v in asdict(self).items() if k not in self.NOT_IN_FINGERPRINT}
+        return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]

@@ -1,0 +1,195 @@
+"""The house: one source for every default, the registries, paper numbers only where they belong, a light parse."""
+
+import copy
+import dataclasses
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from galaxy_pretraining import published, study
+from galaxy_pretraining.config import load_schema, resolve_config, schema_defaults
+from galaxy_pretraining.datakinds import KINDS
+from galaxy_pretraining.figures import FIGURES, FigureDeclarationError, _read_spec
+from galaxy_pretraining.sdss import CutoutSettings
+from galaxy_pretraining.settings import TrainSettings
+from galaxy_pretraining.steps import TABLES
+
+MINIMAL = {
+    "study": "minimal",
+    "data": {"kind": "mock", "mock": {"n_galaxies": 50}},
+    "classes": ["elliptical", "lenticular", "spiral", "irregular+misc"],
+    "image_size": 256,
+    "splits": {"runs": 2, "test_size": 10},
+    "models": {"alexnet-imagenet": {"architecture": "alexnet", "weights": "imagenet", "epochs": 3}},
+}
+
+
+@pytest.fixture
+def paper(root):
+    return study.resolve(yaml.safe_load((root / "config/config.yaml").read_text()))
+
+
+@pytest.fixture
+def demo(root):
+    return study.resolve(yaml.safe_load((root / "config/demo.yaml").read_text()))
+
+
+# --- every default stated once ---------------------------------------------------------------
+
+
+def test_the_library_settings_have_no_defaults_of_their_own():
+    for settings in (TrainSettings, CutoutSettings):
+        with_default = [f.name for f in dataclasses.fields(settings)
+                        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING]
+        assert with_default == [], f"{settings.__name__} states defaults: {with_default}"
+
+
+def test_train_settings_built_from_the_schema_defaults_are_the_schema_defaults():
+    config = study.resolve(copy.deepcopy(MINIMAL))
+    settings = study.train_settings(config, study.training_jobs(config)[0])
+    training_defaults = schema_defaults("training")
+    assert set(training_defaults) == {f.name for f in dataclasses.fields(TrainSettings)} - set(TrainSettings.JOB_FIELDS)
+    assert {k: getattr(settings, k) for k in training_defaults} == training_defaults
+    assert settings.split == {"test_size": 10, "validation_size": 0, "seed": 2023}
+    # the paper's protocol is the default
+    assert training_defaults["optimizer"] == {"name": "sgd", "lr": 0.001, "momentum": 0.9, "weight_decay": 0.0}
+    assert (training_defaults["batch_size"], training_defaults["crop_size"], training_defaults["rotation"]) == (384, 224, 180)
+
+
+def test_the_demo_resolves_to_its_own_values_and_the_schema_defaults_for_the_rest(root, demo):
+    raw = yaml.safe_load((root / "config/demo.yaml").read_text())
+    defaults = schema_defaults("training")
+    for key, value in demo["training"].items():
+        assert value == raw["training"].get(key, defaults[key]) or key == "optimizer", key
+    assert demo["training"]["optimizer"] == {**defaults["optimizer"], "momentum": 0.0, **raw["training"]["optimizer"]}
+
+
+def test_the_cutout_settings_come_whole_from_the_schema():
+    block = schema_defaults("data", "nair_abraham")
+    settings = CutoutSettings.from_config(block)
+    assert dataclasses.asdict(settings) == {k: block[k] for k in dataclasses.asdict(settings)}
+
+
+def test_both_seeds_share_one_stated_default():
+    schema = load_schema()
+    split_seed = schema["properties"]["splits"]["properties"]["seed"]
+    training_seed = schema["properties"]["training"]["properties"]["seed"]
+    assert split_seed is training_seed and split_seed["default"] == 2023  # one YAML anchor
+
+
+def test_resolving_fills_nested_defaults_and_leaves_given_values():
+    config = resolve_config({**copy.deepcopy(MINIMAL), "training": {"optimizer": {"name": "adam", "lr": 0.01}}})
+    assert config["training"]["optimizer"] == {"name": "adam", "lr": 0.01, "momentum": 0.0, "weight_decay": 0.0}
+    assert config["long_runs"] == {"runs": [], "epochs": 1000}
+    assert config["data"]["mock"] == {"n_galaxies": 50, "seed": 0, "image_size_min": 80, "image_size_max": 128}
+
+
+# --- registries --------------------------------------------------------------------------------
+
+
+def test_the_schema_knows_exactly_the_registered_data_kinds():
+    assert set(load_schema()["properties"]["data"]["properties"]["kind"]["enum"]) == set(KINDS)
+    for name, module in KINDS.items():
+        for attribute in ("FIXED_CLASSES", "check", "catalog_inputs", "summary_inputs", "build_catalog"):
+            assert hasattr(module, attribute), f"data kind {name} lacks {attribute}"
+
+
+def test_catalog_inputs_come_from_the_data_kind(paper, demo):
+    assert study.catalog_inputs(paper) == {"raw": "resources/nair_abraham/table2.parquet",
+                                           "manifest": "results/nair-abraham-alexnet/download_manifest.parquet"}
+    assert study.catalog_inputs(demo) == {"raw": "results/demo/mock/catalog_raw.parquet",
+                                          "images": "results/demo/mock/images"}
+    assert study.table_inputs(paper, "sample_summary")["manifest"].endswith("download_manifest.parquet")
+    assert "manifest" not in study.table_inputs(demo, "sample_summary")
+
+
+def test_every_figure_reads_only_registered_tables():
+    tables = set(TABLES) | {"curves"}
+    for name, spec in FIGURES.items():
+        assert set(spec.tables.values()) <= tables, name
+        assert spec.description, f"{name} has no docstring to caption it"
+
+
+def test_a_figure_module_with_an_argument_that_is_no_option_is_refused(tmp_path):
+    module = tmp_path / "broken.py"
+    module.write_text('"""A figure."""\nTABLES = {"peaks": "peak_accuracy"}\n\n\ndef draw(peaks, models, colour):\n'
+                      '    pass\n')
+    with pytest.raises(FigureDeclarationError, match="draw\\(\\) argument 'colour' is neither"):
+        _read_spec(module)
+    module.write_text('TABLES = {"gains": "gains"}\n\n\ndef draw(peaks, models):\n    pass\n')
+    with pytest.raises(FigureDeclarationError, match="TABLES names \\['gains'\\]"):
+        _read_spec(module)
+
+
+def test_tables_and_figures_of_paired_comparisons_and_long_runs_only_where_the_study_has_them(paper, demo):
+    assert "table3_long_runs" in study.table_names(paper) and "table3_long_runs" not in study.table_names(demo)
+    alone = copy.deepcopy(demo)
+    del alone["models"]["efficientnet_lite0-imagenet"]
+    assert "gains" not in study.table_names(alone) and "sign_tests" not in study.table_names(alone)
+    assert "gain_histograms" not in study.figure_names(alone) and "peak_histograms" in study.figure_names(alone)
+    assert set(study.figure_names(demo)) == set(FIGURES)
+
+
+# --- the paper's numbers, by arm, in the paper's comparison only ------------------------------
+
+
+def test_the_paper_study_is_the_paper_comparison_and_the_demo_is_not(paper, demo):
+    assert published.paper_arms(paper) == {"alexnet-imagenet": "pretrained", "alexnet-scratch": "scratch"}
+    assert published.paper_arms(demo) == {}
+    assert "training.normalization" in published.protocol_differences(demo)
+
+
+@pytest.mark.parametrize("change", [
+    lambda c: c["training"]["optimizer"].update(lr=0.01),
+    lambda c: c["training"].update(evaluation="center"),
+    lambda c: c.update(image_size=128),
+    lambda c: c["data"].update(kind="mock", mock={"n_galaxies": 100, "seed": 0, "image_size_min": 80,
+                                                  "image_size_max": 128}),
+])
+def test_another_protocol_gets_no_paper_numbers(paper, change):
+    changed = copy.deepcopy(paper)
+    change(changed)
+    assert published.paper_arms(changed) == {}
+    assert "1.58e-30" not in study.table_caption(changed, "sign_tests")
+    assert "paper_arms" in study.TABLES["sign_tests"].needs and study.table_arguments(changed, "sign_tests") == {
+        "paper_arms": {}}
+
+
+def test_renaming_the_models_keeps_the_paper_numbers(paper):
+    renamed = copy.deepcopy(paper)
+    renamed["models"] = {"mine": paper["models"]["alexnet-imagenet"], "theirs": paper["models"]["alexnet-scratch"]}
+    assert published.paper_arms(renamed) == {"mine": "pretrained", "theirs": "scratch"}
+
+
+def test_captions_carry_the_paper_numbers_only_in_its_comparison(paper, demo):
+    assert "1.58e-30" in study.table_caption(paper, "sign_tests")
+    assert "84.2" in study.figure_caption(paper, "peak_histograms")
+    assert "1.58e-30" not in study.table_caption(demo, "sign_tests")
+    assert "84.2" not in study.figure_caption(demo, "peak_histograms")
+    assert study.figure_caption(demo, "peak_histograms") == FIGURES["peak_histograms"].description
+
+
+# --- parsing the workflow imports neither torch nor matplotlib -------------------------------
+
+
+def test_what_the_workflow_imports_at_parse_time_stays_light():
+    code = ("import sys\nfrom galaxy_pretraining import study\nfrom galaxy_pretraining.datakinds import mock, "
+            "nair_abraham\nprint(sorted(m for m in ('torch', 'torchvision', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_a_dry_run_works_where_torch_and_matplotlib_cannot_be_imported(root, tmp_path, snakemake_exe):
+    poison = tmp_path / "poison"
+    for name in ("torch", "torchvision", "matplotlib"):
+        (poison / name).mkdir(parents=True)
+        (poison / name / "__init__.py").write_text(f"raise ImportError('{name} imported while parsing')\n")
+    env = {**os.environ, "PYTHONPATH": str(poison)}
+    result = subprocess.run([snakemake_exe, "-n", "-s", str(root / "Snakefile"), "-d", str(tmp_path / "work"),
+                             "--configfile", str(root / "config/config.yaml")],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "imported while parsing" not in result.stdout + result.stderr
