@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup clean
+.PHONY: demo test lint setup clean
 
 setup: $(STAMP)
 
@@ -20,7 +20,14 @@ demo: $(STAMP)
 	@echo "Demo results are in results/demo/: tables/ (table1_budgets.csv, sign_tests.csv, ...), figures/ (PNG and PDF), runs/."
 	@echo "HTML report: $(BIN)/snakemake --cores 2 --configfile config/demo.yaml --report results/demo/report.html"
 
-test: $(STAMP)
+# Linters first (seconds), then the suite. ruff and snakefmt are pinned in pyproject's test extra.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check .
+	$(BIN)/snakemake --lint --configfile config/config.yaml
+	$(BIN)/snakemake --lint --configfile config/demo.yaml
+
+test: lint
 	$(BIN)/python -m pytest
 
 clean:
