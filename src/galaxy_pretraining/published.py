@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from .classes import CLASS_NAMES
+
 PAPER = "Schneider, Stenning & Elliott (2023)"
 ARMS = ("pretrained", "scratch")
-CLASSES = ["elliptical", "lenticular", "spiral", "irregular+misc"]
+CLASSES = list(CLASS_NAMES)
 
 # Table 1: peak test accuracy by training budget (epochs): (mean, sd); sd None where not printed.
 TABLE1 = {

@@ -190,15 +190,21 @@ def table_inputs(config: Mapping, name: str) -> dict[str, str]:
     return inputs
 
 
-def table_arguments(config: Mapping, name: str) -> dict:
-    """The context values a table needs, computed from the config."""
+def _context(config: Mapping, needs) -> dict:
+    """The context values a table's make() or a figure's draw() needs, computed from the config."""
     context = {
+        "models": lambda: list(config["models"]),
         "class_names": lambda: list(config["classes"]),
+        "run": lambda: example_run(config),
         "budgets": lambda: analysis_budgets(config),
         "pairs": lambda: model_pairs(config),
         "paper_arms": lambda: published.paper_arms(config),
     }
-    return {need: context[need]() for need in TABLES[name].needs}
+    return {need: context[need]() for need in needs}
+
+
+def table_arguments(config: Mapping, name: str) -> dict:
+    return _context(config, TABLES[name].needs)
 
 
 def _caption(config: Mapping, name: str, description: str) -> str:
@@ -230,13 +236,7 @@ def figure_inputs(config: Mapping, name: str) -> dict[str, str]:
 
 def figure_arguments(config: Mapping, name: str) -> dict:
     """draw()'s context (models, class names, example run, pairs) plus the config's options for it."""
-    context = {
-        "models": lambda: list(config["models"]),
-        "class_names": lambda: list(config["classes"]),
-        "run": lambda: example_run(config),
-        "pairs": lambda: model_pairs(config),
-    }
-    return {**{need: context[need]() for need in FIGURES[name].context}, **config["figures"].get(name, {})}
+    return {**_context(config, FIGURES[name].context), **config["figures"].get(name, {})}
 
 
 def figure_caption(config: Mapping, name: str) -> str:

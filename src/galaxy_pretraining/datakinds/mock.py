@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..classes import CLASS_NAMES
 from ..config import ConfigError
 
-FIXED_CLASSES = ("elliptical", "lenticular", "spiral", "irregular+misc")
+FIXED_CLASSES = CLASS_NAMES  # the paper's four classes (classes.py maps TType onto them)
 
 
 def raw_table(results: str) -> str:

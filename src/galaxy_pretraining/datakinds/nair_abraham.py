@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-FIXED_CLASSES = ("elliptical", "lenticular", "spiral", "irregular+misc")
+from ..classes import CLASS_NAMES
+
+FIXED_CLASSES = CLASS_NAMES  # the paper's four classes (classes.py maps TType onto them)
 RAW_TABLE = "resources/nair_abraham/table2.parquet"
 CUTOUT_DIR = "resources/sdss/cutouts"
 
