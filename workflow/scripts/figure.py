@@ -3,5 +3,5 @@ from galaxy_pretraining.figures import render
 from galaxy_pretraining.logs import log_to
 
 with log_to(snakemake.log[0]):
-    inputs = {key: path for key, path in snakemake.input.items() if key != "module"}
-    render(snakemake.wildcards.figure, inputs, list(snakemake.output), dict(snakemake.params.arguments))
+    # render() reads the figure's tables among the inputs; "module" is there only to rerun on an edit.
+    render(snakemake.wildcards.figure, dict(snakemake.input), list(snakemake.output), dict(snakemake.params.arguments))
