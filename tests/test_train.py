@@ -1,4 +1,5 @@
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from torch import nn
 from galaxy_pretraining.config import schema_defaults
 from galaxy_pretraining.settings import TrainSettings
 from galaxy_pretraining.splits import make_splits
-from galaxy_pretraining.train import RunData, confusion_matrices, evaluate, train_run
+from galaxy_pretraining.train import RunData, RunOutputs, confusion_matrices, evaluate, train_group, train_run
 
 N, SIZE, CLASSES = 96, 40, ["a", "b", "c"]
 SPLIT = {"test_size": 24, "validation_size": 0, "seed": 1}
@@ -94,7 +95,7 @@ class Constant(nn.Module):
 
 def test_one_epoch_of_evaluation_checked_by_hand():
     labels = torch.tensor([0, 1, 1, 2])
-    data = RunData({"test": torch.zeros(4, 3, 8, 8, dtype=torch.uint8)}, {"test": labels}, {"test": np.arange(4)})
+    data = RunData(torch.zeros(4, 3, 8, 8, dtype=torch.uint8), labels, {"test": torch.arange(4)})
     s = settings(crop_size=8)
     result = evaluate(Constant([0.0, 1.0, 0.0]), data, "test", s, torch.Generator(), torch.device("cpu"))
     assert result["accuracy"] == 0.5
@@ -179,3 +180,63 @@ def test_a_validation_split_is_evaluated_every_epoch(tiny_study, tmp_path):
     metrics = run(tiny_study, tmp_path, settings(epochs=2, split={**SPLIT, "validation_size": 12}))
     assert metrics["validation_accuracy"].between(0, 1).all() and metrics["validation_loss"].notna().all()
     assert (confusion_matrices(metrics).sum(axis=(1, 2)) == 24).all()  # the test set is unchanged
+
+
+def group_outputs(out, runs):
+    return [RunOutputs(out / f"run{r}" / "metrics.parquet", out / f"run{r}" / "predictions.parquet",
+                       out / f"run{r}" / "best.pt") for r in runs]
+
+
+def train_group_of(study, out, group):
+    outputs = group_outputs(out, [s.run for s in group])
+    for o in outputs:
+        Path(o.metrics).parent.mkdir(parents=True, exist_ok=True)
+    return train_group(group, study / "images.npy", study / "catalog.parquet", outputs, None, CLASSES, threads=1,
+                       progress=False)
+
+
+def test_a_group_gives_each_run_the_numbers_it_gets_alone(tiny_study, tmp_path):
+    """runs_per_job: two runs trained one after the other in one process, on one model object, equal solo runs."""
+    group = [settings(run=0, epochs=2), settings(run=1, epochs=2)]
+    together = train_group_of(tiny_study, tmp_path / "group", group)
+    for s, grouped in zip(group, together):
+        alone = run(tiny_study, tmp_path / f"alone{s.run}", s)
+        pd.testing.assert_frame_equal(grouped.drop(columns=TIMING), alone.drop(columns=TIMING))
+        a = torch.load(tmp_path / "group" / f"run{s.run}" / "best.pt", weights_only=False)["model"]
+        b = torch.load(tmp_path / f"alone{s.run}" / "best.pt", weights_only=False)["model"]
+        assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not together[0].drop(columns=TIMING).equals(together[1].drop(columns=TIMING))  # two runs, not one twice
+
+
+def test_a_rerun_group_retrains_only_the_run_whose_checkpoint_is_gone(tiny_study, tmp_path, capsys):
+    group = [settings(run=0, epochs=2), settings(run=1, epochs=2)]
+    first = train_group_of(tiny_study, tmp_path, group)
+    for path in (tmp_path / "run0").iterdir():  # run 0: outputs gone (Snakemake removes them), last.pt kept
+        if path.name != "last.pt":
+            path.unlink()
+    shutil.rmtree(tmp_path / "run1")  # run 1: rebuilt from nothing
+    capsys.readouterr()
+    second = train_group_of(tiny_study, tmp_path, group)
+    printed = capsys.readouterr().out
+    assert f"resuming from {tmp_path / 'run0' / 'last.pt'} after epoch 2" in printed
+    assert "resuming from " + str(tmp_path / "run1") not in printed
+    for a, b in zip(first, second):
+        pd.testing.assert_frame_equal(a.drop(columns=TIMING), b.drop(columns=TIMING))
+    pd.testing.assert_frame_equal(first[0], second[0])  # run 0 was not retrained: even its timings are the saved ones
+
+
+def test_runs_of_different_settings_cannot_share_a_job(tiny_study, tmp_path):
+    with pytest.raises(ValueError, match=r"runs 0 and 1 cannot share a job: they differ in \['epochs'\]"):
+        train_group_of(tiny_study, tmp_path, [settings(run=0, epochs=2), settings(run=1, epochs=3)])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on the device machine)")
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_run_resumes_on_cuda(tiny_study, tmp_path, compiled):
+    """A checkpoint written on the GPU is read back there (random streams included) and changes nothing."""
+    s = settings(device="cuda", compile=compiled, epochs=2, evaluation="paper")
+    first = run(tiny_study, tmp_path, s)
+    for name in ("metrics.parquet", "predictions.parquet", "best.pt"):
+        (tmp_path / name).unlink()
+    again = run(tiny_study, tmp_path, s)
+    pd.testing.assert_frame_equal(first, again)

@@ -10,6 +10,7 @@ not the protocol.)
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -65,7 +66,7 @@ def rotate(images: torch.Tensor, degrees: torch.Tensor, interpolation: str = "ne
 
 
 def crop_flip_rotate_nearest(
-    images: torch.Tensor, crop: int, flips: bool, rotation: float, generator: torch.Generator
+    images: torch.Tensor, crop: int, flips: bool, rotation: float, generator: torch.Generator, compiled: bool = False
 ) -> torch.Tensor:
     """Crop, flips and rotation with nearest-neighbour sampling as one gather on the uint8 batch.
 
@@ -74,18 +75,28 @@ def crop_flip_rotate_nearest(
     every output pixel's source pixel is computed once and read straight from
     the uint8 images. Pixels that the rotation brings in from outside the crop
     are zero, as in torchvision's RandomCrop followed by RandomRotation.
+    `compiled`: the index arithmetic and gather as one torch.compile'd function
+    (the draws stay outside it, on the generator).
     """
-    n, channels, height, width = images.shape
-    device = images.device
+    n = images.shape[0]
     top, left, flip_vertical, flip_horizontal = _draw_crops_and_flips(images, crop, flips, generator)
-    degrees = (torch.rand(n, generator=generator, device=device) * 2 - 1) * rotation
+    degrees = (torch.rand(n, generator=generator, device=images.device) * 2 - 1) * rotation
+    if not flips:
+        flip_vertical = flip_horizontal = torch.zeros(n, dtype=torch.bool, device=images.device)
+    gather = _compiled_nearest_gather() if compiled else _nearest_gather
+    return gather(images, top, left, flip_vertical, flip_horizontal, degrees, crop)
+
+
+def _nearest_gather(images, top, left, flip_vertical, flip_horizontal, degrees, crop: int) -> torch.Tensor:
+    """The gather of crop_flip_rotate_nearest for given draws: no randomness, so it can be compiled."""
+    n, channels, height, width = images.shape
     radians = degrees * (math.pi / 180.0)
     cos, sin = torch.cos(radians), torch.sin(radians)
     # A flip of the crop negates one centred source coordinate: fold it into the rotation's rows.
-    sign_row = (1 - 2 * flip_vertical.float()) if flips else torch.ones_like(cos)
-    sign_col = (1 - 2 * flip_horizontal.float()) if flips else torch.ones_like(cos)
+    sign_row = 1 - 2 * flip_vertical.float()
+    sign_col = 1 - 2 * flip_horizontal.float()
     centre = (crop - 1) / 2.0
-    steps = torch.arange(crop, device=device, dtype=torch.float32) - centre
+    steps = torch.arange(crop, device=images.device, dtype=torch.float32) - centre
 
     def source(along_x: torch.Tensor, along_y: torch.Tensor) -> torch.Tensor:
         # Output pixel -> crop pixel it shows, rounded as grid_sample's nearest mode does.
@@ -100,6 +111,11 @@ def crop_flip_rotate_nearest(
     flat = torch.cat([images.reshape(n, channels, height * width), images.new_zeros(n, channels, 1)], dim=2)
     index = index.reshape(n, 1, crop * crop).expand(n, channels, crop * crop)
     return torch.gather(flat, 2, index).reshape(n, channels, crop, crop)
+
+
+@functools.cache
+def _compiled_nearest_gather():
+    return torch.compile(_nearest_gather, dynamic=False)
 
 
 def center_crop(images: torch.Tensor, crop: int) -> torch.Tensor:
@@ -129,10 +145,13 @@ def random_transform(
     generator: torch.Generator,
     interpolation: str,
     normalization: str,
+    compiled: bool = False,
 ) -> torch.Tensor:
-    """The paper's training transform on a uint8 batch: crop, flips, rotation in [-rotation, rotation]."""
+    """The paper's training transform on a uint8 batch: crop, flips, rotation in [-rotation, rotation].
+
+    `compiled` (nearest only): the per-pixel arithmetic as one compiled function; the same draws."""
     if interpolation == "nearest":
-        return to_float(crop_flip_rotate_nearest(images, crop, flips, rotation, generator), normalization)
+        return to_float(crop_flip_rotate_nearest(images, crop, flips, rotation, generator, compiled), normalization)
     out = crop_and_flip(images, crop, flips, generator).float()
     if rotation > 0:
         # Rotation with zero fill before normalising, as torchvision's per-image pipeline does.
@@ -150,10 +169,11 @@ def evaluation_transform(
     generator: torch.Generator,
     interpolation: str,
     normalization: str,
+    compiled: bool = False,
 ) -> torch.Tensor:
     """`paper`: the training transform (as the published code); `center`: deterministic centre crop."""
     if mode == "paper":
-        return random_transform(images, crop, flips, rotation, generator, interpolation, normalization)
+        return random_transform(images, crop, flips, rotation, generator, interpolation, normalization, compiled)
     if mode == "center":
         return to_float(center_crop(images, crop), normalization)
     raise ValueError(f"unknown evaluation transform {mode!r}; use 'paper' or 'center'")

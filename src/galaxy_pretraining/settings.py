@@ -38,10 +38,11 @@ class TrainSettings:
     deterministic: bool
     checkpoint_every: int
     device: str
+    compile: bool | str  # true | false | "auto" (on CUDA only)
 
     JOB_FIELDS = ("architecture", "pretrained", "epochs", "n_classes", "run", "split")
     # Fields that change where or how often a run saves, never its numbers.
-    NOT_IN_FINGERPRINT = ("checkpoint_every", "device", "eval_batch_size")
+    NOT_IN_FINGERPRINT = ("checkpoint_every", "device", "eval_batch_size", "compile")
 
     def fingerprint(self) -> str:
         """Hash of the settings that change results: a checkpoint of other settings is never resumed."""

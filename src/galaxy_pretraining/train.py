@@ -7,6 +7,11 @@ device, once), `train_one_epoch`, `evaluate`; and `train_run`, which is
 epoch, checkpoints) and `write_outputs`. The resume checkpoint `last.pt` sits
 beside the outputs and is not a Snakemake output, so a job killed by a time
 limit and started again continues from it instead of starting over.
+
+`train_group` trains several runs of one model in one process: the store is
+loaded onto the device once and the model built (and compiled) once; each run
+gets its own initialisation, random streams, `last.pt` and outputs, exactly as
+if it were trained alone, so a run's numbers never depend on its group.
 """
 
 from __future__ import annotations
@@ -34,10 +39,12 @@ from .splits import make_splits, rows_of
 
 log = logging.getLogger(__name__)
 
+# `extra`: fused=True on CUDA (one kernel for the whole update; the same arithmetic).
 OPTIMIZERS = {
-    "sgd": lambda params, o: torch.optim.SGD(params, lr=o["lr"], momentum=o["momentum"], weight_decay=o["weight_decay"]),
-    "adam": lambda params, o: torch.optim.Adam(params, lr=o["lr"], weight_decay=o["weight_decay"]),
-    "adamw": lambda params, o: torch.optim.AdamW(params, lr=o["lr"], weight_decay=o["weight_decay"]),
+    "sgd": lambda params, o, **extra: torch.optim.SGD(params, lr=o["lr"], momentum=o["momentum"],
+                                                      weight_decay=o["weight_decay"], **extra),
+    "adam": lambda params, o, **extra: torch.optim.Adam(params, lr=o["lr"], weight_decay=o["weight_decay"], **extra),
+    "adamw": lambda params, o, **extra: torch.optim.AdamW(params, lr=o["lr"], weight_decay=o["weight_decay"], **extra),
 }
 
 
@@ -61,37 +68,50 @@ def _seed(*parts) -> int:
 
 @dataclass
 class RunData:
-    images: dict[str, torch.Tensor]  # subset -> uint8 N x 3 x S x S on the device
-    labels: dict[str, torch.Tensor]
-    rows: dict[str, np.ndarray]  # subset -> catalog rows
+    """A run's view of the array store: the images stay where they are; each subset is a list of rows."""
+
+    images: torch.Tensor  # the whole store, uint8 N x 3 x S x S on the device
+    labels: torch.Tensor  # class index of every store row, on the device
+    rows: dict[str, torch.Tensor]  # subset -> store rows (long, on the device); empty subsets left out
 
 
-def load_data(store_path, catalog: pd.DataFrame, split: dict, run: int, device: torch.device) -> RunData:
-    """The run's train / validation / test images from the array store, onto the device once.
-
-    The split is drawn from the catalog ids with `make_splits`: the same rows
-    as the run's part of splits.parquet, without depending on that file (so
-    adding runs to the study retrains nothing already done).
+def load_store(store_path, n_rows: int, device: torch.device) -> torch.Tensor:
+    """The whole array store onto the device, once per process (a group's runs share it).
 
     Read in chunks of 1,024 images with plain file reads, so the host never
     holds a float copy (nor, on CUDA, a full uint8 copy) of the data set.
     """
     store = open_array_store(store_path)
-    if len(store) != len(catalog):
-        raise ValueError(f"{store_path} holds {len(store)} images but the catalog has {len(catalog)} rows")
-    labels_all = torch.tensor(catalog["class_index"].to_numpy(), dtype=torch.long)
+    if len(store) != n_rows:
+        raise ValueError(f"{store_path} holds {len(store)} images but the catalog has {n_rows} rows")
+    target = torch.empty(store.shape, dtype=torch.uint8, device=device)
+    for start in range(0, len(store), 1024):
+        part = np.arange(start, min(start + 1024, len(store)))
+        target[start : start + len(part)] = torch.from_numpy(read_rows(store_path, part)).to(device)
+    return target
+
+
+def run_data(images: torch.Tensor, catalog: pd.DataFrame, split: dict, run: int) -> RunData:
+    """The run's train / validation / test rows of the store.
+
+    The split is drawn from the catalog ids with `make_splits`: the same rows
+    as the run's part of splits.parquet, without depending on that file (so
+    adding runs to the study retrains nothing already done).
+    """
+    device = images.device
+    labels = torch.tensor(catalog["class_index"].to_numpy(), dtype=torch.long, device=device)
     splits = make_splits(catalog["id"], [run], split["test_size"], split["seed"], split["validation_size"])
-    images, labels, rows = {}, {}, {}
+    rows = {}
     for subset in ("train", "validation", "test"):
         chosen = rows_of(splits, run, subset)
-        if len(chosen) == 0:
-            continue
-        target = torch.empty((len(chosen), *store.shape[1:]), dtype=torch.uint8, device=device)
-        for start in range(0, len(chosen), 1024):
-            part = chosen[start : start + 1024]
-            target[start : start + len(part)] = torch.from_numpy(read_rows(store_path, part)).to(device)
-        images[subset], labels[subset], rows[subset] = target, labels_all[chosen].to(device), chosen
+        if len(chosen):
+            rows[subset] = torch.as_tensor(chosen, dtype=torch.long, device=device)
     return RunData(images, labels, rows)
+
+
+def load_data(store_path, catalog: pd.DataFrame, split: dict, run: int, device: torch.device) -> RunData:
+    """One run's data: the store onto the device and the run's rows of it."""
+    return run_data(load_store(store_path, len(catalog), device), catalog, split, run)
 
 
 def _autocast(device: torch.device, settings: TrainSettings):
@@ -99,27 +119,51 @@ def _autocast(device: torch.device, settings: TrainSettings):
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
+def compiling(settings: TrainSettings, device: torch.device) -> bool:
+    """Whether `training.compile` asks for torch.compile here (auto: on CUDA only)."""
+    return settings.compile if isinstance(settings.compile, bool) else device.type == "cuda"
+
+
+def _channels_last(settings: TrainSettings, device: torch.device) -> bool:
+    """Channels-last tensors on CUDA (the tensor cores' layout for convolutions)."""
+    return device.type == "cuda"
+
+
+def _compiled(model: torch.nn.Module, settings: TrainSettings, device: torch.device) -> torch.nn.Module:
+    # dynamic=False: one static graph per batch shape (the last, shorter batch gets its own). With dynamic
+    # shapes, torch 2.11's inductor failed a stride check in ResNet-18's channels-last backward on an H100.
+    return torch.compile(model, dynamic=False) if compiling(settings, device) else model
+
+
+# Seconds between reads of the running loss for a terminal's progress bar: each read waits for the device.
+PROGRESS_SECONDS = 2.0
+
+
 def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, generator, device, progress=True) -> dict:
-    """One pass over the training set in random order; returns loss, accuracy and images/s."""
+    """One pass over the training set in random order; returns loss, accuracy and images/s.
+
+    Nothing in the loop waits for the device: loss and hits add up on it and
+    are read once at the end (and, on a terminal, every PROGRESS_SECONDS).
+    """
     model.train()
-    images, labels = data.images["train"], data.labels["train"]
-    n = len(images)
+    rows = data.rows["train"]
+    n = len(rows)
     order = torch.randperm(n, generator=generator, device=device)
     total_loss = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
-    start = time.perf_counter()
+    start = shown = time.perf_counter()
     # The per-batch bar only on a terminal; in a log file the per-epoch bar says it all.
     progress = progress and sys.stderr.isatty()
     bar = tqdm(total=n, desc="train", unit="img", leave=False, disable=not progress, mininterval=1)
     for first in range(0, n, settings.batch_size):
-        index = order[first : first + settings.batch_size]
+        index = rows[order[first : first + settings.batch_size]]
         batch = random_transform(
-            images[index], settings.crop_size, settings.flips, settings.rotation, generator,
-            settings.interpolation, settings.normalization,
+            data.images[index], settings.crop_size, settings.flips, settings.rotation, generator,
+            settings.interpolation, settings.normalization, compiling(settings, device),
         )
-        if device.type == "cuda":
+        if _channels_last(settings, device):
             batch = batch.contiguous(memory_format=torch.channels_last)
-        target = labels[index]
+        target = data.labels[index]
         with _autocast(device, settings):
             logits = model(batch)
             loss = F.cross_entropy(logits.float(), target)
@@ -129,13 +173,15 @@ def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, ge
         total_loss += loss.detach() * len(index)
         correct += (logits.argmax(1) == target).sum()
         bar.update(len(index))
-        if progress:
-            bar.set_postfix(loss=f"{loss.item():.3f}", img_s=f"{bar.n / (time.perf_counter() - start):.0f}")
+        if progress and time.perf_counter() - shown > PROGRESS_SECONDS:
+            shown = time.perf_counter()
+            bar.set_postfix(loss=f"{total_loss.item() / bar.n:.3f}", img_s=f"{bar.n / (shown - start):.0f}")
     bar.close()
+    train_loss, train_correct = total_loss.item(), correct.item()  # the epoch's one wait for the device
     seconds = time.perf_counter() - start
     return {
-        "train_loss": total_loss.item() / n,
-        "train_accuracy": correct.item() / n,
+        "train_loss": train_loss / n,
+        "train_accuracy": train_correct / n,
         "train_seconds": seconds,
         "images_per_second": n / seconds,
     }
@@ -145,26 +191,28 @@ def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, ge
 def evaluate(model, data: RunData, subset: str, settings: TrainSettings, generator, device) -> dict:
     """Loss, accuracy, confusion matrix (rows true, columns predicted) and probabilities on a subset."""
     model.eval()
-    images, labels = data.images[subset], data.labels[subset]
+    rows = data.rows[subset]
+    labels = data.labels[rows]
     losses, probabilities = [], []
-    for first in range(0, len(images), settings.eval_batch_size):
+    for first in range(0, len(rows), settings.eval_batch_size):
+        index = rows[first : first + settings.eval_batch_size]
         batch = evaluation_transform(
-            images[first : first + settings.eval_batch_size], settings.evaluation, settings.crop_size,
+            data.images[index], settings.evaluation, settings.crop_size,
             settings.flips, settings.rotation, generator, settings.interpolation, settings.normalization,
+            compiling(settings, device),
         )
-        if device.type == "cuda":
+        if _channels_last(settings, device):
             batch = batch.contiguous(memory_format=torch.channels_last)
         with _autocast(device, settings):
             logits = model(batch).float()
-        target = labels[first : first + settings.eval_batch_size]
-        losses.append(F.cross_entropy(logits, target, reduction="sum"))
+        losses.append(F.cross_entropy(logits, data.labels[index], reduction="sum"))
         probabilities.append(logits.softmax(1))
     probs = torch.cat(probabilities)
     predicted = probs.argmax(1)
     k = settings.n_classes
     confusion = torch.bincount(labels * k + predicted, minlength=k * k).reshape(k, k)
     return {
-        "loss": torch.stack(losses).sum().item() / len(images),
+        "loss": torch.stack(losses).sum().item() / len(rows),
         "accuracy": (predicted == labels).float().mean().item(),
         "confusion": confusion.cpu().numpy(),
         "probabilities": probs.cpu().numpy(),
@@ -189,8 +237,9 @@ def _set_rng_states(generators: dict[str, torch.Generator], states: dict) -> Non
 
 
 def predictions_table(data: RunData, result: dict, class_names) -> pd.DataFrame:
+    rows = data.rows["test"]
     table = pd.DataFrame(
-        {"row": data.rows["test"], "true": data.labels["test"].cpu().numpy(), "predicted": result["predicted"]}
+        {"row": rows.cpu().numpy(), "true": data.labels[rows].cpu().numpy(), "predicted": result["predicted"]}
     )
     for i, name in enumerate(class_names):
         table[f"probability_{name}"] = result["probabilities"][:, i]
@@ -204,12 +253,13 @@ class Run:
     settings: TrainSettings
     device: torch.device
     data: RunData
-    model: torch.nn.Module
+    model: torch.nn.Module  # the network itself: its state_dict is what is saved
+    forward: torch.nn.Module  # what the loop calls: the model, or its torch.compile'd wrapper
     optimizer: torch.optim.Optimizer
     generators: dict[str, torch.Generator]
     class_names: list[str]
     history: list[dict]  # one row of metrics per finished epoch
-    best: dict  # accuracy, epoch, state (on the CPU) and predictions of the best epoch so far
+    best: dict  # accuracy, epoch, state (on the device) and predictions of the best epoch so far
 
 
 def _prepare_device(settings: TrainSettings, threads: int | None) -> torch.device:
@@ -225,31 +275,51 @@ def _prepare_device(settings: TrainSettings, threads: int | None) -> torch.devic
     return device
 
 
-def build_run(settings: TrainSettings, store_path, catalog_path, weights_path, class_names, threads=None) -> Run:
-    """Device, data on the device, model (ImageNet weights or default init), optimiser and random streams."""
+def _check_job(settings: TrainSettings, weights_path, class_names) -> list[str]:
     if settings.pretrained and weights_path is None:
         raise ValueError(f"{settings.architecture}: a pretrained model needs a weights file")
     class_names = list(class_names)
     if len(class_names) != settings.n_classes:
         raise ValueError(f"{len(class_names)} class names {class_names} for a model of {settings.n_classes} classes")
-    device = _prepare_device(settings, threads)
-    log.info("device %s, settings %s", device, settings)
+    return class_names
+
+
+def build_run(settings: TrainSettings, images: torch.Tensor, catalog: pd.DataFrame, weights_path, class_names,
+              shared: Run | None = None) -> Run:
+    """The run's rows of the store, model (ImageNet weights or default init), optimiser and random streams.
+
+    With `shared` (the group's previous run) the network and its compiled
+    wrapper are reused: this run's initialisation is copied into them, so
+    nothing is built or compiled twice and the numbers are those of a solo run.
+    """
+    class_names = _check_job(settings, weights_path, class_names)
+    device = images.device
     arm = "imagenet" if settings.pretrained else "scratch"
     print(f"training {settings.architecture} ({arm}) run {settings.run} on {device}", flush=True)
-    data = load_data(store_path, pd.read_parquet(catalog_path), settings.split, settings.run, device)
+    data = run_data(images, catalog, settings.split, settings.run)
     identity = (settings.seed, settings.architecture, settings.pretrained, settings.run)
     torch.manual_seed(_seed(*identity, "init"))
-    model = build_model(settings.architecture, settings.n_classes, weights_path if settings.pretrained else None)
-    model = model.to(device)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = OPTIMIZERS[settings.optimizer["name"]](model.parameters(), settings.optimizer)
+    initial = build_model(settings.architecture, settings.n_classes, weights_path if settings.pretrained else None)
+    if shared is None:
+        model = initial.to(device)
+        if _channels_last(settings, device):
+            model = model.to(memory_format=torch.channels_last)
+        forward = _compiled(model, settings, device)
+    else:
+        model, forward = shared.model, shared.forward
+        model.load_state_dict(initial.state_dict())
+    fused = {"fused": True} if device.type == "cuda" else {}
+    optimizer = OPTIMIZERS[settings.optimizer["name"]](model.parameters(), settings.optimizer, **fused)
     generators = {}
     for name in ("train", "evaluate"):
         generators[name] = torch.Generator(device=device)
         generators[name].manual_seed(_seed(*identity, name))
     best = {"accuracy": -1.0, "epoch": 0, "state": None, "predictions": None}
-    return Run(settings, device, data, model, optimizer, generators, class_names, [], best)
+    return Run(settings, device, data, model, forward, optimizer, generators, class_names, [], best)
+
+
+def _on_cpu(state: dict | None) -> dict | None:
+    return None if state is None else {k: v.to("cpu") for k, v in state.items()}
 
 
 def save_checkpoint(run: Run, path: os.PathLike) -> None:
@@ -264,7 +334,7 @@ def save_checkpoint(run: Run, path: os.PathLike) -> None:
                 "optimizer": run.optimizer.state_dict(),
                 "rng": _rng_states(run.generators),
                 "metrics": run.history,
-                "best": run.best,
+                "best": {**run.best, "state": _on_cpu(run.best["state"])},
             },
             tmp,
         )
@@ -275,7 +345,8 @@ def resume(run: Run, path: os.PathLike) -> bool:
     path = Path(path)
     if not path.exists():
         return False
-    checkpoint = torch.load(path, map_location=run.device, weights_only=False)
+    # Onto the CPU: the random streams' states must be CPU tensors; load_state_dict moves the rest to the device.
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
     if checkpoint["fingerprint"] != run.settings.fingerprint():
         print(f"{path} was made with other settings; starting over", flush=True)
         return False
@@ -294,12 +365,13 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True) 
                initial=len(run.history), total=settings.epochs)
     for epoch in bar:
         start = time.perf_counter()
-        row = {"epoch": epoch, **train_one_epoch(run.model, run.optimizer, run.data, settings, run.generators["train"],
-                                                 run.device, progress)}
-        test = evaluate(run.model, run.data, "test", settings, run.generators["evaluate"], run.device)
+        row = {"epoch": epoch, **train_one_epoch(run.forward, run.optimizer, run.data, settings,
+                                                 run.generators["train"], run.device, progress)}
+        test = evaluate(run.forward, run.data, "test", settings, run.generators["evaluate"], run.device)
         row.update(test_loss=test["loss"], test_accuracy=test["accuracy"], test_confusion=test["confusion"].tolist())
-        if "validation" in run.data.images:
-            validation = evaluate(run.model, run.data, "validation", settings, run.generators["evaluate"], run.device)
+        if "validation" in run.data.rows:
+            validation = evaluate(run.forward, run.data, "validation", settings, run.generators["evaluate"],
+                                  run.device)
             row.update(validation_loss=validation["loss"], validation_accuracy=validation["accuracy"])
         row["seconds"] = time.perf_counter() - start
         run.history.append(row)
@@ -307,7 +379,8 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True) 
             run.best = {
                 "accuracy": test["accuracy"],
                 "epoch": epoch,
-                "state": {k: v.detach().to("cpu", copy=True) for k, v in run.model.state_dict().items()},
+                # kept on the device: a copy to the host at every improvement would stall the GPU
+                "state": {k: v.detach().clone() for k, v in run.model.state_dict().items()},
                 "predictions": predictions_table(run.data, test, run.class_names),
             }
         bar.set_postfix(test_acc=f"{test['accuracy']:.3f}", best=f"{run.best['accuracy']:.3f}@{run.best['epoch']}",
@@ -322,11 +395,81 @@ def write_outputs(run: Run, metrics_path, predictions_path, best_model_path) -> 
     metrics = pd.DataFrame(run.history)
     metrics.insert(0, "run", run.settings.run)
     with atomic_path(best_model_path) as tmp:
-        torch.save({"model": run.best["state"], "epoch": run.best["epoch"], "settings": asdict(run.settings),
+        torch.save({"model": _on_cpu(run.best["state"]), "epoch": run.best["epoch"], "settings": asdict(run.settings),
                     "class_names": run.class_names}, tmp)
     write_table(run.best["predictions"].assign(epoch=run.best["epoch"]), predictions_path)
     write_table(metrics, metrics_path)
     return metrics
+
+
+@dataclass(frozen=True)
+class RunOutputs:
+    """Where one run of a group writes: its metrics, best-epoch predictions and best model (last.pt beside)."""
+
+    metrics: os.PathLike
+    predictions: os.PathLike
+    best_model: os.PathLike
+
+
+def run_outputs(metrics, predictions, best_models) -> list[RunOutputs]:
+    """RunOutputs of a job's outputs: one path each (one run) or lists of paths in run order (a group)."""
+    def as_list(paths):
+        return [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+
+    metrics, predictions, best_models = as_list(metrics), as_list(predictions), as_list(best_models)
+    if not len(metrics) == len(predictions) == len(best_models):
+        raise ValueError(f"{len(metrics)} metrics, {len(predictions)} predictions and {len(best_models)} best-model paths")
+    return [RunOutputs(*paths) for paths in zip(metrics, predictions, best_models)]
+
+
+def _check_group(group: list[TrainSettings]) -> None:
+    if not group:
+        raise ValueError("a training group needs at least one run")
+    first = {k: v for k, v in asdict(group[0]).items() if k != "run"}
+    for settings in group[1:]:
+        other = {k: v for k, v in asdict(settings).items() if k != "run"}
+        differing = sorted(k for k in first if first[k] != other[k])
+        if differing:
+            raise ValueError(f"runs {group[0].run} and {settings.run} cannot share a job: they differ in {differing}")
+
+
+def train_group(
+    group: list[TrainSettings],
+    store_path: os.PathLike,
+    catalog_path: os.PathLike,
+    outputs: list[RunOutputs],
+    weights_path: os.PathLike | None,
+    class_names,
+    threads: int | None = None,
+    progress: bool = True,
+    compile_cache: os.PathLike | None = None,
+) -> list[pd.DataFrame]:
+    """Train several runs of one model in one process, one after the other (`train_resources.runs_per_job`).
+
+    The store goes onto the device once and the model is built and compiled
+    once. Each run resumes from its own `last.pt` beside its metrics: a run
+    that had finished is only written out again, so a killed group loses at
+    most the epochs since the running run's last checkpoint. `compile_cache`:
+    torch.compile's cache folder, unless TORCHINDUCTOR_CACHE_DIR is set already.
+    """
+    _check_group(group)
+    if compile_cache is not None:
+        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(Path(compile_cache).resolve()))
+    if len(outputs) != len(group):
+        raise ValueError(f"{len(group)} runs but {len(outputs)} sets of outputs")
+    _check_job(group[0], weights_path, class_names)
+    device = _prepare_device(group[0], threads)
+    log.info("device %s, settings %s, runs %s", device, group[0], [s.run for s in group])
+    catalog = pd.read_parquet(catalog_path)
+    images = load_store(store_path, len(catalog), device)
+    shared, tables = None, []
+    for settings, out in zip(group, outputs):
+        run = shared = build_run(settings, images, catalog, weights_path, class_names, shared)
+        checkpoint_path = Path(out.metrics).with_name("last.pt")
+        resume(run, checkpoint_path)
+        train_epochs(run, checkpoint_path, progress)
+        tables.append(write_outputs(run, out.metrics, out.predictions, out.best_model))
+    return tables
 
 
 def train_run(
@@ -342,11 +485,9 @@ def train_run(
     progress: bool = True,
 ) -> pd.DataFrame:
     """Train one run, resuming from `last.pt` beside the metrics if its settings match."""
-    run = build_run(settings, store_path, catalog_path, weights_path, class_names, threads)
-    checkpoint_path = Path(metrics_path).with_name("last.pt")
-    resume(run, checkpoint_path)
-    train_epochs(run, checkpoint_path, progress)
-    return write_outputs(run, metrics_path, predictions_path, best_model_path)
+    outputs = RunOutputs(metrics_path, predictions_path, best_model_path)
+    return train_group([settings], store_path, catalog_path, [outputs], weights_path, class_names, threads,
+                       progress)[0]
 
 
 def confusion_matrices(metrics: pd.DataFrame) -> np.ndarray:
