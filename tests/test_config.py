@@ -97,19 +97,43 @@ def test_bad_config_fails_before_any_job(root, tmp_path, snakemake_exe, demo):
     assert not (tmp_path / "results").exists()
 
 
-def test_dry_run_of_the_paper_study_schedules_210_training_jobs_offline(root, tmp_path, snakemake_exe):
-    # -d tmp_path: nothing exists there, so every job is scheduled; no network is touched by a dry run.
+def job_counts(stdout: str) -> dict[str, int]:
+    table = stdout.split("Job stats:")[1].split("\n\n")[0]  # up to the blank line that ends it
+    return {line.split()[0]: int(line.split()[1]) for line in table.splitlines()[3:] if len(line.split()) == 2}
+
+
+def dry_run(snakemake_exe, root, folder, configfile):
+    # -d folder: nothing exists there, so every job is scheduled; no network is touched by a dry run.
     result = subprocess.run(
-        [snakemake_exe, "-n", "--cores", "8", "-s", str(root / "Snakefile"), "-d", str(tmp_path),
-         "--configfile", str(root / "config/config.yaml")],
+        [snakemake_exe, "-n", "--cores", "8", "-s", str(root / "Snakefile"), "-d", str(folder),
+         "--configfile", str(configfile)],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    stats = result.stdout.split("Job stats:")[1]
-    counts = dict(line.split()[:2] for line in stats.splitlines()[3:] if len(line.split()) == 2)
-    assert counts["train"] == "210"
+    return result.stdout
+
+
+def test_dry_run_of_the_paper_study_schedules_its_210_runs_in_22_jobs_offline(root, tmp_path, snakemake_exe):
+    """runs_per_job: 10 (config.yaml): 10 groups of 10 runs per model, and the 5 long runs of each in one job."""
+    stdout = dry_run(snakemake_exe, root, tmp_path, root / "config/config.yaml")
+    counts = job_counts(stdout)
+    groups = {rule: n for rule, n in counts.items() if rule.startswith("train_")}
+    assert len(groups) == 22 and set(groups.values()) == {1}
+    assert "train_alexnet_scratch_run090_099" in groups and "train_alexnet_imagenet_run045_049_e1000" in groups
+    for model in ("alexnet-imagenet", "alexnet-scratch"):  # every run's outputs, at the one-run rule's paths
+        assert stdout.count(f"runs/{model}/run") >= 105
+        assert f"results/nair-abraham-alexnet/runs/{model}/run099/metrics.parquet" in stdout
+        assert f"results/nair-abraham-alexnet/runs/{model}/run049-e1000/best.pt" in stdout
     for rule in ("fetch_catalog", "download_cutouts", "fetch_weights", "catalog", "array_store", "splits"):
-        assert counts[rule] == "1"
+        assert counts[rule] == 1
+
+
+def test_one_run_per_job_schedules_210_training_jobs(root, tmp_path, snakemake_exe):
+    config = yaml.safe_load((root / "config/config.yaml").read_text())
+    config["train_resources"]["runs_per_job"] = 1
+    (tmp_path / "one.yaml").write_text(yaml.safe_dump(config))
+    counts = job_counts(dry_run(snakemake_exe, root, tmp_path / "work", tmp_path / "one.yaml"))
+    assert counts["train"] == 210 and not any(rule.startswith("train_") for rule in counts)
 
 
 def test_the_workstation_profile_schedules_the_demo(root, tmp_path, snakemake_exe):

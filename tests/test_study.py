@@ -193,3 +193,29 @@ def test_a_dry_run_works_where_torch_and_matplotlib_cannot_be_imported(root, tmp
                             capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert "imported while parsing" not in result.stdout + result.stderr
+
+
+# --- several runs per job --------------------------------------------------------------------
+
+
+def test_runs_are_grouped_per_model_and_length_in_run_order(paper):
+    groups = study.training_groups(paper)  # runs_per_job: 10; 100 runs and 5 long runs per model
+    assert [len(g.jobs) for g in groups] == ([10] * 10 + [5]) * 2
+    assert [job for g in groups for job in g.jobs] == study.training_jobs(paper)  # each once, in order
+    for group in groups:
+        assert len({(job.model, job.long, job.epochs) for job in group.jobs}) == 1
+        assert [job.run for job in group.jobs] == sorted(job.run for job in group.jobs)
+    long = groups[10]
+    assert long.name == "alexnet-imagenet/run045-049-e1000" and long.rule_name == "train_alexnet_imagenet_run045_049_e1000"
+    assert long.epochs == 5 * 1000
+    assert len({g.rule_name for g in groups}) == len(groups)
+
+
+def test_a_group_smaller_than_runs_per_job_takes_what_is_left(paper):
+    config = copy.deepcopy(paper)
+    config["train_resources"]["runs_per_job"] = 3
+    config["splits"]["runs"] = [0, 1, 2, 3, 7]
+    config["long_runs"]["runs"] = []
+    names = [g.name for g in study.training_groups(config)]
+    assert names == ["alexnet-imagenet/run000-002", "alexnet-imagenet/run003-007",
+                     "alexnet-scratch/run000-002", "alexnet-scratch/run003-007"]

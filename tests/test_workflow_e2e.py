@@ -1,5 +1,6 @@
 """The whole workflow end to end on a very small mock study (about a minute on 2 cores)."""
 
+import shutil
 import subprocess
 
 import pandas as pd
@@ -15,6 +16,7 @@ def small_study(root, tmp_path_factory, snakemake_exe):
     workdir = tmp_path_factory.mktemp("study")
     config = small_demo_config("small", n_galaxies=120, image_size=40, runs=2, test_size=30)
     config["long_runs"] = {"runs": [1], "epochs": 3}
+    config["train_resources"]["runs_per_job"] = 2  # runs 0 and 1 of a model in one job; the long run alone
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     command = [snakemake_exe, "-s", str(root / "Snakefile"), "-d", str(workdir), "--configfile",
                str(workdir / "config.yaml"), "--cores", "2"]
@@ -213,7 +215,9 @@ def test_adding_runs_trains_only_the_new_ones(small_study):
     more = yaml.safe_load(yaml.safe_dump(config))
     more["splits"]["runs"] = 3
     jobs = dry_run_jobs(command, more, results.parents[1])
-    assert jobs["train"] == 2  # run 2 of each model; runs 0 and 1 are kept
+    # run 2 of each model, in a job of its own; the job of runs 0 and 1 is kept
+    assert {rule for rule in jobs if rule.startswith("train")} == {f"train_{model.replace('-', '_')}_run002_002"
+                                                                  for model in config["models"]}
     from galaxy_pretraining.study import resolve, table_names
 
     derived = [t for t in table_names(resolve(yaml.safe_load(yaml.safe_dump(config)))) if t != "sample_summary"]
@@ -235,3 +239,20 @@ def test_html_report_shows_every_figure_with_the_paper_numbers(small_study):
     # an EfficientNet demo on a mock sample is not the paper's comparison: no paper number in its captions
     assert "1.58e-30" not in html and "84.2" not in html
     assert "Peak test accuracy of each run" in html  # the figure's own caption
+
+
+def test_one_run_of_a_job_is_rebuilt_alone(small_study):
+    """Deleting one run's folder and asking for its metrics reruns its job: that run trains again, the other
+    is written again from its last.pt. Last in this module: it retrains run 0 of one model."""
+    results, config, _, command = small_study
+    model = next(iter(config["models"]))
+    kept = pd.read_parquet(results / "runs" / model / "run001" / "metrics.parquet")
+    shutil.rmtree(results / "runs" / model / "run000")
+    target = f"results/small/runs/{model}/run000/metrics.parquet"
+    result = subprocess.run(command + [target], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = (results / "logs" / "train" / model / "run000-001.log").read_text()
+    assert f"resuming from results/small/runs/{model}/run001/last.pt after epoch 2" in log
+    assert f"resuming from results/small/runs/{model}/run000/last.pt" not in log
+    assert list(pd.read_parquet(results / "runs" / model / "run000" / "metrics.parquet")["epoch"]) == [1, 2]
+    pd.testing.assert_frame_equal(pd.read_parquet(results / "runs" / model / "run001" / "metrics.parquet"), kept)

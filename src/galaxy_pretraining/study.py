@@ -10,6 +10,7 @@ All functions take a resolved config (config.resolve_config).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -77,6 +78,47 @@ def training_job(config: Mapping, model: str, run: str, long: str) -> TrainingJo
         if job.folder == folder:
             return job
     raise ConfigError(f"{folder} is not a configured training job")
+
+
+@dataclass(frozen=True)
+class TrainingGroup:
+    """Runs of one model (all standard or all long) that one job trains one after the other."""
+
+    jobs: tuple[TrainingJob, ...]
+
+    @property
+    def model(self) -> str:
+        return self.jobs[0].model
+
+    @property
+    def name(self) -> str:
+        """<model>/run<first>-<last>[-e<epochs>]: the name of its log."""
+        first, last = self.jobs[0], self.jobs[-1]
+        return f"{first.model}/run{first.run:03d}-{last.run:03d}" + (f"-e{first.epochs}" if first.long else "")
+
+    @property
+    def rule_name(self) -> str:
+        """train_<name> with every character that is not a letter, digit or _ made _: a Snakemake rule name."""
+        return "train_" + re.sub(r"\W", "_", self.name)
+
+    @property
+    def epochs(self) -> int:
+        """Epochs of all its runs together (its scheduler time limit grows with them)."""
+        return sum(job.epochs for job in self.jobs)
+
+
+def training_groups(config: Mapping) -> list[TrainingGroup]:
+    """The training jobs cut into groups of train_resources.runs_per_job consecutive runs of one model and length."""
+    size = config["train_resources"]["runs_per_job"]
+    groups, current = [], []
+    for job in training_jobs(config):
+        if current and (len(current) == size or (job.model, job.long) != (current[0].model, current[0].long)):
+            groups.append(TrainingGroup(tuple(current)))
+            current = []
+        current.append(job)
+    if current:
+        groups.append(TrainingGroup(tuple(current)))
+    return groups
 
 
 def weights_file(config: Mapping, model: str) -> str | None:

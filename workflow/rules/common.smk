@@ -67,7 +67,20 @@ def get_weights_input(wildcards):
 
 
 def get_train_settings(wildcards):
-    return asdict(S.train_settings(config, get_job(wildcards)))
+    return [asdict(S.train_settings(config, get_job(wildcards)))]
+
+
+def group_settings(group):
+    return [asdict(S.train_settings(config, job)) for job in group.jobs]
+
+
+def group_outputs(group, file_name):
+    return [f"{RESULTS}/{job.folder}/{file_name}" for job in group.jobs]
+
+
+def group_weights_input(group):
+    path = S.weights_file(config, group.model)
+    return [path] if path else []
 
 
 def get_train_runtime(wildcards):

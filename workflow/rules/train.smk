@@ -1,28 +1,67 @@
 # One job per (model, run), and per long run (suffix -e<epochs>). A job draws
 # its run's split itself (splits.py: the same rows as splits.parquet), so
 # adding runs to the study retrains nothing already done.
+#
+# With train_resources.runs_per_job: k > 1, one job trains k consecutive runs
+# of a model one after the other (the store loaded and the model compiled
+# once): one rule per group, each listing its runs' outputs at the same paths
+# as the one-run rule. See the README ("Several runs per job").
 
 
-rule train:
-    input:
-        store=f"{RESULTS}/images.npy",
-        catalog=f"{RESULTS}/catalog.parquet",
-        weights=get_weights_input,
-    output:
-        metrics=f"{RESULTS}/runs/{{model}}/run{{run}}{{long}}/metrics.parquet",
-        predictions=f"{RESULTS}/runs/{{model}}/run{{run}}{{long}}/predictions.parquet",
-        best_model=f"{RESULTS}/runs/{{model}}/run{{run}}{{long}}/best.pt",
-    log:
-        f"{RESULTS}/logs/train/{{model}}/run{{run}}{{long}}.log",
-    retries: config["train_resources"]["retries"]
-    conda:
-        CONDA_ENV
-    threads: config["train_resources"]["threads"]
-    resources:
-        gpu=1,
-        runtime=get_train_runtime,
-    params:
-        settings=get_train_settings,
-        classes=config["classes"],
-    script:
-        "../scripts/train.py"
+if config["train_resources"]["runs_per_job"] == 1:
+
+    rule train:
+        input:
+            store=f"{RESULTS}/images.npy",
+            catalog=f"{RESULTS}/catalog.parquet",
+            weights=get_weights_input,
+        output:
+            metrics=f"{RESULTS}/runs/{{model}}/run{{run}}{{long}}/metrics.parquet",
+            predictions=f"{RESULTS}/runs/{{model}}/run{{run}}{{long}}/predictions.parquet",
+            best_model=f"{RESULTS}/runs/{{model}}/run{{run}}{{long}}/best.pt",
+        log:
+            f"{RESULTS}/logs/train/{{model}}/run{{run}}{{long}}.log",
+        retries: config["train_resources"]["retries"]
+        conda:
+            CONDA_ENV
+        threads: config["train_resources"]["threads"]
+        resources:
+            gpu=1,
+            runtime=get_train_runtime,
+        params:
+            settings=get_train_settings,
+            classes=config["classes"],
+            compile_cache=config["train_resources"]["compile_cache"],
+        script:
+            "../scripts/train.py"
+
+else:
+
+    for group in S.training_groups(config):
+
+        rule:
+            name:
+                group.rule_name
+            input:
+                store=f"{RESULTS}/images.npy",
+                catalog=f"{RESULTS}/catalog.parquet",
+                weights=group_weights_input(group),
+            output:
+                metrics=group_outputs(group, "metrics.parquet"),
+                predictions=group_outputs(group, "predictions.parquet"),
+                best_model=group_outputs(group, "best.pt"),
+            log:
+                f"{RESULTS}/logs/train/{group.name}.log",
+            retries: config["train_resources"]["retries"]
+            conda:
+                CONDA_ENV
+            threads: config["train_resources"]["threads"]
+            resources:
+                gpu=1,
+                runtime=S.train_runtime_minutes(config, group.epochs),
+            params:
+                settings=group_settings(group),
+                classes=config["classes"],
+                compile_cache=config["train_resources"]["compile_cache"],
+            script:
+                "../scripts/train.py"

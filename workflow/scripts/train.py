@@ -1,15 +1,14 @@
 from galaxy_pretraining.logs import log_to
-from galaxy_pretraining.train import TrainSettings, train_run
+from galaxy_pretraining.train import TrainSettings, run_outputs, train_group
 
 with log_to(snakemake.log[0]):
-    train_run(
-        TrainSettings(**snakemake.params.settings),
+    train_group(
+        [TrainSettings(**settings) for settings in snakemake.params.settings],
         store_path=snakemake.input.store,
         catalog_path=snakemake.input.catalog,
-        metrics_path=snakemake.output.metrics,
-        predictions_path=snakemake.output.predictions,
-        best_model_path=snakemake.output.best_model,
+        outputs=run_outputs(snakemake.output.metrics, snakemake.output.predictions, snakemake.output.best_model),
         weights_path=snakemake.input.weights[0] if snakemake.input.weights else None,
         class_names=snakemake.params.classes,
         threads=snakemake.threads,
+        compile_cache=snakemake.params.compile_cache,
     )
