@@ -35,8 +35,7 @@ catalog = pd.DataFrame({"id": [f"g{i}" for i in range(n)], "class_index": np.ara
 data = load_data(store, catalog, {"test_size": 2034, "validation_size": 0, "seed": 2023}, 0, device)
 after_load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 s = paper_settings(device=str(device))
-data.images["train"] = data.images["train"][: steps * s.batch_size]
-data.labels["train"] = data.labels["train"][: steps * s.batch_size]
+data.rows["train"] = data.rows["train"][: steps * s.batch_size]
 model = build_model("alexnet", 4).to(device)
 train_one_epoch(model, torch.optim.SGD(model.parameters(), lr=0.001), data, s, torch.Generator(device=device), device,
                 progress=False)

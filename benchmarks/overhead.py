@@ -37,7 +37,7 @@ def main():
     device = choose_device(args.device)
     store = torch.from_numpy(np.stack([load_image(p, 256) for p in sample_images(args.images)])).to(device)
     labels = torch.randint(0, 4, (len(store),), device=device)
-    data = RunData({"train": store}, {"train": labels}, {"train": np.arange(len(store))})
+    data = RunData(store, labels, {"train": torch.arange(len(store), device=device)})
     settings = paper_settings(architecture=args.architecture, batch_size=args.batch_size, device=str(device))
     model = build_model(args.architecture, 4).to(device)
     if device.type == "cuda":
