@@ -1,5 +1,7 @@
+import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from astropy.table import Table
@@ -9,7 +11,12 @@ from conftest import data_block
 from galaxy_pretraining.catalog import CatalogError, check_class_counts
 from galaxy_pretraining.classes import CLASS_NAMES, PAPER_CLASS_COUNTS
 from galaxy_pretraining.datakinds import build_catalog, nair_abraham
-from galaxy_pretraining.vizier import fetch_nair_abraham, raw_to_ttype_table
+from galaxy_pretraining.vizier import (
+    NairAbrahamTableError,
+    designation_position,
+    fetch_nair_abraham,
+    raw_to_ttype_table,
+)
 
 COLUMNS = data_block("nair_abraham")["nair_abraham"]["columns"]
 
@@ -22,17 +29,57 @@ def test_fetch_from_vizier_saves_the_raw_table(fake_vizier, tmp_path):
     server, seen = fake_vizier
     raw = fetch_nair_abraham(tmp_path / "table2.parquet", server, "J/ApJS/186/427/table2")
     assert seen and seen[0][0] == "/viz-bin/votable" and "J/ApJS/186/427/table2" in seen[0][1]
+    assert "_RAJ2000" in seen[0][1] and "_DEJ2000" in seen[0][1]  # the computed positions are asked for
     assert len(raw) == 12
     stored = pd.read_parquet(tmp_path / "table2.parquet")
-    assert list(stored["TType"]) == list(fixture_raw()["TType"])
+    assert list(stored["TT"]) == list(fixture_raw()["TT"])
 
 
-def test_raw_table_maps_onto_the_catalog_schema():
+def test_the_default_column_map_reads_the_real_table():
+    """The schema's defaults against a table with VizieR's real labels (STUDIES.md): the paper's config works."""
     table = raw_to_ttype_table(fixture_raw(), COLUMNS)
     assert list(table.columns) == ["id", "ra", "dec", "redshift", "size_arcsec", "ttype"]
-    assert table["id"].iloc[0] == "J000011.47+155502.2"
-    with pytest.raises(KeyError, match="data.nair_abraham.columns"):
+    assert table["id"].iloc[0] == "J000011.47+155502.20"
+    row = table.set_index("id").loc["J000103.20-003217.10"]
+    assert row["ttype"] == 99  # TT, not Tt (the RC3 type, 9 in this row)
+    assert row["dec"] == pytest.approx(-(0 + 32 / 60 + 17.10 / 3600), abs=1 / 3600)
+    assert table.set_index("id").loc["J000035.97-010917.60", "redshift"] != table.set_index("id").loc[
+        "J000035.97-010917.60", "redshift"]  # an empty zs stays empty (NaN)
+    with pytest.raises(NairAbrahamTableError, match="data.nair_abraham.columns"):
         raw_to_ttype_table(fixture_raw().drop(columns=["Rp"]), COLUMNS)
+
+
+def test_designations_give_positions_in_degrees():
+    assert designation_position("J030105.58+004521.55") == pytest.approx((45.27325, 0.7559861), abs=1e-7)
+    assert designation_position("J000020.84-001009.52") == pytest.approx((0.0868333, -0.1693111), abs=1e-7)
+    with pytest.raises(NairAbrahamTableError, match="'030105.58'"):
+        designation_position("030105.58")
+
+
+def test_without_computed_positions_the_designations_give_them():
+    raw = fixture_raw()
+    table = raw_to_ttype_table(raw.drop(columns=["_RAJ2000", "_DEJ2000"]), COLUMNS)
+    assert np.allclose(table["ra"], raw["_RAJ2000"], atol=0.02 / 3600)
+    assert np.allclose(table["dec"], raw["_DEJ2000"], atol=0.02 / 3600)
+
+
+def test_a_position_that_disagrees_with_its_designation_is_an_error_naming_the_galaxy():
+    raw = fixture_raw()
+    raw.loc[4, "_DEJ2000"] += 1.5 / 3600
+    with pytest.raises(NairAbrahamTableError, match=r"galaxy J000035.97-010917.60: .* differ by 1.50 arcsec"):
+        raw_to_ttype_table(raw, COLUMNS)
+    raw.loc[4, "_DEJ2000"] -= 1.0 / 3600  # 0.5 arcsec off: within the tolerance
+    raw_to_ttype_table(raw, COLUMNS)
+
+
+@pytest.mark.parametrize("column", ["TT", "Rp", "SDSS"])
+def test_an_empty_cell_the_workflow_needs_is_an_error_naming_the_galaxy(column):
+    raw = fixture_raw()
+    raw[column] = raw[column].astype(object)
+    raw.loc[2, column] = None
+    name = "row 2" if column == "SDSS" else "J000022.42+003400.13"
+    with pytest.raises(NairAbrahamTableError, match=rf"1 galaxies have an empty {column} .*{re.escape(name)}"):
+        raw_to_ttype_table(raw, COLUMNS)
 
 
 def nair_abraham_inputs(tmp_path, manifest_status):
@@ -54,7 +101,7 @@ def test_nair_abraham_catalog_with_the_paper_classes_and_missing_cutouts_dropped
     inputs, images = nair_abraham_inputs(tmp_path, status)
     expected = {"elliptical": 2, "lenticular": 4, "spiral": 4, "irregular+misc": 2}
     catalog = build_catalog(data_block("nair_abraham", expected_class_counts=expected), CLASS_NAMES, inputs)
-    assert len(catalog) == 11 and "J000125.75+002358.9" not in set(catalog["id"])
+    assert len(catalog) == 11 and "J000125.75+002358.90" not in set(catalog["id"])
     assert dict(zip(catalog["raw_label"], catalog["class_name"])) == {
         "-5": "elliptical", "-3": "lenticular", "-2": "lenticular", "0": "lenticular", "1": "spiral",
         "4": "spiral", "9": "spiral", "7": "spiral", "10": "irregular+misc", "99": "irregular+misc"}

@@ -107,8 +107,8 @@ def test_real_data_path_against_local_vizier_and_cutout_servers(root, tmp_path, 
 
     server, _ = fake_vizier
     raw = Table.read(VIZIER_FIXTURE, format="votable").to_pandas()
-    schedules = {f"{ra:.6f}": ["503", "ok"] for ra in raw["RAJ2000"]}
-    schedules[f"{raw['RAJ2000'].iloc[-1]:.6f}"] = ["404"]
+    schedules = {f"{ra:.6f}": ["503", "ok"] for ra in raw["_RAJ2000"]}
+    schedules[f"{raw['_RAJ2000'].iloc[-1]:.6f}"] = ["404"]
     config = yaml.safe_load((root / "config/config.yaml").read_text())
     with CutoutServer(schedules) as cutouts:
         config["data"]["nair_abraham"].update(

@@ -1,24 +1,40 @@
-"""The Nair & Abraham (2010) catalog from VizieR (J/ApJS/186/427), through astroquery.
+"""The Nair & Abraham (2010) catalog from VizieR (J/ApJS/186/427/table2), through astroquery.
 
-The raw table is saved as VizieR returns it (all columns), then mapped onto
-the catalog schema by `raw_to_ttype_table`.
+The raw table is saved as VizieR returns it (all columns, plus the J2000
+positions that VizieR computes when asked), then mapped onto the catalog
+schema by `raw_to_ttype_table`. The table has no RAJ2000/DEJ2000 columns: a
+galaxy's position comes from the computed `_RAJ2000`/`_DEJ2000` and, where
+those are absent, from its designation (`SDSS`, Jhhmmss.ss+ddmmss.ss); where
+both exist they must agree within POSITION_TOLERANCE_ARCSEC.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from .io import write_table
 
+# VizieR's computed positions, asked for beside every column ("**"); astroquery labels them so.
+COMPUTED_POSITIONS = ("_RAJ2000", "_DEJ2000")
+# A designation truncates the position to 0.01 s of RA and 0.01" (or 0.1") of Dec: far inside this.
+POSITION_TOLERANCE_ARCSEC = 1.0
+DESIGNATION = re.compile(r"^J(\d{2})(\d{2})(\d{2}(?:\.\d*)?)([+-])(\d{2})(\d{2})(\d{2}(?:\.\d*)?)$")
+
+
+class NairAbrahamTableError(ValueError):
+    """The VizieR table cannot be used: a missing column, an empty cell, a position that disagrees."""
+
 
 def fetch_nair_abraham(target: os.PathLike, server: str, table: str) -> pd.DataFrame:
-    """Download the whole table (every row, every column) and save it as Parquet."""
+    """Download the whole table (every row, every column, the computed positions) and save it as Parquet."""
     from astroquery.vizier import Vizier
 
-    vizier = Vizier(columns=["**"], row_limit=-1, vizier_server=server)
+    vizier = Vizier(columns=["**", *COMPUTED_POSITIONS], row_limit=-1, vizier_server=server)
     result = vizier.get_catalogs(table)
     if len(result) == 0:
         raise RuntimeError(f"VizieR server {server} returned no table for {table}")
@@ -28,17 +44,65 @@ def fetch_nair_abraham(target: os.PathLike, server: str, table: str) -> pd.DataF
     return raw
 
 
-def raw_to_ttype_table(raw: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
-    """The raw VizieR table renamed to id, ra, dec, redshift, size_arcsec, ttype.
+def designation_position(designation: str) -> tuple[float, float]:
+    """(ra, dec) in degrees of an SDSS designation such as J030105.58+004521.55."""
+    match = DESIGNATION.match(designation.strip())
+    if match is None:
+        raise NairAbrahamTableError(f"galaxy {designation!r}: not a designation of the form Jhhmmss.ss+ddmmss.ss")
+    hours, minutes, seconds, sign, degrees, arcmin, arcsec = match.groups()
+    ra = 15 * (int(hours) + int(minutes) / 60 + float(seconds) / 3600)
+    dec = int(degrees) + int(arcmin) / 60 + float(arcsec) / 3600
+    return ra, -dec if sign == "-" else dec
 
-    `columns` maps ours to VizieR's (config: data.nair_abraham.columns, defaults in the schema).
+
+def _separation_arcsec(ra1, dec1, ra2, dec2) -> np.ndarray:
+    """Great-circle separation (haversine) of two arrays of positions in degrees, in arcsec."""
+    ra1, dec1, ra2, dec2 = (np.radians(np.asarray(x, dtype=float)) for x in (ra1, dec1, ra2, dec2))
+    h = np.sin((dec2 - dec1) / 2) ** 2 + np.cos(dec1) * np.cos(dec2) * np.sin((ra2 - ra1) / 2) ** 2
+    return np.degrees(2 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))) * 3600
+
+
+def raw_to_ttype_table(raw: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
+    """The raw VizieR table as id, ra, dec, redshift, size_arcsec, ttype.
+
+    `columns` maps ours to VizieR's (config: data.nair_abraham.columns, defaults in
+    the schema). The positions come from the `ra`/`dec` columns where the table
+    has them, else from the designation in the `id` column; with both, every
+    galaxy's two positions must agree within POSITION_TOLERANCE_ARCSEC. An empty
+    id, T-type or size is an error naming the galaxy; an empty redshift stays
+    empty (only the sample summary reads it).
     """
-    missing = {ours: theirs for ours, theirs in columns.items() if theirs not in raw.columns}
+    needed = {ours: theirs for ours, theirs in columns.items() if ours not in ("ra", "dec")}
+    missing = {ours: theirs for ours, theirs in needed.items() if theirs not in raw.columns}
     if missing:
-        raise KeyError(
+        raise NairAbrahamTableError(
             f"the Nair & Abraham table lacks column(s) {missing} (ours: theirs); it has {list(raw.columns)}. "
             "Set data.nair_abraham.columns to map them."
         )
-    table = raw[list(columns.values())].rename(columns={theirs: ours for ours, theirs in columns.items()})
-    table["id"] = table["id"].astype(str).str.strip()
-    return table
+    table = raw[list(needed.values())].rename(columns={theirs: ours for ours, theirs in needed.items()})
+    table["id"] = table["id"].astype("string").str.strip().replace("", pd.NA)
+    names = [f"row {i}" if pd.isna(name) else name for i, name in enumerate(table["id"])]  # for messages
+    for ours in ("id", "ttype", "size_arcsec"):
+        empty = [names[i] for i in np.flatnonzero(table[ours].isna().to_numpy())]
+        if empty:
+            raise NairAbrahamTableError(f"{len(empty)} galaxies have an empty {columns[ours]} ({ours}), first: {empty[:5]}")
+    table["id"] = table["id"].astype(str)
+    from_designation = np.array([designation_position(d) for d in table["id"]]).reshape(-1, 2)
+    computed = [columns["ra"], columns["dec"]]
+    if all(c in raw.columns for c in computed) and raw[computed].notna().all(axis=None):
+        ra, dec = raw[computed[0]].to_numpy(dtype=float), raw[computed[1]].to_numpy(dtype=float)
+        apart = _separation_arcsec(ra, dec, from_designation[:, 0], from_designation[:, 1])
+        worst = int(np.argmax(apart)) if len(apart) else 0
+        if len(apart) and apart[worst] > POSITION_TOLERANCE_ARCSEC:
+            raise NairAbrahamTableError(
+                f"galaxy {table['id'].iloc[worst]}: {computed} ({ra[worst]:.6f}, {dec[worst]:.6f}) and its designation "
+                f"differ by {apart[worst]:.2f} arcsec (more than {POSITION_TOLERANCE_ARCSEC}); "
+                f"{int((apart > POSITION_TOLERANCE_ARCSEC).sum())} galaxies disagree"
+            )
+    else:
+        print(f"positions from the designations ({columns['id']}): the table has no complete {computed}", flush=True)
+        ra, dec = from_designation[:, 0], from_designation[:, 1]
+    table.insert(1, "ra", ra)
+    table.insert(2, "dec", dec)
+    table["ttype"] = table["ttype"].astype(int)
+    return table[["id", "ra", "dec", "redshift", "size_arcsec", "ttype"]]
