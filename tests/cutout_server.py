@@ -20,8 +20,12 @@ import numpy as np
 from PIL import Image
 
 
-def jpeg_bytes(seed: int, size: int = 100) -> bytes:
-    pixels = np.random.default_rng(seed).integers(0, 255, (size, size, 3), dtype=np.uint8)
+def jpeg_bytes(seed: int, size: int = 100, level: int | None = None) -> bytes:
+    """A noise JPEG; with `level`, a uniform one of that grey (0: the black frame of the footprint's edge)."""
+    if level is None:
+        pixels = np.random.default_rng(seed).integers(0, 255, (size, size, 3), dtype=np.uint8)
+    else:
+        pixels = np.full((size, size, 3), level, dtype=np.uint8)
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
     return buffer.getvalue()
@@ -70,6 +74,20 @@ class CutoutServer:
         elif behaviour == "slow":
             time.sleep(self.slow_seconds)
             self._send(handler, 200, body, "image/jpeg")
+        elif behaviour in ("blank", "grey"):
+            self._send(handler, 200, jpeg_bytes(0, level=0 if behaviour == "blank" else 90), "image/jpeg")
+        elif behaviour == "drip":  # the whole JPEG, 16 bytes every 20 ms: each read is quick, the whole is not
+            try:
+                handler.send_response(200)
+                handler.send_header("Content-Type", "image/jpeg")
+                handler.send_header("Content-Length", str(len(body)))
+                handler.end_headers()
+                for first in range(0, len(body), 16):
+                    handler.wfile.write(body[first:first + 16])
+                    handler.wfile.flush()
+                    time.sleep(0.02)
+            except OSError:
+                pass  # the client gave up
         elif behaviour == "reset":
             handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             handler.connection.close()

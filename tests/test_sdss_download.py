@@ -1,9 +1,20 @@
+import tempfile
+import time
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from conftest import data_block
 from cutout_server import CutoutServer
 
-from galaxy_pretraining.sdss import CutoutSettings, DownloadError, cutout_query, download_cutouts, validate_jpeg
+from galaxy_pretraining.sdss import (
+    CutoutSettings,
+    DownloadError,
+    cutout_query,
+    download_cutouts,
+    pixel_spread,
+    validate_jpeg,
+)
 
 SCHEDULES = {
     "ok": ["ok"],
@@ -84,3 +95,57 @@ def test_field_of_view_scales_with_the_galaxy():
     small, large = cutout_query(10, 1, 5.0, s), cutout_query(10, 1, 20.0, s)
     assert float(small["scale"]) == pytest.approx(0.2) and float(large["scale"]) == pytest.approx(0.8)
     assert small["width"] == small["height"] == 100
+
+
+def one_galaxy_server(schedule):
+    return CutoutServer({f"{0:.6f}": schedule})
+
+
+def test_a_blank_cutout_is_recorded_as_blank_kept_aside_and_not_asked_for_again(tmp_path):
+    with one_galaxy_server(["blank", "ok"]) as fake:
+        table = galaxies(["edge-of-footprint"])
+        manifest = download_cutouts(table, tmp_path / "cutouts", tmp_path / "m.parquet",
+                                    settings(fake.url, max_missing_fraction=1.0))
+        row = manifest.iloc[0]
+        assert row.status == "blank" and row.attempts == 1 and "grayscale std 0.00" in row.last_error
+        assert sorted(p.name for p in (tmp_path / "cutouts").iterdir()) == ["G0.blank.jpg"]
+        again = download_cutouts(table, tmp_path / "cutouts", tmp_path / "m2.parquet",
+                                 settings(fake.url, max_missing_fraction=1.0))
+        assert fake.requests[f"{0:.6f}"] == 1 and again.iloc[0].status == "blank"
+
+
+def test_a_blank_cutout_counts_as_missing():
+    with one_galaxy_server(["grey"]) as fake, pytest.raises(DownloadError, match="1 of 1 cutouts missing"):
+        download_cutouts(galaxies(["grey"]), Path(tempfile.mkdtemp()) / "c", Path(tempfile.mkdtemp()) / "m.parquet",
+                         settings(fake.url, max_missing_fraction=0.0))
+
+
+def test_a_dripping_server_is_cut_off_at_the_request_deadline(tmp_path):
+    """A 100 px noise JPEG dripped 16 bytes per 20 ms takes about 13 s; each read is far inside the timeout."""
+    with one_galaxy_server(["drip"]) as fake:
+        start = time.monotonic()
+        manifest = download_cutouts(galaxies(["drip"]), tmp_path / "c", tmp_path / "m.parquet",
+                                    settings(fake.url, request_deadline_seconds=1.0, max_attempts=2,
+                                             max_missing_fraction=1.0))
+        elapsed = time.monotonic() - start
+    row = manifest.iloc[0]
+    assert row.status == "failed" and "request_deadline_seconds 1" in row.last_error and row.attempts == 2
+    assert elapsed < 2 * (1.0 + 0.5) + 2.0  # two attempts, each the deadline plus at most one wait, and backoff
+
+
+def test_a_dripped_cutout_that_arrives_in_time_is_kept(tmp_path):
+    with one_galaxy_server(["drip"]) as fake:
+        manifest = download_cutouts(galaxies(["drip"]), tmp_path / "c", tmp_path / "m.parquet",
+                                    settings(fake.url, request_deadline_seconds=120.0))
+    assert manifest.iloc[0].status == "ok"
+    validate_jpeg((tmp_path / "c" / "G0.jpg").read_bytes())
+
+
+def test_no_real_sdss_cutout_is_blank(gz1_sdss):
+    """Every one of the 6,664 real SDSS JPEGs of gz1-sdss is well above the blank threshold (smallest: 5.96)."""
+    threshold = data_block("nair_abraham")["nair_abraham"]["blank_max_std"]
+    spreads = {path.name: pixel_spread(path.read_bytes()) for path in sorted((gz1_sdss / "images").iterdir())}
+    assert len(spreads) == 6664
+    flagged = {name: s for name, s in spreads.items() if s < threshold}
+    assert not flagged
+    assert min(spreads.values()) > 2 * threshold
