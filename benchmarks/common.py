@@ -32,6 +32,19 @@ def sample_images(n: int) -> list[str]:
     return [str(p) for p in sorted((folder / "images").iterdir())]
 
 
+def write_synthetic_store(path: Path, n: int = 14034, size: int = 256) -> Path:
+    """An array store of n random uint8 images of size x size (full size by default: 2.8 GB), block by block."""
+    import numpy as np
+
+    array = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(n, 3, size, size))
+    block = np.random.default_rng(0).integers(0, 256, (64, 3, size, size), dtype=np.uint8)
+    for first in range(0, n, 64):
+        array[first : first + 64] = block[: n - first]
+    array.flush()
+    del array
+    return path
+
+
 def paper_settings(**overrides):
     """The training settings of the paper's AlexNet (config/config.yaml, from scratch, run 0), with overrides."""
     from galaxy_pretraining.config import load_config

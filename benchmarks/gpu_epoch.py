@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from common import machine, paper_settings, record, sample_images
+from common import machine, paper_settings, record, sample_images, write_synthetic_store
 from torch.utils.flop_counter import FlopCounterMode
 
 from galaxy_pretraining.augment import random_transform
@@ -151,13 +151,7 @@ print(json.dumps({"epoch_seconds": epoch_seconds, "inside_s": time.perf_counter(
 
 
 def write_store(folder: Path, n: int, size: int) -> tuple[Path, Path]:
-    store = folder / "images.npy"
-    array = np.lib.format.open_memmap(store, mode="w+", dtype=np.uint8, shape=(n, 3, size, size))
-    block = np.random.default_rng(0).integers(0, 256, (256, 3, size, size), dtype=np.uint8)
-    for first in range(0, n, 256):
-        array[first:first + 256] = block[: n - first]
-    array.flush()
-    del array
+    store = write_synthetic_store(folder / "images.npy", n, size)
     catalog = folder / "catalog.parquet"
     catalog_of(n).to_parquet(catalog)
     return store, catalog

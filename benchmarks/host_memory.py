@@ -19,8 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-from common import machine, record
+from common import machine, record, write_synthetic_store
 
 CHILD = """
 import json, resource, sys
@@ -61,13 +60,7 @@ def main():
 
 def measure(store: Path, args) -> None:
     if not store.exists():
-        array = np.lib.format.open_memmap(store, mode="w+", dtype=np.uint8, shape=(14034, 3, 256, 256))
-        rng = np.random.default_rng(0)
-        block = rng.integers(0, 256, (64, 3, 256, 256), dtype=np.uint8)
-        for first in range(0, len(array), 64):
-            array[first : first + 64] = block[: len(array) - first]
-        array.flush()
-        del array
+        write_synthetic_store(store)
     out = subprocess.run([sys.executable, "-c", CHILD, str(store), str(args.steps), args.device, str(Path(__file__).parent)], check=True,
                          capture_output=True, text=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])

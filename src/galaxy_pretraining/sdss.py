@@ -217,7 +217,7 @@ def fetch_cutout(session, url, params, target: Path, settings: CutoutSettings, l
             last_error, status = f"{type(error).__name__}: {error}", "failed"
         if attempt < settings.max_attempts:
             time.sleep(min(settings.max_backoff_seconds, wait) if wait is not None else _backoff(attempt, settings))
-    return {"status": status, "attempts": attempt, "bytes": 0, "sha256": "", "last_error": last_error}
+    return _manifest_fields(status, attempt, b"", last_error)
 
 
 def existing_cutout(target: Path, settings: CutoutSettings) -> dict | None:
@@ -233,8 +233,9 @@ def existing_cutout(target: Path, settings: CutoutSettings) -> dict | None:
         if path == target and pixel_spread(data) < settings.blank_max_std:
             path.unlink()  # kept by an older run as ok: set aside as blank now
             return _keep(data, target, settings, 0)
-        return {**_manifest_fields("ok" if path == target else "blank", 0, data),
-                "last_error": "" if path == target else "blank (kept from an earlier run)"}
+        if path == target:
+            return _manifest_fields("ok", 0, data)
+        return _manifest_fields("blank", 0, data, "blank (kept from an earlier run)")
     return None
 
 

@@ -124,11 +124,6 @@ def compiling(settings: TrainSettings, device: torch.device) -> bool:
     return settings.compile if isinstance(settings.compile, bool) else device.type == "cuda"
 
 
-def _channels_last(settings: TrainSettings, device: torch.device) -> bool:
-    """Channels-last tensors on CUDA (the tensor cores' layout for convolutions)."""
-    return device.type == "cuda"
-
-
 def _compiled(model: torch.nn.Module, settings: TrainSettings, device: torch.device) -> torch.nn.Module:
     # dynamic=False: one static graph per batch shape (the last, shorter batch gets its own). With dynamic
     # shapes, torch 2.11's inductor failed a stride check in ResNet-18's channels-last backward on an H100.
@@ -161,7 +156,7 @@ def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, ge
             data.images[index], settings.crop_size, settings.flips, settings.rotation, generator,
             settings.interpolation, settings.normalization, compiling(settings, device),
         )
-        if _channels_last(settings, device):
+        if device.type == "cuda":
             batch = batch.contiguous(memory_format=torch.channels_last)
         target = data.labels[index]
         with _autocast(device, settings):
@@ -201,7 +196,7 @@ def evaluate(model, data: RunData, subset: str, settings: TrainSettings, generat
             settings.flips, settings.rotation, generator, settings.interpolation, settings.normalization,
             compiling(settings, device),
         )
-        if _channels_last(settings, device):
+        if device.type == "cuda":
             batch = batch.contiguous(memory_format=torch.channels_last)
         with _autocast(device, settings):
             logits = model(batch).float()
@@ -302,7 +297,7 @@ def build_run(settings: TrainSettings, images: torch.Tensor, catalog: pd.DataFra
     initial = build_model(settings.architecture, settings.n_classes, weights_path if settings.pretrained else None)
     if shared is None:
         model = initial.to(device)
-        if _channels_last(settings, device):
+        if device.type == "cuda":
             model = model.to(memory_format=torch.channels_last)
         forward = _compiled(model, settings, device)
     else:

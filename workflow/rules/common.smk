@@ -61,9 +61,13 @@ def get_job(wildcards):
     return S.training_job(config, wildcards.model, wildcards.run, wildcards.long)
 
 
-def get_weights_input(wildcards):
-    path = S.weights_file(config, wildcards.model)
+def weights_input(model):
+    path = S.weights_file(config, model)
     return [path] if path else []
+
+
+def get_weights_input(wildcards):
+    return weights_input(wildcards.model)
 
 
 def get_train_settings(wildcards):
@@ -76,11 +80,6 @@ def group_settings(group):
 
 def group_outputs(group, file_name):
     return [f"{RESULTS}/{job.folder}/{file_name}" for job in group.jobs]
-
-
-def group_weights_input(group):
-    path = S.weights_file(config, group.model)
-    return [path] if path else []
 
 
 def get_train_runtime(wildcards):

@@ -45,7 +45,7 @@ else:
             input:
                 store=f"{RESULTS}/images.npy",
                 catalog=f"{RESULTS}/catalog.parquet",
-                weights=group_weights_input(group),
+                weights=weights_input(group.model),
             output:
                 metrics=group_outputs(group, "metrics.parquet"),
                 predictions=group_outputs(group, "predictions.parquet"),
