@@ -15,7 +15,19 @@ from torch import nn
 from galaxy_pretraining.config import schema_defaults
 from galaxy_pretraining.settings import TrainSettings
 from galaxy_pretraining.splits import make_splits
-from galaxy_pretraining.train import RunData, RunOutputs, confusion_matrices, evaluate, train_group, train_run
+from galaxy_pretraining.stopping import StopRequest, stop_on_signals
+from galaxy_pretraining.train import (
+    EpochInterrupted,
+    RunData,
+    RunOutputs,
+    build_run,
+    confusion_matrices,
+    evaluate,
+    load_store,
+    train_group,
+    train_one_epoch,
+    train_run,
+)
 
 N, SIZE, CLASSES = 96, 40, ["a", "b", "c"]
 SPLIT = {"test_size": 24, "validation_size": 0, "seed": 1}
@@ -122,7 +134,7 @@ sys.path.insert(0, sys.argv[3])
 from test_train import settings
 from galaxy_pretraining.train import train_run
 study, out = Path(sys.argv[1]), Path(sys.argv[2])
-s = settings(epochs=6, evaluation="paper", checkpoint_every=2)
+s = settings(epochs=6, evaluation="paper", checkpoint_every=int(sys.argv[4]))
 train_run(s, study / "images.npy", study / "catalog.parquet", out / "metrics.parquet",
           out / "predictions.parquet", out / "best.pt", weights_path=None, class_names=["a", "b", "c"], threads=1,
           progress=False)
@@ -135,8 +147,8 @@ def test_sigkill_then_rerun_gives_the_same_metrics_as_an_uninterrupted_run(tiny_
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     here = str(Path(__file__).parent)
     command = [sys.executable, "-c", KILL_SCRIPT, str(tiny_study)]
-    subprocess.run(command + [str(whole), here], check=True, capture_output=True)
-    process = subprocess.Popen(command + [str(killed), here], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(command + [str(whole), here, "2"], check=True, capture_output=True)
+    process = subprocess.Popen(command + [str(killed), here, "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while not (killed / "last.pt").exists() and time.time() < deadline and process.poll() is None:
         time.sleep(0.02)
@@ -145,13 +157,74 @@ def test_sigkill_then_rerun_gives_the_same_metrics_as_an_uninterrupted_run(tiny_
     assert (killed / "last.pt").exists() and not (killed / "metrics.parquet").exists()
     epochs_done = torch.load(killed / "last.pt", weights_only=False)["epoch"]
     assert 2 <= epochs_done < 6
-    resumed = subprocess.run(command + [str(killed), here], check=True, capture_output=True, text=True)
+    resumed = subprocess.run(command + [str(killed), here, "2"], check=True, capture_output=True, text=True)
     assert f"resuming from {killed / 'last.pt'} after epoch {epochs_done}" in resumed.stdout
     a = pd.read_parquet(whole / "metrics.parquet").drop(columns=TIMING)
     b = pd.read_parquet(killed / "metrics.parquet").drop(columns=TIMING)
     pd.testing.assert_frame_equal(a, b)
     pd.testing.assert_frame_equal(pd.read_parquet(whole / "predictions.parquet"),
                                   pd.read_parquet(killed / "predictions.parquet"))
+
+
+def test_sigterm_saves_the_state_and_the_resumed_run_equals_an_uninterrupted_run(tiny_study, tmp_path):
+    """SLURM's SIGTERM: the batch finishes, last.pt is written, exit 143; no checkpoint_every epochs are lost."""
+    whole, stopped = tmp_path / "whole", tmp_path / "stopped"
+    here = str(Path(__file__).parent)
+    command = [sys.executable, "-c", KILL_SCRIPT, str(tiny_study)]
+    # checkpoint_every 100: without the signal's own checkpoint nothing would be saved before the end
+    subprocess.run(command + [str(whole), here, "100"], check=True, capture_output=True)
+    process = subprocess.Popen(command + [str(stopped), here, "100"], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().startswith("training resnet18")
+    time.sleep(1.0)
+    process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, out
+    assert "SIGTERM: stopped resnet18 run 0 " in out and not (stopped / "metrics.parquet").exists()
+    checkpoint = torch.load(stopped / "last.pt", weights_only=False)
+    position = checkpoint["position"]
+    where = (f"in epoch {position['epoch']} after {position['next_image']} of 72 training images" if position
+             else f"after epoch {checkpoint['epoch']}")
+    assert where in out
+    resumed = subprocess.run(command + [str(stopped), here, "100"], check=True, capture_output=True, text=True)
+    assert f"resuming from {stopped / 'last.pt'} {where}" in resumed.stdout
+    a = pd.read_parquet(whole / "metrics.parquet").drop(columns=TIMING)
+    b = pd.read_parquet(stopped / "metrics.parquet").drop(columns=TIMING)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_an_epoch_stopped_after_a_batch_continues_exactly_where_it_stopped(tiny_study):
+    """The stopped epoch's position, continued, gives the weights and metrics of the epoch run through."""
+    s = settings()
+    catalog = pd.read_parquet(tiny_study / "catalog.parquet")
+    images = load_store(tiny_study / "images.npy", len(catalog), torch.device("cpu"))
+
+    def fresh():
+        r = build_run(s, images, catalog, None, CLASSES)
+        return r, (r.model, r.optimizer, r.data, s, r.generators["train"], r.device, False, 1)
+
+    whole, args = fresh()
+    through = train_one_epoch(*args)
+    stopped, args = fresh()
+    stop = StopRequest()
+    stop.signum = signal.SIGUSR1
+    with pytest.raises(EpochInterrupted) as interrupted:
+        train_one_epoch(*args, stop=stop)
+    assert interrupted.value.position.next_image == s.batch_size  # one batch, then the stop
+    continued = train_one_epoch(*args, position=interrupted.value.position)
+    assert {k: through[k] for k in ("train_loss", "train_accuracy")} == {
+        k: continued[k] for k in ("train_loss", "train_accuracy")}
+    for name, value in whole.model.state_dict().items():
+        assert torch.equal(value, stopped.model.state_dict()[name]), name
+
+
+def test_stop_on_signals_turns_sigusr1_into_a_request_and_restores_the_handler():
+    before = signal.getsignal(signal.SIGUSR1)
+    with stop_on_signals() as stop:
+        assert not stop.requested
+        os.kill(os.getpid(), signal.SIGUSR1)
+        time.sleep(0.01)
+        assert stop.requested and stop.name == "SIGUSR1"
+    assert signal.getsignal(signal.SIGUSR1) is before
 
 
 def test_a_checkpoint_of_other_settings_is_not_resumed(tiny_study, tmp_path):

@@ -32,6 +32,8 @@ def log_to(path: os.PathLike | None) -> Iterator[None]:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         try:
             yield
+        except SystemExit:
+            raise  # a deliberate exit (a signal's TrainingInterrupted) has said why already
         except BaseException:
             traceback.print_exc()
             raise

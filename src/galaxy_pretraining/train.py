@@ -36,6 +36,7 @@ from .io import atomic_path, write_table
 from .models import build_model
 from .settings import TrainSettings
 from .splits import make_splits, rows_of
+from .stopping import StopRequest, TrainingInterrupted, stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -134,23 +135,59 @@ def _compiled(model: torch.nn.Module, settings: TrainSettings, device: torch.dev
 PROGRESS_SECONDS = 2.0
 
 
-def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, generator, device, progress=True) -> dict:
+@dataclass
+class EpochPosition:
+    """Where an epoch was stopped: its order of the training rows, the next image and the sums so far.
+
+    Saved in `last.pt` when a signal stops training mid-epoch, so that the
+    resumed epoch continues from the very next batch with the same order and
+    random streams: the run's numbers are those of an uninterrupted run.
+    """
+
+    epoch: int
+    order: torch.Tensor  # the epoch's permutation of the training rows
+    next_image: int  # how many images of `order` are done
+    total_loss: torch.Tensor  # sum of per-image losses so far (0-d)
+    correct: torch.Tensor  # hits so far (0-d)
+    seconds: float  # training time spent in the epoch so far
+
+    def to(self, device) -> EpochPosition:
+        return EpochPosition(self.epoch, self.order.to(device), self.next_image, self.total_loss.to(device),
+                             self.correct.to(device), self.seconds)
+
+
+class EpochInterrupted(Exception):
+    """A stop request ended an epoch early; `position` says where."""
+
+    def __init__(self, position: EpochPosition):
+        super().__init__(f"epoch {position.epoch} stopped after {position.next_image} images")
+        self.position = position
+
+
+def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, generator, device, progress=True,
+                    epoch: int = 0, position: EpochPosition | None = None, stop: StopRequest | None = None) -> dict:
     """One pass over the training set in random order; returns loss, accuracy and images/s.
 
     Nothing in the loop waits for the device: loss and hits add up on it and
     are read once at the end (and, on a terminal, every PROGRESS_SECONDS).
+    `position` continues an epoch that was stopped; when `stop` is requested
+    after a batch that is not the epoch's last, EpochInterrupted says where.
     """
     model.train()
     rows = data.rows["train"]
     n = len(rows)
-    order = torch.randperm(n, generator=generator, device=device)
-    total_loss = torch.zeros((), device=device)
-    correct = torch.zeros((), device=device, dtype=torch.long)
-    start = shown = time.perf_counter()
+    if position is None:
+        position = EpochPosition(epoch, torch.randperm(n, generator=generator, device=device), 0,
+                                 torch.zeros((), device=device), torch.zeros((), device=device, dtype=torch.long), 0.0)
+    else:
+        position = position.to(device)
+    order, total_loss, correct = position.order, position.total_loss, position.correct
+    start = shown = time.perf_counter() - position.seconds
     # The per-batch bar only on a terminal; in a log file the per-epoch bar says it all.
     progress = progress and sys.stderr.isatty()
-    bar = tqdm(total=n, desc="train", unit="img", leave=False, disable=not progress, mininterval=1)
-    for first in range(0, n, settings.batch_size):
+    bar = tqdm(total=n, initial=position.next_image, desc="train", unit="img", leave=False, disable=not progress,
+               mininterval=1)
+    for first in range(position.next_image, n, settings.batch_size):
         index = rows[order[first : first + settings.batch_size]]
         batch = random_transform(
             data.images[index], settings.crop_size, settings.flips, settings.rotation, generator,
@@ -168,6 +205,11 @@ def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, ge
         total_loss += loss.detach() * len(index)
         correct += (logits.argmax(1) == target).sum()
         bar.update(len(index))
+        done = first + len(index)
+        if stop is not None and stop.requested and done < n:
+            bar.close()
+            raise EpochInterrupted(EpochPosition(position.epoch, order, done, total_loss, correct,
+                                                 time.perf_counter() - start))
         if progress and time.perf_counter() - shown > PROGRESS_SECONDS:
             shown = time.perf_counter()
             bar.set_postfix(loss=f"{total_loss.item() / bar.n:.3f}", img_s=f"{bar.n / (shown - start):.0f}")
@@ -255,6 +297,7 @@ class Run:
     class_names: list[str]
     history: list[dict]  # one row of metrics per finished epoch
     best: dict  # accuracy, epoch, state (on the device) and predictions of the best epoch so far
+    position: EpochPosition | None = None  # where the unfinished epoch stopped, when resumed mid-epoch
 
 
 def _prepare_device(settings: TrainSettings, threads: int | None) -> torch.device:
@@ -317,8 +360,12 @@ def _on_cpu(state: dict | None) -> dict | None:
     return None if state is None else {k: v.to("cpu") for k, v in state.items()}
 
 
-def save_checkpoint(run: Run, path: os.PathLike) -> None:
-    """The whole state of a run (model, optimiser, random streams, metrics, best epoch), written atomically."""
+def save_checkpoint(run: Run, path: os.PathLike, position: EpochPosition | None = None) -> None:
+    """The whole state of a run (model, optimiser, random streams, metrics, best epoch), written atomically.
+
+    With `position`, the state is that of the middle of an epoch (after the
+    batch that ended at `position.next_image`), and resume continues there.
+    """
     with atomic_path(path) as tmp:
         torch.save(
             {
@@ -330,6 +377,7 @@ def save_checkpoint(run: Run, path: os.PathLike) -> None:
                 "rng": _rng_states(run.generators),
                 "metrics": run.history,
                 "best": {**run.best, "state": _on_cpu(run.best["state"])},
+                "position": None if position is None else vars(position.to("cpu")),
             },
             tmp,
         )
@@ -349,19 +397,47 @@ def resume(run: Run, path: os.PathLike) -> bool:
     run.optimizer.load_state_dict(checkpoint["optimizer"])
     _set_rng_states(run.generators, checkpoint["rng"])
     run.history, run.best = checkpoint["metrics"], checkpoint["best"]
-    print(f"resuming from {path} after epoch {len(run.history)}", flush=True)
+    position = checkpoint.get("position")
+    run.position = None if position is None else EpochPosition(**position)
+    if run.position is not None and run.position.epoch != len(run.history) + 1:
+        raise ValueError(f"{path}: stopped in epoch {run.position.epoch} but holds {len(run.history)} finished epochs")
+    if run.position is None:
+        print(f"resuming from {path} after epoch {len(run.history)}", flush=True)
+    else:
+        print(f"resuming from {path} in epoch {run.position.epoch} after {run.position.next_image} of "
+              f"{len(run.data.rows['train'])} training images", flush=True)
     return True
 
 
-def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True) -> None:
-    """Train from the epoch after the last finished one to the last; evaluate and checkpoint as set."""
+def _interrupted(run: Run, checkpoint_path, stop: StopRequest, where: str) -> TrainingInterrupted:
+    message = (f"{stop.name}: stopped {run.settings.architecture} run {run.settings.run} {where}; its state is in "
+               f"{checkpoint_path}, and the job exits with {128 + stop.signum} so that it is retried and resumes there")
+    print(message, flush=True)
+    return TrainingInterrupted(stop.signum, message)
+
+
+def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, stop: StopRequest | None = None) -> None:
+    """Train from where the run stands to the last epoch; evaluate and checkpoint as set.
+
+    When `stop` is requested, the batch in progress is finished, the exact
+    state is written to `checkpoint_path` and TrainingInterrupted is raised.
+    """
     settings = run.settings
     bar = tqdm(range(len(run.history) + 1, settings.epochs + 1), desc="epochs", unit="epoch", disable=not progress,
                initial=len(run.history), total=settings.epochs)
     for epoch in bar:
         start = time.perf_counter()
-        row = {"epoch": epoch, **train_one_epoch(run.forward, run.optimizer, run.data, settings,
-                                                 run.generators["train"], run.device, progress)}
+        position, run.position = run.position, None
+        try:
+            trained = train_one_epoch(run.forward, run.optimizer, run.data, settings, run.generators["train"],
+                                      run.device, progress, epoch, position, stop)
+        except EpochInterrupted as interrupted:
+            save_checkpoint(run, checkpoint_path, interrupted.position)
+            n = len(run.data.rows["train"])
+            raise _interrupted(run, checkpoint_path, stop,
+                               f"in epoch {epoch} after {interrupted.position.next_image} of {n} training images"
+                               ) from None
+        row = {"epoch": epoch, **trained}
         test = evaluate(run.forward, run.data, "test", settings, run.generators["evaluate"], run.device)
         row.update(test_loss=test["loss"], test_accuracy=test["accuracy"], test_confusion=test["confusion"].tolist())
         if "validation" in run.data.rows:
@@ -382,6 +458,10 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True) 
                         img_s=f"{row['images_per_second']:.0f}")
         if epoch % settings.checkpoint_every == 0 or epoch == settings.epochs:
             save_checkpoint(run, checkpoint_path)
+        if stop is not None and stop.requested and epoch < settings.epochs:
+            if epoch % settings.checkpoint_every:
+                save_checkpoint(run, checkpoint_path)
+            raise _interrupted(run, checkpoint_path, stop, f"after epoch {epoch}")
     bar.close()
 
 
@@ -444,7 +524,10 @@ def train_group(
     The store goes onto the device once and the model is built and compiled
     once. Each run resumes from its own `last.pt` beside its metrics: a run
     that had finished is only written out again, so a killed group loses at
-    most the epochs since the running run's last checkpoint. `compile_cache`:
+    most the epochs since the running run's last checkpoint. On SIGTERM or
+    SIGUSR1 (SLURM's warning before a kill) the running run saves its exact
+    state after the batch in progress and TrainingInterrupted ends the job
+    with 128 + the signal's number; nothing is lost. `compile_cache`:
     torch.compile's cache folder, unless TORCHINDUCTOR_CACHE_DIR is set already.
     """
     _check_group(group)
@@ -456,14 +539,15 @@ def train_group(
     device = _prepare_device(group[0], threads)
     log.info("device %s, settings %s, runs %s", device, group[0], [s.run for s in group])
     catalog = pd.read_parquet(catalog_path)
-    images = load_store(store_path, len(catalog), device)
-    shared, tables = None, []
-    for settings, out in zip(group, outputs):
-        run = shared = build_run(settings, images, catalog, weights_path, class_names, shared)
-        checkpoint_path = Path(out.metrics).with_name("last.pt")
-        resume(run, checkpoint_path)
-        train_epochs(run, checkpoint_path, progress)
-        tables.append(write_outputs(run, out.metrics, out.predictions, out.best_model))
+    with stop_on_signals() as stop:
+        images = load_store(store_path, len(catalog), device)
+        shared, tables = None, []
+        for settings, out in zip(group, outputs):
+            run = shared = build_run(settings, images, catalog, weights_path, class_names, shared)
+            checkpoint_path = Path(out.metrics).with_name("last.pt")
+            resume(run, checkpoint_path)
+            train_epochs(run, checkpoint_path, progress, stop)
+            tables.append(write_outputs(run, out.metrics, out.predictions, out.best_model))
     return tables
 
 

@@ -1,0 +1,74 @@
+"""Stopping cleanly when the scheduler says so.
+
+SLURM sends SIGTERM at a job's time limit or preemption and kills it only
+after KillWait (30 s by default); sites that use `sbatch --signal=USR1@120`
+send SIGUSR1 that long before the limit. `stop_on_signals` turns either
+signal into a `StopRequest` that the training loop reads after every batch:
+the batch in progress is finished, the run's exact state is written to
+`last.pt`, and `TrainingInterrupted` ends the process with 128 + the signal's
+number, so Snakemake sees a failed job, retries it, and it resumes from that
+batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+
+# The signals that ask a training job to save and stop: SLURM's own warning and the usual `--signal` choice.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+
+
+class StopRequest:
+    """Whether (and by which signal) the process was asked to stop; set by the handler, read by the loop."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name if self.signum is not None else "no signal"
+
+
+class TrainingInterrupted(SystemExit):
+    """Training stopped on a signal after writing its state; exits with 128 + the signal's number."""
+
+    def __init__(self, signum: int, message: str):
+        super().__init__(128 + signum)
+        self.signum = signum
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@contextlib.contextmanager
+def stop_on_signals(signals=STOP_SIGNALS) -> Iterator[StopRequest]:
+    """For the block, `signals` set the returned StopRequest instead of ending the process.
+
+    Handlers can only be installed from the main thread; elsewhere (a worker
+    thread) the block runs with the signals' usual effect and a request that
+    is never set.
+    """
+    stop = StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum, frame):
+        if stop.signum is None:
+            print(f"received {signal.Signals(signum).name}: finishing the current batch, then saving", flush=True)
+            stop.signum = signum
+
+    previous = {s: signal.signal(s, handler) for s in signals}
+    try:
+        yield stop
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
