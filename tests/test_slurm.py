@@ -5,7 +5,9 @@ packages and starts daemons, so it needs root.
 """
 
 import os
+import re
 import subprocess
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -88,21 +90,28 @@ def test_demo_study_through_the_slurm_profile(root, tmp_path, snakemake_exe, clu
     assert len(others) <= 6, names  # 20 table and figure steps went out as one "summary" job
 
 
-def test_a_training_job_killed_by_its_time_limit_resumes(root, tmp_path, snakemake_exe, cluster):
-    """A 1-minute SLURM time limit kills a longer training job; Snakemake retries it and it resumes."""
+def test_a_training_job_stopped_by_its_time_limit_resumes_from_the_batch_it_stopped_at(root, tmp_path, snakemake_exe,
+                                                                                       cluster):
+    """A 1-minute time limit: SLURM's SIGTERM, last.pt, a retry that resumes there, the numbers of a run never stopped.
+
+    checkpoint_every equals the epochs, so only the signal's own checkpoints can
+    carry the run across the kills: without them every attempt starts over.
+    """
+    epochs = 250
     config = tiny_config(root)
     config["study"] = "timeout"
     config["models"] = {"efficientnet_lite0-scratch": {"architecture": "efficientnet_lite0", "weights": "none",
-                                                       "epochs": 250}}
-    config["training"].update(checkpoint_every=1, deterministic=False)
-    config["train_resources"] = {"minutes_overhead": 0, "minutes_per_epoch": 0.004, "retries": 3, "threads": 2}
+                                                       "epochs": epochs}}
+    config["training"].update(checkpoint_every=epochs)
+    config["train_resources"] = {"minutes_overhead": 0, "minutes_per_epoch": 0.004, "retries": 4, "threads": 2}
     config["analysis"]["budgets"] = [5]
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     run_folder = "results/timeout/runs/efficientnet_lite0-scratch/run000"
+    base = [snakemake_exe, f"{run_folder}/metrics.parquet", "-s", str(root / "Snakefile"), "--configfile",
+            str(tmp_path / "config.yaml")]
     result = subprocess.run(
-        [snakemake_exe, "-s", str(root / "Snakefile"), "--configfile", str(tmp_path / "config.yaml"), "-d",
-         str(tmp_path), "--cores", "8", "--profile", str(root / "slurm"), "--slurm-init-seconds-before-status-checks",
-         "2", f"{run_folder}/metrics.parquet"],
+        base + ["-d", str(tmp_path / "cluster"), "--cores", "8", "--profile", str(root / "slurm"),
+                "--slurm-init-seconds-before-status-checks", "2"],
         capture_output=True, text=True, timeout=900, env=cluster.env, cwd=root,
     )
     assert result.returncode == 0, result.stderr[-5000:]
@@ -111,7 +120,25 @@ def test_a_training_job_killed_by_its_time_limit_resumes(root, tmp_path, snakema
     states = [j["JobState"] for j in train_jobs]
     assert "TIMEOUT" in states and states.count("COMPLETED") == 1, states
     assert all(j["TimeLimit"] == "00:01:00" for j in train_jobs)
-    log = (tmp_path / "results/timeout/logs/train/efficientnet_lite0-scratch/run000.log").read_text()
-    assert "resuming from" in log
-    metrics = pd.read_parquet(tmp_path / run_folder / "metrics.parquet")
-    assert list(metrics["epoch"]) == list(range(1, 251))
+
+    # Every kill was caught: each stop wrote where it stopped (in the SLURM job's log, since Snakemake removes a
+    # failed job's own log before the retry) and exited 143, and the last attempt resumed from exactly there
+    # (mid-epoch, after the batch in progress when the signal came): nothing but start-up time was lost.
+    where = r"(in epoch \d+ after \d+ of \d+ training images|after epoch \d+)"
+    stops = []
+    for job in train_jobs:
+        if job["JobState"] == "TIMEOUT":
+            slurm_log = Path(job["StdOut"]).read_text()
+            assert "returned non-zero exit status 143" in slurm_log, slurm_log[-3000:]
+            stops += re.findall(r"SIGTERM: stopped efficientnet_lite0 run 0 " + where, slurm_log)
+    log = (tmp_path / "cluster/results/timeout/logs/train/efficientnet_lite0-scratch/run000.log").read_text()
+    resumed = re.findall(r"resuming from \S+last.pt " + where, log)
+    assert len(stops) == states.count("TIMEOUT") and resumed == stops[-1:], (states, stops, resumed)
+
+    local = subprocess.run(base + ["-d", str(tmp_path / "local"), "--cores", "2"], capture_output=True, text=True,
+                           timeout=900)
+    assert local.returncode == 0, local.stderr[-3000:]
+    stopped = pd.read_parquet(tmp_path / "cluster" / run_folder / "metrics.parquet")
+    whole = pd.read_parquet(tmp_path / "local" / run_folder / "metrics.parquet")
+    assert list(stopped["epoch"]) == list(range(1, epochs + 1))
+    pd.testing.assert_frame_equal(stopped.drop(columns=TIMING), whole.drop(columns=TIMING))

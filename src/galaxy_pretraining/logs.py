@@ -25,6 +25,7 @@ def log_to(path: os.PathLike | None) -> Iterator[None]:
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
+    stopped = None
     with open(path, "a", buffering=1) as log:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
@@ -32,8 +33,9 @@ def log_to(path: os.PathLike | None) -> Iterator[None]:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         try:
             yield
-        except SystemExit:
-            raise  # a deliberate exit (a signal's TrainingInterrupted) has said why already
+        except SystemExit as exit:
+            stopped = getattr(exit, "message", None)  # a signal's TrainingInterrupted: why, and where it stopped
+            raise
         except BaseException:
             traceback.print_exc()
             raise
@@ -44,3 +46,6 @@ def log_to(path: os.PathLike | None) -> Iterator[None]:
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
+            if stopped:
+                # Also where the scheduler's own job log sees it: Snakemake removes a failed job's log before a retry.
+                print(stopped, file=sys.stderr, flush=True)
