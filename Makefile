@@ -3,16 +3,36 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+CONDA_ENV := workflow/envs/galaxy-pretraining.yaml
+PIP := --quiet --disable-pip-version-check
 
-.PHONY: demo test lint setup clean
+.PHONY: demo test lint setup lock clean
 
 setup: $(STAMP)
 
-# torch 2.14.1 / torchvision 0.29.1 are pinned in pyproject.toml; pip (not uv) installs them.
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+# Exactly the lock, in a new venv whenever the lock or pyproject.toml changes (pip, not uv: torch
+# 2.14.1 / torchvision 0.29.1 come from this machine's disk); then this repository's library, editable.
+$(STAMP): pyproject.toml $(LOCK)
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install $(PIP) -r $(LOCK)
+	$(BIN)/pip install $(PIP) --no-deps -e .
 	touch $(STAMP)
+
+# Resolve pyproject.toml's dependencies afresh in a throw-away venv and write requirements.lock and the
+# rules' conda environment from it. Run after changing a dependency; commit both files.
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install $(PIP) -e '.[test]'
+	{ printf '%s\n' "# Every Python package of the environment that \`make\` builds, at its exact version (pip freeze)." \
+	    "# Regenerate with \`make lock\` (resolves pyproject.toml afresh in a new venv); do not edit by hand." \
+	    "# Resolved on Linux x86-64, CPython 3.11. No hashes: see the README (\"The locked environment\")."; \
+	  .venv-lock/bin/pip freeze $(PIP) --exclude-editable; } > $(LOCK).tmp
+	mv $(LOCK).tmp $(LOCK)
+	.venv-lock/bin/python -m galaxy_pretraining.environment conda-env $(LOCK) $(CONDA_ENV)
+	rm -rf .venv-lock
 
 demo: $(STAMP)
 	$(BIN)/snakemake --cores 2 --configfile config/demo.yaml
