@@ -224,11 +224,20 @@ def test_adding_runs_trains_only_the_new_ones(small_study):
     assert jobs["splits"] == 1 and jobs["curves"] == 1 and jobs["table"] == len(derived)
 
 
-def test_html_report_shows_every_figure_with_the_paper_numbers(small_study):
+@pytest.fixture(scope="module")
+def report(small_study):
     results, config, _, command = small_study
     report = results / "report.html"
     result = subprocess.run(command + ["--report", str(report)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
+    return report
+
+
+REPORT_TABLES = ("best_epoch_confusions", "confusion_summary", "gains", "peak_accuracy", "per_class", "sample_summary",
+                 "sign_tests", "table1_budgets", "table2_class_accuracy", "table4_precision_recall_f1")
+
+
+def test_html_report_shows_every_figure_with_the_paper_numbers(report):
     html = report.read_text(errors="replace")
     from galaxy_pretraining.figures import FIGURES
 
@@ -239,6 +248,53 @@ def test_html_report_shows_every_figure_with_the_paper_numbers(small_study):
     # an EfficientNet demo on a mock sample is not the paper's comparison: no paper number in its captions
     assert "1.58e-30" not in html and "84.2" not in html
     assert "Peak test accuracy of each run" in html  # the figure's own caption
+
+
+def test_the_report_renders_in_a_browser_with_every_figure_and_table(report):
+    """The report as a user opens it: headless Chromium runs its JavaScript; every figure of the run is listed
+    under Figures and shows as a real image, every table is listed under Tables with its CSV behind the link."""
+    import base64
+    import urllib.parse
+
+    from browser import headless_chromium
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from galaxy_pretraining.figures import FIGURES
+
+    browser = headless_chromium()
+    try:
+        browser.get(report.as_uri())
+        wait = WebDriverWait(browser, 30)
+
+        def open_category(name):
+            wait.until(lambda b: b.find_elements(By.XPATH, f"//*[normalize-space(text())='{name}']"))
+            browser.find_element(By.XPATH, f"//*[normalize-space(text())='{name}']").click()
+
+        def entries():
+            return {td.text for td in browser.find_elements(By.XPATH, "//tr/td[1]")}
+
+        open_category("Figures")
+        wait.until(lambda b: set(FIGURES) <= entries())
+        for name in FIGURES:
+            browser.find_element(By.XPATH, f"//td[normalize-space(text())='{name}']/..//a[@iconname='eye']").click()
+            # the figure's PNG drawn in the main view, with real pixels
+            wait.until(lambda b, name=name: any(int(img.get_attribute("naturalWidth") or 0) > 200 and img.is_displayed()
+                                     and f"filename={name}.png" in (img.get_attribute("src") or "")[:200]
+                                     for img in b.find_elements(By.TAG_NAME, "img")))
+        open_category("Results")
+        open_category("Tables")
+        wait.until(lambda b: set(REPORT_TABLES) <= entries())
+        for name in REPORT_TABLES:
+            link = browser.find_element(By.XPATH, f"//td[normalize-space(text())='{name}']/..//a[@iconname='eye']")
+            uri = link.get_attribute("href")
+            assert link.get_attribute("download") == f"{name}.csv"
+            header, _, data = uri.partition(",")
+            content = base64.b64decode(data).decode() if header.endswith(";base64") else urllib.parse.unquote(data)
+            expected = (report.parent / "tables" / f"{name}.csv").read_text()
+            assert content.splitlines()[0] == expected.splitlines()[0], name
+    finally:
+        browser.quit()
 
 
 def test_one_run_of_a_job_is_rebuilt_alone(small_study):
