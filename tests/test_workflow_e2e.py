@@ -312,3 +312,37 @@ def test_one_run_of_a_job_is_rebuilt_alone(small_study):
     assert f"resuming from results/small/runs/{model}/run000/last.pt" not in log
     assert list(pd.read_parquet(results / "runs" / model / "run000" / "metrics.parquet")["epoch"]) == [1, 2]
     pd.testing.assert_frame_equal(pd.read_parquet(results / "runs" / model / "run001" / "metrics.parquet"), kept)
+
+
+MODULE_SNAKEFILE = """\
+configfile: "config/config.yaml"
+
+
+module galaxy_pretraining:
+    snakefile:
+        "{snakefile}"
+    config:
+        config
+
+
+use rule * from galaxy_pretraining
+"""
+
+
+def test_the_workflow_as_a_module_of_another_project(root, tmp_path, snakemake_exe):
+    """A user's own project includes this workflow with Snakemake's `module` directive: their config, their
+    results folder, none of our files copied; the module's own default config is not mixed in."""
+    project = tmp_path / "my_project"
+    (project / "config").mkdir(parents=True)
+    config = small_demo_config("mine", n_galaxies=80, image_size=36, runs=1, test_size=20)
+    (project / "config/config.yaml").write_text(yaml.safe_dump(config))
+    (project / "Snakefile").write_text(MODULE_SNAKEFILE.format(snakefile=root / "Snakefile"))
+    result = subprocess.run([snakemake_exe, "--cores", "2"], cwd=project, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert sorted(p.name for p in (project / "results").iterdir()) == ["mine"]
+    table1 = pd.read_csv(project / "results/mine/tables/table1_budgets.csv")
+    assert set(table1["model"]) == set(config["models"])  # the user's arms only, not the paper's AlexNets
+    assert (project / "results/mine/figures/peak_histograms.png").stat().st_size > 0
+    assert not (root / "results/mine").exists()
+    assert sorted(p.name for p in project.iterdir() if not p.name.startswith(".")) == [
+        "Snakefile", "config", "resources", "results"]
