@@ -2,6 +2,7 @@
 
 import shutil
 import subprocess
+from contextlib import contextmanager
 
 import pandas as pd
 import pytest
@@ -9,6 +10,14 @@ import yaml
 from conftest import small_demo_config
 
 pytestmark = pytest.mark.slow
+
+
+@contextmanager
+def h5py_file(path):
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        yield handle
 
 
 @pytest.fixture(scope="module")
@@ -346,3 +355,51 @@ def test_the_workflow_as_a_module_of_another_project(root, tmp_path, snakemake_e
     assert not (root / "results/mine").exists()
     assert sorted(p.name for p in project.iterdir() if not p.name.startswith(".")) == [
         "Snakefile", "config", "resources", "results"]
+
+
+def test_galaxy10_from_a_server_that_drops_the_connection_to_the_array_store(root, tmp_path, snakemake_exe):
+    """The real path of Galaxy10 DECaLS against a local server with Zenodo's behaviour (Range), serving a small
+    file in the real layout and cutting the first response half way: fetched whole, verified, catalogued with
+    its class counts checked, and stored from the HDF5 file."""
+    import hashlib
+
+    import numpy as np
+    from file_server import FileServer
+
+    from galaxy_pretraining.galaxy10 import CLASS_NAMES, write_mock_galaxy10
+
+    served = tmp_path / "served.h5"
+    write_mock_galaxy10(served, n_galaxies=120, seed=5, image_size=64)
+    payload = served.read_bytes()
+    with h5py_file(served) as handle:
+        answers = handle["ans"][()]
+    counts = {name: int((answers == i).sum()) for i, name in enumerate(CLASS_NAMES)}
+    config = small_demo_config("g10", n_galaxies=120, image_size=40, runs=1, test_size=30)
+    config["classes"] = list(CLASS_NAMES)
+    workdir = tmp_path / "work"
+    command = [snakemake_exe, "-s", str(root / "Snakefile"), "-d", str(workdir), "--configfile",
+               str(workdir / "config.yaml"), "--cores", "2"]
+    with FileServer(payload, ["drop", "whole"]) as server:
+        config["data"] = {"kind": "galaxy10_decals", "galaxy10_decals": {
+            "url": server.url, "sha256": hashlib.sha256(payload).hexdigest(), "expected_class_counts": counts}}
+        workdir.mkdir()
+        (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+        result = subprocess.run(command + ["results/g10/images.npy", "results/g10/catalog.parquet"],
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-4000:]
+        assert len(server.ranges) == 2 and server.ranges[0] is None and server.ranges[1].startswith("bytes=")
+        assert (workdir / "resources/galaxy10_decals/Galaxy10_DECals.h5").read_bytes() == payload
+        catalog = pd.read_parquet(workdir / "results/g10/catalog.parquet")
+        assert catalog["class_name"].value_counts().to_dict() == {k: v for k, v in counts.items() if v}
+        store = np.load(workdir / "results/g10/images.npy")
+        assert store.shape == (120, 3, 40, 40) and store.std() > 5
+
+        # Another sha256 in the config: the file is fetched again and refused, naming it and both hashes;
+        # nothing is left at the file's name.
+        config["data"]["galaxy10_decals"]["sha256"] = "0" * 64
+        (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+        again = subprocess.run(command + ["results/g10/catalog.parquet"], capture_output=True, text=True, timeout=600)
+    assert again.returncode != 0
+    assert not (workdir / "resources/galaxy10_decals/Galaxy10_DECals.h5").exists()
+    log = (workdir / "resources/galaxy10_decals/fetch.log").read_text()
+    assert "Galaxy10_DECals.h5.part: sha256 " in log and "is not the expected " + "0" * 64 in log

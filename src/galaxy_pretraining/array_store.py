@@ -35,12 +35,71 @@ def load_image(path: os.PathLike, size: int) -> np.ndarray:
     return pixels.transpose(2, 0, 1)
 
 
+def hdf5_reference(path: str) -> tuple[str, str, int] | None:
+    """(file, dataset, row) of an image path `<file>#<dataset>/<row>` (an image inside an HDF5 file, as
+    Galaxy10 DECaLS' catalog names them); None for an ordinary image file."""
+    file, hash_, reference = str(path).rpartition("#")
+    dataset, slash, row = reference.rpartition("/")
+    return (file, dataset, int(row)) if hash_ and slash and row.isdigit() else None
+
+
+def resize_pixels(pixels: np.ndarray, size: int, where: str) -> np.ndarray:
+    """An H x W x 3 uint8 image as 3 x size x size, resized as load_image resizes decoded files."""
+    if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.dtype != np.uint8:
+        raise ImageDecodeError(f"{where}: expected an H x W x 3 uint8 image, found {pixels.dtype} {pixels.shape}")
+    image = Image.fromarray(pixels)
+    if image.size != (size, size):
+        image = image.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=None)
+    return np.asarray(image, dtype=np.uint8).transpose(2, 0, 1)
+
+
+# Rows of an HDF5 image dataset read at once: 256 Galaxy10 images are 50 MB, not the file's 3.5 GB.
+HDF5_CHUNK_ROWS = 256
+
+
+def _hdf5_images(references: list[tuple[str, str, int]], size: int, threads: int):
+    """The referenced images, resized, in order; read from each file a chunk of consecutive rows at a time."""
+    import h5py
+
+    handles = {}
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            for start in range(0, len(references), HDF5_CHUNK_ROWS):
+                chunk = references[start : start + HDF5_CHUNK_ROWS]
+                pixels = []
+                for file, dataset, row in chunk:
+                    handle = handles.get(file) or handles.setdefault(file, h5py.File(file, "r"))
+                    if dataset not in handle or not 0 <= row < handle[dataset].shape[0]:
+                        raise ImageDecodeError(f"{file}: no image {dataset}/{row}")
+                    pixels.append((handle[dataset], row))
+                rows = [row for _, row in pixels]
+                if rows == list(range(rows[0], rows[0] + len(rows))) and len({id(d) for d, _ in pixels}) == 1:
+                    block = pixels[0][0][rows[0] : rows[-1] + 1]  # one contiguous read
+                else:
+                    block = [d[row] for d, row in pixels]
+                where = [f"{file}#{dataset}/{row}" for file, dataset, row in chunk]
+                yield from pool.map(lambda args: resize_pixels(args[0], size, args[1]), zip(block, where))
+    finally:
+        for handle in handles.values():
+            handle.close()
+
+
 def write_array_store(image_paths: list[str], target: os.PathLike, size: int, threads: int = 1) -> None:
-    """Decode every image into one .npy file, written under a temporary name and renamed."""
+    """Decode every image into one .npy file, written under a temporary name and renamed.
+
+    Image files are decoded by `threads` workers; images inside an HDF5 file
+    (`<file>#<dataset>/<row>`) are read a chunk of rows at a time.
+    """
+    references = [hdf5_reference(p) for p in image_paths]
+    if any(references) and not all(references):
+        raise ValueError("the catalog mixes image files and images inside HDF5 files")
     with atomic_path(target) as tmp:
         store = open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(image_paths), 3, size, size))
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            images = pool.map(lambda p: load_image(p, size), image_paths)
+            if references and all(references):
+                images = _hdf5_images(references, size, threads)
+            else:
+                images = pool.map(lambda p: load_image(p, size), image_paths)
             for i, pixels in enumerate(tqdm(images, total=len(image_paths), desc="array store", unit="img")):
                 store[i] = pixels
         store.flush()

@@ -82,8 +82,15 @@ def catalog_from_folder(
     return _finish(raw, table[label_column], class_index, paths, class_names)
 
 
+def _image_exists(path) -> bool:
+    from .array_store import hdf5_reference
+
+    reference = hdf5_reference(str(path))
+    return Path(reference[0] if reference else path).is_file()
+
+
 def _finish(raw, raw_label, class_index, paths, class_names) -> pd.DataFrame:
-    missing = [str(p) for p in paths if not Path(p).is_file()]
+    missing = [str(p) for p in paths if not _image_exists(p)]
     if missing:
         raise CatalogError(f"{len(missing)} image file(s) missing, first: {missing[:5]}")
     n = len(raw)

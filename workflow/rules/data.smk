@@ -48,6 +48,35 @@ rule download_cutouts:
         "../scripts/download_cutouts.py"
 
 
+# Galaxy10 DECaLS (2.54 GB): fetched once into resources/, resumable (the partial
+# file <name>.part is not an output, so a failed job keeps it), and renamed to its
+# final name only when its sha256 is right.
+rule fetch_galaxy10:
+    output:
+        galaxy10_decals.FILE,
+    log:
+        "resources/galaxy10_decals/fetch.log",
+    conda:
+        CONDA_ENV
+    params:
+        settings=config["data"].get("galaxy10_decals"),
+    script:
+        "../scripts/fetch_galaxy10.py"
+
+
+rule mock_galaxy10:
+    output:
+        galaxy10_decals.mock_file(RESULTS),
+    log:
+        f"{RESULTS}/logs/mock_galaxy10.log",
+    conda:
+        CONDA_ENV
+    params:
+        mock=(config["data"].get("galaxy10_decals") or {}).get("mock"),
+    script:
+        "../scripts/mock_galaxy10.py"
+
+
 rule catalog:
     input:
         unpack(get_catalog_input),

@@ -25,9 +25,10 @@ from collections.abc import Mapping
 from types import ModuleType
 
 from ..config import ConfigError
-from . import folder, mock, nair_abraham
+from . import folder, galaxy10_decals, mock, nair_abraham
 
-KINDS: dict[str, ModuleType] = {"mock": mock, "nair_abraham": nair_abraham, "folder": folder}
+KINDS: dict[str, ModuleType] = {"mock": mock, "nair_abraham": nair_abraham, "folder": folder,
+                                "galaxy10_decals": galaxy10_decals}
 
 
 def data_kind(config: Mapping) -> ModuleType:
