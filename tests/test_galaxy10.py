@@ -105,7 +105,8 @@ def test_a_truncated_file_is_named(mock_file, tmp_path):
 
 def test_the_catalog_step_verifies_the_real_file_before_reading_it(mock_file):
     from galaxy_pretraining.datakinds import galaxy10_decals
-    from galaxy_pretraining.download import DownloadError, sha256_of
+    from galaxy_pretraining.download import DownloadError
+    from galaxy_pretraining.io import sha256_of
 
     settings = {"mock": None, "sha256": "f" * 64, "expected_class_counts": None}
     with pytest.raises(DownloadError, match=r"Galaxy10_DECals.h5: sha256 \w+ is not the expected f{64}"):

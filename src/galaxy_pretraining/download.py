@@ -12,7 +12,6 @@ removed with an error that names both hashes.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import time
@@ -21,19 +20,13 @@ from pathlib import Path
 import requests
 from tqdm import tqdm
 
+from .io import sha256_of
+
 CHUNK_BYTES = 1 << 16  # a connection cut mid-chunk loses at most this much of what it brought
 
 
 class DownloadError(RuntimeError):
     """A file that could not be fetched whole, or whose content is not the expected one."""
-
-
-def sha256_of(path: os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(CHUNK_BYTES), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_sha256(path: os.PathLike, sha256: str) -> None:

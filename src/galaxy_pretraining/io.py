@@ -1,13 +1,23 @@
-"""Small file helpers: atomic writes so a killed job never leaves half a file."""
+"""Small file helpers: atomic writes so a killed job never leaves half a file; a file's sha256."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+
+
+def sha256_of(path: os.PathLike) -> str:
+    """The hex sha256 of a file, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @contextlib.contextmanager

@@ -10,7 +10,6 @@ for: a pretrained arm never silently starts from random weights.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import re
@@ -23,6 +22,7 @@ import torchvision
 from torch import nn
 
 from .architectures import ARCHITECTURES, ArchitectureSpec, architecture_spec
+from .io import sha256_of
 
 
 class WeightsError(RuntimeError):
@@ -70,14 +70,6 @@ BUILDERS: dict[str, Callable[[str], nn.Module]] = {
     "torchvision": lambda name: torchvision.models.get_model(name, weights=None),
     "efficientnet_lite_pytorch": _efficientnet_lite,
 }
-
-
-def sha256_of(path: os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_weights(path: os.PathLike, spec: ArchitectureSpec) -> None:
