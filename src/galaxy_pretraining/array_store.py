@@ -57,28 +57,26 @@ def resize_pixels(pixels: np.ndarray, size: int, where: str) -> np.ndarray:
 HDF5_CHUNK_ROWS = 256
 
 
-def _hdf5_images(references: list[tuple[str, str, int]], size: int, threads: int):
-    """The referenced images, resized, in order; read from each file a chunk of consecutive rows at a time."""
+def _hdf5_images(references: list[tuple[str, str, int]], size: int, pool: ThreadPoolExecutor):
+    """The referenced images, resized by `pool`, in order; read from each file a chunk of rows at a time."""
     import h5py
 
     handles = {}
     try:
-        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            for start in range(0, len(references), HDF5_CHUNK_ROWS):
-                chunk = references[start : start + HDF5_CHUNK_ROWS]
-                pixels = []
-                for file, dataset, row in chunk:
-                    handle = handles.get(file) or handles.setdefault(file, h5py.File(file, "r"))
-                    if dataset not in handle or not 0 <= row < handle[dataset].shape[0]:
-                        raise ImageDecodeError(f"{file}: no image {dataset}/{row}")
-                    pixels.append((handle[dataset], row))
-                rows = [row for _, row in pixels]
-                if rows == list(range(rows[0], rows[0] + len(rows))) and len({id(d) for d, _ in pixels}) == 1:
-                    block = pixels[0][0][rows[0] : rows[-1] + 1]  # one contiguous read
-                else:
-                    block = [d[row] for d, row in pixels]
-                where = [f"{file}#{dataset}/{row}" for file, dataset, row in chunk]
-                yield from pool.map(lambda args: resize_pixels(args[0], size, args[1]), zip(block, where))
+        for start in range(0, len(references), HDF5_CHUNK_ROWS):
+            chunk = references[start : start + HDF5_CHUNK_ROWS]
+            for file, dataset, row in chunk:
+                if file not in handles:
+                    handles[file] = h5py.File(file, "r")
+                if dataset not in handles[file] or not 0 <= row < handles[file][dataset].shape[0]:
+                    raise ImageDecodeError(f"{file}: no image {dataset}/{row}")
+            file, dataset, first = chunk[0]
+            if chunk == [(file, dataset, first + i) for i in range(len(chunk))]:
+                block = handles[file][dataset][first : first + len(chunk)]  # one contiguous read
+            else:
+                block = [handles[f][d][row] for f, d, row in chunk]
+            where = [f"{f}#{d}/{row}" for f, d, row in chunk]
+            yield from pool.map(lambda args: resize_pixels(*args), zip(block, [size] * len(chunk), where))
     finally:
         for handle in handles.values():
             handle.close()
@@ -97,7 +95,7 @@ def write_array_store(image_paths: list[str], target: os.PathLike, size: int, th
         store = open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(image_paths), 3, size, size))
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             if references and all(references):
-                images = _hdf5_images(references, size, threads)
+                images = _hdf5_images(references, size, pool)
             else:
                 images = pool.map(lambda p: load_image(p, size), image_paths)
             for i, pixels in enumerate(tqdm(images, total=len(image_paths), desc="array store", unit="img")):
