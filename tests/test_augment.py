@@ -97,3 +97,30 @@ def test_the_compiled_gather_equals_the_eager_one():
     compiled = crop_flip_rotate_nearest(images, 32, True, 180.0, torch.Generator().manual_seed(3), compiled=True)
     assert compiled.dtype == torch.uint8 and compiled.shape == eager.shape
     assert (compiled != eager).float().mean().item() < 1e-4  # half-way pixels may round apart, as above
+
+
+def test_channel_shift_adds_one_value_per_image_to_all_channels_clipped_to_its_range():
+    """Keras' channel_shift_range: one shift per image, within [-s, s], clipped to the image's own min and max."""
+    from galaxy_pretraining.augment import shift_channels
+
+    images = torch.full((64, 3, 8, 8), 100.0)
+    images[:, :, 0, 0], images[:, :, 0, 1] = 20.0, 230.0  # each image's range: 20-230
+    out = shift_channels(images, 50.0, torch.Generator().manual_seed(0))
+    shifts = out[:, :, 2:, 2:] - 100.0
+    per_image = shifts.flatten(1)
+    assert torch.allclose(per_image, per_image[:, :1].expand_as(per_image))  # the same for every pixel and channel
+    assert per_image[:, 0].abs().max() <= 50.0 and per_image[:, 0].std() > 10  # drawn per image, spread out
+    assert out.min() >= 20.0 and out.max() <= 230.0
+    assert (out[:, :, 0, 1] == 230.0).float().mean() > 0.3  # a positive shift cannot lift the brightest pixel
+
+
+def test_random_transform_with_a_channel_shift_moves_brightness_only():
+    batch = torch.randint(10, 240, (16, 3, 32, 32), dtype=torch.uint8)
+    plain = random_transform(batch, 24, True, 0.0, torch.Generator().manual_seed(3), "nearest", "none")
+    shifted = random_transform(batch, 24, True, 0.0, torch.Generator().manual_seed(3), "nearest", "none",
+                               channel_shift=30.0)
+    difference = (shifted - plain).flatten(1) * 255
+    assert difference.abs().max() <= 30.0 + 1e-3 and difference.abs().max() > 1.0
+    # the same crops and flips: per image, all pixels but the clipped ones moved by the same value
+    median = difference.median(dim=1, keepdim=True).values
+    assert ((difference - median).abs() < 1e-3).float().mean(dim=1).min() > 0.7

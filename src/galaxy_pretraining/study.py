@@ -143,6 +143,7 @@ def train_settings(config: Mapping, job: TrainingJob) -> TrainSettings:
         architecture=spec["architecture"],
         pretrained=spec["weights"] == "imagenet",
         epochs=int(job.epochs),
+        frozen_share=float(spec["frozen_share"]),
         n_classes=len(config["classes"]),
         run=int(job.run),
         split={k: v for k, v in config["splits"].items() if k != "runs"},
@@ -186,6 +187,9 @@ def check_config(config: Mapping) -> None:
         if spec["architecture"] not in ARCHITECTURES:
             problems.append(f"models.{model}.architecture: unknown architecture {spec['architecture']!r}; "
                             f"known: {sorted(ARCHITECTURES)}")
+        if spec["frozen_share"] > 0 and spec["weights"] != "imagenet":
+            problems.append(f"models.{model}.frozen_share: {spec['frozen_share']} of the layers would be kept at "
+                            f"their initial random weights; freezing needs weights: imagenet")
     if config["training"]["crop_size"] > config["image_size"]:
         problems.append(f"training.crop_size ({config['training']['crop_size']}) is larger than image_size "
                         f"({config['image_size']})")

@@ -33,7 +33,7 @@ from tqdm import tqdm
 from .array_store import open_array_store, read_rows
 from .augment import evaluation_transform, random_transform
 from .io import atomic_path, write_table
-from .models import build_model
+from .models import build_model, freeze_layers, hold_frozen_batch_norms, trainable_parameters
 from .settings import TrainSettings
 from .splits import make_splits, rows_of
 from .stopping import StopRequest, TrainingInterrupted, stop_on_signals
@@ -164,6 +164,27 @@ class EpochInterrupted(Exception):
         self.position = position
 
 
+def epoch_order(labels: torch.Tensor, generator: torch.Generator, oversample: bool) -> torch.Tensor:
+    """The order of an epoch: positions into the training rows (whose class indices are `labels`).
+
+    Without oversampling, a permutation of all of them. With it, random
+    oversampling: every class as often as the largest one, each class with all
+    its images once plus random repeats (drawn with replacement) to fill up,
+    the whole shuffled; a new draw every epoch.
+    """
+    if not oversample:
+        return torch.randperm(len(labels), generator=generator, device=labels.device)
+    classes, counts = torch.unique(labels, return_counts=True)
+    largest = int(counts.max())
+    parts = []
+    for label, count in zip(classes.tolist(), counts.tolist()):
+        members = torch.nonzero(labels == label).flatten()
+        repeats = torch.randint(0, count, (largest - count,), generator=generator, device=labels.device)
+        parts += [members, members[repeats]]
+    chosen = torch.cat(parts)
+    return chosen[torch.randperm(len(chosen), generator=generator, device=labels.device)]
+
+
 def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, generator, device, progress=True,
                     epoch: int = 0, position: EpochPosition | None = None, stop: StopRequest | None = None) -> dict:
     """One pass over the training set in random order; returns loss, accuracy and images/s.
@@ -174,14 +195,15 @@ def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, ge
     after a batch that is not the epoch's last, EpochInterrupted says where.
     """
     model.train()
+    hold_frozen_batch_norms(model)
     rows = data.rows["train"]
-    n = len(rows)
     if position is None:
-        position = EpochPosition(epoch, torch.randperm(n, generator=generator, device=device), 0,
+        position = EpochPosition(epoch, epoch_order(data.labels[rows], generator, settings.oversample), 0,
                                  torch.zeros((), device=device), torch.zeros((), device=device, dtype=torch.long), 0.0)
     else:
         position = position.to(device)
     order, total_loss, correct = position.order, position.total_loss, position.correct
+    n = len(order)  # with oversampling, more than the training rows
     start = shown = time.perf_counter() - position.seconds
     # The per-batch bar only on a terminal; in a log file the per-epoch bar says it all.
     progress = progress and sys.stderr.isatty()
@@ -191,7 +213,7 @@ def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, ge
         index = rows[order[first : first + settings.batch_size]]
         batch = random_transform(
             data.images[index], settings.crop_size, settings.flips, settings.rotation, generator,
-            settings.interpolation, settings.normalization, compiling(settings, device),
+            settings.interpolation, settings.normalization, compiling(settings, device), settings.channel_shift,
         )
         if device.type == "cuda":
             batch = batch.contiguous(memory_format=torch.channels_last)
@@ -236,7 +258,7 @@ def evaluate(model, data: RunData, subset: str, settings: TrainSettings, generat
         batch = evaluation_transform(
             data.images[index], settings.evaluation, settings.crop_size,
             settings.flips, settings.rotation, generator, settings.interpolation, settings.normalization,
-            compiling(settings, device),
+            compiling(settings, device), settings.channel_shift,
         )
         if device.type == "cuda":
             batch = batch.contiguous(memory_format=torch.channels_last)
@@ -339,6 +361,9 @@ def build_run(settings: TrainSettings, images: torch.Tensor, catalog: pd.DataFra
     torch.manual_seed(_seed(*identity, "init"))
     initial = build_model(settings.architecture, settings.n_classes, weights_path if settings.pretrained else None)
     if shared is None:
+        frozen = freeze_layers(initial, settings.architecture, settings.frozen_share)
+        if frozen:
+            print(f"{len(frozen)} layers frozen at their ImageNet weights, {frozen[0]} to {frozen[-1]}", flush=True)
         model = initial.to(device)
         if device.type == "cuda":
             model = model.to(memory_format=torch.channels_last)
@@ -347,7 +372,8 @@ def build_run(settings: TrainSettings, images: torch.Tensor, catalog: pd.DataFra
         model, forward = shared.model, shared.forward
         model.load_state_dict(initial.state_dict())
     fused = {"fused": True} if device.type == "cuda" else {}
-    optimizer = OPTIMIZERS[settings.optimizer["name"]](model.parameters(), settings.optimizer, **fused)
+    # Only the trainable parameters: frozen ones get no gradient, no optimiser state and no weight decay.
+    optimizer = OPTIMIZERS[settings.optimizer["name"]](trainable_parameters(model), settings.optimizer, **fused)
     generators = {}
     for name in ("train", "evaluate"):
         generators[name] = torch.Generator(device=device)
@@ -405,7 +431,7 @@ def resume(run: Run, path: os.PathLike) -> bool:
         print(f"resuming from {path} after epoch {len(run.history)}", flush=True)
     else:
         print(f"resuming from {path} in epoch {run.position.epoch} after {run.position.next_image} of "
-              f"{len(run.data.rows['train'])} training images", flush=True)
+              f"{len(run.position.order)} training images", flush=True)
     return True
 
 
@@ -433,7 +459,7 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, 
                                       run.device, progress, epoch, position, stop)
         except EpochInterrupted as interrupted:
             save_checkpoint(run, checkpoint_path, interrupted.position)
-            n = len(run.data.rows["train"])
+            n = len(interrupted.position.order)
             raise _interrupted(run, checkpoint_path, stop,
                                f"in epoch {epoch} after {interrupted.position.next_image} of {n} training images"
                                ) from None
