@@ -47,6 +47,7 @@ lint: $(STAMP)
 	$(BIN)/snakefmt --check .
 	$(BIN)/snakemake --lint --configfile config/config.yaml
 	$(BIN)/snakemake --lint --configfile config/demo.yaml
+	$(BIN)/snakemake --lint --configfile config/fu-galaxy10.yaml
 
 test: lint
 	$(BIN)/python -m pytest

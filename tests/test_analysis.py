@@ -178,3 +178,31 @@ def test_validation_selected_accuracy_does_not_look_at_the_test_set():
     plain = peak_accuracy_table(curve([0.7, 0.9]), budgets=[2])
     assert plain["validation_selected_accuracy"].isna().all()
     assert "validation_selected_mean" not in budget_table(plain, {})
+
+
+def test_frozen_share_table_reports_the_last_epoch_over_runs_and_fus_numbers_only_in_his_comparison():
+    from galaxy_pretraining.analysis import frozen_share_table
+
+    rows = []
+    for model, base in (("d-frozen020", 0.70), ("d-scratch", 0.50)):
+        for run in range(3):
+            for epoch in (1, 2):
+                accuracy = base + 0.01 * run + (0.05 if epoch == 1 else 0.0)  # the peak is epoch 1, not the last
+                rows.append({"model": model, "run": run, "epochs": 2, "long_run": False, "epoch": epoch,
+                             "train_loss": 1.0 / epoch, "train_accuracy": accuracy + 0.1, "test_loss": 1.5 / epoch,
+                             "test_accuracy": accuracy})
+    curves = pd.DataFrame(rows)
+    arms = {"d-frozen020": {"architecture": "densenet121", "weights": "imagenet", "frozen_share": 0.2},
+            "d-scratch": {"architecture": "densenet121", "weights": "none", "frozen_share": 0.0}}
+    table = frozen_share_table(curves, arms, {}).set_index("model")
+    assert table.loc["d-frozen020", "frozen_share"] == 0.2 and np.isnan(table.loc["d-scratch", "frozen_share"])
+    assert table.loc["d-frozen020", "test_accuracy_mean"] == pytest.approx(71.0)
+    assert table.loc["d-frozen020", "test_accuracy_sd"] == pytest.approx(1.0)
+    assert table.loc["d-frozen020", "peak_test_accuracy_mean"] == pytest.approx(76.0)
+    assert table.loc["d-scratch", "test_loss_mean"] == pytest.approx(0.75) and table.loc["d-scratch", "n_runs"] == 3
+    assert not any(c.startswith("paper_") for c in table.columns)
+    fu = frozen_share_table(curves, arms, {"d-frozen020": 0.2}).set_index("model")
+    assert fu.loc["d-frozen020", "paper_test_accuracy"] == 79.0 and fu.loc["d-frozen020", "paper_train_loss"] == 0.36
+    assert np.isnan(fu.loc["d-scratch", "paper_test_accuracy"])
+    with pytest.raises(ValueError, match="no finished run of model 'd-other'"):
+        frozen_share_table(curves, {**arms, "d-other": arms["d-scratch"]}, {})

@@ -48,7 +48,10 @@ def tables(tmp_path_factory) -> dict[str, str]:
     """Every table a figure reads, made by the registry's own steps, as Parquet files."""
     folder = tmp_path_factory.mktemp("tables")
     made = {"curves": synthetic_curves()}
-    context = {"class_names": CLASSES, "budgets": [2, 4, EPOCHS], "pairs": [MODELS], "paper_arms": {}}
+    context = {"class_names": CLASSES, "budgets": [2, 4, EPOCHS], "pairs": [MODELS], "paper_arms": {},
+               "arms": {"net-imagenet": {"architecture": "net", "weights": "imagenet", "frozen_share": 0.5},
+                        "net-scratch": {"architecture": "net", "weights": "none", "frozen_share": 0.0}},
+               "fu_arms": {}}
     for name, step in TABLES.items():
         if name == "sample_summary" or step.when == "long_runs":
             continue

@@ -130,7 +130,29 @@ def test_tables_and_figures_of_paired_comparisons_and_long_runs_only_where_the_s
     del alone["models"]["efficientnet_lite0-imagenet"]
     assert "gains" not in study.table_names(alone) and "sign_tests" not in study.table_names(alone)
     assert "gain_histograms" not in study.figure_names(alone) and "peak_histograms" in study.figure_names(alone)
-    assert set(study.figure_names(demo)) == set(FIGURES)
+    assert set(study.figure_names(demo)) == set(FIGURES) - {"frozen_share_accuracy"}
+    assert "frozen_share_results" not in study.table_names(paper)
+    frozen = copy.deepcopy(demo)
+    frozen["models"]["efficientnet_lite0-imagenet"]["frozen_share"] = 0.5
+    assert "frozen_share_results" in study.table_names(frozen) and "frozen_share_accuracy" in study.figure_names(frozen)
+
+
+def test_fu_numbers_only_in_fus_study_on_the_real_file(root):
+    import yaml
+
+    fu = study.resolve(yaml.safe_load((root / "config/fu-galaxy10.yaml").read_text()))
+    assert published.fu_arms(fu) == {f"densenet121-frozen{round(s * 100):03d}": s for s in (0, 0.2, 0.4, 0.6, 0.8, 1.0)}
+    assert "Fu's Table 1" in study.table_caption(fu, "frozen_share_results")
+    for change in (lambda c: c["data"]["galaxy10_decals"].update(mock={"n_galaxies": 100}),
+                   lambda c: c["training"]["optimizer"].update(lr=0.001),
+                   lambda c: c["training"].update(oversample=False)):
+        other = copy.deepcopy(fu)
+        change(other)
+        assert published.fu_arms(other) == {}
+        assert "paper_*" not in study.table_caption(other, "frozen_share_results")
+    other = copy.deepcopy(fu)
+    other["models"]["densenet121-frozen020"]["architecture"] = "resnet50"
+    assert "densenet121-frozen020" not in published.fu_arms(other)
 
 
 # --- the paper's numbers, by arm, in the paper's comparison only ------------------------------

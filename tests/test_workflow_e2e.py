@@ -403,3 +403,48 @@ def test_galaxy10_from_a_server_that_drops_the_connection_to_the_array_store(roo
     assert not (workdir / "resources/galaxy10_decals/Galaxy10_DECals.h5").exists()
     log = (workdir / "resources/galaxy10_decals/fetch.log").read_text()
     assert "Galaxy10_DECals.h5.part: sha256 " in log and "is not the expected " + "0" * 64 in log
+
+
+def fu_mock_config() -> dict:
+    """config/fu-galaxy10.yaml on a rendered Galaxy10 file: its protocol (oversampling, channel shifts, Adam at
+    lr 0.0005, Grad-CAM), with EfficientNet-Lite0 (ImageNet weights offline) in place of DenseNet-121, shrunk."""
+    from conftest import ROOT
+
+    config = yaml.safe_load((ROOT / "config/fu-galaxy10.yaml").read_text())
+    config["study"] = "fu-mock"
+    config["data"]["galaxy10_decals"] = {"mock": {"n_galaxies": 160, "seed": 3, "image_size": 96}}
+    config["image_size"] = 96  # EfficientNet-Lite0's Grad-CAM layer maps 96 px to 3x3 (and 40 px to one pixel)
+    config["splits"].update(runs=2, test_size=40)
+    config["models"] = {f"lite0-frozen{round(s * 100):03d}": {"architecture": "efficientnet_lite0", "weights": "imagenet",
+                                                             "epochs": 2, "frozen_share": s} for s in (0.0, 0.6, 1.0)}
+    config["models"]["lite0-scratch"] = {"architecture": "efficientnet_lite0", "weights": "none", "epochs": 2}
+    config["training"].update(crop_size=88, device="cpu")
+    config["analysis"] = {"budgets": [1, 2]}
+    config["figures"] = {"budget_gains": {"budgets": [1]}}
+    return config
+
+
+def test_fus_study_runs_offline_on_a_mock_galaxy10_file(root, tmp_path, snakemake_exe):
+    """Every table and figure of Fu's study, the frozen-share figure and a Grad-CAM figure per model."""
+    config = fu_mock_config()
+    workdir = tmp_path / "fu"
+    workdir.mkdir()
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    command = [snakemake_exe, "-s", str(root / "Snakefile"), "-d", str(workdir), "--configfile",
+               str(workdir / "config.yaml"), "--cores", "2"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-4000:]
+    results = workdir / "results/fu-mock"
+    table = pd.read_csv(results / "tables/frozen_share_results.csv").set_index("model")
+    assert table["frozen_share"].to_dict() == pytest.approx(
+        {"lite0-frozen000": 0.0, "lite0-frozen060": 0.6, "lite0-frozen100": 1.0, "lite0-scratch": float("nan")},
+        nan_ok=True)
+    assert (table["n_runs"] == 2).all() and table["test_accuracy_mean"].between(0, 100).all()
+    assert not [c for c in table.columns if c.startswith("paper_")]  # a mock file is not Fu's data
+    for figure in ("frozen_share_accuracy", "test_accuracy_curves"):
+        assert (results / f"figures/{figure}.png").stat().st_size > 10_000
+    for model in config["models"]:
+        assert (results / f"figures/gradcam/{model}.png").stat().st_size > 10_000
+        assert (results / f"figures/gradcam/{model}.pdf").exists()
+    log = (results / "logs/train/lite0-frozen100/run000.log").read_text()
+    assert "98 layers frozen at their ImageNet weights, _conv_stem to _bn1" in log

@@ -262,3 +262,39 @@ def long_runs_table(peaks: pd.DataFrame, paper_arms: Mapping[str, str]) -> pd.Da
         table["paper_peak_accuracy"] = [accuracy for accuracy, _ in cells]
         table["paper_peak_epoch"] = [epoch for _, epoch in cells]
     return table.reset_index(drop=True)
+
+
+# --- partial fine-tuning (Fu) -------------------------------------------------------------------
+
+LAST_EPOCH_METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
+
+
+def frozen_share_table(curves: pd.DataFrame, arms: Mapping[str, Mapping], fu_arms: Mapping[str, float]) -> pd.DataFrame:
+    """Per model: its frozen share and the mean and sd over runs of the last epoch's losses and accuracies
+    (per cent), as Fu's Table 1 reports them, plus the peak test accuracy over the epochs.
+
+    `arms`: {model: {architecture, weights, frozen_share}}; a model trained from scratch has no share (NaN).
+    In Fu's comparison (`fu_arms`: {model: share}) Fu's single runs sit beside ours in paper_* columns.
+    """
+    standard = curves[~curves["long_run"]]
+    last = standard[standard["epoch"] == standard["epochs"]]
+    rows = []
+    for model, spec in arms.items():
+        mine, runs = last[last["model"] == model], standard[standard["model"] == model]
+        if mine.empty:
+            raise ValueError(f"the curves hold no finished run of model {model!r}")
+        row = {"model": model, "architecture": spec["architecture"], "weights": spec["weights"],
+               "frozen_share": spec["frozen_share"] if spec["weights"] != "none" else np.nan,
+               "epochs": int(mine["epochs"].iloc[0]), "n_runs": len(mine)}
+        for metric in LAST_EPOCH_METRICS:
+            scale = 100 if metric.endswith("accuracy") else 1
+            row[f"{metric}_mean"] = mine[metric].mean() * scale
+            row[f"{metric}_sd"] = mine[metric].std() * scale
+        peaks = runs.groupby("run")["test_accuracy"].max() * 100
+        row["peak_test_accuracy_mean"], row["peak_test_accuracy_sd"] = peaks.mean(), peaks.std()
+        if fu_arms:
+            paper = published.FU_TABLE1.get(fu_arms.get(model), {})
+            for metric in LAST_EPOCH_METRICS:
+                row[f"paper_{metric}"] = paper.get(metric, np.nan)
+        rows.append(row)
+    return pd.DataFrame(rows).round(3)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .classes import CLASS_NAMES
+from .galaxy10 import CLASS_NAMES as GALAXY10_CLASSES
 
 PAPER = "Schneider, Stenning & Elliott (2023)"
 ARMS = ("pretrained", "scratch")
@@ -78,14 +79,7 @@ ARM_OF_WEIGHTS = {"imagenet": "pretrained", "none": "scratch"}
 
 def protocol_differences(config: Mapping) -> list[str]:
     """The keys where a resolved config leaves the paper's protocol (empty: the paper's protocol)."""
-    differences = []
-    for path, wanted in PROTOCOL.items():
-        value = config
-        for key in path:
-            value = value.get(key) if isinstance(value, Mapping) else None
-        if value != wanted:
-            differences.append(".".join(path))
-    return differences
+    return _differences(config, PROTOCOL)
 
 
 def paper_arms(config: Mapping) -> dict[str, str]:
@@ -118,4 +112,59 @@ NOTES = {
     "per_class_histograms": "Paper Figs. 8-9: irregular+misc 38.1 % pretrained against 21.4 % scratch.",
     "confusion_matrices": "Paper Fig. 10.",
     "mean_confusion_matrices": "Paper Fig. 11.",
+}
+
+
+# --- Fu: Galaxy10 DECaLS, DenseNet-121 with part of its ImageNet layers frozen -------------------------------
+# (values from ../shared/STUDIES.md section 3: one run per share; losses as printed, accuracies in per cent).
+# They belong to DenseNet-121 from ImageNet weights, Adam lr 0.0005, 10 epochs, random oversampling, on the real
+# Galaxy10 DECaLS file; `fu_arms` attaches them to such models only. Fu's split, batch size and layer count are
+# not published, so the comparison is of the same architecture and stated protocol, not of the same split.
+
+FU = "Fu"
+FU_ARCHITECTURE = "densenet121"
+FU_EPOCHS = 10
+FU_TABLE1 = {  # frozen share -> train loss, train accuracy, test loss, test accuracy
+    0.0: {"train_loss": 0.62, "train_accuracy": 78.0, "test_loss": 0.91, "test_accuracy": 65.0},
+    0.2: {"train_loss": 0.36, "train_accuracy": 87.0, "test_loss": 0.60, "test_accuracy": 79.0},
+    0.4: {"train_loss": 0.42, "train_accuracy": 85.0, "test_loss": 0.68, "test_accuracy": 73.0},
+    0.6: {"train_loss": 0.41, "train_accuracy": 85.0, "test_loss": 0.66, "test_accuracy": 76.0},
+    0.8: {"train_loss": 0.63, "train_accuracy": 77.0, "test_loss": 0.87, "test_accuracy": 67.0},
+    1.0: {"train_loss": 1.22, "train_accuracy": 56.0, "test_loss": 1.26, "test_accuracy": 48.0},
+}
+FU_PROTOCOL = {
+    ("data", "kind"): "galaxy10_decals",
+    ("data", "galaxy10_decals", "mock"): None,
+    ("classes",): list(GALAXY10_CLASSES),
+    ("training", "optimizer", "name"): "adam",
+    ("training", "optimizer", "lr"): 0.0005,
+    ("training", "oversample"): True,
+}
+
+
+def _differences(config: Mapping, protocol: Mapping) -> list[str]:
+    differences = []
+    for path, wanted in protocol.items():
+        value = config
+        for key in path:
+            value = value.get(key) if isinstance(value, Mapping) else None
+        if value != wanted:
+            differences.append(".".join(path))
+    return differences
+
+
+def fu_arms(config: Mapping) -> dict[str, float]:
+    """{model: frozen share} for the ImageNet DenseNet-121 models of 10 epochs at one of Fu's shares, when the
+    study is Fu's (the real Galaxy10 DECaLS file, Adam lr 0.0005, oversampling); {} for any other study."""
+    if _differences(config, FU_PROTOCOL):
+        return {}
+    return {model: spec["frozen_share"] for model, spec in config["models"].items()
+            if spec["architecture"] == FU_ARCHITECTURE and spec["weights"] == "imagenet"
+            and spec["epochs"] == FU_EPOCHS and spec["frozen_share"] in FU_TABLE1}
+
+
+FU_NOTES = {
+    "frozen_share_results": "Fu's Table 1 (one run per share, last epoch) in the paper_* columns: test accuracy "
+                            "65 % (0 % frozen), 79 (20 %), 73 (40 %), 76 (60 %), 67 (80 %), 48 (100 %).",
+    "frozen_share_accuracy": "Crosses: Fu's single runs (Table 1).",
 }

@@ -7,8 +7,10 @@ writes the result as Parquet and CSV. Adding a table is one entry here plus
 its function in analysis.py and its test.
 
 Context values: `class_names`, `budgets` (budgets read off the curves),
-`pairs` ([pretrained, scratch] model pairs) and `paper_arms` ({model: arm} in
-the paper's comparison, {} otherwise; see published.py).
+`pairs` ([pretrained, scratch] model pairs), `paper_arms` ({model: arm} in
+the paper's comparison, {} otherwise; see published.py), `arms` ({model:
+architecture, weights, frozen_share}) and `fu_arms` ({model: frozen share} in
+Fu's comparison, {} otherwise).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class TableStep:
     make: Callable[..., pd.DataFrame]
     inputs: tuple[str, ...]  # tables read (Parquet under tables/), or "catalog"; make()'s argument names
     needs: tuple[str, ...] = ()  # context values passed to make()
-    when: str | None = None  # "pairs" or "long_runs": made only in studies that have them
+    when: str | None = None  # "pairs", "long_runs" or "frozen_shares": made only in studies that have them
     data_inputs: bool = False  # also the data kind's summary inputs (a download manifest)
     description: str = ""
 
@@ -85,6 +87,12 @@ TABLES: dict[str, TableStep] = {
         description="Two-sided sign tests, pretrained against scratch, paired by run: peak accuracy (a win is a "
                     "higher peak), epoch of the peak (a win is an earlier peak) and peak accuracy when scratch gets "
                     "only the pretrained model's epochs."),
+    "frozen_share_results": TableStep(
+        lambda curves, arms, fu_arms: analysis.frozen_share_table(curves, arms, fu_arms), ("curves",),
+        ("arms", "fu_arms"), when="frozen_shares",
+        description="Partial fine-tuning: per model, the share of its layers kept at their ImageNet weights and the "
+                    "last epoch's train and test loss and accuracy (per cent), mean and sd over runs, as Fu's "
+                    "Table 1; and the peak test accuracy over the epochs."),
     "table3_long_runs": TableStep(
         lambda peak_accuracy, paper_arms: analysis.long_runs_table(peak_accuracy, paper_arms), ("peak_accuracy",),
         ("paper_arms",), when="long_runs",

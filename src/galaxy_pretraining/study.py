@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from . import published
 from .architectures import ARCHITECTURES, weights_file_name
@@ -198,6 +199,13 @@ def check_config(config: Mapping) -> None:
                         f"(splits.runs gives {run_numbers(config)[:3]}...)")
     for name, options in config["figures"].items():
         problems += check_options(name, options)
+    if config["gradcam"] is not None:
+        if gradcam_run(config) not in run_numbers(config):
+            problems.append(f"gradcam.run: run {gradcam_run(config)} is not among the configured runs")
+        for model, spec in config["models"].items():
+            if spec["architecture"] in ARCHITECTURES and ARCHITECTURES[spec["architecture"]].gradcam_layer is None:
+                problems.append(f"gradcam: models.{model} is a {spec['architecture']}, which declares no Grad-CAM "
+                                "layer (architectures.py); set gradcam: null")
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
     check_data(config)
@@ -213,8 +221,16 @@ def catalog_inputs(config: Mapping) -> dict[str, str]:
 # --- tables -----------------------------------------------------------------------------------
 
 
+def frozen_share_models(config: Mapping) -> list[str]:
+    """Models that keep part of their ImageNet layers frozen (models.<m>.frozen_share > 0)."""
+    return [model for model, spec in config["models"].items() if spec["frozen_share"] > 0]
+
+
 def _study_has(config: Mapping, feature: str | None) -> bool:
-    return feature is None or {"pairs": bool(model_pairs(config)), "long_runs": bool(long_run_numbers(config))}[feature]
+    if feature is None:
+        return True
+    return {"pairs": lambda: bool(model_pairs(config)), "long_runs": lambda: bool(long_run_numbers(config)),
+            "frozen_shares": lambda: bool(frozen_share_models(config))}[feature]()
 
 
 def table_names(config: Mapping) -> list[str]:
@@ -245,6 +261,9 @@ def _context(config: Mapping, needs) -> dict:
         "budgets": lambda: analysis_budgets(config),
         "pairs": lambda: model_pairs(config),
         "paper_arms": lambda: published.paper_arms(config),
+        "arms": lambda: {model: {key: spec[key] for key in ("architecture", "weights", "frozen_share")}
+                         for model, spec in config["models"].items()},
+        "fu_arms": lambda: published.fu_arms(config),
     }
     return {need: context[need]() for need in needs}
 
@@ -254,9 +273,11 @@ def table_arguments(config: Mapping, name: str) -> dict:
 
 
 def _caption(config: Mapping, name: str, description: str) -> str:
-    """A table's or figure's caption; the paper's numbers only in the paper's comparison."""
+    """A table's or figure's caption; a study's published numbers only in that study's comparison."""
     if published.paper_arms(config) and name in published.NOTES:
         return f"{description} {published.NOTES[name]} ({published.PAPER}, AlexNet, the same protocol.)"
+    if published.fu_arms(config) and name in published.FU_NOTES:
+        return f"{description} {published.FU_NOTES[name]} ({published.FU}, DenseNet-121, the stated protocol.)"
     return description
 
 
@@ -289,6 +310,36 @@ def figure_caption(config: Mapping, name: str) -> str:
     return _caption(config, name, FIGURES[name].description)
 
 
+# --- Grad-CAM ---------------------------------------------------------------------------------
+
+GRADCAM_MODULE = str(Path(__file__).with_name("gradcam.py"))  # an input: editing the drawing code redraws the maps
+
+
+def gradcam_run(config: Mapping) -> int:
+    """The run whose best models the Grad-CAM figures explain: gradcam.run, or the example run."""
+    chosen = config["gradcam"]["run"]
+    return int(chosen) if chosen is not None else example_run(config)
+
+
+def gradcam_paths(config: Mapping, model: str) -> list[str]:
+    return [f"{results_folder(config)}/figures/gradcam/{model}.{suffix}" for suffix in ("png", "pdf")]
+
+
+def gradcam_inputs(config: Mapping, model: str) -> dict[str, str]:
+    """A Grad-CAM figure's inputs: the run's best model and predictions, the store, and the drawing code."""
+    results = results_folder(config)
+    run = f"{results}/runs/{model}/run{gradcam_run(config):03d}"
+    return {"best_model": f"{run}/best.pt", "predictions": f"{run}/predictions.parquet",
+            "store": f"{results}/images.npy", "module": GRADCAM_MODULE}
+
+
+def gradcam_caption(config: Mapping, model: str) -> str:
+    k = config["gradcam"]["galaxies_per_class"]
+    return (f"Grad-CAM of {model} (run {gradcam_run(config)}, its best epoch): the first {k} test galaxies of each "
+            "class as the network sees them (the centre crop), the heatmap of their true class at the layer the "
+            "architecture registry names, and the two laid over each other. The label says what the network said.")
+
+
 def final_targets(config: Mapping) -> list[str]:
     """Every table (Parquet and CSV) and figure (PNG and PDF) of the study, and its splits."""
     results = results_folder(config)
@@ -297,4 +348,7 @@ def final_targets(config: Mapping) -> list[str]:
         targets += [table_path(config, name), table_path(config, name, "csv")]
     for name in figure_names(config):
         targets += [f"{results}/figures/{name}.png", f"{results}/figures/{name}.pdf"]
+    if config["gradcam"] is not None:
+        for model in config["models"]:
+            targets += gradcam_paths(config, model)
     return targets

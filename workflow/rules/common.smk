@@ -58,6 +58,14 @@ def get_figure_caption(wildcards):
     return S.figure_caption(config, wildcards.figure)
 
 
+def get_gradcam_input(wildcards):
+    return S.gradcam_inputs(config, wildcards.model)
+
+
+def get_gradcam_caption(wildcards):
+    return S.gradcam_caption(config, wildcards.model)
+
+
 def get_job(wildcards):
     return S.training_job(config, wildcards.model, wildcards.run, wildcards.long)
 
