@@ -149,3 +149,14 @@ def test_the_workstation_profile_schedules_the_demo(root, tmp_path, snakemake_ex
     assert result.returncode == 0, result.stderr[-3000:]
     stats = result.stdout.split("Job stats:")[1]
     assert dict(line.split()[:2] for line in stats.splitlines()[3:] if len(line.split()) == 2)["train"] == "4"
+
+
+def test_dry_run_of_fus_study_schedules_its_models_runs_and_grad_cam_maps_offline(root, tmp_path, snakemake_exe):
+    """7 models x 5 runs, a Grad-CAM figure per model, Fu's table and figure; the file fetched by a local rule."""
+    stdout = dry_run(snakemake_exe, root, tmp_path, root / "config/fu-galaxy10.yaml")
+    counts = job_counts(stdout)
+    assert counts["train"] == 35 and counts["gradcam"] == 7 and counts["fetch_galaxy10"] == 1
+    assert counts["fetch_weights"] == 1  # DenseNet-121's ImageNet file, shared by the six pretrained models
+    assert "results/fu-galaxy10-densenet121/tables/frozen_share_results.csv" in stdout
+    assert "results/fu-galaxy10-densenet121/figures/frozen_share_accuracy.png" in stdout
+    assert "results/fu-galaxy10-densenet121/figures/gradcam/densenet121-frozen100.png" in stdout
