@@ -192,9 +192,11 @@ def test_sigterm_saves_the_state_and_the_resumed_run_equals_an_uninterrupted_run
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_an_epoch_stopped_after_a_batch_continues_exactly_where_it_stopped(tiny_study):
-    """The stopped epoch's position, continued, gives the weights and metrics of the epoch run through."""
-    s = settings()
+@pytest.mark.parametrize("protocol", [{}, {"oversample": True, "channel_shift": 20.0}], ids=["paper", "fu"])
+def test_an_epoch_stopped_after_a_batch_continues_exactly_where_it_stopped(tiny_study, protocol):
+    """The stopped epoch's position, continued, gives the weights and metrics of the epoch run through
+    (with oversampling too: the saved order is the epoch's oversampled draw)."""
+    s = settings(**protocol)
     catalog = pd.read_parquet(tiny_study / "catalog.parquet")
     images = load_store(tiny_study / "images.npy", len(catalog), torch.device("cpu"))
 
