@@ -1,5 +1,6 @@
 import hashlib
 
+import numpy as np
 import pytest
 
 from galaxy_pretraining.splits import make_splits, rows_of
@@ -55,3 +56,25 @@ def test_impossible_sizes_are_refused():
 
 
 PINNED = "f59ff8ae36d4aa0cb554db83220eac4f9950d7cba8424b1c1d5860b036424ced"
+
+
+def test_labelled_subsets_are_stratified_nested_and_drawn_from_the_training_rows_only():
+    from galaxy_pretraining.splits import labelled_subset
+
+    ids = np.array([f"g{i}" for i in range(1000)])
+    labels = np.array([0] * 600 + [1] * 300 + [2] * 100)
+    splits = make_splits(ids, [0, 1], test_size=200, seed=5, validation_size=0)
+    train = rows_of(splits, 0, "train")
+    kept = {f: labelled_subset(train, ids, labels, f, 5, 0) for f in (0.01, 0.1, 0.5, 1.0)}
+    assert np.array_equal(kept[1.0], train)
+    for f, rows in kept.items():
+        assert set(rows) <= set(train)
+        for label in range(3):
+            n = (labels[train] == label).sum()
+            assert (labels[rows] == label).sum() == max(1, int(f * n + 0.5)), (f, label)
+    assert set(kept[0.01]) <= set(kept[0.1]) <= set(kept[0.5])
+    assert labelled_subset(train, ids, labels, 0.1, 5, 0).tolist() == kept[0.1].tolist()  # stable
+    other_run = labelled_subset(rows_of(splits, 1, "train"), ids, labels, 0.1, 5, 1)
+    assert set(other_run) != set(kept[0.1])
+    with pytest.raises(ValueError, match="training fraction"):
+        labelled_subset(train, ids, labels, 0.0, 5, 0)

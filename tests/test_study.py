@@ -130,7 +130,13 @@ def test_tables_and_figures_of_paired_comparisons_and_long_runs_only_where_the_s
     del alone["models"]["efficientnet_lite0-imagenet"]
     assert "gains" not in study.table_names(alone) and "sign_tests" not in study.table_names(alone)
     assert "gain_histograms" not in study.figure_names(alone) and "peak_histograms" in study.figure_names(alone)
-    assert set(study.figure_names(demo)) == set(FIGURES) - {"frozen_share_accuracy"}
+    assert set(study.figure_names(demo)) == set(FIGURES) - {"frozen_share_accuracy", "label_budget"}
+    budgets = copy.deepcopy(demo)
+    budgets["splits"]["train_fractions"] = [0.1, 1.0]
+    assert {"label_budget", "labels_saved", "label_budget_sign_tests"} <= set(study.table_names(budgets))
+    assert "label_budget" in study.figure_names(budgets)
+    del budgets["models"]["efficientnet_lite0-imagenet"]
+    assert "label_budget" in study.table_names(budgets) and "labels_saved" not in study.table_names(budgets)
     assert "frozen_share_results" not in study.table_names(paper)
     frozen = copy.deepcopy(demo)
     frozen["models"]["efficientnet_lite0-imagenet"]["frozen_share"] = 0.5
@@ -241,3 +247,26 @@ def test_a_group_smaller_than_runs_per_job_takes_what_is_left(paper):
     names = [g.name for g in study.training_groups(config)]
     assert names == ["alexnet-imagenet/run000-002", "alexnet-imagenet/run003-007",
                      "alexnet-scratch/run000-002", "alexnet-scratch/run003-007"]
+
+
+def test_label_budgets_add_jobs_per_fraction_with_their_own_folders_and_settings(demo):
+    budgets = copy.deepcopy(demo)
+    budgets["splits"]["train_fractions"] = [0.05, 1.0, 0.2]
+    budgets["training"]["budget_scaling"] = "steps"
+    study.resolve(budgets)
+    jobs = study.training_jobs(budgets)
+    assert len(jobs) == 2 * 2 * 3
+    folders = {job.folder for job in jobs if job.model == "efficientnet_lite0-imagenet" and job.run == 1}
+    assert folders == {"runs/efficientnet_lite0-imagenet/run001", "runs/efficientnet_lite0-imagenet/run001-f0.2",
+                       "runs/efficientnet_lite0-imagenet/run001-f0.05"}
+    job = study.training_job(budgets, "efficientnet_lite0-imagenet", "001", "-f0.05")
+    settings = study.train_settings(budgets, job)
+    assert settings.train_fraction == 0.05 and settings.budget_scaling == "steps"
+    assert "train_fractions" not in settings.split  # adding a budget changes no other job's settings
+    assert all(job.fraction == 1.0 for job in study.full_label_jobs(budgets))
+    groups = {group.name for group in study.training_groups({**budgets, "train_resources": {"runs_per_job": 2}})}
+    assert "efficientnet_lite0-scratch/run000-001-f0.05" in groups
+    without_all = copy.deepcopy(demo)
+    without_all["splits"]["train_fractions"] = [0.5]
+    with pytest.raises(study.ConfigError, match="splits.train_fractions: \\[0.5\\] lacks 1.0"):
+        study.resolve(without_all)

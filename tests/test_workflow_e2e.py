@@ -453,3 +453,34 @@ def test_fus_study_runs_offline_on_a_mock_galaxy10_file(root, tmp_path, snakemak
         assert (results / f"figures/gradcam/{model}.pdf").exists()
     log = (results / "logs/train/lite0-frozen100/run000.log").read_text()
     assert "98 layers frozen at their ImageNet weights, _conv_stem to _bn1" in log
+
+
+def test_label_budgets_end_to_end(root, tmp_path, snakemake_exe):
+    """splits.train_fractions: every (model, run) again on a quarter and a half of its labels; the
+    label-budget tables and figure; the paper's tables still read the runs on all the labels only."""
+    config = small_demo_config("budgets", n_galaxies=120, image_size=40, runs=2, test_size=30)
+    config["splits"]["train_fractions"] = [0.25, 0.5, 1.0]
+    config["training"]["budget_scaling"] = "steps"
+    workdir = tmp_path / "budgets"
+    workdir.mkdir()
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    command = [snakemake_exe, "-s", str(root / "Snakefile"), "-d", str(workdir), "--configfile",
+               str(workdir / "config.yaml"), "--cores", "2"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-4000:]
+    results = workdir / "results/budgets"
+    for model in config["models"]:
+        for variant in ("", "-f0.25", "-f0.5"):
+            assert (results / f"runs/{model}/run001{variant}/metrics.parquet").exists()
+    table = pd.read_csv(results / "tables/label_budget.csv")
+    assert len(table) == 2 * 3 and (table["n_runs"] == 2).all()
+    for _, rows in table.groupby("model"):
+        assert rows.sort_values("train_fraction")["n_train"].is_monotonic_increasing
+    assert table["n_train"].max() == 90  # all the labels: 120 galaxies less 30 for the test set
+    saved = pd.read_csv(results / "tables/labels_saved.csv")
+    assert set(saved["train_fraction"]) == {0.25, 0.5, 1.0} and "labels_saved_ratio" in saved
+    tests = pd.read_csv(results / "tables/label_budget_sign_tests.csv")
+    assert (tests["wins"] + tests["losses"] + tests["ties"] == 2).all()
+    assert (results / "figures/label_budget.png").stat().st_size > 10_000
+    curves = pd.read_parquet(results / "tables/curves.parquet")
+    assert set(curves["train_fraction"]) == {1.0}

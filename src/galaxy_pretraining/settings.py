@@ -22,6 +22,7 @@ class TrainSettings:
     frozen_share: float  # share of the layers below the head kept at their ImageNet weights (models.freeze_layers)
     n_classes: int
     run: int
+    train_fraction: float  # share of each class's training galaxies the run keeps (splits.labelled_subset)
     # the run's split, drawn from these (the same draw as splits.parquet, see splits.py)
     split: dict
     # config key `training`, field for field
@@ -34,6 +35,7 @@ class TrainSettings:
     rotation: float
     channel_shift: float
     oversample: bool
+    budget_scaling: str  # epochs | steps: what a run on a fraction of the labels keeps equal to a full run
     interpolation: str
     normalization: str
     evaluation: str
@@ -43,7 +45,7 @@ class TrainSettings:
     device: str
     compile: bool | str  # true | false | "auto" (on CUDA only)
 
-    JOB_FIELDS = ("architecture", "pretrained", "epochs", "frozen_share", "n_classes", "run", "split")
+    JOB_FIELDS = ("architecture", "pretrained", "epochs", "frozen_share", "n_classes", "run", "train_fraction", "split")
     # Fields that change where or how often a run saves, never its numbers.
     NOT_IN_FINGERPRINT = ("checkpoint_every", "device", "eval_batch_size", "compile")
 

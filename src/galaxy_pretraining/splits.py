@@ -51,6 +51,29 @@ def make_splits(ids: Sequence[str], runs: Sequence[int], test_size: int, seed: i
     return table
 
 
+def labelled_subset(rows: np.ndarray, ids: Sequence[str], labels: np.ndarray, fraction: float, seed: int,
+                    run: int) -> np.ndarray:
+    """The training rows a run keeps at a label budget: `fraction` of each class, nested, in catalog order.
+
+    Each class's training galaxies are ordered by a hash of (seed, run, id)
+    (another order than the split's) and the first max(1, round(fraction x
+    n_class)) are kept: stratified by class, and nested, since the order does
+    not depend on the fraction (the 1 % set lies inside the 2 % set). The test
+    set is not touched. Fraction 1 keeps every row.
+    """
+    rows = np.asarray(rows)
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"a training fraction must lie in (0, 1], not {fraction}")
+    if fraction == 1.0:
+        return np.sort(rows)
+    kept = []
+    for label in np.unique(labels[rows]):
+        members = rows[labels[rows] == label]
+        order = _order([str(ids[row]) for row in members], f"{seed}/labels", run)
+        kept.append(members[order[: max(1, int(fraction * len(members) + 0.5))]])
+    return np.sort(np.concatenate(kept))
+
+
 def rows_of(splits: pd.DataFrame, run: int, subset: str) -> np.ndarray:
     """Catalog rows of one subset of one run, in catalog order."""
     if run not in set(splits["run"].unique()):

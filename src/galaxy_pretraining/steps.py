@@ -10,7 +10,8 @@ Context values: `class_names`, `budgets` (budgets read off the curves),
 `pairs` ([pretrained, scratch] model pairs), `paper_arms` ({model: arm} in
 the paper's comparison, {} otherwise; see published.py), `arms` ({model:
 architecture, weights, frozen_share}) and `fu_arms` ({model: frozen share} in
-Fu's comparison, {} otherwise).
+Fu's comparison, {} otherwise) and `split` (the splits block without runs and
+train_fractions: what draws each run's training set).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ class TableStep:
     make: Callable[..., pd.DataFrame]
     inputs: tuple[str, ...]  # tables read (Parquet under tables/), or "catalog"; make()'s argument names
     needs: tuple[str, ...] = ()  # context values passed to make()
-    when: str | None = None  # "pairs", "long_runs" or "frozen_shares": made only in studies that have them
+    when: str | None = None  # "pairs", "long_runs", "frozen_shares", "label_budgets" or "label_budget_pairs":
+    # made only in studies that have them
     data_inputs: bool = False  # also the data kind's summary inputs (a download manifest)
     description: str = ""
 
@@ -93,6 +95,27 @@ TABLES: dict[str, TableStep] = {
         description="Partial fine-tuning: per model, the share of its layers kept at their ImageNet weights and the "
                     "last epoch's train and test loss and accuracy (per cent), mean and sd over runs, as Fu's "
                     "Table 1; and the peak test accuracy over the epochs."),
+    "label_budget_peaks": TableStep(
+        lambda label_budget_curves, catalog, split: analysis.label_budget_peaks(label_budget_curves, catalog, split),
+        ("label_budget_curves", "catalog"), ("split",), when="label_budgets",
+        description="Label budgets: per model, run and share of the training labels, the labelled galaxies "
+                    "trained on and the peak test accuracy (per cent)."),
+    "label_budget": TableStep(
+        lambda label_budget_peaks: analysis.label_budget_table(label_budget_peaks), ("label_budget_peaks",),
+        when="label_budgets",
+        description="Peak test accuracy (per cent) against the number of labelled galaxies: mean and sd over runs "
+                    "per model and label budget."),
+    "labels_saved": TableStep(
+        lambda label_budget_peaks, pairs: analysis.labels_saved_table(label_budget_peaks, pairs),
+        ("label_budget_peaks",), ("pairs",), when="label_budget_pairs",
+        description="Labels saved by pretraining: at each label budget, the labelled galaxies the scratch model "
+                    "needs to match the pretrained model's mean peak accuracy (interpolated on a log axis), as a "
+                    "ratio to the pretrained model's; per-run ratios give the median and quartiles."),
+    "label_budget_sign_tests": TableStep(
+        lambda label_budget_peaks, pairs: analysis.label_budget_sign_tests(label_budget_peaks, pairs),
+        ("label_budget_peaks",), ("pairs",), when="label_budget_pairs",
+        description="Two-sided sign tests per label budget: pretrained against scratch peak accuracy, paired by "
+                    "run."),
     "table3_long_runs": TableStep(
         lambda peak_accuracy, paper_arms: analysis.long_runs_table(peak_accuracy, paper_arms), ("peak_accuracy",),
         ("paper_arms",), when="long_runs",

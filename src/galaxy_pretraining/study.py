@@ -43,11 +43,17 @@ class TrainingJob:
     run: int
     epochs: int
     long: bool  # one of the long_runs repeats
+    fraction: float  # the label budget: share of the run's training set it trains on
+
+    @property
+    def variant(self) -> str:
+        """What follows run<NNN> in its folder: -f<fraction> below all the labels, -e<epochs> for a long run."""
+        return (f"-f{self.fraction:g}" if self.fraction < 1 else "") + (f"-e{self.epochs}" if self.long else "")
 
     @property
     def folder(self) -> str:
-        """runs/<model>/run<NNN> or runs/<model>/run<NNN>-e<epochs> for the long runs."""
-        return f"runs/{self.model}/run{self.run:03d}" + (f"-e{self.epochs}" if self.long else "")
+        """runs/<model>/run<NNN>, run<NNN>-f<fraction> on a label budget, run<NNN>-e<epochs> for the long runs."""
+        return f"runs/{self.model}/run{self.run:03d}{self.variant}"
 
 
 def run_numbers(config: Mapping) -> list[int]:
@@ -64,17 +70,34 @@ def split_runs(config: Mapping) -> list[int]:
     return sorted(set(run_numbers(config)) | set(long_run_numbers(config)))
 
 
+def train_fractions(config: Mapping) -> list[float]:
+    """The label budgets, largest (1.0: all the labels) first."""
+    return sorted((float(f) for f in config["splits"]["train_fractions"]), reverse=True)
+
+
 def training_jobs(config: Mapping) -> list[TrainingJob]:
+    """Every (model, run) on all the labels, then on each smaller label budget, then the long runs."""
     jobs = []
     for model, spec in config["models"].items():
-        jobs += [TrainingJob(model, run, spec["epochs"], False) for run in run_numbers(config)]
-        jobs += [TrainingJob(model, run, config["long_runs"]["epochs"], True) for run in long_run_numbers(config)]
+        for fraction in train_fractions(config):
+            jobs += [TrainingJob(model, run, spec["epochs"], False, fraction) for run in run_numbers(config)]
+        jobs += [TrainingJob(model, run, config["long_runs"]["epochs"], True, 1.0) for run in long_run_numbers(config)]
     return jobs
 
 
-def training_job(config: Mapping, model: str, run: str, long: str) -> TrainingJob:
-    """The configured job of a train rule's wildcards (run "007", long "" or "-e1000")."""
-    folder = f"runs/{model}/run{run}{long}"
+def full_label_jobs(config: Mapping) -> list[TrainingJob]:
+    """The jobs on all the labels (standard and long): what the paper's tables and figures read."""
+    return [job for job in training_jobs(config) if job.fraction == 1.0]
+
+
+def label_budget_jobs(config: Mapping) -> list[TrainingJob]:
+    """The standard runs at every label budget (1.0 included): what the label-budget tables read."""
+    return [job for job in training_jobs(config) if not job.long]
+
+
+def training_job(config: Mapping, model: str, run: str, variant: str) -> TrainingJob:
+    """The configured job of a train rule's wildcards (run "007", variant "", "-f0.05" or "-e1000")."""
+    folder = f"runs/{model}/run{run}{variant}"
     for job in training_jobs(config):
         if job.folder == folder:
             return job
@@ -93,9 +116,9 @@ class TrainingGroup:
 
     @property
     def name(self) -> str:
-        """<model>/run<first>-<last>[-e<epochs>]: the name of its log."""
+        """<model>/run<first>-<last>[-f<fraction>][-e<epochs>]: the name of its log."""
         first, last = self.jobs[0], self.jobs[-1]
-        return f"{first.model}/run{first.run:03d}-{last.run:03d}" + (f"-e{first.epochs}" if first.long else "")
+        return f"{first.model}/run{first.run:03d}-{last.run:03d}{first.variant}"
 
     @property
     def rule_name(self) -> str:
@@ -113,7 +136,7 @@ def training_groups(config: Mapping) -> list[TrainingGroup]:
     size = config["train_resources"]["runs_per_job"]
     groups, current = [], []
     for job in training_jobs(config):
-        if current and (len(current) == size or (job.model, job.long) != (current[0].model, current[0].long)):
+        if current and (len(current) == size or (job.model, job.variant) != (current[0].model, current[0].variant)):
             groups.append(TrainingGroup(tuple(current)))
             current = []
         current.append(job)
@@ -137,6 +160,11 @@ def architecture_of_weights_file(config: Mapping, file_name: str) -> str:
     raise ConfigError(f"no configured model uses the weights file {file_name}")
 
 
+def split_settings(config: Mapping) -> dict:
+    """What draws a run's split: the splits block without the list of runs and of label budgets."""
+    return {k: v for k, v in config["splits"].items() if k not in ("runs", "train_fractions")}
+
+
 def train_settings(config: Mapping, job: TrainingJob) -> TrainSettings:
     """The settings of one training job: the job's fields plus config key `training`, field for field."""
     spec = config["models"][job.model]
@@ -147,7 +175,8 @@ def train_settings(config: Mapping, job: TrainingJob) -> TrainSettings:
         frozen_share=float(spec["frozen_share"]),
         n_classes=len(config["classes"]),
         run=int(job.run),
-        split={k: v for k, v in config["splits"].items() if k != "runs"},
+        train_fraction=float(job.fraction),
+        split=split_settings(config),
         **config["training"],
     )
 
@@ -194,6 +223,9 @@ def check_config(config: Mapping) -> None:
     if config["training"]["crop_size"] > config["image_size"]:
         problems.append(f"training.crop_size ({config['training']['crop_size']}) is larger than image_size "
                         f"({config['image_size']})")
+    if 1.0 not in train_fractions(config):
+        problems.append(f"splits.train_fractions: {config['splits']['train_fractions']} lacks 1.0 (all the labels), "
+                        "which every table of the study reads")
     if example_run(config) not in run_numbers(config):
         problems.append(f"analysis.example_run: run {example_run(config)} is not among the configured runs "
                         f"(splits.runs gives {run_numbers(config)[:3]}...)")
@@ -229,8 +261,10 @@ def frozen_share_models(config: Mapping) -> list[str]:
 def _study_has(config: Mapping, feature: str | None) -> bool:
     if feature is None:
         return True
+    budgets = len(train_fractions(config)) > 1
     return {"pairs": lambda: bool(model_pairs(config)), "long_runs": lambda: bool(long_run_numbers(config)),
-            "frozen_shares": lambda: bool(frozen_share_models(config))}[feature]()
+            "frozen_shares": lambda: bool(frozen_share_models(config)), "label_budgets": lambda: budgets,
+            "label_budget_pairs": lambda: budgets and bool(model_pairs(config))}[feature]()
 
 
 def table_names(config: Mapping) -> list[str]:
@@ -264,6 +298,7 @@ def _context(config: Mapping, needs) -> dict:
         "arms": lambda: {model: {key: spec[key] for key in ("architecture", "weights", "frozen_share")}
                          for model, spec in config["models"].items()},
         "fu_arms": lambda: published.fu_arms(config),
+        "split": lambda: split_settings(config),
     }
     return {need: context[need]() for need in needs}
 

@@ -35,7 +35,7 @@ from .augment import evaluation_transform, random_transform
 from .io import atomic_path, write_table
 from .models import build_model, freeze_layers, hold_frozen_batch_norms, trainable_parameters
 from .settings import TrainSettings
-from .splits import make_splits, rows_of
+from .splits import labelled_subset, make_splits, rows_of
 from .stopping import StopRequest, TrainingInterrupted, stop_on_signals
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,7 @@ class RunData:
     images: torch.Tensor  # the whole store, uint8 N x 3 x S x S on the device
     labels: torch.Tensor  # class index of every store row, on the device
     rows: dict[str, torch.Tensor]  # subset -> store rows (long, on the device); empty subsets left out
+    epoch_images: int | None = None  # images an epoch shows, when not one pass (budget_scaling: steps)
 
 
 def load_store(store_path, n_rows: int, device: torch.device) -> torch.Tensor:
@@ -92,27 +93,38 @@ def load_store(store_path, n_rows: int, device: torch.device) -> torch.Tensor:
     return target
 
 
-def run_data(images: torch.Tensor, catalog: pd.DataFrame, split: dict, run: int) -> RunData:
+def run_data(images: torch.Tensor, catalog: pd.DataFrame, split: dict, run: int, train_fraction: float,
+             budget_scaling: str) -> RunData:
     """The run's train / validation / test rows of the store.
 
     The split is drawn from the catalog ids with `make_splits`: the same rows
     as the run's part of splits.parquet, without depending on that file (so
-    adding runs to the study retrains nothing already done).
+    adding runs to the study retrains nothing already done). With
+    train_fraction < 1 the training rows are the run's labelled subset
+    (splits.labelled_subset); with budget_scaling `steps` an epoch then shows
+    as many images as the whole training set has, so the run takes as many
+    optimiser steps as a run on all the labels.
     """
     device = images.device
-    labels = torch.tensor(catalog["class_index"].to_numpy(), dtype=torch.long, device=device)
+    class_index = catalog["class_index"].to_numpy()
+    labels = torch.tensor(class_index, dtype=torch.long, device=device)
     splits = make_splits(catalog["id"], [run], split["test_size"], split["seed"], split["validation_size"])
     rows = {}
     for subset in ("train", "validation", "test"):
         chosen = rows_of(splits, run, subset)
+        if subset == "train":
+            full = len(chosen)
+            chosen = labelled_subset(chosen, catalog["id"].to_numpy(), class_index, train_fraction, split["seed"], run)
         if len(chosen):
             rows[subset] = torch.as_tensor(chosen, dtype=torch.long, device=device)
-    return RunData(images, labels, rows)
+    if budget_scaling not in ("epochs", "steps"):
+        raise ValueError(f"unknown budget_scaling {budget_scaling!r}; use 'epochs' or 'steps'")
+    return RunData(images, labels, rows, full if budget_scaling == "steps" and full > len(rows["train"]) else None)
 
 
 def load_data(store_path, catalog: pd.DataFrame, split: dict, run: int, device: torch.device) -> RunData:
-    """One run's data: the store onto the device and the run's rows of it."""
-    return run_data(load_store(store_path, len(catalog), device), catalog, split, run)
+    """One run's data (all its training labels): the store onto the device and the run's rows of it."""
+    return run_data(load_store(store_path, len(catalog), device), catalog, split, run, 1.0, "epochs")
 
 
 def _autocast(device: torch.device, settings: TrainSettings):
@@ -164,14 +176,22 @@ class EpochInterrupted(Exception):
         self.position = position
 
 
-def epoch_order(labels: torch.Tensor, generator: torch.Generator, oversample: bool) -> torch.Tensor:
+def epoch_order(labels: torch.Tensor, generator: torch.Generator, oversample: bool,
+                length: int | None = None) -> torch.Tensor:
     """The order of an epoch: positions into the training rows (whose class indices are `labels`).
 
     Without oversampling, a permutation of all of them. With it, random
     oversampling: every class as often as the largest one, each class with all
     its images once plus random repeats (drawn with replacement) to fill up,
-    the whole shuffled; a new draw every epoch.
+    the whole shuffled; a new draw every epoch. With `length`, passes of such
+    orders one after the other, cut at `length` images.
     """
+    if length is not None:
+        passes, total = [], 0
+        while total < length:
+            passes.append(epoch_order(labels, generator, oversample))
+            total += len(passes[-1])
+        return torch.cat(passes)[:length]
     if not oversample:
         return torch.randperm(len(labels), generator=generator, device=labels.device)
     classes, counts = torch.unique(labels, return_counts=True)
@@ -198,7 +218,8 @@ def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, ge
     hold_frozen_batch_norms(model)
     rows = data.rows["train"]
     if position is None:
-        position = EpochPosition(epoch, epoch_order(data.labels[rows], generator, settings.oversample), 0,
+        position = EpochPosition(epoch, epoch_order(data.labels[rows], generator, settings.oversample,
+                                                         data.epoch_images), 0,
                                  torch.zeros((), device=device), torch.zeros((), device=device, dtype=torch.long), 0.0)
     else:
         position = position.to(device)
@@ -356,7 +377,7 @@ def build_run(settings: TrainSettings, images: torch.Tensor, catalog: pd.DataFra
     device = images.device
     arm = "imagenet" if settings.pretrained else "scratch"
     print(f"training {settings.architecture} ({arm}) run {settings.run} on {device}", flush=True)
-    data = run_data(images, catalog, settings.split, settings.run)
+    data = run_data(images, catalog, settings.split, settings.run, settings.train_fraction, settings.budget_scaling)
     identity = (settings.seed, settings.architecture, settings.pretrained, settings.run)
     torch.manual_seed(_seed(*identity, "init"))
     initial = build_model(settings.architecture, settings.n_classes, weights_path if settings.pretrained else None)

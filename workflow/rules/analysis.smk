@@ -6,7 +6,7 @@
 
 rule curves:
     input:
-        get_metrics_paths,
+        metrics_paths(S.full_label_jobs(config)),
     output:
         f"{RESULTS}/tables/curves.parquet",
     log:
@@ -16,7 +16,25 @@ rule curves:
     conda:
         CONDA_ENV
     params:
-        jobs=get_metrics_keys,
+        jobs=metrics_keys(S.full_label_jobs(config)),
+    script:
+        "../scripts/curves.py"
+
+
+# The standard runs at every label budget (splits.train_fractions), for the label-budget tables.
+rule label_budget_curves:
+    input:
+        metrics_paths(S.label_budget_jobs(config)),
+    output:
+        f"{RESULTS}/tables/label_budget_curves.parquet",
+    log:
+        f"{RESULTS}/logs/tables/label_budget_curves.log",
+    group:
+        "summary"
+    conda:
+        CONDA_ENV
+    params:
+        jobs=metrics_keys(S.label_budget_jobs(config)),
     script:
         "../scripts/curves.py"
 

@@ -14,7 +14,7 @@ CONDA_ENV = "../envs/galaxy-pretraining.yaml"
 wildcard_constraints:
     model="|".join(map(re.escape, config["models"])),
     run=r"\d{3}",
-    long=r"(-e\d+)?",
+    variant=r"(-f[0-9.]+)?(-e\d+)?",
     table="|".join(S.table_names(config)),
     figure="|".join(S.figure_names(config)),
 
@@ -67,7 +67,7 @@ def get_gradcam_caption(wildcards):
 
 
 def get_job(wildcards):
-    return S.training_job(config, wildcards.model, wildcards.run, wildcards.long)
+    return S.training_job(config, wildcards.model, wildcards.run, wildcards.variant)
 
 
 def weights_input(model):
@@ -96,13 +96,13 @@ def get_train_runtime(wildcards):
     return S.train_runtime_minutes(config, get_job(wildcards).epochs)
 
 
-def get_metrics_paths(wildcards=None):
-    return [f"{RESULTS}/{job.folder}/metrics.parquet" for job in S.training_jobs(config)]
+def metrics_paths(jobs):
+    return [f"{RESULTS}/{job.folder}/metrics.parquet" for job in jobs]
 
 
-def get_metrics_keys(wildcards=None):
-    """(model, run, epochs, long_run) of each path of get_metrics_paths, in the same order."""
-    return [[job.model, job.run, job.epochs, job.long] for job in S.training_jobs(config)]
+def metrics_keys(jobs):
+    """(model, run, epochs, long_run, train_fraction) of each job, in the order of metrics_paths."""
+    return [[job.model, job.run, job.epochs, job.long, job.fraction] for job in jobs]
 
 
 def get_weights_architecture(wildcards):

@@ -1,4 +1,5 @@
-# One job per (model, run), and per long run (suffix -e<epochs>). A job draws
+# One job per (model, run), per smaller label budget (suffix -f<fraction>) and per
+# long run (suffix -e<epochs>). A job draws
 # its run's split itself (splits.py: the same rows as splits.parquet), so
 # adding runs to the study retrains nothing already done.
 #
@@ -16,11 +17,11 @@ if config["train_resources"]["runs_per_job"] == 1:
             catalog=f"{RESULTS}/catalog.parquet",
             weights=get_weights_input,
         output:
-            metrics=f"{RESULTS}/runs/{{model}}/run{{run}}{{long}}/metrics.parquet",
-            predictions=f"{RESULTS}/runs/{{model}}/run{{run}}{{long}}/predictions.parquet",
-            best_model=f"{RESULTS}/runs/{{model}}/run{{run}}{{long}}/best.pt",
+            metrics=f"{RESULTS}/runs/{{model}}/run{{run}}{{variant}}/metrics.parquet",
+            predictions=f"{RESULTS}/runs/{{model}}/run{{run}}{{variant}}/predictions.parquet",
+            best_model=f"{RESULTS}/runs/{{model}}/run{{run}}{{variant}}/best.pt",
         log:
-            f"{RESULTS}/logs/train/{{model}}/run{{run}}{{long}}.log",
+            f"{RESULTS}/logs/train/{{model}}/run{{run}}{{variant}}.log",
         retries: config["train_resources"]["retries"]
         conda:
             CONDA_ENV
