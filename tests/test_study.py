@@ -266,6 +266,9 @@ def test_label_budgets_add_jobs_per_fraction_with_their_own_folders_and_settings
     assert all(job.fraction == 1.0 for job in study.full_label_jobs(budgets))
     groups = {group.name for group in study.training_groups({**budgets, "train_resources": {"runs_per_job": 2}})}
     assert "efficientnet_lite0-scratch/run000-001-f0.05" in groups
+    caption = study.figure_caption(budgets, "label_budget")
+    assert "2 runs per model" in caption and "shares 0.05, 0.2, 1" in caption and "same optimiser steps" in caption
+    assert "shares 0.05" in study.table_caption(budgets, "labels_saved")
     without_all = copy.deepcopy(demo)
     without_all["splits"]["train_fractions"] = [0.5]
     with pytest.raises(study.ConfigError, match="splits.train_fractions: \\[0.5\\] lacks 1.0"):

@@ -307,8 +307,23 @@ def table_arguments(config: Mapping, name: str) -> dict:
     return _context(config, TABLES[name].needs)
 
 
+LABEL_BUDGET_OUTPUTS = ("label_budget_peaks", "label_budget", "labels_saved", "label_budget_sign_tests")
+
+
+def label_budget_note(config: Mapping) -> str:
+    """What was run on the label-budget axis, for the captions of its tables and figure."""
+    fractions = ", ".join(f"{f:g}" for f in sorted(train_fractions(config)))
+    scaling = {"epochs": "the same epochs at every budget (fewer optimiser steps on fewer labels)",
+               "steps": "the same optimiser steps at every budget (epochs of as many images as the whole "
+                        "training set)"}[config["training"]["budget_scaling"]]
+    return (f"Run here: {len(run_numbers(config))} runs per model, each trained on the shares {fractions} of its "
+            f"training set (stratified by class, nested), with {scaling}; the test set is the run's own.")
+
+
 def _caption(config: Mapping, name: str, description: str) -> str:
     """A table's or figure's caption; a study's published numbers only in that study's comparison."""
+    if name in LABEL_BUDGET_OUTPUTS or (name in FIGURES and set(FIGURES[name].tables.values()) & set(LABEL_BUDGET_OUTPUTS)):
+        return f"{description} {label_budget_note(config)}"
     if published.paper_arms(config) and name in published.NOTES:
         return f"{description} {published.NOTES[name]} ({published.PAPER}, AlexNet, the same protocol.)"
     if published.fu_arms(config) and name in published.FU_NOTES:
