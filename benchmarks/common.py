@@ -50,7 +50,7 @@ def paper_settings(**overrides):
     from galaxy_pretraining.config import load_config
     from galaxy_pretraining.study import TrainingJob, train_settings
 
-    settings = train_settings(load_config(ROOT / "config/config.yaml"), TrainingJob("alexnet-scratch", 0, 1, False))
+    settings = train_settings(load_config(ROOT / "config/config.yaml"), TrainingJob("alexnet-scratch", 0, 1, False, 1.0))
     return dataclasses.replace(settings, **overrides)
 
 
