@@ -410,6 +410,17 @@ def test_galaxy10_from_a_server_that_drops_the_connection_to_the_array_store(roo
     assert "Galaxy10_DECals.h5.part: sha256 " in log and "is not the expected " + "0" * 64 in log
 
 
+def run_study(root, snakemake_exe, workdir, config: dict):
+    """Run the whole workflow on `config` in a new folder; its results/<study>/ folder."""
+    workdir.mkdir()
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    command = [snakemake_exe, "-s", str(root / "Snakefile"), "-d", str(workdir), "--configfile",
+               str(workdir / "config.yaml"), "--cores", "2"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return workdir / "results" / config["study"]
+
+
 def fu_mock_config() -> dict:
     """config/fu-galaxy10.yaml on a rendered Galaxy10 file: its protocol (oversampling, channel shifts, Adam at
     lr 0.0005, Grad-CAM), with EfficientNet-Lite0 (ImageNet weights offline) in place of DenseNet-121, shrunk."""
@@ -432,14 +443,7 @@ def fu_mock_config() -> dict:
 def test_fus_study_runs_offline_on_a_mock_galaxy10_file(root, tmp_path, snakemake_exe):
     """Every table and figure of Fu's study, the frozen-share figure and a Grad-CAM figure per model."""
     config = fu_mock_config()
-    workdir = tmp_path / "fu"
-    workdir.mkdir()
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    command = [snakemake_exe, "-s", str(root / "Snakefile"), "-d", str(workdir), "--configfile",
-               str(workdir / "config.yaml"), "--cores", "2"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stderr[-4000:]
-    results = workdir / "results/fu-mock"
+    results = run_study(root, snakemake_exe, tmp_path / "fu", config)
     table = pd.read_csv(results / "tables/frozen_share_results.csv").set_index("model")
     assert table["frozen_share"].to_dict() == pytest.approx(
         {"lite0-frozen000": 0.0, "lite0-frozen060": 0.6, "lite0-frozen100": 1.0, "lite0-scratch": float("nan")},
@@ -461,14 +465,7 @@ def test_label_budgets_end_to_end(root, tmp_path, snakemake_exe):
     config = small_demo_config("budgets", n_galaxies=120, image_size=40, runs=2, test_size=30)
     config["splits"]["train_fractions"] = [0.25, 0.5, 1.0]
     config["training"]["budget_scaling"] = "steps"
-    workdir = tmp_path / "budgets"
-    workdir.mkdir()
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    command = [snakemake_exe, "-s", str(root / "Snakefile"), "-d", str(workdir), "--configfile",
-               str(workdir / "config.yaml"), "--cores", "2"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stderr[-4000:]
-    results = workdir / "results/budgets"
+    results = run_study(root, snakemake_exe, tmp_path / "budgets", config)
     for model in config["models"]:
         for variant in ("", "-f0.25", "-f0.5"):
             assert (results / f"runs/{model}/run001{variant}/metrics.parquet").exists()
