@@ -103,7 +103,8 @@ def test_a_training_job_stopped_by_its_time_limit_resumes_from_the_batch_it_stop
     config["models"] = {"efficientnet_lite0-scratch": {"architecture": "efficientnet_lite0", "weights": "none",
                                                        "epochs": epochs}}
     config["training"].update(checkpoint_every=epochs)
-    config["train_resources"] = {"minutes_overhead": 0, "minutes_per_epoch": 0.004, "retries": 4, "threads": 2}
+    # retries: room for a slow or busy machine (an attempt makes less progress there); unused ones cost nothing
+    config["train_resources"] = {"minutes_overhead": 0, "minutes_per_epoch": 0.004, "retries": 8, "threads": 2}
     config["analysis"]["budgets"] = [5]
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     run_folder = "results/timeout/runs/efficientnet_lite0-scratch/run000"
