@@ -113,7 +113,7 @@ def test_a_training_job_stopped_by_its_time_limit_resumes_from_the_batch_it_stop
     result = subprocess.run(
         base + ["-d", str(tmp_path / "cluster"), "--cores", "8", "--profile", str(root / "slurm"),
                 "--slurm-init-seconds-before-status-checks", "2"],
-        capture_output=True, text=True, timeout=900, env=cluster.env, cwd=root,
+        capture_output=True, text=True, timeout=1500, env=cluster.env, cwd=root,
     )
     assert result.returncode == 0, result.stderr[-5000:]
     train_jobs = [j for j in cluster.jobs() if j.get("Comment", "").startswith("rule_train_")
