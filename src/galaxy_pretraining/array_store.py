@@ -22,17 +22,20 @@ class ImageDecodeError(ValueError):
     """An image file that cannot be decoded fully."""
 
 
+def _resized(image: Image.Image, size: int) -> np.ndarray:
+    """An RGB image as 3 x size x size uint8, resized (bilinear, with antialiasing) when it is another size."""
+    if image.size != (size, size):
+        image = image.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=None)
+    return np.asarray(image, dtype=np.uint8).transpose(2, 0, 1)
+
+
 def load_image(path: os.PathLike, size: int) -> np.ndarray:
     """One image as 3 x size x size uint8 RGB, decoded fully, resized with antialiasing."""
     try:
         with Image.open(path) as image:
-            image = image.convert("RGB")
-            if image.size != (size, size):
-                image = image.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=None)
-            pixels = np.asarray(image, dtype=np.uint8)
+            return _resized(image.convert("RGB"), size)
     except (OSError, ValueError, Image.DecompressionBombError) as error:
         raise ImageDecodeError(f"{path}: cannot decode image ({error})") from None
-    return pixels.transpose(2, 0, 1)
 
 
 def hdf5_reference(path: str) -> tuple[str, str, int] | None:
@@ -47,10 +50,7 @@ def resize_pixels(pixels: np.ndarray, size: int, where: str) -> np.ndarray:
     """An H x W x 3 uint8 image as 3 x size x size, resized as load_image resizes decoded files."""
     if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.dtype != np.uint8:
         raise ImageDecodeError(f"{where}: expected an H x W x 3 uint8 image, found {pixels.dtype} {pixels.shape}")
-    image = Image.fromarray(pixels)
-    if image.size != (size, size):
-        image = image.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=None)
-    return np.asarray(image, dtype=np.uint8).transpose(2, 0, 1)
+    return _resized(Image.fromarray(pixels), size)
 
 
 # Rows of an HDF5 image dataset read at once: 256 Galaxy10 images are 50 MB, not the file's 3.5 GB.
