@@ -307,7 +307,15 @@ def table_arguments(config: Mapping, name: str) -> dict:
     return _context(config, TABLES[name].needs)
 
 
-LABEL_BUDGET_OUTPUTS = ("label_budget_peaks", "label_budget", "labels_saved", "label_budget_sign_tests")
+# The tables of the label-budget axis (made only in studies with several train_fractions), from the registry.
+LABEL_BUDGET_TABLES = frozenset(name for name, step in TABLES.items()
+                                if step.when in ("label_budgets", "label_budget_pairs"))
+
+
+def _about_label_budgets(name: str) -> bool:
+    """A label-budget table, or a figure that reads one."""
+    return name in LABEL_BUDGET_TABLES or (name in FIGURES and bool(set(FIGURES[name].tables.values()) &
+                                                                    LABEL_BUDGET_TABLES))
 
 
 def label_budget_note(config: Mapping) -> str:
@@ -322,7 +330,7 @@ def label_budget_note(config: Mapping) -> str:
 
 def _caption(config: Mapping, name: str, description: str) -> str:
     """A table's or figure's caption; a study's published numbers only in that study's comparison."""
-    if name in LABEL_BUDGET_OUTPUTS or (name in FIGURES and set(FIGURES[name].tables.values()) & set(LABEL_BUDGET_OUTPUTS)):
+    if _about_label_budgets(name):
         return f"{description} {label_budget_note(config)}"
     if published.paper_arms(config) and name in published.NOTES:
         return f"{description} {published.NOTES[name]} ({published.PAPER}, AlexNet, the same protocol.)"
