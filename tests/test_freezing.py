@@ -8,10 +8,9 @@ import torch
 from test_train import CLASSES, settings
 from torch import nn
 
-from galaxy_pretraining.architectures import ARCHITECTURES, architecture_spec, weights_file_name
+from galaxy_pretraining.architectures import ARCHITECTURES, architecture_spec
 from galaxy_pretraining.models import (
     build_model,
-    fetch_weights,
     freeze_layers,
     frozen_layer_count,
     hold_frozen_batch_norms,
@@ -20,13 +19,6 @@ from galaxy_pretraining.models import (
 from galaxy_pretraining.train import build_run, epoch_order, load_store, train_run
 
 tiny_study = test_train.tiny_study  # the training tests' 96-image study, as a fixture here too
-
-
-@pytest.fixture(scope="module")
-def lite0_weights(tmp_path_factory):
-    target = tmp_path_factory.mktemp("weights") / weights_file_name("efficientnet_lite0")
-    fetch_weights("efficientnet_lite0", target, mirror=None)
-    return target
 
 
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))

