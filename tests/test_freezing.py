@@ -59,7 +59,7 @@ def test_frozen_batch_norms_stay_in_eval_mode_in_training():
 
 
 def _tiny_run(tiny_study, out, weights, **overrides):
-    s = settings(architecture="efficientnet_lite0", pretrained=True, epochs=1, normalization="imagenet",
+    s = settings(architecture="efficientnet_lite0", weights="imagenet", epochs=1, normalization="imagenet",
                  optimizer={"name": "adam", "lr": 0.001, "weight_decay": 0.0}, **overrides)
     train_run(s, tiny_study / "images.npy", tiny_study / "catalog.parquet", out / "metrics.parquet",
               out / "predictions.parquet", out / "best.pt", weights_path=weights, class_names=CLASSES, threads=1,
@@ -91,7 +91,7 @@ def test_after_training_frozen_layers_equal_the_imagenet_file_and_the_others_hav
 
 
 def test_the_optimiser_holds_only_the_trainable_parameters(tiny_study, lite0_weights):
-    s = settings(architecture="efficientnet_lite0", pretrained=True, frozen_share=0.4)
+    s = settings(architecture="efficientnet_lite0", weights="imagenet", frozen_share=0.4)
     catalog = pd.read_parquet(tiny_study / "catalog.parquet")
     images = load_store(tiny_study / "images.npy", len(catalog), torch.device("cpu"))
     run = build_run(s, images, catalog, lite0_weights, CLASSES)

@@ -50,7 +50,7 @@ def test_missing_weights_are_an_error_saying_where(tmp_path):
 def test_corrupt_weights_are_refused(tmp_path, lite0_weights):
     bad = tmp_path / lite0_weights.name
     bad.write_bytes(lite0_weights.read_bytes()[:-10] + b"0123456789")
-    with pytest.raises(WeightsError, match="does not match the expected prefix 57934424"):
+    with pytest.raises(WeightsError, match="does not match the expected 57934424"):
         build_model("efficientnet_lite0", 4, bad)
 
 

@@ -273,3 +273,51 @@ def test_label_budgets_add_jobs_per_fraction_with_their_own_folders_and_settings
     without_all["splits"]["train_fractions"] = [0.5]
     with pytest.raises(study.ConfigError, match="splits.train_fractions: \\[0.5\\] lacks 1.0"):
         study.resolve(without_all)
+
+
+# --- galaxy-pretrained weights: timm architectures and the zoobot source -----------------------
+
+
+def three_arms(demo, architecture="timm/convnext_nano"):
+    config = copy.deepcopy(demo)
+    config["models"] = {f"convnext_nano-{weights}": {"architecture": architecture, "weights": weights, "epochs": 2}
+                        for weights in ("zoobot", "imagenet", "none")}
+    return config
+
+
+def test_a_zoobot_arm_reads_its_hub_file_and_recorded_sha256_and_pairs_with_scratch(demo):
+    config = study.resolve(three_arms(demo))
+    assert study.weights_inputs(config, "convnext_nano-zoobot") == [
+        "resources/weights/zoobot-encoder-convnext_nano.bin", "resources/weights/zoobot-encoder-convnext_nano.bin.sha256"]
+    assert study.weights_inputs(config, "convnext_nano-imagenet")[0] == "resources/weights/timm-convnext_nano.safetensors"
+    assert study.weights_inputs(config, "convnext_nano-none") == []
+    assert study.architecture_of_weights_file(config, "zoobot-encoder-convnext_nano.bin") == [
+        "timm/convnext_nano", "zoobot"]
+    assert study.model_pairs(config) == [["convnext_nano-zoobot", "convnext_nano-none"],
+                                         ["convnext_nano-imagenet", "convnext_nano-none"]]
+    job = study.training_jobs(config)[0]
+    assert study.train_settings(config, job).weights == "zoobot"
+    assert study.weights_inputs(demo, "efficientnet_lite0-imagenet") == ["resources/weights/efficientnet-lite0-57934424.pth"]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c["models"]["convnext_nano-zoobot"].update(architecture="resnet50"),
+     "models.convnext_nano-zoobot.weights: zoobot's encoders are timm models"),
+    (lambda c: c["models"]["convnext_nano-none"].update(frozen_share=0.5),
+     "models.convnext_nano-none.frozen_share: 0.5 .* needs pretrained weights"),
+    (lambda c: c["models"]["convnext_nano-imagenet"].update(architecture="timm/"),
+     "models.convnext_nano-imagenet.architecture: 'timm/' is not timm/<a timm model name>"),
+    (lambda c: c["models"]["convnext_nano-imagenet"].update(architecture="convnext_nano"),
+     "unknown architecture 'convnext_nano'.*or timm/<model>"),
+])
+def test_bad_timm_or_zoobot_models_are_refused_naming_the_key(demo, change, message):
+    config = three_arms(demo)
+    change(config)
+    with pytest.raises(study.ConfigError, match=message):
+        study.resolve(config)
+
+
+def test_freezing_a_zoobot_encoder_is_allowed(demo):
+    config = three_arms(demo)
+    config["models"]["convnext_nano-zoobot"]["frozen_share"] = 1.0
+    study.resolve(config)

@@ -49,7 +49,7 @@ def tiny_study(tmp_path_factory):
 
 def settings(**overrides):
     """The schema's training defaults, shrunk to the tiny study."""
-    base = dict(schema_defaults("training"), architecture="resnet18", pretrained=False, epochs=3, frozen_share=0.0,
+    base = dict(schema_defaults("training"), architecture="resnet18", weights="none", epochs=3, frozen_share=0.0,
                 n_classes=3, run=0, train_fraction=1.0,
                 batch_size=16, optimizer={"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0},
                 crop_size=32, evaluation="center", device="cpu", deterministic=True, checkpoint_every=1, split=SPLIT)
@@ -119,7 +119,7 @@ def test_one_epoch_of_evaluation_checked_by_hand():
 
 def test_a_pretrained_model_without_weights_is_an_error(tiny_study, tmp_path):
     with pytest.raises(ValueError, match="needs a weights file"):
-        run(tiny_study, tmp_path, settings(pretrained=True))
+        run(tiny_study, tmp_path, settings(weights="imagenet"))
 
 
 def test_class_names_must_match_the_model(tiny_study, tmp_path):

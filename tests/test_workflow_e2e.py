@@ -481,3 +481,32 @@ def test_label_budgets_end_to_end(root, tmp_path, snakemake_exe):
     assert (results / "figures/label_budget.png").stat().st_size > 10_000
     curves = pd.read_parquet(results / "tables/curves.parquet")
     assert set(curves["train_fraction"]) == {1.0}
+
+
+def test_a_zoobot_arm_fetches_its_encoder_from_a_hub_and_is_paired_with_scratch(root, tmp_path, snakemake_exe):
+    """weights: zoobot on a timm architecture: the weights rule fetches the encoder from a hub (a real server on
+    127.0.0.1, serving an encoder file written here), records its sha256, and training starts from it."""
+    import hashlib
+    import io
+
+    import timm
+    import torch
+    from hub_server import HubServer
+
+    torch.manual_seed(0)
+    encoder = timm.create_model("convnext_atto", num_classes=0).state_dict()
+    buffer = io.BytesIO()
+    torch.save(encoder, buffer)
+    config = small_demo_config("zoobot", n_galaxies=100, image_size=40, runs=2, test_size=30)
+    config["models"] = {"atto-zoobot": {"architecture": "timm/convnext_atto", "weights": "zoobot", "epochs": 2},
+                        "atto-scratch": {"architecture": "timm/convnext_atto", "weights": "none", "epochs": 2}}
+    with HubServer({("mwalmsley/zoobot-encoder-convnext_atto", "pytorch_model.bin"): buffer.getvalue()}) as hub:
+        config["hub_endpoint"] = hub.endpoint
+        results = run_study(root, snakemake_exe, tmp_path / "zoobot", config)
+    weights = tmp_path / "zoobot/resources/weights/zoobot-encoder-convnext_atto.bin"
+    assert (tmp_path / "zoobot/resources/weights/zoobot-encoder-convnext_atto.bin.sha256").read_text().split()[0] == \
+        hashlib.sha256(weights.read_bytes()).hexdigest() == hashlib.sha256(buffer.getvalue()).hexdigest()
+    log = (results / "logs/train/atto-zoobot/run001.log").read_text()
+    assert "training timm/convnext_atto (zoobot) run 1" in log
+    gains = pd.read_csv(results / "tables/gains.csv")
+    assert set(zip(gains["pretrained"], gains["scratch"])) == {("atto-zoobot", "atto-scratch")}

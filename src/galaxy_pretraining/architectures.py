@@ -4,6 +4,15 @@ Light on purpose (no torch): the workflow reads it at parse time to check the
 config and to name the weights files. `models.py` builds the networks from it.
 Adding a torchvision network is one entry here (and its test in
 tests/test_models.py, which checks the entry against torchvision itself).
+
+Besides the entries, any timm model is an architecture: `timm/<timm model
+name>` (for example timm/convnext_nano). Its weights come from the Hugging Face
+hub: `imagenet` are timm's own default pretrained weights of that model, and
+`zoobot` the Galaxy Zoo encoders of Walmsley et al., published as
+mwalmsley/zoobot-encoder-<timm model name> (file pytorch_model.bin, an encoder
+without its head). A hub file's name carries no hash, so the fetch checks it
+against the sha256 the hub states and writes that beside it (<file>.sha256),
+and every use checks it against that.
 """
 
 from __future__ import annotations
@@ -12,6 +21,17 @@ import re
 from dataclasses import dataclass
 
 TORCHVISION_WEIGHTS_URL = "https://download.pytorch.org/models/"
+
+WEIGHTS_SOURCES = ("imagenet", "zoobot", "none")  # config key models.<name>.weights
+PRETRAINED_SOURCES = ("imagenet", "zoobot")
+TIMM_PREFIX = "timm/"
+HUB_ENDPOINT = "https://huggingface.co"
+ZOOBOT_REPOSITORY = "mwalmsley/zoobot-encoder-{model}"  # STUDIES.md section 4
+ZOOBOT_FILE = "pytorch_model.bin"  # the file those repositories hold (an encoder: no head)
+TIMM_HUB_FILE = "model.safetensors"  # the file of timm's own repositories (timm/<model>.<tag>)
+# head / gradcam_layer of a timm model: read from the built model (its pretrained_cfg's classifier, the
+# last entry of its feature_info), since they differ from model to model.
+FROM_TIMM_MODEL = "<from the timm model>"
 
 
 @dataclass(frozen=True)
@@ -80,13 +100,58 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
 }
 
 
+def is_timm(name: str) -> bool:
+    return name.startswith(TIMM_PREFIX)
+
+
+def timm_model_name(name: str) -> str:
+    """timm/convnext_nano -> convnext_nano."""
+    return name[len(TIMM_PREFIX):]
+
+
 def architecture_spec(name: str) -> ArchitectureSpec:
+    if is_timm(name):
+        if not timm_model_name(name):
+            raise KeyError(f"architecture {name!r} names no timm model (timm/<model>, e.g. timm/convnext_nano)")
+        return ArchitectureSpec("timm", FROM_TIMM_MODEL, "", gradcam_layer=FROM_TIMM_MODEL)
     try:
         return ARCHITECTURES[name]
     except KeyError:
-        raise KeyError(f"unknown architecture {name!r}; known: {sorted(ARCHITECTURES)}") from None
+        raise KeyError(f"unknown architecture {name!r}; known: {sorted(ARCHITECTURES)} or timm/<any timm model>") from None
 
 
-def weights_file_name(name: str) -> str:
-    """File name of an architecture's ImageNet weights under resources/weights/."""
+def weights_file_name(name: str, weights: str = "imagenet") -> str:
+    """File name of an architecture's pretrained weights (`imagenet` or `zoobot`) under resources/weights/."""
+    if weights not in PRETRAINED_SOURCES:
+        raise ValueError(f"weights {weights!r} have no file; pretrained weights are one of {PRETRAINED_SOURCES}")
+    if is_timm(name):
+        model = timm_model_name(name)
+        return f"zoobot-encoder-{model}.bin" if weights == "zoobot" else f"timm-{model}.safetensors"
+    if weights == "zoobot":
+        raise ValueError(f"zoobot weights are timm encoders; use architecture timm/<model> (e.g. timm/convnext_nano), "
+                         f"not {name}")
     return architecture_spec(name).weights_file
+
+
+@dataclass(frozen=True)
+class HubFile:
+    """One file of a Hugging Face hub repository."""
+
+    repository: str
+    file: str
+    revision: str = "main"
+
+
+def hub_file(name: str, weights: str) -> HubFile:
+    """Where on the hub a timm architecture's weights live. ImageNet: timm's default pretrained tag (imports timm)."""
+    if not is_timm(name):
+        raise ValueError(f"{name} is not a timm architecture; its weights do not come from the hub")
+    model = timm_model_name(name)
+    if weights == "zoobot":
+        return HubFile(ZOOBOT_REPOSITORY.format(model=model), ZOOBOT_FILE)
+    from timm.models import get_pretrained_cfg
+
+    config = get_pretrained_cfg(model)
+    if config is None or not config.hf_hub_id:
+        raise ValueError(f"timm has no pretrained weights on the hub for {model}")
+    return HubFile(config.hf_hub_id, TIMM_HUB_FILE)

@@ -18,10 +18,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .architectures import architecture_spec
 from .array_store import read_rows
 from .augment import IMAGENET_MEAN, IMAGENET_STD, center_crop, to_float
-from .models import build_model, module_at
+from .models import build_model, gradcam_layer_path, module_at
 
 
 class GradCamError(ValueError):
@@ -39,7 +38,7 @@ class GradCamMaps:
 
 def target_layer(model: nn.Module, architecture_name: str) -> nn.Module:
     """The module whose output Grad-CAM explains, as the architecture registry declares it."""
-    layer = architecture_spec(architecture_name).gradcam_layer
+    layer = gradcam_layer_path(model, architecture_name)
     if layer is None:
         raise GradCamError(f"{architecture_name} declares no Grad-CAM layer (architectures.py: gradcam_layer)")
     return module_at(model, layer)

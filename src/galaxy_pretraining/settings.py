@@ -17,9 +17,9 @@ class TrainSettings:
 
     # the job: one (model, run)
     architecture: str
-    pretrained: bool
+    weights: str  # imagenet | zoobot | none (architectures.WEIGHTS_SOURCES)
     epochs: int
-    frozen_share: float  # share of the layers below the head kept at their ImageNet weights (models.freeze_layers)
+    frozen_share: float  # share of the layers below the head kept at their pretrained weights (models.freeze_layers)
     n_classes: int
     run: int
     train_fraction: float  # share of each class's training galaxies the run keeps (splits.labelled_subset)
@@ -45,7 +45,7 @@ class TrainSettings:
     device: str
     compile: bool | str  # true | false | "auto" (on CUDA only)
 
-    JOB_FIELDS = ("architecture", "pretrained", "epochs", "frozen_share", "n_classes", "run", "train_fraction", "split")
+    JOB_FIELDS = ("architecture", "weights", "epochs", "frozen_share", "n_classes", "run", "train_fraction", "split")
     # Fields that change where or how often a run saves, never its numbers.
     NOT_IN_FINGERPRINT = ("checkpoint_every", "device", "eval_batch_size", "compile")
 

