@@ -48,6 +48,7 @@ lint: $(STAMP)
 	$(BIN)/snakemake --lint --configfile config/config.yaml
 	$(BIN)/snakemake --lint --configfile config/demo.yaml
 	$(BIN)/snakemake --lint --configfile config/fu-galaxy10.yaml
+	$(BIN)/snakemake --lint --configfile config/gz1-sdss-zoobot.yaml
 
 test: lint
 	$(BIN)/python -m pytest

@@ -160,3 +160,17 @@ def test_dry_run_of_fus_study_schedules_its_models_runs_and_grad_cam_maps_offlin
     assert "results/fu-galaxy10-densenet121/tables/frozen_share_results.csv" in stdout
     assert "results/fu-galaxy10-densenet121/figures/frozen_share_accuracy.png" in stdout
     assert "results/fu-galaxy10-densenet121/figures/gradcam/densenet121-frozen100.png" in stdout
+
+
+def test_dry_run_of_the_three_arm_zoobot_study_fetches_both_hub_files_offline(root, tmp_path, snakemake_exe):
+    """config/gz1-sdss-zoobot.yaml: Zoobot's encoder, timm's ImageNet weights and scratch, 5 runs x 7 budgets;
+    each hub file (and the sha256 the hub states) fetched once by a local rule, before any training."""
+    sample = tmp_path / "shared/data/gz1-sdss"  # where the config looks, from the work folder: ../shared/...
+    (sample / "images").mkdir(parents=True)
+    (sample / "labels.csv").write_text("OBJID,CLASS\n")
+    stdout = dry_run(snakemake_exe, root, tmp_path / "work", root / "config/gz1-sdss-zoobot.yaml")
+    counts = job_counts(stdout)
+    assert counts["train"] == 3 * 5 * 7 and counts["fetch_hub_weights"] == 2 and "fetch_weights" not in counts
+    for file in ("zoobot-encoder-convnext_nano.bin", "timm-convnext_nano.safetensors"):
+        assert f"resources/weights/{file}.sha256" in stdout
+    assert "results/gz1-sdss-zoobot/tables/labels_saved.csv" in stdout
