@@ -4,7 +4,7 @@
 from dataclasses import asdict
 
 from galaxy_pretraining import study as S
-from galaxy_pretraining.datakinds import galaxy10_decals, mock, nair_abraham
+from galaxy_pretraining.datakinds import galaxy10_decals, galaxy_zoo2, mock, nair_abraham
 
 RESULTS = S.results_folder(config)
 # Every rule runs in the project's one environment (the library and its pins); see the README.

@@ -77,6 +77,34 @@ rule mock_galaxy10:
         "../scripts/mock_galaxy10.py"
 
 
+# Galaxy Zoo 2 needs a Kaggle login: nothing fetches it. When its files are not in
+# data.galaxy_zoo2.path, this rule fails saying which files, where to get them and where to put them.
+if config["data"]["kind"] == "galaxy_zoo2" and not config["data"]["galaxy_zoo2"]["mock"]:
+
+    rule galaxy_zoo2_files:
+        output:
+            galaxy_zoo2.solutions_file(config, RESULTS),
+        conda:
+            CONDA_ENV
+        params:
+            folder=config["data"]["galaxy_zoo2"]["path"],
+        script:
+            "../scripts/galaxy_zoo2_files.py"
+
+
+rule mock_galaxy_zoo2:
+    output:
+        galaxy_zoo2.mock_solutions_file(RESULTS),
+    log:
+        f"{RESULTS}/logs/mock_galaxy_zoo2.log",
+    conda:
+        CONDA_ENV
+    params:
+        mock=(config["data"].get("galaxy_zoo2") or {}).get("mock"),
+    script:
+        "../scripts/mock_galaxy_zoo2.py"
+
+
 rule catalog:
     input:
         unpack(get_catalog_input),

@@ -25,10 +25,10 @@ from collections.abc import Mapping
 from types import ModuleType
 
 from ..config import ConfigError
-from . import folder, galaxy10_decals, mock, nair_abraham
+from . import folder, galaxy10_decals, galaxy_zoo2, mock, nair_abraham
 
 KINDS: dict[str, ModuleType] = {"mock": mock, "nair_abraham": nair_abraham, "folder": folder,
-                                "galaxy10_decals": galaxy10_decals}
+                                "galaxy10_decals": galaxy10_decals, "galaxy_zoo2": galaxy_zoo2}
 
 
 def data_kind(config: Mapping) -> ModuleType:

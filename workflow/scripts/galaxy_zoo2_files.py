@@ -1,0 +1,3 @@
+from galaxy_pretraining.galaxy_zoo2 import require_kaggle_files
+
+require_kaggle_files(snakemake.params.folder)
