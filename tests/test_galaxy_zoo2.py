@@ -128,6 +128,10 @@ def test_the_selection_s_classes_must_be_the_configs(tmp_path):
     config["classes"] = CLASSES[::-1]
     with pytest.raises(study.ConfigError, match="data.galaxy_zoo2.selection: its classes"):
         study.resolve(config)
+    config = zhu_config(tmp_path)
+    config["data"]["galaxy_zoo2"]["expected_class_counts"] = {"spiral": 3}
+    with pytest.raises(study.ConfigError, match="data.galaxy_zoo2.expected_class_counts: give the count of each"):
+        study.resolve(config)
 
 
 def test_missing_kaggle_files_stop_the_workflow_saying_where_to_get_them(root, tmp_path, snakemake_exe):

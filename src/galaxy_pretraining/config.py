@@ -61,6 +61,13 @@ def fill_defaults(instance, schema: Mapping) -> None:
                 fill_defaults(value, extra)
 
 
+def check_count_keys(key: str, counts: Mapping | None, class_names) -> None:
+    """Expected class counts (config `key`), when given, name each class exactly once."""
+    if counts is not None and set(counts) != set(class_names):
+        raise ConfigError(f"{key}: give the count of each of {list(class_names)}, not of {sorted(counts)} "
+                          "(null: not checked)")
+
+
 def schema_defaults(*keys: str) -> dict:
     """The defaults the schema states for the object at a key path, e.g. schema_defaults("training")."""
     node = load_schema()

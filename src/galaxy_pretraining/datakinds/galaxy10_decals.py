@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..config import ConfigError
+from ..config import check_count_keys
 from ..galaxy10 import CLASS_NAMES
 
 FIXED_CLASSES = CLASS_NAMES
@@ -21,11 +21,8 @@ def hdf5_file(config: Mapping, results: str) -> str:
 
 
 def check(config: Mapping) -> None:
-    settings = config["data"]["galaxy10_decals"]
-    counts = settings["expected_class_counts"]
-    if counts is not None and set(counts) != set(CLASS_NAMES):
-        raise ConfigError(f"data.galaxy10_decals.expected_class_counts: give the count of each of {list(CLASS_NAMES)}"
-                          f", not of {sorted(counts)}")
+    check_count_keys("data.galaxy10_decals.expected_class_counts", config["data"]["galaxy10_decals"]["expected_class_counts"],
+                     CLASS_NAMES)
 
 
 def catalog_inputs(config: Mapping, results: str) -> dict[str, str]:

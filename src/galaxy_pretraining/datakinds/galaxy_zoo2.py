@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..config import ConfigError
+from ..config import ConfigError, check_count_keys
 
 FIXED_CLASSES = None  # the config's `classes`: the keys of data.galaxy_zoo2.selection
 SOLUTIONS_FILE = "training_solutions_rev1.csv"  # the name galaxy_zoo2.SOLUTIONS_FILE (pandas-free here)
@@ -34,10 +34,7 @@ def check(config: Mapping) -> None:
     if list(settings["selection"]) != list(config["classes"]):
         raise ConfigError(f"data.galaxy_zoo2.selection: its classes {list(settings['selection'])} must be the "
                           f"config's classes {list(config['classes'])}, in that order")
-    counts = settings["expected_class_counts"]
-    if counts is not None and set(counts) != set(config["classes"]):
-        raise ConfigError(f"data.galaxy_zoo2.expected_class_counts: give the count of each of {list(config['classes'])}"
-                          f", not of {sorted(counts)} (null: not checked, for a selection other than the paper's)")
+    check_count_keys("data.galaxy_zoo2.expected_class_counts", settings["expected_class_counts"], config["classes"])
 
 
 def catalog_inputs(config: Mapping, results: str) -> dict[str, str]:
