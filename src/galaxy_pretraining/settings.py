@@ -17,7 +17,7 @@ class TrainSettings:
 
     # the job: one (model, run)
     architecture: str
-    weights: str  # imagenet | zoobot | none (architectures.WEIGHTS_SOURCES)
+    weights: str  # imagenet | zoobot | none (config key models.<name>.weights)
     epochs: int
     frozen_share: float  # share of the layers below the head kept at their pretrained weights (models.freeze_layers)
     n_classes: int

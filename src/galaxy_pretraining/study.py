@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import published
-from .architectures import ARCHITECTURES, is_timm, timm_model_name, weights_file_name
+from .architectures import ARCHITECTURES, is_timm, sha256_record, timm_model_name, weights_file_name
 from .config import ConfigError, resolve_config
 from .datakinds import check_data, data_kind
 from .figures import FIGURES, check_options
@@ -155,11 +155,11 @@ def weights_file(config: Mapping, model: str) -> str | None:
 
 def weights_inputs(config: Mapping, model: str) -> list[str]:
     """What a model's training job reads of its weights: the file and, for a hub file, the sha256 stated for it
-    (<file>.sha256, models.sha256_record); nothing for a model trained from scratch."""
+    (architectures.sha256_record); nothing for a model trained from scratch."""
     path = weights_file(config, model)
     if path is None:
         return []
-    return [path, f"{path}.sha256"] if is_timm(config["models"][model]["architecture"]) else [path]
+    return [path, sha256_record(path)] if is_timm(config["models"][model]["architecture"]) else [path]
 
 
 def architecture_of_weights_file(config: Mapping, file_name: str) -> list[str]:

@@ -175,7 +175,7 @@ rule fetch_weights:
 rule fetch_hub_weights:
     output:
         "resources/weights/{file_name}",
-        "resources/weights/{file_name}.sha256",
+        S.sha256_record("resources/weights/{file_name}"),
     log:
         "resources/weights/{file_name}.log",
     wildcard_constraints:
