@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from .catalog import CatalogError, _finish
+from .datakinds.galaxy_zoo2 import SOLUTIONS_FILE
 
-SOLUTIONS_FILE = "training_solutions_rev1.csv"
 IMAGE_DIR = "images_training_rev1"
 ID_COLUMN = "GalaxyID"
 KAGGLE_PAGE = "https://www.kaggle.com/c/galaxy-zoo-the-galaxy-challenge/data"
@@ -162,7 +162,8 @@ def mock_votes(class_index: int | None, rng: np.random.Generator) -> dict[str, f
     else:  # no class: smooth and features near even, no shape or disk answer strong enough
         smooth, disk = rng.uniform(0.4, 0.5, 2)
         put(1, [smooth, disk, 1 - smooth - disk])
-        put(7, smooth * (1 / 3 + rng.uniform(-0.05, 0.05, 3)) / 1.0)
+        shares = 1 / 3 + rng.uniform(-0.05, 0.05, 3)
+        put(7, smooth * shares / shares.sum())
         put(2, [disk * 0.5, disk * 0.5])
     odd = rng.uniform(0, 0.2)
     put(6, [odd, 1 - odd])
@@ -170,9 +171,6 @@ def mock_votes(class_index: int | None, rng: np.random.Generator) -> dict[str, f
         columns = [f"Class{question}.{a}" for a in range(1, QUESTIONS[question] + 1)]
         if sum(votes[c] for c in columns) == 0 and votes[parent] > 0:
             put(question, _split(rng, votes[parent], len(columns)))
-    total7 = sum(votes[f"Class7.{a}"] for a in (1, 2, 3))
-    for a in (1, 2, 3):  # the no-class shares were drawn around a third: make them add up to Class1.1
-        votes[f"Class7.{a}"] *= votes["Class1.1"] / total7 if total7 else 0.0
     return votes
 
 

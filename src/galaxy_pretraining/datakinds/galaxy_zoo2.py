@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from ..config import ConfigError, check_count_keys
 
 FIXED_CLASSES = None  # the config's `classes`: the keys of data.galaxy_zoo2.selection
-SOLUTIONS_FILE = "training_solutions_rev1.csv"  # the name galaxy_zoo2.SOLUTIONS_FILE (pandas-free here)
+SOLUTIONS_FILE = "training_solutions_rev1.csv"  # Kaggle's; stated here, where parsing the workflow reads it
 
 
 def mock_folder(results: str) -> str:
