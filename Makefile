@@ -49,6 +49,7 @@ lint: $(STAMP)
 	$(BIN)/snakemake --lint --configfile config/demo.yaml
 	$(BIN)/snakemake --lint --configfile config/fu-galaxy10.yaml
 	$(BIN)/snakemake --lint --configfile config/gz1-sdss-zoobot.yaml
+	$(BIN)/snakemake --lint --configfile config/zhu2019-gz2.yaml
 
 test: lint
 	$(BIN)/python -m pytest

@@ -174,3 +174,16 @@ def test_dry_run_of_the_three_arm_zoobot_study_fetches_both_hub_files_offline(ro
     for file in ("zoobot-encoder-convnext_nano.bin", "timm-convnext_nano.safetensors"):
         assert f"resources/weights/{file}.sha256" in stdout
     assert "results/gz1-sdss-zoobot/tables/labels_saved.csv" in stdout
+
+
+def test_dry_run_of_zhus_study_schedules_ten_networks_ten_runs_and_their_tables_offline(root, tmp_path, snakemake_exe):
+    """config/zhu2019-gz2.yaml: 10 models x 10 runs, the Kaggle files asked for by one local rule, ImageNet
+    files fetched for the four torchvision networks' pretrained arms, ROC/AUC and Zhu et al.'s comparison."""
+    stdout = dry_run(snakemake_exe, root, tmp_path, root / "config/zhu2019-gz2.yaml")
+    counts = job_counts(stdout)
+    assert counts["train"] == 100 and counts["fetch_weights"] == 4 and counts["galaxy_zoo2_files"] == 1
+    assert counts["predictions"] == 1
+    for output in ("tables/zhu2019_comparison.csv", "tables/zhu2019_per_class.csv", "tables/roc_auc_summary.csv",
+                   "tables/test_side_accuracy.csv", "figures/roc_curves.png", "tables/sign_tests.csv"):
+        assert f"results/zhu2019-gz2/{output}" in stdout
+    assert "inception_v3_google-0cc3c7bd.pth" in stdout

@@ -55,18 +55,36 @@ def synthetic_label_budget_peaks() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def synthetic_predictions() -> pd.DataFrame:
+    """Best-epoch test probabilities: the pretrained model ranks the true class first more often than not, the
+    scratch model gives every galaxy the same probabilities (its ROC curves are the diagonal)."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for model in MODELS:
+        for run in range(RUNS):
+            for row, true in enumerate(np.repeat(np.arange(3), [20, 15, 5])):
+                scores = np.full(3, 1.0) if model == "net-scratch" else rng.random(3) + 1.5 * np.eye(3)[true]
+                probabilities = scores / scores.sum()
+                rows.append({"model": model, "run": run, "row": row, "true": true,
+                             "predicted": int(probabilities.argmax()), "epoch": 3,
+                             **{f"probability_{name}": p for name, p in zip(CLASSES, probabilities)}})
+    return pd.DataFrame(rows)
+
+
 @pytest.fixture(scope="module")
 def tables(tmp_path_factory) -> dict[str, str]:
     """Every table a figure reads, made by the registry's own steps, as Parquet files."""
     folder = tmp_path_factory.mktemp("tables")
-    made = {"curves": synthetic_curves()}
+    made = {"curves": synthetic_curves(), "predictions": synthetic_predictions()}
     context = {"class_names": CLASSES, "budgets": [2, 4, EPOCHS], "pairs": [MODELS], "paper_arms": {},
                "arms": {"net-imagenet": {"architecture": "net", "weights": "imagenet", "frozen_share": 0.5},
                         "net-scratch": {"architecture": "net", "weights": "none", "frozen_share": 0.0}},
                "fu_arms": {}}
     made["label_budget_peaks"] = synthetic_label_budget_peaks()
     for name, step in TABLES.items():
-        if name in ("sample_summary", "label_budget_peaks") or step.when == "long_runs":
+        # (the long runs' and Zhu et al.'s tables and the test sides' are no figure's; test_analysis tests them)
+        if name in ("sample_summary", "label_budget_peaks") or step.when in ("long_runs", "test_sides", "zhu2019",
+                                                                              "zhu2019_ours"):
             continue
         made[name] = step.make(**{k: made[k] for k in step.inputs}, **{k: context[k] for k in step.needs})
     paths = {}
@@ -104,7 +122,11 @@ def visible_colours(ax, renderer) -> set:
     return colours
 
 
-@pytest.mark.parametrize("name", sorted(FIGURES))
+# Figures whose colours are classes, not models; each has its own test below.
+CLASS_COLOURED = ("roc_curves",)
+
+
+@pytest.mark.parametrize("name", sorted(set(FIGURES) - set(CLASS_COLOURED)))
 def test_every_model_has_visible_marks_in_every_panel(name, tables):
     figure = draw(name, tables)
     figure.canvas.draw()
@@ -148,3 +170,17 @@ def test_render_writes_png_and_pdf(tables, tmp_path):
     render("peak_histograms", {"peaks": tables["peak_accuracy"]}, outputs, arguments("peak_histograms"))
     assert (tmp_path / "peak_histograms.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "peak_histograms.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_roc_curves_draw_every_class_of_every_model_with_its_auc(tables):
+    """One panel per model; one curve per class with its AUC in the legend: the informed model's above 0.5,
+    the scratch model's (the same probabilities for every galaxy) the diagonal, AUC 0.5."""
+    figure = draw("roc_curves", tables)
+    panels = [ax for ax in figure.axes if ax.get_visible()]
+    assert [ax.get_title().split(",")[0] for ax in panels] == MODELS
+    for ax, model in zip(panels, MODELS):
+        labels = [text.get_text() for text in ax.get_legend().get_texts()]
+        assert [label.split(" (")[0] for label in labels] == CLASSES
+        aucs = [float(label.split("AUC ")[1].rstrip(")")) for label in labels]
+        assert all(auc > 0.7 for auc in aucs) if model == MODELS[0] else aucs == [0.5] * len(CLASSES), (model, aucs)
+    matplotlib.pyplot.close(figure)

@@ -60,7 +60,7 @@ def test_the_store_is_built_a_chunk_at_a_time(tmp_path, monkeypatch):
     Reading the whole dataset at once peaks at 17 times the chunked peak here (measured)."""
     path = tmp_path / "Galaxy10_DECals.h5"
     write_mock_galaxy10(path, n_galaxies=900, seed=4, image_size=64)
-    monkeypatch.setattr(array_store, "HDF5_CHUNK_ROWS", 32)
+    monkeypatch.setattr(array_store, "CHUNK_ROWS", 32)
     paths = catalog_from_hdf5(path, CLASS_NAMES)["image_path"].tolist()
     all_pixels = 900 * 64 * 64 * 3
     tracemalloc.start()

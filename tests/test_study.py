@@ -53,9 +53,9 @@ def test_train_settings_built_from_the_schema_defaults_are_the_schema_defaults()
     training_defaults = schema_defaults("training")
     assert set(training_defaults) == {f.name for f in dataclasses.fields(TrainSettings)} - set(TrainSettings.JOB_FIELDS)
     assert {k: getattr(settings, k) for k in training_defaults} == training_defaults
-    assert settings.split == {"test_size": 10, "validation_size": 0, "seed": 2023}
+    assert settings.split == {"test_size": 10, "validation_size": 0, "stratify": False, "seed": 2023}
     # the paper's protocol is the default
-    assert training_defaults["optimizer"] == {"name": "sgd", "lr": 0.001, "momentum": 0.9, "weight_decay": 0.0}
+    assert training_defaults["optimizer"] == {"name": "sgd", "lr": 0.001, "momentum": 0.9, "weight_decay": 0.0, "nesterov": False}
     assert (training_defaults["batch_size"], training_defaults["crop_size"], training_defaults["rotation"]) == (384, 224, 180)
 
 
@@ -82,7 +82,8 @@ def test_both_seeds_share_one_stated_default():
 
 def test_resolving_fills_nested_defaults_and_leaves_given_values():
     config = resolve_config({**copy.deepcopy(MINIMAL), "training": {"optimizer": {"name": "adam", "lr": 0.01}}})
-    assert config["training"]["optimizer"] == {"name": "adam", "lr": 0.01, "momentum": 0.0, "weight_decay": 0.0}
+    assert config["training"]["optimizer"] == {"name": "adam", "lr": 0.01, "momentum": 0.0, "weight_decay": 0.0,
+                                               "nesterov": False}
     assert config["long_runs"] == {"runs": [], "epochs": 1000}
     assert config["data"]["mock"] == {"n_galaxies": 50, "seed": 0, "image_size_min": 80, "image_size_max": 128}
 
@@ -107,7 +108,7 @@ def test_catalog_inputs_come_from_the_data_kind(paper, demo):
 
 
 def test_every_figure_reads_only_registered_tables():
-    tables = set(TABLES) | {"curves"}
+    tables = set(TABLES) | {"curves", "predictions"}
     for name, spec in FIGURES.items():
         assert set(spec.tables.values()) <= tables, name
         assert spec.description, f"{name} has no docstring to caption it"

@@ -30,7 +30,7 @@ from galaxy_pretraining.train import (
 )
 
 N, SIZE, CLASSES = 96, 40, ["a", "b", "c"]
-SPLIT = {"test_size": 24, "validation_size": 0, "seed": 1}
+SPLIT = {"test_size": 24, "validation_size": 0, "stratify": False, "seed": 1}
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def settings(**overrides):
     """The schema's training defaults, shrunk to the tiny study."""
     base = dict(schema_defaults("training"), architecture="resnet18", weights="none", epochs=3, frozen_share=0.0,
                 n_classes=3, run=0, train_fraction=1.0,
-                batch_size=16, optimizer={"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0},
+                batch_size=16, optimizer={"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0, "nesterov": False},
                 crop_size=32, evaluation="center", device="cpu", deterministic=True, checkpoint_every=1, split=SPLIT)
     return TrainSettings(**{**base, **overrides})
 
@@ -233,7 +233,7 @@ def test_stop_on_signals_turns_sigusr1_into_a_request_and_restores_the_handler()
 def test_a_checkpoint_of_other_settings_is_not_resumed(tiny_study, tmp_path):
     """A last.pt of other settings is ignored: the run starts over and its first epoch is a fresh run's."""
     other = settings(epochs=2)
-    wanted = settings(epochs=3, optimizer={"name": "sgd", "lr": 0.02, "momentum": 0.9, "weight_decay": 0.0})
+    wanted = settings(epochs=3, optimizer={"name": "sgd", "lr": 0.02, "momentum": 0.9, "weight_decay": 0.0, "nesterov": False})
     run(tiny_study, tmp_path / "reused", other)
     assert (tmp_path / "reused" / "last.pt").exists()
     metrics = run(tiny_study, tmp_path / "reused", wanted)

@@ -4,6 +4,7 @@ import shutil
 import subprocess
 from contextlib import contextmanager
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -512,16 +513,43 @@ def test_a_zoobot_arm_fetches_its_encoder_from_a_hub_and_is_paired_with_scratch(
     assert set(zip(gains["pretrained"], gains["scratch"])) == {("atto-zoobot", "atto-scratch")}
 
 
-def test_galaxy_zoo2_mock_in_the_kaggle_layout_runs_the_whole_study(root, tmp_path, snakemake_exe):
-    """data.kind galaxy_zoo2 on its mock: the Kaggle folder rendered, the paper's clean-sample cuts applied,
-    five classes through training, per-class metrics and confusion matrices."""
-    config = small_demo_config("gz2-mock", n_galaxies=100, image_size=40, runs=2, test_size=30)
+def test_galaxy_zoo2_mock_with_zhus_protocol_runs_the_whole_study(root, tmp_path, snakemake_exe):
+    """data.kind galaxy_zoo2 on its mock with Zhu et al.'s protocol shrunk: the Kaggle folder rendered, the
+    paper's cuts applied, a stratified split, the store's central crop, scale-jittered views with quarter turns
+    and colour jitter, whitening, SGD with Nesterov momentum, a step decay and an iteration limit inside the
+    second epoch; Dieleman's network from scratch and EfficientNet-Lite0 from ImageNet and scratch; ROC/AUC and
+    per-side accuracy; none of Zhu et al.'s numbers (a mock is not their sample)."""
+    config = small_demo_config("gz2-mock", n_galaxies=100, image_size=56, runs=2, test_size=30)
     config["data"] = {"kind": "galaxy_zoo2", "galaxy_zoo2": {"mock": {"n_galaxies": 150, "image_size": 64}}}
     config["classes"] = ["round-smooth", "in-between-smooth", "cigar-smooth", "edge-on", "spiral"]
+    config["image_crop"] = 56
+    config["splits"]["stratify"] = True
+    config["models"] = {"dieleman2015-scratch": {"architecture": "dieleman2015", "weights": "none", "epochs": 2},
+                        **{name: {**spec, "epochs": 2} for name, spec in config["models"].items()}}
+    config["training"].update(
+        crop_size=40, batch_size=32, rotation="quarter_turns", flips=True, normalization="per_image",
+        evaluation="center", scale_jitter={"sides": [44, 56], "resize": 48, "test_sides": [48, 56], "test_side": 56},
+        colour_jitter={"brightness": 0.1, "contrast": 0.3, "saturation": 0.3, "hue": 0.1},
+        optimizer={"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0001, "nesterov": True},
+        lr_schedule={"milestones": [2], "gamma": 0.1, "unit": "iterations"}, max_iterations=4)
     results = run_study(root, snakemake_exe, tmp_path / "gz2", config)
     catalog = pd.read_parquet(results / "catalog.parquet")
     assert len(catalog) == 120 and catalog["class_index"].nunique() == 5  # 30 of 150 meet no class's cuts
     assert (results / "mock/galaxy_zoo2/images_training_rev1").is_dir()
+    assert np.load(results / "images.npy", mmap_mode="r").shape == (120, 3, 56, 56)
+    splits = pd.read_parquet(results / "splits.parquet").merge(catalog[["id", "class_index"]], on="id")
+    shares = catalog["class_index"].value_counts().sort_index() * 30 / 120
+    for run in (0, 1):
+        test = splits[(splits["run"] == run) & (splits["subset"] == "test")]["class_index"].value_counts()
+        assert (test.sort_index() - shares).abs().max() < 1  # each class's share, rounded
+    metrics = pd.read_parquet(results / "runs/dieleman2015-scratch/run001/metrics.parquet")
+    assert metrics["iterations"].tolist() == [3, 4] and metrics["learning_rate"].iloc[-1] == pytest.approx(0.001)
+    assert {"test_accuracy_side48", "test_accuracy_side56"} <= set(metrics)
     per_class = pd.read_csv(results / "tables/per_class.csv")
     assert set(per_class["class_name"]) == set(config["classes"])
-    assert (results / "figures/confusion_matrices.png").exists()
+    auc = pd.read_csv(results / "tables/roc_auc_summary.csv")
+    assert set(auc["model"]) == set(config["models"]) and "macro" in set(auc["class_name"])
+    assert set(pd.read_csv(results / "tables/test_side_accuracy.csv")["test_side"]) == {48, 56}
+    for figure in ("confusion_matrices", "roc_curves"):
+        assert (results / f"figures/{figure}.png").exists()
+    assert not list((results / "tables").glob("zhu2019*"))

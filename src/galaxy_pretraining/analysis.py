@@ -23,19 +23,24 @@ def peak_accuracy(metrics: pd.DataFrame, budget: int) -> tuple[float, int]:
     return float(best["test_accuracy"]), int(best["epoch"])
 
 
-def collect_curves(paths: Sequence[str], keys: Sequence[Sequence]) -> pd.DataFrame:
-    """All runs' per-epoch metrics in one table with model, run, epochs (trained), long_run and train_fraction.
+def collect_curves(paths: Sequence[str], keys: Sequence[Sequence], max_iterations: int | None = None) -> pd.DataFrame:
+    """All runs' per-epoch metrics in one table with model, run, epochs (configured), long_run and train_fraction.
 
     `keys` holds (model, run, epochs, long_run, train_fraction) for each path;
     long_run marks the repeats of the long_runs config block (the paper's
-    Table 3), train_fraction the label budget (1.0: all the labels).
+    Table 3), train_fraction the label budget (1.0: all the labels). A run is
+    complete with its `epochs` epochs, or fewer when it stopped at
+    `max_iterations` optimiser steps (training.max_iterations).
     """
     frames = []
     for path, (model, run, epochs, long_run, train_fraction) in zip(paths, keys, strict=True):
         metrics = pd.read_parquet(path)
         trained = int(metrics["epoch"].max())
-        if trained != int(epochs) or len(metrics) != int(epochs):
-            raise ValueError(f"{path}: {len(metrics)} epochs up to {trained}, expected 1..{epochs}")
+        stopped = (max_iterations is not None and "iterations" in metrics
+                   and int(metrics["iterations"].iloc[-1]) >= max_iterations)
+        if len(metrics) != trained or (trained != int(epochs) and not (stopped and trained < int(epochs))):
+            limit = "" if max_iterations is None else f" or fewer ending at {max_iterations} iterations"
+            raise ValueError(f"{path}: {len(metrics)} epochs up to {trained}, expected 1..{epochs}{limit}")
         metrics = metrics.drop(columns=["run"], errors="ignore")
         metrics.insert(0, "train_fraction", float(train_fraction))
         metrics.insert(0, "long_run", bool(long_run))
@@ -308,10 +313,10 @@ def frozen_share_table(curves: pd.DataFrame, arms: Mapping[str, Mapping], fu_arm
 def training_set_sizes(catalog: pd.DataFrame, split: Mapping, runs: Sequence[int],
                        fractions: Sequence[float]) -> pd.DataFrame:
     """(run, train_fraction, n_train): how many labelled galaxies each run trains on at each budget, drawn
-    exactly as the training jobs draw them (splits.make_splits, then splits.labelled_subset)."""
-    from .splits import labelled_subset, make_splits, rows_of
+    exactly as the training jobs draw them (splits.study_splits, then splits.labelled_subset)."""
+    from .splits import labelled_subset, rows_of, study_splits
 
-    splits = make_splits(catalog["id"], list(runs), split["test_size"], split["seed"], split["validation_size"])
+    splits = study_splits(catalog, runs, split)
     ids, labels = catalog["id"].to_numpy(), catalog["class_index"].to_numpy()
     rows = []
     for run in runs:
@@ -404,3 +409,137 @@ def label_budget_sign_tests(peaks: pd.DataFrame, pairs: Sequence[Sequence[str]])
             rows.append({"pretrained": pretrained, "scratch": scratch, "train_fraction": fraction,
                          "n_runs": len(keys), "mean_difference": differences.mean(), **sign_test(differences)})
     return pd.DataFrame(rows)
+
+
+# --- best-epoch probabilities: ROC curves and AUC (Zhu et al. 2019) ----------------------------
+
+
+def collect_predictions(paths: Sequence[str], keys: Sequence[Sequence]) -> pd.DataFrame:
+    """Every run's best-epoch test predictions (row, true, predicted, probability_<class>, epoch) in one
+    table with model and run first; `keys` holds (model, run, ...) for each path, as collect_curves'."""
+    frames = []
+    for path, key in zip(paths, keys, strict=True):
+        table = pd.read_parquet(path)
+        table.insert(0, "run", int(key[1]))
+        table.insert(0, "model", key[0])
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True)
+
+
+MACRO = "macro"  # the class_name of a macro average's row
+
+
+def _probabilities(predictions: pd.DataFrame, class_names: Sequence[str]) -> np.ndarray:
+    columns = [f"probability_{name}" for name in class_names]
+    missing = [c for c in columns if c not in predictions]
+    if missing:
+        raise ValueError(f"the predictions table lacks {missing}; its classes differ from the config's")
+    return predictions[columns].to_numpy()
+
+
+def roc_auc_table(predictions: pd.DataFrame, class_names: Sequence[str]) -> pd.DataFrame:
+    """AUC per model, run and class, one class against the rest, from the best epoch's probabilities
+    (sklearn's roc_auc_score), and their macro average (class_name `macro`: the mean over the classes present
+    in the run's test set). A class absent from a run's test set has no AUC (NaN)."""
+    from sklearn.metrics import roc_auc_score
+
+    rows = []
+    for (model, run), group in predictions.groupby(["model", "run"], sort=True):
+        probabilities, true = _probabilities(group, class_names), group["true"].to_numpy()
+        aucs = []
+        for c, name in enumerate(class_names):
+            positive = true == c
+            auc = roc_auc_score(positive, probabilities[:, c]) if 0 < positive.sum() < len(true) else np.nan
+            aucs.append(auc)
+            rows.append((model, int(run), name, int(positive.sum()), auc))
+        rows.append((model, int(run), MACRO, len(true), float(np.nanmean(aucs))))
+    return pd.DataFrame(rows, columns=["model", "run", "class_name", "support", "auc"])
+
+
+def roc_auc_summary(roc_auc: pd.DataFrame, class_names: Sequence[str]) -> pd.DataFrame:
+    """Mean and sd over runs of each model's AUC per class and macro average (classes in config order)."""
+    order = {name: i for i, name in enumerate([*class_names, MACRO])}
+    summary = roc_auc.groupby(["model", "class_name"], sort=False)["auc"].agg(
+        n_runs="count", auc_mean="mean", auc_sd="std").reset_index()
+    summary["order"] = summary["class_name"].map(order)
+    return summary.sort_values(["model", "order"]).drop(columns="order").reset_index(drop=True).round(4)
+
+
+def roc_curve_points(predictions: pd.DataFrame, class_names: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """One run's ROC curve of each class against the rest: class -> (false positive rates, true positive rates)
+    (sklearn's roc_curve); classes absent from the predictions are left out."""
+    from sklearn.metrics import roc_curve
+
+    probabilities, true = _probabilities(predictions, class_names), predictions["true"].to_numpy()
+    curves = {}
+    for c, name in enumerate(class_names):
+        positive = true == c
+        if 0 < positive.sum() < len(true):
+            fpr, tpr, _ = roc_curve(positive, probabilities[:, c])
+            curves[name] = (fpr, tpr)
+    return curves
+
+
+def side_accuracy_table(curves: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy at each test side (training.scale_jitter): per model, the peak over the epochs of the
+    test_accuracy_side<Q> columns and the accuracy at the epoch of the peak of test_accuracy (the test side
+    the study's other tables use), mean and sd over the standard runs on all the labels, per cent."""
+    standard = curves[~curves["long_run"] & (curves["train_fraction"] == 1.0)]
+    columns = [c for c in standard.columns if c.startswith("test_accuracy_side") and standard[c].notna().any()]
+    if not columns:
+        raise ValueError("the curves hold no test_accuracy_side<Q> columns: the study has no scale_jitter test sides")
+    rows = []
+    for (model, run), metrics in standard.groupby(["model", "run"], sort=True):
+        best = metrics.loc[metrics["test_accuracy"].idxmax()]
+        for column in columns:
+            rows.append({"model": model, "run": int(run), "test_side": int(column.removeprefix("test_accuracy_side")),
+                         "peak_accuracy": metrics[column].max() * 100, "accuracy_at_best_epoch": best[column] * 100})
+    per_run = pd.DataFrame(rows)
+    summary = per_run.groupby(["model", "test_side"]).agg(
+        n_runs=("run", "count"), peak_accuracy_mean=("peak_accuracy", "mean"), peak_accuracy_sd=("peak_accuracy", "std"),
+        accuracy_at_best_epoch_mean=("accuracy_at_best_epoch", "mean"),
+        accuracy_at_best_epoch_sd=("accuracy_at_best_epoch", "std")).reset_index()
+    return summary.round(2)
+
+
+def zhu2019_comparison(peak_accuracy: pd.DataFrame, roc_auc: pd.DataFrame, per_class: pd.DataFrame,
+                       zhu_arms: Mapping[str, str]) -> pd.DataFrame:
+    """Each of Zhu et al.'s networks run here beside their numbers: the best-epoch test accuracy (per cent)
+    mean and sd over runs (their Table 6: the mean of each run's best) and of the best run (their single
+    best model), the macro AUC and macro precision, recall and F1 (mean over runs) beside theirs.
+    Only the models of `zhu_arms` (published.zhu_arms: their architecture, from scratch, their protocol)."""
+    if not zhu_arms:
+        raise ValueError("no model of this study is one of Zhu et al.'s networks under their protocol")
+    full = full_budget(peak_accuracy)
+    macro = roc_auc[roc_auc["class_name"] == MACRO]
+    rows = []
+    for model, network in zhu_arms.items():
+        accuracy = full.loc[full["model"] == model, "peak_accuracy"] * 100
+        ours = per_class[per_class["model"] == model].groupby("run")[list(METRICS)].mean() * 100
+        theirs = published.ZHU_NETWORKS[network]
+        row = {"model": model, "zhu2019_network": network, "n_runs": len(accuracy),
+               "accuracy_mean": accuracy.mean(), "accuracy_sd": accuracy.std(), "accuracy_best_run": accuracy.max(),
+               "zhu2019_accuracy_mean": theirs["table6_mean"], "zhu2019_accuracy_best": theirs["accuracy"],
+               "auc_macro_mean": macro.loc[macro["model"] == model, "auc"].mean(), "zhu2019_auc_macro": theirs["auc"]}
+        for metric in METRICS:
+            row[f"{metric}_macro_mean"] = ours[metric].mean()
+            row[f"zhu2019_{metric}_macro"] = theirs.get(f"{metric}_macro", np.nan)
+        rows.append(row)
+    return pd.DataFrame(rows).round(4)
+
+
+def zhu2019_per_class(per_class: pd.DataFrame, roc_auc: pd.DataFrame, class_names: Sequence[str],
+                      zhu_arms: Mapping[str, str]) -> pd.DataFrame:
+    """Their network's per-class precision, recall (= class accuracy) and F1 and our AUC per class, mean and
+    sd over runs (per cent, AUC as a fraction), beside their best model's (their Tables 4 and 5)."""
+    ours = [model for model, network in zhu_arms.items() if network == published.ZHU_OURS]
+    if not ours:
+        raise ValueError(f"no model of this study is Zhu et al.'s own network ({published.ZHU_OURS})")
+    summary = per_class_summary(per_class[per_class["model"].isin(ours)], class_names, {})
+    auc = roc_auc[roc_auc["model"].isin(ours)].groupby(["model", "class_name"])["auc"].agg(
+        auc_mean="mean", auc_sd="std").reset_index()
+    table = summary.merge(auc, on=["model", "class_name"], how="left")
+    for metric in METRICS:
+        table[f"zhu2019_{metric}"] = table["class_name"].map(
+            lambda name, m=metric: published.ZHU_PER_CLASS.get(name, {}).get(m, np.nan))
+    return table.round(4)

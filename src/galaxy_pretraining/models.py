@@ -74,7 +74,12 @@ def densenet_keys(state: dict) -> dict:
     return out
 
 
-STATE_DICT_KEYS: dict[str, Callable[[dict], dict]] = {"plain": lambda state: state, "densenet": densenet_keys}
+STATE_DICT_KEYS: dict[str, Callable[[dict], dict]] = {
+    "plain": lambda state: state,
+    "densenet": densenet_keys,
+    # torchvision's Inception v3 file holds the auxiliary classifier, which the registry's entry leaves out
+    "inception": lambda state: {k: v for k, v in state.items() if not k.startswith("AuxLogits.")},
+}
 
 
 def _efficientnet_lite(name: str) -> nn.Module:
@@ -95,11 +100,31 @@ def _timm(name: str) -> nn.Module:
     return timm.create_model(model, pretrained=False, num_classes=0)
 
 
+def _galaxy_network(name: str) -> nn.Module:
+    from .networks import build_network
+
+    return build_network(name)
+
+
 BUILDERS: dict[str, Callable[[str], nn.Module]] = {
-    "torchvision": lambda name: torchvision.models.get_model(name, weights=None),
+    "torchvision": lambda name: torchvision.models.get_model(name, weights=None,
+                                                             **dict(architecture_spec(name).options)),
     "efficientnet_lite_pytorch": _efficientnet_lite,
     "timm": _timm,
+    "galaxy_pretraining": _galaxy_network,
 }
+
+
+def _resize_up_to(side: int):
+    """A forward pre-hook that resizes (bilinear) an input smaller than side x side up to it."""
+    def hook(module: nn.Module, inputs: tuple) -> tuple | None:
+        images = inputs[0]
+        if min(images.shape[-2:]) >= side:
+            return None
+        resized = torch.nn.functional.interpolate(images, size=(side, side), mode="bilinear", align_corners=False)
+        return (resized, *inputs[1:])
+
+    return hook
 
 
 def head_path(model: nn.Module, architecture_name: str) -> str:
@@ -231,6 +256,10 @@ def build_model(architecture_name: str, n_classes: int | None, weights_path: os.
     """
     spec = architecture_spec(architecture_name)
     model = BUILDERS[spec.source](architecture_name)
+    if spec.min_input is not None:
+        model.register_forward_pre_hook(_resize_up_to(spec.min_input))
+    if weights_path is not None and not spec.has_weights:
+        raise WeightsError(f"{architecture_name} has no pretrained weights; train it with weights: none")
     if weights_path is not None:
         verify_weights(weights_path, spec)
         state = _load_state(weights_path)

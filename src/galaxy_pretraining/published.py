@@ -64,8 +64,9 @@ PROTOCOL = {
     ("image_size",): 256,
     ("splits", "test_size"): 2034,
     ("splits", "validation_size"): 0,
+    ("splits", "stratify"): False,
     ("training", "batch_size"): 384,
-    ("training", "optimizer"): {"name": "sgd", "lr": 0.001, "momentum": 0.9, "weight_decay": 0.0},
+    ("training", "optimizer"): {"name": "sgd", "lr": 0.001, "momentum": 0.9, "weight_decay": 0.0, "nesterov": False},
     ("training", "crop_size"): 224,
     ("training", "flips"): True,
     ("training", "rotation"): 180,
@@ -167,4 +168,76 @@ FU_NOTES = {
     "frozen_share_results": "Fu's Table 1 (one run per share, last epoch) in the paper_* columns: test accuracy "
                             "65 % (0 % frozen), 79 (20 %), 73 (40 %), 76 (60 %), 67 (80 %), 48 (100 %).",
     "frozen_share_accuracy": "Crosses: Fu's single runs (Table 1).",
+}
+
+
+# --- Zhu et al. (2019): Galaxy Zoo 2, five classes -------------------------------------------------------------
+# (values from ../shared/STUDIES.md section 2: accuracies and per-class numbers in per cent, AUC as a fraction).
+# Their networks were trained from initialisation (He's), so the numbers sit beside a study's scratch arms of
+# the same architecture under their protocol only; `zhu_arms` finds those. torchvision's ResNet-50 is not their
+# pre-activation ResNet-50 (timm's resnetv2_50 is), so their ResNet-50 numbers go beside timm/resnetv2_50 only.
+
+ZHU = "Zhu et al. (2019)"
+ZHU_OURS = "wide pre-activation ResNet-26"
+ZHU_ARCHITECTURES = {  # architecture -> their network
+    "wide_preact_resnet26": ZHU_OURS,
+    "dieleman2015": "Dieleman",
+    "alexnet": "AlexNet",
+    "vgg16": "VGG-16",
+    "inception_v3": "Inception v3",
+    "timm/resnetv2_50": "pre-activation ResNet-50",
+}
+# accuracy: their best single model at its best test scale; table6_mean: the mean over 10 runs of each run's best.
+ZHU_NETWORKS = {
+    ZHU_OURS: {"accuracy": 95.21, "auc": 0.9823, "table6_mean": 94.69,
+               "precision_macro": 95.12, "recall_macro": 95.21, "f1_macro": 95.15},
+    "Dieleman": {"accuracy": 94.65, "auc": 0.9793, "table6_mean": 93.88},
+    "AlexNet": {"accuracy": 92.26, "auc": 0.9809, "table6_mean": 91.82},
+    "VGG-16": {"accuracy": 93.65, "auc": 0.9846, "table6_mean": 93.13},
+    "Inception v3": {"accuracy": 94.51, "auc": 0.9852, "table6_mean": 94.20},
+    "pre-activation ResNet-50": {"accuracy": 94.69, "auc": 0.9823, "table6_mean": 94.10},
+}
+# Their best model's per-class precision, recall and F1 (per cent), by the config's class names. (Its per-class
+# accuracies are printed as 96.68 / 94.42 / 58.62 / 94.36 / 97.70, slightly off these recalls; the recalls of
+# the precision-recall table are used.)
+ZHU_CLASSES = ["round-smooth", "in-between-smooth", "cigar-smooth", "edge-on", "spiral"]
+ZHU_PER_CLASS = {
+    name: {"precision": precision, "recall": recall, "f1": f1}
+    for name, precision, recall, f1 in zip(ZHU_CLASSES, (96.11, 95.61, 72.34, 94.12, 95.73),
+                                           (96.34, 94.31, 58.62, 94.85, 97.82), (96.22, 94.95, 64.76, 94.48, 96.77))
+}
+ZHU_PROTOCOL = {
+    ("data", "kind"): "galaxy_zoo2",
+    ("data", "galaxy_zoo2", "mock"): None,
+    ("classes",): ZHU_CLASSES,
+    ("splits", "test_size"): 2879,
+    ("splits", "stratify"): True,
+    ("training", "batch_size"): 128,
+    ("training", "crop_size"): 64,
+    ("training", "optimizer"): {"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.0001, "nesterov": True},
+    ("training", "lr_schedule"): {"milestones": [30000, 60000], "gamma": 0.1, "unit": "iterations"},
+    ("training", "max_iterations"): 72000,
+    ("training", "rotation"): "quarter_turns",
+    ("training", "flips"): True,
+    ("training", "normalization"): "per_image",
+    ("training", "scale_jitter", "sides"): [170, 240],
+    ("training", "scale_jitter", "resize"): 80,
+}
+
+
+def zhu_arms(config: Mapping) -> dict[str, str]:
+    """{model: their network} for the scratch models of Zhu et al.'s architectures when the study follows their
+    protocol (the real Galaxy Zoo 2 sample, their views, optimiser and schedule); {} for any other study."""
+    if _differences(config, ZHU_PROTOCOL):
+        return {}
+    return {model: ZHU_ARCHITECTURES[spec["architecture"]] for model, spec in config["models"].items()
+            if spec["architecture"] in ZHU_ARCHITECTURES and spec["weights"] == "none"}
+
+
+ZHU_NOTES = {
+    "zhu2019_comparison": "Their best single models: ours 95.21 % (AUC 0.9823), Dieleman 94.65 (0.9793), AlexNet "
+                          "92.26 (0.9809), VGG 93.65 (0.9846), Inception 94.51 (0.9852), ResNet-50 94.69 (0.9823); "
+                          "their Table 6 (mean of 10 runs' best): 94.69, 93.88, 91.82, 93.13, 94.20, 94.10.",
+    "zhu2019_per_class": "Their best model: recall 96.34 / 94.31 / 58.62 / 94.85 / 97.82 %, macro AUC 0.9823.",
+    "roc_auc_summary": "Zhu et al.'s macro AUC: 0.9793 (Dieleman) to 0.9852 (Inception); theirs 0.9823.",
 }

@@ -30,9 +30,13 @@ class TrainSettings:
     batch_size: int
     eval_batch_size: int
     optimizer: dict
+    lr_schedule: dict | None  # {milestones, gamma, unit}: step decay; None: a constant learning rate
+    max_iterations: int | None  # optimiser steps after which the run stops, inside an epoch if need be
     crop_size: int
     flips: bool
-    rotation: float
+    rotation: float | str  # degrees either way, or "quarter_turns" (with scale_jitter)
+    scale_jitter: dict | None  # Zhu et al.'s views: {sides, resize, test_sides, test_side}
+    colour_jitter: dict | None  # {brightness, contrast, saturation, hue}
     channel_shift: float
     oversample: bool
     budget_scaling: str  # epochs | steps: what a run on a fraction of the labels keeps equal to a full run

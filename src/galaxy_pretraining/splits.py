@@ -11,7 +11,7 @@ the training set.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,8 +27,43 @@ def _order(ids: Sequence[str], seed: int, run: int) -> np.ndarray:
     return np.argsort(np.asarray(keys, dtype=np.uint64), kind="stable")
 
 
-def make_splits(ids: Sequence[str], runs: Sequence[int], test_size: int, seed: int, validation_size: int) -> pd.DataFrame:
-    """Table (run, row, id, subset) for every run: row indexes the catalog."""
+def _quotas(counts: np.ndarray, total: int) -> np.ndarray:
+    """`total` shared among classes in proportion to their counts: the floors, then one more for the largest
+    remainders (ties to the earlier class), so that the quotas add up to `total` exactly."""
+    exact = counts * total / counts.sum()
+    quotas = np.floor(exact).astype(np.int64)
+    remainders = exact - quotas
+    for i in np.argsort(-remainders, kind="stable")[: total - quotas.sum()]:
+        quotas[i] += 1
+    return quotas
+
+
+def _stratified_order(ids: Sequence[str], labels: np.ndarray, seed: int, run: int, test_size: int,
+                      validation_size: int) -> np.ndarray:
+    """An order of the rows whose first test_size rows hold each class's share of the test set (its test
+    quota, _quotas) and the next validation_size rows each class's share of the validation set; within each
+    class the rows come in the hash order of `_order`."""
+    order = _order(ids, seed, run)
+    ranked = labels[order]
+    classes, counts = np.unique(labels, return_counts=True)
+    test, validation = _quotas(counts, test_size), _quotas(counts, validation_size)
+    parts = {"test": [], "validation": [], "train": []}
+    for c, label in enumerate(classes):
+        members = order[ranked == label]
+        parts["test"].append(members[: test[c]])
+        parts["validation"].append(members[test[c] : test[c] + validation[c]])
+        parts["train"].append(members[test[c] + validation[c] :])
+    return np.concatenate([np.concatenate(parts[name]) for name in ("test", "validation", "train")])
+
+
+def make_splits(ids: Sequence[str], runs: Sequence[int], test_size: int, seed: int, validation_size: int,
+                labels: Sequence[int] | None = None) -> pd.DataFrame:
+    """Table (run, row, id, subset) for every run: row indexes the catalog.
+
+    With `labels` (class per row) the split is stratified: each class has
+    its share of the test and validation sets, rounded so that the sizes are
+    exact (largest remainders), its galaxies chosen in the same hash order.
+    """
     ids = [str(i) for i in ids]
     if len(set(ids)) != len(ids):
         raise ValueError("galaxy ids must be unique to draw splits")
@@ -39,7 +74,8 @@ def make_splits(ids: Sequence[str], runs: Sequence[int], test_size: int, seed: i
         )
     frames = []
     for run in runs:
-        order = _order(ids, seed, run)
+        order = (_order(ids, seed, run) if labels is None else
+                 _stratified_order(ids, np.asarray(labels), seed, run, test_size, validation_size))
         subset = np.empty(len(ids), dtype=object)
         subset[order[:test_size]] = "test"
         subset[order[test_size : test_size + validation_size]] = "validation"
@@ -49,6 +85,14 @@ def make_splits(ids: Sequence[str], runs: Sequence[int], test_size: int, seed: i
     table["run"] = table["run"].astype(np.int64)
     table["subset"] = pd.Categorical(table["subset"], categories=list(SUBSETS))
     return table
+
+
+def study_splits(catalog: pd.DataFrame, runs: Sequence[int], split: Mapping) -> pd.DataFrame:
+    """The splits of a study's runs as its config's `splits` block draws them (split: that block without runs
+    and train_fractions; stratified by class_index when split["stratify"]): what splits.parquet holds and what
+    every training job and table draws again."""
+    labels = catalog["class_index"].to_numpy() if split["stratify"] else None
+    return make_splits(catalog["id"], list(runs), split["test_size"], split["seed"], split["validation_size"], labels)
 
 
 def labelled_subset(rows: np.ndarray, ids: Sequence[str], labels: np.ndarray, fraction: float, seed: int,

@@ -11,7 +11,9 @@ Context values: `class_names`, `budgets` (budgets read off the curves),
 the paper's comparison, {} otherwise; see published.py), `arms` ({model:
 architecture, weights, frozen_share}) and `fu_arms` ({model: frozen share} in
 Fu's comparison, {} otherwise) and `split` (the splits block without runs and
-train_fractions: what draws each run's training set).
+train_fractions: what draws each run's training set), `zhu_arms` ({model: Zhu et al.'s network} in their
+comparison, {} otherwise). Besides tables, inputs may be `catalog`, `curves` and `predictions` (every run's
+best-epoch test probabilities; rule `predictions`).
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ class TableStep:
     make: Callable[..., pd.DataFrame]
     inputs: tuple[str, ...]  # tables read (Parquet under tables/), or "catalog"; make()'s argument names
     needs: tuple[str, ...] = ()  # context values passed to make()
-    when: str | None = None  # "pairs", "long_runs", "frozen_shares", "label_budgets" or "label_budget_pairs":
-    # made only in studies that have them
+    when: str | None = None  # "pairs", "long_runs", "frozen_shares", "label_budgets", "label_budget_pairs",
+    # "test_sides", "zhu2019" or "zhu2019_ours": made only in studies that have them
     data_inputs: bool = False  # also the data kind's summary inputs (a download manifest)
     description: str = ""
 
@@ -116,6 +118,30 @@ TABLES: dict[str, TableStep] = {
         ("label_budget_peaks",), ("pairs",), when="label_budget_pairs",
         description="Two-sided sign tests per label budget: pretrained against scratch peak accuracy, paired by "
                     "run."),
+    "roc_auc": TableStep(
+        lambda predictions, class_names: analysis.roc_auc_table(predictions, class_names), ("predictions",),
+        ("class_names",),
+        description="AUC of each class against the rest, per model and run, from the best epoch's test "
+                    "probabilities, and their macro average (class macro)."),
+    "roc_auc_summary": TableStep(
+        lambda roc_auc, class_names: analysis.roc_auc_summary(roc_auc, class_names), ("roc_auc",), ("class_names",),
+        description="AUC per model and class (one against the rest) and macro average: mean and sd over runs."),
+    "test_side_accuracy": TableStep(
+        lambda curves: analysis.side_accuracy_table(curves), ("curves",), when="test_sides",
+        description="Test accuracy (per cent) at each test side of the scale_jitter views: the peak over the "
+                    "epochs, and the accuracy at the best epoch of the study's test side; mean and sd over runs."),
+    "zhu2019_comparison": TableStep(
+        lambda peak_accuracy, roc_auc, per_class, zhu_arms: analysis.zhu2019_comparison(
+            peak_accuracy, roc_auc, per_class, zhu_arms),
+        ("peak_accuracy", "roc_auc", "per_class"), ("zhu_arms",), when="zhu2019",
+        description="Zhu et al.'s networks run here (from scratch, their protocol) beside their published "
+                    "accuracy, AUC and macro precision, recall and F1 (zhu2019_* columns)."),
+    "zhu2019_per_class": TableStep(
+        lambda per_class, roc_auc, class_names, zhu_arms: analysis.zhu2019_per_class(
+            per_class, roc_auc, class_names, zhu_arms),
+        ("per_class", "roc_auc"), ("class_names", "zhu_arms"), when="zhu2019_ours",
+        description="Zhu et al.'s wide ResNet run here: precision, recall and F1 per class (per cent) and AUC, "
+                    "mean and sd over runs, beside their best model's (zhu2019_* columns)."),
     "table3_long_runs": TableStep(
         lambda peak_accuracy, paper_arms: analysis.long_runs_table(peak_accuracy, paper_arms), ("peak_accuracy",),
         ("paper_arms",), when="long_runs",

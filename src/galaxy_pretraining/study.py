@@ -90,6 +90,11 @@ def full_label_jobs(config: Mapping) -> list[TrainingJob]:
     return [job for job in training_jobs(config) if job.fraction == 1.0]
 
 
+def standard_full_label_jobs(config: Mapping) -> list[TrainingJob]:
+    """The standard runs on all the labels (no long runs): whose best-epoch predictions the ROC tables read."""
+    return [job for job in training_jobs(config) if job.fraction == 1.0 and not job.long]
+
+
 def label_budget_jobs(config: Mapping) -> list[TrainingJob]:
     """The standard runs at every label budget (1.0 included): what the label-budget tables read."""
     return [job for job in training_jobs(config) if not job.long]
@@ -238,6 +243,44 @@ def _check_architectures(config: Mapping) -> list[str]:
     return problems
 
 
+def _check_training(config: Mapping) -> list[str]:
+    """The training block's keys against each other and the store's image_size."""
+    training, size = config["training"], config["image_size"]
+    crop, views = training["crop_size"], training["scale_jitter"]
+    problems = []
+    if views is None:
+        if crop > size:
+            problems.append(f"training.crop_size ({crop}) is larger than image_size ({size})")
+        if training["rotation"] == "quarter_turns" or training["colour_jitter"] is not None:
+            problems.append("training.rotation: quarter_turns and training.colour_jitter belong to Zhu et al.'s "
+                            "views; set training.scale_jitter too")
+    else:
+        low, high = views["sides"]
+        if not 0 < low <= high <= size:
+            problems.append(f"training.scale_jitter.sides: {views['sides']} must be [smallest, largest] with the "
+                            f"largest at most image_size ({size})")
+        if max(views["test_sides"]) > size:
+            problems.append(f"training.scale_jitter.test_sides: {views['test_sides']} reach beyond image_size ({size})")
+        if views["test_side"] not in views["test_sides"]:
+            problems.append(f"training.scale_jitter.test_side: {views['test_side']} is not one of test_sides "
+                            f"{views['test_sides']}")
+        if crop > views["resize"]:
+            problems.append(f"training.crop_size ({crop}) is larger than training.scale_jitter.resize "
+                            f"({views['resize']})")
+        if training["evaluation"] != "center":
+            problems.append("training.evaluation: scale_jitter tests at the centre views of its test_sides; "
+                            "set evaluation: center")
+        if training["rotation"] not in ("quarter_turns", 0):
+            problems.append(f"training.rotation: with scale_jitter, quarter_turns or 0, not {training['rotation']}")
+    optimizer = training["optimizer"]
+    if optimizer["nesterov"] and (optimizer["name"] != "sgd" or optimizer["momentum"] <= 0):
+        problems.append("training.optimizer.nesterov: Nesterov momentum needs name: sgd and momentum > 0")
+    schedule = training["lr_schedule"]
+    if schedule is not None and schedule["milestones"] != sorted(schedule["milestones"]):
+        problems.append(f"training.lr_schedule.milestones: {schedule['milestones']} are not in ascending order")
+    return problems
+
+
 def check_config(config: Mapping) -> None:
     """Checks the schema cannot express; each error names the key at fault."""
     problems = []
@@ -246,12 +289,14 @@ def check_config(config: Mapping) -> None:
         if spec["frozen_share"] > 0 and spec["weights"] == "none":
             problems.append(f"models.{model}.frozen_share: {spec['frozen_share']} of the layers would be kept at "
                             f"their initial random weights; freezing needs pretrained weights (imagenet or zoobot)")
+        if (spec["weights"] == "imagenet" and spec["architecture"] in ARCHITECTURES
+                and not ARCHITECTURES[spec["architecture"]].has_weights):
+            problems.append(f"models.{model}.weights: {spec['architecture']} has no ImageNet weights (a published "
+                            "galaxy network); use weights: none")
         if spec["weights"] == "zoobot" and not is_timm(spec["architecture"]):
             problems.append(f"models.{model}.weights: zoobot's encoders are timm models; set architecture to "
                             f"timm/<model> (e.g. timm/convnext_nano), not {spec['architecture']!r}")
-    if config["training"]["crop_size"] > config["image_size"]:
-        problems.append(f"training.crop_size ({config['training']['crop_size']}) is larger than image_size "
-                        f"({config['image_size']})")
+    problems += _check_training(config)
     if 1.0 not in train_fractions(config):
         problems.append(f"splits.train_fractions: {config['splits']['train_fractions']} lacks 1.0 (all the labels), "
                         "which every table of the study reads")
@@ -293,7 +338,10 @@ def _study_has(config: Mapping, feature: str | None) -> bool:
     budgets = len(train_fractions(config)) > 1
     return {"pairs": lambda: bool(model_pairs(config)), "long_runs": lambda: bool(long_run_numbers(config)),
             "frozen_shares": lambda: bool(frozen_share_models(config)), "label_budgets": lambda: budgets,
-            "label_budget_pairs": lambda: budgets and bool(model_pairs(config))}[feature]()
+            "label_budget_pairs": lambda: budgets and bool(model_pairs(config)),
+            "test_sides": lambda: config["training"]["scale_jitter"] is not None,
+            "zhu2019": lambda: bool(published.zhu_arms(config)),
+            "zhu2019_ours": lambda: published.ZHU_OURS in published.zhu_arms(config).values()}[feature]()
 
 
 def table_names(config: Mapping) -> list[str]:
@@ -327,6 +375,7 @@ def _context(config: Mapping, needs) -> dict:
         "arms": lambda: {model: {key: spec[key] for key in ("architecture", "weights", "frozen_share")}
                          for model, spec in config["models"].items()},
         "fu_arms": lambda: published.fu_arms(config),
+        "zhu_arms": lambda: published.zhu_arms(config),
         "split": lambda: split_settings(config),
     }
     return {need: context[need]() for need in needs}
@@ -365,6 +414,8 @@ def _caption(config: Mapping, name: str, description: str) -> str:
         return f"{description} {published.NOTES[name]} ({published.PAPER}, AlexNet, the same protocol.)"
     if published.fu_arms(config) and name in published.FU_NOTES:
         return f"{description} {published.FU_NOTES[name]} ({published.FU}, DenseNet-121, the stated protocol.)"
+    if published.zhu_arms(config) and name in published.ZHU_NOTES:
+        return f"{description} {published.ZHU_NOTES[name]} ({published.ZHU}, the same networks and protocol.)"
     return description
 
 
@@ -377,7 +428,7 @@ def table_caption(config: Mapping, name: str) -> str:
 
 def figure_names(config: Mapping) -> list[str]:
     """The figures this study draws: those whose tables it makes."""
-    made = set(table_names(config)) | {"curves"}
+    made = set(table_names(config)) | {"curves", "predictions"}
     return [name for name, spec in FIGURES.items() if set(spec.tables.values()) <= made]
 
 

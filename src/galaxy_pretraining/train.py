@@ -35,7 +35,7 @@ from .augment import evaluation_transform, random_transform
 from .io import atomic_path, write_table
 from .models import build_model, freeze_layers, hold_frozen_batch_norms, trainable_parameters
 from .settings import TrainSettings
-from .splits import labelled_subset, make_splits, rows_of
+from .splits import labelled_subset, rows_of, study_splits
 from .stopping import StopRequest, TrainingInterrupted, stop_on_signals
 
 log = logging.getLogger(__name__)
@@ -43,10 +43,50 @@ log = logging.getLogger(__name__)
 # `extra`: fused=True on CUDA (one kernel for the whole update; the same arithmetic).
 OPTIMIZERS = {
     "sgd": lambda params, o, **extra: torch.optim.SGD(params, lr=o["lr"], momentum=o["momentum"],
-                                                      weight_decay=o["weight_decay"], **extra),
+                                                      weight_decay=o["weight_decay"], nesterov=o["nesterov"], **extra),
     "adam": lambda params, o, **extra: torch.optim.Adam(params, lr=o["lr"], weight_decay=o["weight_decay"], **extra),
     "adamw": lambda params, o, **extra: torch.optim.AdamW(params, lr=o["lr"], weight_decay=o["weight_decay"], **extra),
 }
+
+
+class Schedule:
+    """The learning-rate steps and the iteration limit of a run (training.lr_schedule, training.max_iterations).
+
+    Counts the optimiser steps taken; a step decay (torch's MultiStepLR) moves
+    after every step or every epoch as its `unit` says. Its state goes into
+    last.pt, so a resumed run continues at the same rate and count.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, lr_schedule: dict | None, max_iterations: int | None):
+        self.unit = None if lr_schedule is None else lr_schedule["unit"]
+        self.scheduler = (None if lr_schedule is None else
+                          torch.optim.lr_scheduler.MultiStepLR(optimizer, sorted(lr_schedule["milestones"]),
+                                                               lr_schedule["gamma"]))
+        self.max_iterations = max_iterations
+        self.iterations = 0
+
+    @property
+    def done(self) -> bool:
+        """Whether the run has taken its max_iterations steps."""
+        return self.max_iterations is not None and self.iterations >= self.max_iterations
+
+    def after_step(self) -> None:
+        self.iterations += 1
+        if self.unit == "iterations":
+            self.scheduler.step()
+
+    def after_epoch(self) -> None:
+        if self.unit == "epochs":
+            self.scheduler.step()
+
+    def state_dict(self) -> dict:
+        return {"iterations": self.iterations,
+                "scheduler": None if self.scheduler is None else self.scheduler.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.iterations = state["iterations"]
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
 
 
 def choose_device(requested: str) -> torch.device:
@@ -97,7 +137,7 @@ def run_data(images: torch.Tensor, catalog: pd.DataFrame, split: dict, run: int,
              budget_scaling: str) -> RunData:
     """The run's train / validation / test rows of the store.
 
-    The split is drawn from the catalog ids with `make_splits`: the same rows
+    The split is drawn from the catalog with `study_splits`: the same rows
     as the run's part of splits.parquet, without depending on that file (so
     adding runs to the study retrains nothing already done). With
     train_fraction < 1 the training rows are the run's labelled subset
@@ -108,7 +148,7 @@ def run_data(images: torch.Tensor, catalog: pd.DataFrame, split: dict, run: int,
     device = images.device
     class_index = catalog["class_index"].to_numpy()
     labels = torch.tensor(class_index, dtype=torch.long, device=device)
-    splits = make_splits(catalog["id"], [run], split["test_size"], split["seed"], split["validation_size"])
+    splits = study_splits(catalog, [run], split)
     rows = {}
     for subset in ("train", "validation", "test"):
         chosen = rows_of(splits, run, subset)
@@ -206,13 +246,16 @@ def epoch_order(labels: torch.Tensor, generator: torch.Generator, oversample: bo
 
 
 def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, generator, device, progress=True,
-                    epoch: int = 0, position: EpochPosition | None = None, stop: StopRequest | None = None) -> dict:
+                    epoch: int = 0, position: EpochPosition | None = None, stop: StopRequest | None = None,
+                    schedule: Schedule | None = None) -> dict:
     """One pass over the training set in random order; returns loss, accuracy and images/s.
 
     Nothing in the loop waits for the device: loss and hits add up on it and
     are read once at the end (and, on a terminal, every PROGRESS_SECONDS).
     `position` continues an epoch that was stopped; when `stop` is requested
     after a batch that is not the epoch's last, EpochInterrupted says where.
+    `schedule` steps the learning rate after each batch and ends the epoch
+    early when the run has taken its max_iterations steps.
     """
     model.train()
     hold_frozen_batch_norms(model)
@@ -235,6 +278,7 @@ def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, ge
         batch = random_transform(
             data.images[index], settings.crop_size, settings.flips, settings.rotation, generator,
             settings.interpolation, settings.normalization, compiling(settings, device), settings.channel_shift,
+            settings.scale_jitter, settings.colour_jitter,
         )
         if device.type == "cuda":
             batch = batch.contiguous(memory_format=torch.channels_last)
@@ -249,6 +293,11 @@ def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, ge
         correct += (logits.argmax(1) == target).sum()
         bar.update(len(index))
         done = first + len(index)
+        if schedule is not None:
+            schedule.after_step()
+            if schedule.done:
+                n = done  # the run's last step: the epoch ends here
+                break
         if stop is not None and stop.requested and done < n:
             bar.close()
             raise EpochInterrupted(EpochPosition(position.epoch, order, done, total_loss, correct,
@@ -268,8 +317,12 @@ def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, ge
 
 
 @torch.no_grad()
-def evaluate(model, data: RunData, subset: str, settings: TrainSettings, generator, device) -> dict:
-    """Loss, accuracy, confusion matrix (rows true, columns predicted) and probabilities on a subset."""
+def evaluate(model, data: RunData, subset: str, settings: TrainSettings, generator, device,
+             test_side: int | None = None) -> dict:
+    """Loss, accuracy, confusion matrix (rows true, columns predicted) and probabilities on a subset.
+    `test_side`: with training.scale_jitter, the side of the test view (default: scale_jitter's test_side)."""
+    if settings.scale_jitter is not None and test_side is None:
+        test_side = settings.scale_jitter["test_side"]
     model.eval()
     rows = data.rows[subset]
     labels = data.labels[rows]
@@ -279,7 +332,8 @@ def evaluate(model, data: RunData, subset: str, settings: TrainSettings, generat
         batch = evaluation_transform(
             data.images[index], settings.evaluation, settings.crop_size,
             settings.flips, settings.rotation, generator, settings.interpolation, settings.normalization,
-            compiling(settings, device), settings.channel_shift,
+            compiling(settings, device), settings.channel_shift, settings.scale_jitter, settings.colour_jitter,
+            test_side,
         )
         if device.type == "cuda":
             batch = batch.contiguous(memory_format=torch.channels_last)
@@ -337,6 +391,7 @@ class Run:
     forward: torch.nn.Module  # what the loop calls: the model, or its torch.compile'd wrapper
     optimizer: torch.optim.Optimizer
     generators: dict[str, torch.Generator]
+    schedule: Schedule
     class_names: list[str]
     history: list[dict]  # one row of metrics per finished epoch
     best: dict  # accuracy, epoch, state (on the device) and predictions of the best epoch so far
@@ -396,12 +451,13 @@ def build_run(settings: TrainSettings, images: torch.Tensor, catalog: pd.DataFra
     fused = {"fused": True} if device.type == "cuda" else {}
     # Only the trainable parameters: frozen ones get no gradient, no optimiser state and no weight decay.
     optimizer = OPTIMIZERS[settings.optimizer["name"]](trainable_parameters(model), settings.optimizer, **fused)
+    schedule = Schedule(optimizer, settings.lr_schedule, settings.max_iterations)
     generators = {}
     for name in ("train", "evaluate"):
         generators[name] = torch.Generator(device=device)
         generators[name].manual_seed(_seed(*identity, name))
     best = {"accuracy": -1.0, "epoch": 0, "state": None, "predictions": None}
-    return Run(settings, device, data, model, forward, optimizer, generators, class_names, [], best)
+    return Run(settings, device, data, model, forward, optimizer, generators, schedule, class_names, [], best)
 
 
 def _on_cpu(state: dict | None) -> dict | None:
@@ -422,6 +478,7 @@ def save_checkpoint(run: Run, path: os.PathLike, position: EpochPosition | None 
                 "epoch": len(run.history),
                 "model": run.model.state_dict(),
                 "optimizer": run.optimizer.state_dict(),
+                "schedule": run.schedule.state_dict(),
                 "rng": _rng_states(run.generators),
                 "metrics": run.history,
                 "best": {**run.best, "state": _on_cpu(run.best["state"])},
@@ -443,6 +500,7 @@ def resume(run: Run, path: os.PathLike) -> bool:
         return False
     run.model.load_state_dict(checkpoint["model"])
     run.optimizer.load_state_dict(checkpoint["optimizer"])
+    run.schedule.load_state_dict(checkpoint["schedule"])
     _set_rng_states(run.generators, checkpoint["rng"])
     run.history, run.best = checkpoint["metrics"], checkpoint["best"]
     position = checkpoint.get("position")
@@ -474,20 +532,27 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, 
     bar = tqdm(range(len(run.history) + 1, settings.epochs + 1), desc="epochs", unit="epoch", disable=not progress,
                initial=len(run.history), total=settings.epochs)
     for epoch in bar:
+        if run.schedule.done:
+            break  # resumed after the run's last step (max_iterations)
         start = time.perf_counter()
         position, run.position = run.position, None
         try:
             trained = train_one_epoch(run.forward, run.optimizer, run.data, settings, run.generators["train"],
-                                      run.device, progress, epoch, position, stop)
+                                      run.device, progress, epoch, position, stop, run.schedule)
         except EpochInterrupted as interrupted:
             save_checkpoint(run, checkpoint_path, interrupted.position)
             n = len(interrupted.position.order)
             raise _interrupted(run, checkpoint_path, stop,
                                f"in epoch {epoch} after {interrupted.position.next_image} of {n} training images"
                                ) from None
-        row = {"epoch": epoch, **trained}
+        run.schedule.after_epoch()
+        row = {"epoch": epoch, **trained, "iterations": run.schedule.iterations,
+               "learning_rate": run.optimizer.param_groups[0]["lr"]}
         test = evaluate(run.forward, run.data, "test", settings, run.generators["evaluate"], run.device)
         row.update(test_loss=test["loss"], test_accuracy=test["accuracy"], test_confusion=test["confusion"].tolist())
+        for side in evaluation_sides(settings):
+            row[side_accuracy_column(side)] = evaluate(run.forward, run.data, "test", settings, run.generators["evaluate"],
+                                                   run.device, side)["accuracy"]
         if "validation" in run.data.rows:
             validation = evaluate(run.forward, run.data, "validation", settings, run.generators["evaluate"],
                                   run.device)
@@ -504,13 +569,25 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, 
             }
         bar.set_postfix(test_acc=f"{test['accuracy']:.3f}", best=f"{run.best['accuracy']:.3f}@{run.best['epoch']}",
                         img_s=f"{row['images_per_second']:.0f}")
-        if epoch % settings.checkpoint_every == 0 or epoch == settings.epochs:
+        if epoch % settings.checkpoint_every == 0 or epoch == settings.epochs or run.schedule.done:
             save_checkpoint(run, checkpoint_path)
+        if run.schedule.done:
+            break  # max_iterations reached: this was the last epoch
         if stop is not None and stop.requested and epoch < settings.epochs:
             if epoch % settings.checkpoint_every:
                 save_checkpoint(run, checkpoint_path)
             raise _interrupted(run, checkpoint_path, stop, f"after epoch {epoch}")
     bar.close()
+
+
+def side_accuracy_column(side: int) -> str:
+    """The metrics column of the test accuracy at one scale_jitter test side: test_accuracy_side<side>."""
+    return f"test_accuracy_side{side}"
+
+
+def evaluation_sides(settings: TrainSettings) -> list[int]:
+    """Every test side that gets its own accuracy column (scale_jitter.test_sides; none without scale_jitter)."""
+    return [] if settings.scale_jitter is None else list(settings.scale_jitter["test_sides"])
 
 
 def write_outputs(run: Run, metrics_path, predictions_path, best_model_path) -> pd.DataFrame:

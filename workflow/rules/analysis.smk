@@ -17,8 +17,27 @@ rule curves:
         CONDA_ENV
     params:
         jobs=metrics_keys(S.full_label_jobs(config)),
+        max_iterations=config["training"]["max_iterations"],
     script:
         "../scripts/curves.py"
+
+
+# Every standard run's best-epoch test predictions (ROC curves, AUC).
+rule predictions:
+    input:
+        predictions_paths(S.standard_full_label_jobs(config)),
+    output:
+        f"{RESULTS}/tables/predictions.parquet",
+    log:
+        f"{RESULTS}/logs/tables/predictions.log",
+    group:
+        "summary"
+    conda:
+        CONDA_ENV
+    params:
+        jobs=metrics_keys(S.standard_full_label_jobs(config)),
+    script:
+        "../scripts/predictions.py"
 
 
 # The standard runs at every label budget (splits.train_fractions), for the label-budget tables.
@@ -35,6 +54,7 @@ rule label_budget_curves:
         CONDA_ENV
     params:
         jobs=metrics_keys(S.label_budget_jobs(config)),
+        max_iterations=config["training"]["max_iterations"],
     script:
         "../scripts/curves.py"
 

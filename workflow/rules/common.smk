@@ -99,6 +99,10 @@ def metrics_paths(jobs):
     return [f"{RESULTS}/{job.folder}/metrics.parquet" for job in jobs]
 
 
+def predictions_paths(jobs):
+    return [f"{RESULTS}/{job.folder}/predictions.parquet" for job in jobs]
+
+
 def metrics_keys(jobs):
     """(model, run, epochs, long_run, train_fraction) of each job, in the order of metrics_paths."""
     return [[job.model, job.run, job.epochs, job.long, job.fraction] for job in jobs]

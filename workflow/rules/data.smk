@@ -84,10 +84,12 @@ if config["data"]["kind"] == "galaxy_zoo2" and not config["data"]["galaxy_zoo2"]
     rule galaxy_zoo2_files:
         output:
             galaxy_zoo2.solutions_file(config, RESULTS),
+        log:
+            f"{RESULTS}/logs/galaxy_zoo2_files.log",
         conda:
             CONDA_ENV
         params:
-            folder=config["data"]["galaxy_zoo2"]["path"],
+            folder=lambda wildcards, output: os.path.dirname(output[0]),
         script:
             "../scripts/galaxy_zoo2_files.py"
 
@@ -130,9 +132,10 @@ rule array_store:
         f"{RESULTS}/logs/array_store.log",
     conda:
         CONDA_ENV
-    threads: 4
+    threads: workflow.cores
     params:
         size=config["image_size"],
+        crop=config["image_crop"],
     script:
         "../scripts/array_store.py"
 
@@ -148,7 +151,7 @@ rule splits:
         CONDA_ENV
     params:
         runs=S.split_runs(config),
-        splits=config["splits"],
+        splits=S.split_settings(config),
     script:
         "../scripts/splits.py"
 

@@ -1,3 +1,11 @@
+# The message (which files, where to get them, where to put them) goes to the terminal and to the log.
+from pathlib import Path
+
 from galaxy_pretraining.galaxy_zoo2 import require_kaggle_files
 
-require_kaggle_files(snakemake.params.folder)
+try:
+    require_kaggle_files(snakemake.params.folder)
+except Exception as error:
+    Path(snakemake.log[0]).parent.mkdir(parents=True, exist_ok=True)
+    Path(snakemake.log[0]).write_text(f"{error}\n")
+    raise

@@ -1,0 +1,31 @@
+"""ROC curves of one run at its best epoch, one panel per model: each class against the rest, its AUC in the
+legend (as Zhu et al. 2019 show them)."""
+
+from sklearn.metrics import auc
+
+from ..analysis import roc_curve_points
+from ..plotting import COLUMN_WIDTH, plt, sns, style
+
+TABLES = {"predictions": "predictions"}
+
+
+def draw(predictions, models, class_names, run):
+    style()
+    figure, axes = plt.subplots(1, len(models), figsize=(COLUMN_WIDTH * len(models), COLUMN_WIDTH), squeeze=False)
+    chosen = predictions[predictions["run"] == run]
+    if chosen.empty:
+        raise ValueError(f"run {run} has no predictions; choose one of {sorted(predictions['run'].unique())}")
+    colours = dict(zip(class_names, sns.color_palette("colorblind", len(class_names))))
+    for ax, model in zip(axes[0], models):
+        own = chosen[chosen["model"] == model]
+        for name, (fpr, tpr) in roc_curve_points(own, class_names).items():
+            ax.plot(fpr, tpr, color=colours[name], label=f"{name} (AUC {auc(fpr, tpr):.3f})")
+        ax.plot([0, 1], [0, 1], color="0.7", linestyle=":", linewidth=0.8)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.01)
+        ax.set_title(f"{model}, run {run}, epoch {int(own['epoch'].iloc[0])}")
+        ax.set_xlabel("false positive rate")
+        ax.set_ylabel("true positive rate")
+        ax.legend(fontsize="x-small", loc="lower right")
+    figure.tight_layout()
+    return figure
