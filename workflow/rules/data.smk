@@ -132,7 +132,7 @@ rule array_store:
         f"{RESULTS}/logs/array_store.log",
     conda:
         CONDA_ENV
-    threads: workflow.cores
+    threads: 4
     params:
         size=config["image_size"],
         crop=config["image_crop"],
