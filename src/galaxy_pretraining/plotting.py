@@ -17,7 +17,7 @@ from .io import atomic_path  # noqa: E402
 
 COLUMN_WIDTH = 3.4  # inches: one column of a two-column journal
 
-__all__ = ["COLUMN_WIDTH", "model_colours", "plt", "save", "shared_bins", "sns", "style"]
+__all__ = ["COLUMN_WIDTH", "model_colours", "plt", "rows_of_run", "save", "shared_bins", "sns", "style"]
 
 
 def style() -> None:
@@ -28,6 +28,14 @@ def model_colours(models: Sequence[str]) -> dict[str, tuple]:
     """One colour per model, by its place in the configured model list, in every figure."""
     palette = sns.color_palette("colorblind", max(len(models), 3))
     return {model: palette[i] for i, model in enumerate(models)}
+
+
+def rows_of_run(table, run: int, what: str):
+    """The rows of one run of a per-run table; a table without that run is an error naming the runs it has."""
+    chosen = table[table["run"] == run]
+    if chosen.empty:
+        raise ValueError(f"run {run} has no {what}; choose one of {sorted(table['run'].unique())}")
+    return chosen
 
 
 def shared_bins(values: Iterable, bins: int) -> np.ndarray:

@@ -550,9 +550,10 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, 
                "learning_rate": run.optimizer.param_groups[0]["lr"]}
         test = evaluate(run.forward, run.data, "test", settings, run.generators["evaluate"], run.device)
         row.update(test_loss=test["loss"], test_accuracy=test["accuracy"], test_confusion=test["confusion"].tolist())
-        for side in evaluation_sides(settings):
-            row[side_accuracy_column(side)] = evaluate(run.forward, run.data, "test", settings, run.generators["evaluate"],
-                                                   run.device, side)["accuracy"]
+        for side in evaluation_sides(settings):  # the test_side's view is `test` itself: not evaluated twice
+            row[side_accuracy_column(side)] = (test["accuracy"] if side == settings.scale_jitter["test_side"] else
+                                               evaluate(run.forward, run.data, "test", settings,
+                                                        run.generators["evaluate"], run.device, side)["accuracy"])
         if "validation" in run.data.rows:
             validation = evaluate(run.forward, run.data, "validation", settings, run.generators["evaluate"],
                                   run.device)

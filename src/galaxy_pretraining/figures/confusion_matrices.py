@@ -1,7 +1,7 @@
 """Test confusion matrices (counts) of one run at its best epoch, one panel per model."""
 
 from ..analysis import confusion_matrix
-from ..plotting import COLUMN_WIDTH, plt, sns, style
+from ..plotting import COLUMN_WIDTH, plt, rows_of_run, sns, style
 
 TABLES = {"confusions": "best_epoch_confusions"}
 
@@ -9,9 +9,7 @@ TABLES = {"confusions": "best_epoch_confusions"}
 def draw(confusions, models, class_names, run):
     style()
     figure, axes = plt.subplots(1, len(models), figsize=(COLUMN_WIDTH * len(models), COLUMN_WIDTH), squeeze=False)
-    chosen = confusions[confusions["run"] == run]
-    if chosen.empty:
-        raise ValueError(f"run {run} has no confusion matrix; choose one of {sorted(confusions['run'].unique())}")
+    chosen = rows_of_run(confusions, run, "confusion matrix")
     k = len(class_names)
     for ax, model in zip(axes[0], models):
         own = chosen[chosen["model"] == model]

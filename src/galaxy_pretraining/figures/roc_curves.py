@@ -4,7 +4,7 @@ legend (as Zhu et al. 2019 show them)."""
 from sklearn.metrics import auc
 
 from ..analysis import roc_curve_points
-from ..plotting import COLUMN_WIDTH, plt, sns, style
+from ..plotting import COLUMN_WIDTH, plt, rows_of_run, sns, style
 
 TABLES = {"predictions": "predictions"}
 
@@ -12,9 +12,7 @@ TABLES = {"predictions": "predictions"}
 def draw(predictions, models, class_names, run):
     style()
     figure, axes = plt.subplots(1, len(models), figsize=(COLUMN_WIDTH * len(models), COLUMN_WIDTH), squeeze=False)
-    chosen = predictions[predictions["run"] == run]
-    if chosen.empty:
-        raise ValueError(f"run {run} has no predictions; choose one of {sorted(predictions['run'].unique())}")
+    chosen = rows_of_run(predictions, run, "predictions")
     colours = dict(zip(class_names, sns.color_palette("colorblind", len(class_names))))
     for ax, model in zip(axes[0], models):
         own = chosen[chosen["model"] == model]
