@@ -13,7 +13,7 @@ architecture, weights, frozen_share}) and `fu_arms` ({model: frozen share} in
 Fu's comparison, {} otherwise) and `split` (the splits block without runs and
 train_fractions: what draws each run's training set), `zhu_arms` ({model: Zhu et al.'s network} in their
 comparison, {} otherwise). Besides tables, inputs may be `catalog`, `curves` and `predictions` (every run's
-best-epoch test probabilities; rule `predictions`).
+best-epoch test probabilities, gathered with the curves by rule `curves`).
 """
 
 from __future__ import annotations

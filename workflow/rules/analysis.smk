@@ -1,14 +1,18 @@
-# Tables derived only from the per-epoch metrics. `curves` gathers every run's
-# metrics; the wildcard rule `table` makes any table of the registry
+# Tables derived only from the runs' outputs. `curves` gathers every run's
+# metrics and every standard run's best-epoch test predictions (ROC curves,
+# AUC) in one step; the wildcard rule `table` makes any table of the registry
 # (galaxy_pretraining.steps.TABLES). On a cluster the small table and figure
-# steps of group "summary" go out as one CPU job.
+# steps of group "summary" go out as one CPU job: one gathering step keeps
+# them one connected piece of the graph.
 
 
 rule curves:
     input:
-        metrics_paths(S.full_label_jobs(config)),
+        metrics=metrics_paths(S.full_label_jobs(config)),
+        predictions=predictions_paths(S.standard_full_label_jobs(config)),
     output:
-        f"{RESULTS}/tables/curves.parquet",
+        curves=f"{RESULTS}/tables/curves.parquet",
+        predictions=f"{RESULTS}/tables/predictions.parquet",
     log:
         f"{RESULTS}/logs/tables/curves.log",
     group:
@@ -17,35 +21,18 @@ rule curves:
         CONDA_ENV
     params:
         jobs=metrics_keys(S.full_label_jobs(config)),
+        prediction_jobs=metrics_keys(S.standard_full_label_jobs(config)),
         max_iterations=config["training"]["max_iterations"],
     script:
         "../scripts/curves.py"
 
 
-# Every standard run's best-epoch test predictions (ROC curves, AUC).
-rule predictions:
-    input:
-        predictions_paths(S.standard_full_label_jobs(config)),
-    output:
-        f"{RESULTS}/tables/predictions.parquet",
-    log:
-        f"{RESULTS}/logs/tables/predictions.log",
-    group:
-        "summary"
-    conda:
-        CONDA_ENV
-    params:
-        jobs=metrics_keys(S.standard_full_label_jobs(config)),
-    script:
-        "../scripts/predictions.py"
-
-
 # The standard runs at every label budget (splits.train_fractions), for the label-budget tables.
 rule label_budget_curves:
     input:
-        metrics_paths(S.label_budget_jobs(config)),
+        metrics=metrics_paths(S.label_budget_jobs(config)),
     output:
-        f"{RESULTS}/tables/label_budget_curves.parquet",
+        curves=f"{RESULTS}/tables/label_budget_curves.parquet",
     log:
         f"{RESULTS}/logs/tables/label_budget_curves.log",
     group:
