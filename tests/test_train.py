@@ -15,7 +15,7 @@ from torch import nn
 from galaxy_pretraining.config import schema_defaults
 from galaxy_pretraining.settings import TrainSettings
 from galaxy_pretraining.splits import make_splits
-from galaxy_pretraining.stopping import StopRequest, stop_on_signals
+from galaxy_pretraining.stopping import ANNOUNCEMENT, StopRequest, TrainingInterrupted, stop_on_signals
 from galaxy_pretraining.train import (
     EpochInterrupted,
     RunData,
@@ -228,6 +228,30 @@ def test_stop_on_signals_turns_sigusr1_into_a_request_and_restores_the_handler()
         time.sleep(0.01)
         assert stop.requested and stop.name == "SIGUSR1"
     assert signal.getsignal(signal.SIGUSR1) is before
+
+
+def test_stop_on_signals_announces_on_stderr_from_when_a_signal_is_caught(capsys):
+    with stop_on_signals(announce=True):
+        pass
+    with stop_on_signals():
+        pass
+    assert capsys.readouterr().err == ANNOUNCEMENT + "\n"
+
+
+def test_a_signal_during_start_up_stops_after_the_first_batch_and_loses_nothing(tiny_study, tmp_path):
+    """The rule's script catches signals before importing torch: one that came then ends the job after one batch."""
+    s = settings(epochs=2)
+    outputs = group_outputs(tmp_path / "stopped", [0])
+    Path(outputs[0].metrics).parent.mkdir(parents=True)
+    early = StopRequest()
+    early.signum = signal.SIGTERM  # as the handler sets it
+    with pytest.raises(TrainingInterrupted, match=f"SIGTERM: stopped .* in epoch 1 after {s.batch_size} of") as stop:
+        train_group([s], tiny_study / "images.npy", tiny_study / "catalog.parquet", outputs, None, CLASSES,
+                    threads=1, progress=False, stop=early)
+    assert stop.value.code == 128 + signal.SIGTERM
+    resumed = train_group_of(tiny_study, tmp_path / "stopped", [s])[0]
+    whole = run(tiny_study, tmp_path / "whole", s)
+    pd.testing.assert_frame_equal(resumed.drop(columns=TIMING), whole.drop(columns=TIMING))
 
 
 def test_a_checkpoint_of_other_settings_is_not_resumed(tiny_study, tmp_path):

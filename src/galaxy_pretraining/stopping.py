@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 
 # The signals that ask a training job to save and stop: SLURM's own warning and the usual `--signal` choice.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+ANNOUNCEMENT = "from here SIGTERM and SIGUSR1 finish the batch in progress, save last.pt and stop"
 
 
 class StopRequest:
@@ -49,12 +51,14 @@ class TrainingInterrupted(SystemExit):
 
 
 @contextlib.contextmanager
-def stop_on_signals(signals=STOP_SIGNALS) -> Iterator[StopRequest]:
+def stop_on_signals(signals=STOP_SIGNALS, announce: bool = False) -> Iterator[StopRequest]:
     """For the block, `signals` set the returned StopRequest instead of ending the process.
 
     Handlers can only be installed from the main thread; elsewhere (a worker
     thread) the block runs with the signals' usual effect and a request that
-    is never set.
+    is never set. `announce`: say on stderr (a scheduler's job log) from when
+    on a signal is caught; one that comes before, during the job's start-up,
+    still ends the process at once, with nothing of the run's yet done.
     """
     stop = StopRequest()
     if threading.current_thread() is not threading.main_thread():
@@ -67,6 +71,8 @@ def stop_on_signals(signals=STOP_SIGNALS) -> Iterator[StopRequest]:
             stop.signum = signum
 
     previous = {s: signal.signal(s, handler) for s in signals}
+    if announce:
+        print(ANNOUNCEMENT, file=sys.stderr, flush=True)
     try:
         yield stop
     finally:

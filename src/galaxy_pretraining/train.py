@@ -16,6 +16,7 @@ if it were trained alone, so a run's numbers never depend on its group.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -644,6 +645,7 @@ def train_group(
     threads: int | None = None,
     progress: bool = True,
     compile_cache: os.PathLike | None = None,
+    stop: StopRequest | None = None,
 ) -> list[pd.DataFrame]:
     """Train several runs of one model in one process, one after the other (`train_resources.runs_per_job`).
 
@@ -655,6 +657,8 @@ def train_group(
     state after the batch in progress and TrainingInterrupted ends the job
     with 128 + the signal's number; nothing is lost. `compile_cache`:
     torch.compile's cache folder, unless TORCHINDUCTOR_CACHE_DIR is set already.
+    `stop`: a request whose signal handlers the caller installed already (the
+    rule's script does, before importing torch); None installs them here.
     """
     _check_group(group)
     if compile_cache is not None:
@@ -665,7 +669,7 @@ def train_group(
     device = _prepare_device(group[0], threads)
     log.info("device %s, settings %s, runs %s", device, group[0], [s.run for s in group])
     catalog = pd.read_parquet(catalog_path)
-    with stop_on_signals() as stop:
+    with contextlib.nullcontext(stop) if stop is not None else stop_on_signals() as stop:
         images = load_store(store_path, len(catalog), device)
         shared, tables = None, []
         for settings, out in zip(group, outputs):
