@@ -518,7 +518,8 @@ def test_galaxy_zoo2_mock_with_zhus_protocol_runs_the_whole_study(root, tmp_path
     paper's cuts applied, a stratified split, the store's central crop, scale-jittered views with quarter turns
     and colour jitter, whitening, SGD with Nesterov momentum, a step decay and an iteration limit inside the
     second epoch; Dieleman's network from scratch and EfficientNet-Lite0 from ImageNet and scratch; ROC/AUC and
-    per-side accuracy; none of Zhu et al.'s numbers (a mock is not their sample)."""
+    per-side accuracy; first-layer filters and feature maps; none of Zhu et al.'s numbers (a mock is not their
+    sample)."""
     config = small_demo_config("gz2-mock", n_galaxies=100, image_size=56, runs=2, test_size=30)
     config["data"] = {"kind": "galaxy_zoo2", "galaxy_zoo2": {"mock": {"n_galaxies": 150, "image_size": 64}}}
     config["classes"] = ["round-smooth", "in-between-smooth", "cigar-smooth", "edge-on", "spiral"]
@@ -532,6 +533,7 @@ def test_galaxy_zoo2_mock_with_zhus_protocol_runs_the_whole_study(root, tmp_path
         colour_jitter={"brightness": 0.1, "contrast": 0.3, "saturation": 0.3, "hue": 0.1},
         optimizer={"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0001, "nesterov": True},
         lr_schedule={"milestones": [2], "gamma": 0.1, "unit": "iterations"}, max_iterations=4)
+    config["feature_maps"] = {"run": 1, "class_name": "edge-on", "layers": 3, "maps_per_layer": 4}
     results = run_study(root, snakemake_exe, tmp_path / "gz2", config)
     catalog = pd.read_parquet(results / "catalog.parquet")
     assert len(catalog) == 120 and catalog["class_index"].nunique() == 5  # 30 of 150 meet no class's cuts
@@ -552,4 +554,7 @@ def test_galaxy_zoo2_mock_with_zhus_protocol_runs_the_whole_study(root, tmp_path
     assert set(pd.read_csv(results / "tables/test_side_accuracy.csv")["test_side"]) == {48, 56}
     for figure in ("confusion_matrices", "roc_curves"):
         assert (results / f"figures/{figure}.png").exists()
+    for figure in ("first_layer_filters", "feature_maps"):  # their Figs. 10-13, of every model
+        assert {p.name for p in (results / "figures" / figure).iterdir()} == {
+            f"{model}.{suffix}" for model in config["models"] for suffix in ("png", "pdf")}
     assert not list((results / "tables").glob("zhu2019*"))

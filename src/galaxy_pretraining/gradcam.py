@@ -1,7 +1,7 @@
 """Grad-CAM maps of a trained model's test galaxies, with the `grad-cam` package (pytorch_grad_cam).
 
 For each class, the first k galaxies (in catalog order) of a run's test set;
-for each, the network's input (the deterministic centre crop), the Grad-CAM
+for each, the network's input (its deterministic evaluation view), the Grad-CAM
 heatmap of the galaxy's true class at the layer the architecture registry
 declares (`gradcam_layer`), and the heatmap laid over the image. The model is
 the run's best epoch (`best.pt`). Fu shows such maps for every frozen share.
@@ -10,7 +10,7 @@ the run's best epoch (`best.pt`). Fu shows such maps for every frozen share.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .array_store import read_rows
-from .augment import IMAGENET_MEAN, IMAGENET_STD, center_crop, to_float
+from .augment import IMAGENET_MEAN, IMAGENET_STD, evaluation_transform
 from .models import build_model, gradcam_layer_path, module_at
 
 
@@ -68,17 +68,26 @@ def missing_classes(galaxies: pd.DataFrame, class_names: Sequence[str]) -> list[
     return [name for name in class_names if name not in set(galaxies["class_name"])]
 
 
-def network_input(images: torch.Tensor, crop: int, normalization: str) -> torch.Tensor:
-    """What the network sees at evaluation: the centre crop, scaled (and standardised) as in training."""
-    return to_float(center_crop(images, crop), normalization)
+def network_input(images: torch.Tensor, settings: Mapping) -> torch.Tensor:
+    """What the network sees at evaluation, from a run's saved settings: the deterministic centre view (with
+    scale_jitter, the centre crop at the test_side resized and cropped) scaled and standardised as in training."""
+    jitter = settings.get("scale_jitter")
+    return evaluation_transform(images, "center", settings["crop_size"], False, 0.0, None, "nearest",
+                                settings["normalization"], scale_jitter=jitter,
+                                test_side=jitter["test_side"] if jitter else None)
 
 
 def displayable(batch: torch.Tensor, normalization: str) -> np.ndarray:
-    """A network input back as N x H x W x 3 pixels in 0-1 for drawing."""
+    """A network input back as N x H x W x 3 pixels in 0-1 for drawing (a per-image standardised one stretched
+    from its own darkest to its brightest value)."""
     if normalization == "imagenet":
         mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
         std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
         batch = batch * std + mean
+    elif normalization == "per_image":
+        low = batch.amin(dim=(1, 2, 3), keepdim=True)
+        high = batch.amax(dim=(1, 2, 3), keepdim=True)
+        batch = (batch - low) / (high - low).clamp_min(1e-12)
     return batch.clamp(0, 1).permute(0, 2, 3, 1).numpy()
 
 
@@ -112,7 +121,7 @@ def gradcam_maps(best_model: os.PathLike, store: os.PathLike, predictions: os.Pa
     model, settings, class_names = load_best_model(best_model)
     galaxies = choose_galaxies(pd.read_parquet(predictions), class_names, per_class)
     images = torch.from_numpy(read_rows(store, galaxies["row"].to_numpy()))
-    batch = network_input(images, settings["crop_size"], settings["normalization"])
+    batch = network_input(images, settings)
     layer = target_layer(model, settings["architecture"])
     check_map_size(model, layer, batch[:1], settings["architecture"])
     maps = heatmaps(model, layer, batch, galaxies["true"].tolist())

@@ -305,9 +305,13 @@ def check_config(config: Mapping) -> None:
                         f"(splits.runs gives {run_numbers(config)[:3]}...)")
     for name, options in config["figures"].items():
         problems += check_options(name, options)
+    for key in MODEL_FIGURE_MODULES:
+        if config[key] is not None and model_figure_run(config, key) not in run_numbers(config):
+            problems.append(f"{key}.run: run {model_figure_run(config, key)} is not among the configured runs")
+    if config["feature_maps"] is not None and config["feature_maps"]["class_name"] not in [None, *config["classes"]]:
+        problems.append(f"feature_maps.class_name: {config['feature_maps']['class_name']!r} is not one of the classes "
+                        f"{config['classes']}")
     if config["gradcam"] is not None:
-        if gradcam_run(config) not in run_numbers(config):
-            problems.append(f"gradcam.run: run {gradcam_run(config)} is not among the configured runs")
         for model, spec in config["models"].items():
             if spec["architecture"] in ARCHITECTURES and ARCHITECTURES[spec["architecture"]].gradcam_layer is None:
                 problems.append(f"gradcam: models.{model} is a {spec['architecture']}, which declares no Grad-CAM "
@@ -448,34 +452,58 @@ def figure_caption(config: Mapping, name: str) -> str:
     return _caption(config, name, FIGURES[name].description)
 
 
-# --- Grad-CAM ---------------------------------------------------------------------------------
+# --- Grad-CAM, first-layer filters and feature maps: figures of each model's best epoch in one run ---------
 
-GRADCAM_MODULE = str(Path(__file__).with_name("gradcam.py"))  # an input: editing the drawing code redraws the maps
+# Their drawing code is an input: editing it redraws the figures.
+MODEL_FIGURE_MODULES = {"gradcam": str(Path(__file__).with_name("gradcam.py")),
+                        "feature_maps": str(Path(__file__).with_name("feature_maps.py"))}
 
 
-def gradcam_run(config: Mapping) -> int:
-    """The run whose best models the Grad-CAM figures explain: gradcam.run, or the example run."""
-    chosen = config["gradcam"]["run"]
+def model_figure_run(config: Mapping, key: str) -> int:
+    """The run whose best models the `key` figures (gradcam, feature_maps) draw: <key>.run, or the example run."""
+    chosen = config[key]["run"]
     return int(chosen) if chosen is not None else example_run(config)
+
+
+def model_figure_inputs(config: Mapping, key: str, model: str) -> dict[str, str]:
+    """A `key` figure's inputs: the run's best model and predictions, the store, and the drawing code."""
+    results = results_folder(config)
+    run = f"{results}/runs/{model}/run{model_figure_run(config, key):03d}"
+    return {"best_model": f"{run}/best.pt", "predictions": f"{run}/predictions.parquet",
+            "store": f"{results}/images.npy", "module": MODEL_FIGURE_MODULES[key]}
 
 
 def gradcam_paths(config: Mapping, model: str) -> list[str]:
     return [f"{results_folder(config)}/figures/gradcam/{model}.{suffix}" for suffix in ("png", "pdf")]
 
 
-def gradcam_inputs(config: Mapping, model: str) -> dict[str, str]:
-    """A Grad-CAM figure's inputs: the run's best model and predictions, the store, and the drawing code."""
-    results = results_folder(config)
-    run = f"{results}/runs/{model}/run{gradcam_run(config):03d}"
-    return {"best_model": f"{run}/best.pt", "predictions": f"{run}/predictions.parquet",
-            "store": f"{results}/images.npy", "module": GRADCAM_MODULE}
-
-
 def gradcam_caption(config: Mapping, model: str) -> str:
     k = config["gradcam"]["galaxies_per_class"]
-    return (f"Grad-CAM of {model} (run {gradcam_run(config)}, its best epoch): the first {k} test galaxies of each "
-            "class as the network sees them (the centre crop), the heatmap of their true class at the layer the "
-            "architecture registry names, and the two laid over each other. The label says what the network said.")
+    return (f"Grad-CAM of {model} (run {model_figure_run(config, 'gradcam')}, its best epoch): the first {k} test "
+            "galaxies of each class as the network sees them (its evaluation view), the heatmap of their true class "
+            "at the layer the architecture registry names, and the two laid over each other. The label says what the "
+            "network said.")
+
+
+def feature_maps_paths(config: Mapping, model: str) -> list[str]:
+    """first_layer_filters/<model>.png, .pdf, then feature_maps/<model>.png, .pdf."""
+    return [f"{results_folder(config)}/figures/{figure}/{model}.{suffix}"
+            for figure in ("first_layer_filters", "feature_maps") for suffix in ("png", "pdf")]
+
+
+def feature_maps_captions(config: Mapping, model: str) -> dict[str, str]:
+    options, run = config["feature_maps"], model_figure_run(config, "feature_maps")
+    layers = options["layers"]
+    which = (f"{layers} convolutions spread from the first to the last" if isinstance(layers, int)
+             else "the layers " + ", ".join(layers))
+    galaxy = (f"the first test galaxy of class {options['class_name']}" if options["class_name"] is not None
+              else "the first test galaxy")
+    return {
+        "filters": f"First-layer filters of {model} (run {run}, its best epoch), each stretched to its own range.",
+        "maps": (f"Feature maps of {model} (run {run}, its best epoch) for {galaxy} (by store row), as the network "
+                 f"sees it: at {which}, the {options['maps_per_layer']} channels of largest mean absolute response, "
+                 "each stretched to its own range (Zhu et al. 2019, Figs. 10-13)."),
+    }
 
 
 def final_targets(config: Mapping) -> list[str]:
@@ -486,7 +514,9 @@ def final_targets(config: Mapping) -> list[str]:
         targets += [table_path(config, name), table_path(config, name, "csv")]
     for name in figure_names(config):
         targets += [f"{results}/figures/{name}.png", f"{results}/figures/{name}.pdf"]
-    if config["gradcam"] is not None:
-        for model in config["models"]:
+    for model in config["models"]:
+        if config["gradcam"] is not None:
             targets += gradcam_paths(config, model)
+        if config["feature_maps"] is not None:
+            targets += feature_maps_paths(config, model)
     return targets

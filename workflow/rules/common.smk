@@ -59,7 +59,11 @@ def get_figure_caption(wildcards):
 
 
 def get_gradcam_input(wildcards):
-    return S.gradcam_inputs(config, wildcards.model)
+    return S.model_figure_inputs(config, "gradcam", wildcards.model)
+
+
+def get_feature_maps_input(wildcards):
+    return S.model_figure_inputs(config, "feature_maps", wildcards.model)
 
 
 def get_gradcam_caption(wildcards):

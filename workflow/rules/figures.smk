@@ -50,3 +50,37 @@ rule gradcam:
         caption=get_gradcam_caption,
     script:
         "../scripts/gradcam.py"
+
+
+# First-layer filters and one galaxy's feature maps per layer of each model's best epoch in one run
+# (config key `feature_maps`; none when null).
+rule feature_maps:
+    input:
+        unpack(get_feature_maps_input),
+    output:
+        filters_png=report(
+            f"{RESULTS}/figures/first_layer_filters/{{model}}.png",
+            caption="../report/caption.rst",
+            category="First-layer filters",
+            labels={"model": "{model}"},
+        ),
+        filters_pdf=f"{RESULTS}/figures/first_layer_filters/{{model}}.pdf",
+        maps_png=report(
+            f"{RESULTS}/figures/feature_maps/{{model}}.png",
+            caption="../report/maps_caption.rst",
+            category="Feature maps",
+            labels={"model": "{model}"},
+        ),
+        maps_pdf=f"{RESULTS}/figures/feature_maps/{{model}}.pdf",
+    log:
+        f"{RESULTS}/logs/figures/feature_maps/{{model}}.log",
+    group:
+        "summary"
+    conda:
+        CONDA_ENV
+    params:
+        options=lambda wildcards: config["feature_maps"],
+        caption=lambda wildcards: S.feature_maps_captions(config, wildcards.model)["filters"],
+        maps_caption=lambda wildcards: S.feature_maps_captions(config, wildcards.model)["maps"],
+    script:
+        "../scripts/feature_maps.py"
