@@ -26,7 +26,8 @@ CHUNK_BYTES = 1 << 16  # a connection cut mid-chunk loses at most this much of w
 
 
 class DownloadError(RuntimeError):
-    """A file that could not be fetched whole, or whose content is not the expected one."""
+    """A file that could not be fetched whole, or whose content is not the expected one; or too many of a
+    set of files (the SDSS cutouts) that could not be fetched."""
 
 
 def verify_sha256(path: os.PathLike, sha256: str) -> None:

@@ -40,6 +40,7 @@ import requests
 from PIL import Image
 from tqdm import tqdm
 
+from .download import DownloadError  # also: too many cutouts could not be fetched
 from .io import atomic_path, write_table
 
 MANIFEST_COLUMNS = ["id", "status", "attempts", "bytes", "sha256", "last_error", "image_path"]
@@ -53,10 +54,6 @@ class InvalidImageError(ValueError):
 
 class RequestDeadlineError(requests.RequestException):
     """A response that did not arrive whole within the request deadline (e.g. a server dripping bytes)."""
-
-
-class DownloadError(RuntimeError):
-    """Too many cutouts could not be fetched."""
 
 
 @dataclass(frozen=True)
