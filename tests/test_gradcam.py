@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from galaxy_pretraining.architectures import ARCHITECTURES
-from galaxy_pretraining.galaxy10 import _render
+from galaxy_pretraining.galaxy10 import render_mock_galaxy
 from galaxy_pretraining.gradcam import GradCamError, choose_galaxies, heatmaps, missing_classes, target_layer
 from galaxy_pretraining.mock import observe
 from galaxy_pretraining.models import build_model
@@ -21,7 +21,7 @@ def _galaxies(n: int, seed: int):
     images, labels, centres = [], [], []
     for i in range(n):
         label = i % 2
-        stamp = _render(2 if label == 0 else 8, STAMP, rng)
+        stamp = render_mock_galaxy(2 if label == 0 else 8, STAMP, rng)
         top, left = rng.integers(0, CANVAS - STAMP, 2)
         canvas = np.zeros((CANVAS, CANVAS, 3))
         canvas[top:top + STAMP, left:left + STAMP] = stamp

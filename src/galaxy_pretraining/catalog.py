@@ -47,7 +47,7 @@ def catalog_from_ttypes(raw: pd.DataFrame, image_dir: os.PathLike, source: str =
     _require_columns(raw, ["id", "ra", "dec", "redshift", "size_arcsec", "ttype"], source)
     ids = raw["id"].astype(str).tolist()
     class_index = classes_from_ttypes(raw["ttype"].tolist(), ids=ids)
-    return _finish(raw, raw["ttype"], class_index, [Path(image_dir) / f"{i}.jpg" for i in ids], CLASS_NAMES)
+    return catalog_table(raw, raw["ttype"], class_index, [Path(image_dir) / f"{i}.jpg" for i in ids], CLASS_NAMES)
 
 
 def catalog_from_folder(
@@ -79,7 +79,7 @@ def catalog_from_folder(
     else:
         raise CatalogError(f"{table_path}: give either an image column or an image folder")
     raw = table.rename(columns={id_column: "id"})
-    return _finish(raw, table[label_column], class_index, paths, class_names)
+    return catalog_table(raw, table[label_column], class_index, paths, class_names)
 
 
 def _image_exists(path) -> bool:
@@ -89,7 +89,9 @@ def _image_exists(path) -> bool:
     return Path(reference[0] if reference else path).is_file()
 
 
-def _finish(raw, raw_label, class_index, paths, class_names) -> pd.DataFrame:
+def catalog_table(raw, raw_label, class_index, paths, class_names) -> pd.DataFrame:
+    """The workflow's catalog (one row per galaxy, the columns every data kind gives) from a kind's selected rows;
+    an image file that is missing is an error naming the first ones."""
     missing = [str(p) for p in paths if not _image_exists(p)]
     if missing:
         raise CatalogError(f"{len(missing)} image file(s) missing, first: {missing[:5]}")

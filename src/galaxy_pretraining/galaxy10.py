@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .catalog import CatalogError, _finish
+from .catalog import CatalogError, catalog_table
 from .io import atomic_path
 from .mock import BLUE, RED, _sersic, class_counts, observe
 
@@ -85,10 +85,10 @@ def catalog_from_hdf5(h5_path: os.PathLike, class_names, source: str | None = No
     })
     class_index = answers.astype(np.int64)
     paths = [f"{h5_path}#{IMAGE_DATASET}/{i}" for i in range(n)]
-    return _finish(raw, pd.Series(class_index), class_index, paths, list(class_names))
+    return catalog_table(raw, pd.Series(class_index), class_index, paths, list(class_names))
 
 
-def _render(class_index: int, size: int, rng: np.random.Generator) -> np.ndarray:
+def render_mock_galaxy(class_index: int, size: int, rng: np.random.Generator) -> np.ndarray:
     """One mock Galaxy10 galaxy as linear flux (H x W x 3): each class drawn by what tells it apart."""
     y, x = np.mgrid[0:size, 0:size].astype(np.float64)
     x0, y0 = (size - 1) / 2 + rng.normal(0, 1.0, 2)
@@ -157,7 +157,7 @@ def write_mock_galaxy10(path: os.PathLike, n_galaxies: int, seed: int = 0, image
                                        chunks=(1, image_size, image_size, 3))
         for i, answer in enumerate(tqdm(answers, desc="mock Galaxy10", unit="img")):
             galaxy_rng = np.random.default_rng([seed, 11, i])
-            images[i] = observe(_render(int(answer), image_size, galaxy_rng), galaxy_rng)
+            images[i] = observe(render_mock_galaxy(int(answer), image_size, galaxy_rng), galaxy_rng)
         handle["ans"] = answers
         handle["ra"] = rng.uniform(0, 360, len(answers))
         handle["dec"] = rng.uniform(-20, 60, len(answers))

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .catalog import CatalogError, _finish
+from .catalog import CatalogError, catalog_table
 from .datakinds.galaxy_zoo2 import SOLUTIONS_FILE
 
 IMAGE_DIR = "images_training_rev1"
@@ -110,14 +110,14 @@ def catalog_from_kaggle(folder: os.PathLike, selection: Mapping[str, Sequence[Ma
     raw = sample.rename(columns={ID_COLUMN: "id"})
     paths = [folder / IMAGE_DIR / f"{galaxy}.jpg" for galaxy in raw["id"]]
     labels = pd.Series([class_names[c] for c in sample["class_index"]])
-    return _finish(raw, labels, sample["class_index"].to_numpy(), paths, class_names)
+    return catalog_table(raw, labels, sample["class_index"].to_numpy(), paths, class_names)
 
 
 # --- a mock in the Kaggle layout ---------------------------------------------------------------
 
 QUESTIONS = {1: 3, 2: 2, 3: 2, 4: 2, 5: 4, 6: 2, 7: 3, 8: 7, 9: 3, 10: 3, 11: 6}  # answers of each question
 SOLUTION_COLUMNS = [f"Class{q}.{a}" for q, n in QUESTIONS.items() for a in range(1, n + 1)]  # Kaggle's 37
-# Each mock class is drawn as the Galaxy10 mock draws the same shape (galaxy10._render's classes).
+# Each mock class is drawn as the Galaxy10 mock draws the same shape (galaxy10.render_mock_galaxy's classes).
 MOCK_RENDER_CLASS = {0: 2, 1: 3, 2: 4, 3: 8, 4: 7}  # round, in-between, cigar smooth; edge-on; spiral
 MOCK_CLASS_SHARES = np.array([8434, 8069, 578, 3903, 7806]) / 28790  # the paper's clean sample
 MOCK_UNCLASSIFIED_SHARE = 0.2  # galaxies whose votes meet no class's cuts (left out by the selection)
@@ -184,7 +184,7 @@ def write_mock_kaggle(folder: os.PathLike, n_galaxies: int, seed: int = 0, image
     from PIL import Image
     from tqdm import tqdm
 
-    from .galaxy10 import _render
+    from .galaxy10 import render_mock_galaxy
     from .io import atomic_path
     from .mock import class_counts, observe
 
@@ -204,7 +204,7 @@ def write_mock_kaggle(folder: os.PathLike, n_galaxies: int, seed: int = 0, image
         chosen = None if class_index < 0 else int(class_index)
         rows.append({ID_COLUMN: galaxy, **mock_votes(chosen, galaxy_rng)})
         shape = MOCK_RENDER_CLASS[chosen if chosen is not None else int(galaxy_rng.integers(5))]
-        pixels = observe(_render(shape, image_size, galaxy_rng), galaxy_rng)
+        pixels = observe(render_mock_galaxy(shape, image_size, galaxy_rng), galaxy_rng)
         with atomic_path(folder / IMAGE_DIR / f"{galaxy}.jpg") as tmp:
             Image.fromarray(pixels).save(tmp, quality=90)
     with atomic_path(folder / SOLUTIONS_FILE) as tmp:
