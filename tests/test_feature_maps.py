@@ -20,6 +20,7 @@ from galaxy_pretraining.feature_maps import (
     convolutions_in_order,
     filter_images,
     layer_outputs,
+    map_pictures,
     network_view,
     render,
     spread,
@@ -79,6 +80,15 @@ def test_the_strongest_channels_have_the_largest_mean_absolute_response():
     maps[2, 0, 0] = 2.0  # mean 0.5
     assert strongest_channels(maps, 2).tolist() == [1, 3]
     assert strongest_channels(maps, 9).tolist() == [1, 3, 2, 0]
+
+
+def test_maps_are_stretched_each_on_its_own_and_one_pixel_maps_against_each_other():
+    maps = np.random.default_rng(0).normal(size=(5, 3, 3))
+    pictures = map_pictures(maps, 3)
+    assert pictures.shape == (3, 3, 3)
+    assert np.allclose(pictures.min(axis=(1, 2)), 0) and np.allclose(pictures.max(axis=(1, 2)), 1)
+    single = map_pictures(np.array([1.0, -4.0, 2.0]).reshape(3, 1, 1), 3)
+    assert single.ravel() == pytest.approx([0, 1, 5 / 6])  # -4, 2, 1: strongest first, shaded from -4 to 2
 
 
 def test_a_galaxy_of_the_chosen_class_is_the_first_of_the_test_set():

@@ -8,7 +8,8 @@ model, from its best epoch (`best.pt`) of one run:
   channels);
 - `feature_maps`: one test galaxy as the network sees it (its evaluation
   view), and at each chosen layer the maps of its most active channels (the
-  largest mean absolute response for this galaxy), each stretched on its own.
+  largest mean absolute response for this galaxy), each stretched on its own
+  (one-pixel maps, as at the end of a network, against each other).
 
 The layers are found by running the galaxy through the network: `layers` is
 either a number of convolutions spread evenly from the first to the last
@@ -133,6 +134,13 @@ def stretch(values: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     return np.where(span > 0, (values - low) / np.where(span > 0, span, 1), 0.0)
 
 
+def map_pictures(maps: np.ndarray, count: int) -> np.ndarray:
+    """The `count` strongest of C x H x W maps, each stretched to 0-1 on its own; one-pixel maps (the end of a
+    network), which would all be flat so, are stretched against each other."""
+    chosen = maps[strongest_channels(maps, count)]
+    return stretch(chosen, (0, 1, 2) if chosen.shape[1] * chosen.shape[2] == 1 else (1, 2))
+
+
 def filter_images(kernels: np.ndarray) -> np.ndarray:
     """Kernels (out x in x kh x kw) as pictures: kh x kw x 3 colour where they read three channels, else the mean
     over their input channels in grey (kh x kw); each stretched on its own."""
@@ -217,10 +225,13 @@ def draw_maps(view: NetworkView, title: str, maps_per_layer: int):
     axes[0][0].set_title(f"{true}\nsaid: {said}", fontsize=5, color="black" if true == said else "red")
     for row, layer in enumerate(view.layers):
         channels, height, width = layer.maps.shape
-        axes[row][1].set_title(f"{layer.name}: {channels}x{height}x{width}", fontsize=5, loc="left")
-        chosen = strongest_channels(layer.maps, maps_per_layer)
-        for column, channel in enumerate(chosen, start=1):
-            axes[row][column].imshow(stretch(layer.maps[channel], (0, 1)), cmap="viridis", interpolation="nearest")
+        shown = map_pictures(layer.maps, maps_per_layer)
+        single = height * width == 1
+        axes[row][1].set_title(f"{layer.name}: {channels}x{height}x{width}" + (" (shaded against each other)"
+                                                                               if single else ""),
+                               fontsize=5, loc="left")
+        for column, picture in enumerate(shown, start=1):
+            axes[row][column].imshow(picture, cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
     figure.suptitle(f"{title}: the galaxy of store row {int(view.galaxy['row'])}, its {maps_per_layer} strongest "
                     "maps per layer", fontsize=7)
     figure.tight_layout()
