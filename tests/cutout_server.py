@@ -17,6 +17,7 @@ from collections import Counter
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
+from local_server import LocalServer
 from PIL import Image
 
 
@@ -31,7 +32,7 @@ def jpeg_bytes(seed: int, size: int = 100, level: int | None = None) -> bytes:
     return buffer.getvalue()
 
 
-class CutoutServer:
+class CutoutServer(LocalServer):
     def __init__(self, schedules: dict[str, list[str]], slow_seconds: float = 2.0):
         self.schedules = schedules
         self.slow_seconds = slow_seconds
@@ -53,11 +54,9 @@ class CutoutServer:
                 behaviour = schedule[min(n, len(schedule)) - 1]
                 server.respond(self, behaviour, key)
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        super().__init__(Handler)
         self.httpd.handle_error = lambda request, address: None  # resets are on purpose
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/getjpeg"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.url = f"{self.endpoint}/getjpeg"
 
     def respond(self, handler, behaviour: str, key: str) -> None:
         body = jpeg_bytes(abs(hash(key)) % 1000)
@@ -107,11 +106,3 @@ class CutoutServer:
             handler.wfile.write(body)
         except OSError:
             pass  # the client gave up (timeout): nothing to do
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import http.server
 import re
-import threading
+
+from local_server import LocalServer
 
 
-class FileServer:
+class FileServer(LocalServer):
     def __init__(self, payload: bytes, behaviours: list[str]):
         self.payload = payload
         self.behaviours = behaviours
@@ -63,17 +64,8 @@ class FileServer:
                     return
                 self.wfile.write(body)
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/records/10845026/files/Galaxy10_DECals.h5"
-
-    def __enter__(self) -> FileServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        return f"{self.endpoint}/records/10845026/files/Galaxy10_DECals.h5"

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import threading
+
+from local_server import LocalServer
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
-class HubServer:
+class HubServer(LocalServer):
     def __init__(self, files: dict[tuple[str, str], bytes], stated_sha256: dict[tuple[str, str], str | None] | None = None):
         self.files = files
         self.stated = stated_sha256 or {}
@@ -74,21 +75,4 @@ class HubServer:
             def do_GET(self):
                 self._answer(with_body=True)
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def port(self) -> int:
-        return self.httpd.server_address[1]
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> HubServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
