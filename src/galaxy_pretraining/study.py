@@ -502,7 +502,8 @@ def feature_maps_captions(config: Mapping, model: str) -> dict[str, str]:
         "filters": f"First-layer filters of {model} (run {run}, its best epoch), each stretched to its own range.",
         "maps": (f"Feature maps of {model} (run {run}, its best epoch) for {galaxy} (by store row), as the network "
                  f"sees it: at {which}, the {options['maps_per_layer']} channels of largest mean absolute response, "
-                 "each stretched to its own range (Zhu et al. 2019, Figs. 10-13)."),
+                 "each stretched to its own range, one-pixel maps against each other (Zhu et al. 2019, Figs. "
+                 "10-13)."),
     }
 
 
