@@ -124,24 +124,27 @@ def test_a_training_job_stopped_by_its_time_limit_resumes_from_the_batch_it_stop
     assert "TIMEOUT" in states and states.count("COMPLETED") == 1, states
     assert all(j["TimeLimit"] == "00:01:00" for j in train_jobs)
 
-    # Every kill that came once the script had caught the signals (it says so in the SLURM job's log, first thing)
-    # was caught: it wrote where it stopped (in that log, since Snakemake removes a failed job's own log before the
-    # retry) and exited 143, and the last attempt resumed from exactly there (mid-epoch, after the batch in progress
-    # when the signal came): nothing but start-up time was lost. A kill before, while the job's Snakemake was still
-    # starting (a busy machine), had nothing to save.
+    # Every kill that came while training could be stopped (from when the script had caught the signals, as it
+    # says first thing in the SLURM job's log, until the rule had finished) was caught: it wrote where it stopped
+    # (in that log, since Snakemake removes a failed job's own log before the retry) and exited 143, and the next
+    # attempt resumed from exactly there (mid-epoch, after the batch in progress when the signal came): nothing but
+    # start-up time was lost. On a busy machine a kill may also come before (the job's Snakemake still starting:
+    # nothing to save) or after (training done, Snakemake still wrapping up: the retry finds the run finished).
     where = r"(in epoch \d+ after \d+ of \d+ training images|after epoch \d+)"
-    stops = []
+    stops, finished = [], False
     for job in train_jobs:
         if job["JobState"] == "TIMEOUT":
             slurm_log = Path(job["StdOut"]).read_text()
-            if ANNOUNCEMENT in slurm_log:
+            if "Finished jobid: 0 (Rule: train)" in slurm_log:
+                finished = True
+            elif ANNOUNCEMENT in slurm_log:
                 assert "returned non-zero exit status 143" in slurm_log, slurm_log[-3000:]
                 found = re.findall(r"SIGTERM: stopped efficientnet_lite0 run 0 " + where, slurm_log)
-                assert len(found) == 1, slurm_log[-3000:]
+                assert len(found) == 1 and not finished, slurm_log[-3000:]
                 stops += found
     log = (tmp_path / "cluster/results/timeout/logs/train/efficientnet_lite0-scratch/run000.log").read_text()
     resumed = re.findall(r"resuming from \S+last.pt " + where, log)
-    assert stops and resumed == stops[-1:], (states, stops, resumed)
+    assert stops and resumed == ([f"after epoch {epochs}"] if finished else stops[-1:]), (states, stops, resumed)
 
     local = subprocess.run(base + ["-d", str(tmp_path / "local"), "--cores", "2"], capture_output=True, text=True,
                            timeout=900)
