@@ -68,9 +68,9 @@ def test_layers_are_spread_from_the_first_to_the_last():
 def test_a_named_layer_that_is_missing_or_gives_no_maps_is_an_error_naming_it():
     model, batch = Backwards(), torch.rand(1, 3, 8, 8)
     with pytest.raises(FeatureMapError, match=r"no module 'middle'; its convolutions are early, late \(2 in all\)"):
-        chosen_layers(model, batch, ["early", "middle"])
+        chosen_layers(model, convolutions_in_order(model, batch), ["early", "middle"])
     with pytest.raises(FeatureMapError, match=r"module 'head' gives \(1, 2\), not maps"):
-        layer_outputs(model, batch, chosen_layers(model, batch, ["head"]))
+        layer_outputs(model, batch, chosen_layers(model, convolutions_in_order(model, batch), ["head"]))
 
 
 def test_the_strongest_channels_have_the_largest_mean_absolute_response():

@@ -86,14 +86,14 @@ def spread(names: Sequence[str], count: int) -> list[str]:
     return [names[round(i * (len(names) - 1) / (count - 1))] for i in range(count)]
 
 
-def chosen_layers(model: nn.Module, batch: torch.Tensor, layers: int | Sequence[str]) -> list[str]:
-    """The layers drawn: `layers` convolutions spread over those the input runs through, or the named modules."""
+def chosen_layers(model: nn.Module, convolutions: Sequence[str], layers: int | Sequence[str]) -> list[str]:
+    """The layers drawn: `layers` of the `convolutions` the input runs through (convolutions_in_order), spread,
+    or the named modules."""
     if isinstance(layers, int):
-        return spread(convolutions_in_order(model, batch), layers)
+        return spread(convolutions, layers)
     modules = dict(model.named_modules())
     unknown = [name for name in layers if name not in modules]
     if unknown:
-        convolutions = convolutions_in_order(model, batch)
         raise FeatureMapError(
             f"feature_maps.layers: {type(model).__name__} has no module {', '.join(map(repr, unknown))}; its "
             f"convolutions are {', '.join(spread(convolutions, 6))} ({len(convolutions)} in all)")
@@ -113,12 +113,6 @@ def layer_outputs(model: nn.Module, batch: torch.Tensor, names: Sequence[str]) -
             raise FeatureMapError(f"feature_maps.layers: module {name!r} gives {shape}, not maps (N x C x H x W)")
         result.append(LayerMaps(name, output[0].float().numpy()))
     return result
-
-
-def first_convolution(model: nn.Module, batch: torch.Tensor) -> tuple[str, np.ndarray]:
-    """The path and kernels (out x in x kh x kw) of the first convolution the input runs through."""
-    name = convolutions_in_order(model, batch)[0]
-    return name, dict(model.named_modules())[name].weight.detach().float().numpy()
 
 
 def strongest_channels(maps: np.ndarray, count: int) -> np.ndarray:
@@ -165,12 +159,11 @@ def choose_galaxy(predictions: pd.DataFrame, class_names: Sequence[str], class_n
 class NetworkView:
     """Everything the two figures draw."""
 
-    architecture: str
     galaxy: pd.Series  # row, true, predicted
     class_names: list[str]
     image: np.ndarray  # the network's input, H x W x 3 in 0-1
     first_layer: str
-    kernels: np.ndarray
+    kernels: np.ndarray  # the first layer's, out x in x kh x kw
     layers: list[LayerMaps]
 
 
@@ -181,27 +174,21 @@ def network_view(best_model: os.PathLike, store: os.PathLike, predictions: os.Pa
     galaxy = choose_galaxy(pd.read_parquet(predictions), class_names, class_name)
     image = torch.from_numpy(read_rows(store, np.array([int(galaxy["row"])])))
     batch = network_input(image, settings)
-    first_layer, kernels = first_convolution(model, batch)
-    maps = layer_outputs(model, batch, chosen_layers(model, batch, layers))
-    return NetworkView(settings["architecture"], galaxy, class_names, displayable(batch, settings["normalization"])[0],
-                       first_layer, kernels, maps)
-
-
-def _blank(ax) -> None:
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_frame_on(False)
+    convolutions = convolutions_in_order(model, batch)  # the one pass that finds them, in the order they run
+    kernels = dict(model.named_modules())[convolutions[0]].weight.detach().float().numpy()
+    maps = layer_outputs(model, batch, chosen_layers(model, convolutions, layers))
+    return NetworkView(galaxy, class_names, displayable(batch, settings["normalization"])[0], convolutions[0],
+                       kernels, maps)
 
 
 def draw_filters(view: NetworkView, title: str):
     """The first layer's kernels in a grid, FILTER_COLUMNS to a row."""
-    from .plotting import plt
+    from .plotting import blank, plt
 
     shown = filter_images(view.kernels[:MAX_FILTERS])
     rows = -(-len(shown) // FILTER_COLUMNS)
     figure, axes = plt.subplots(rows, FILTER_COLUMNS, squeeze=False, figsize=(FILTER_COLUMNS * 0.6, rows * 0.6 + 0.6))
-    for ax in axes.flat:
-        _blank(ax)
+    blank(axes)
     for ax, picture in zip(axes.flat, shown):
         ax.imshow(picture, cmap="gray", interpolation="nearest")
     out, channels, kh, kw = view.kernels.shape
@@ -213,13 +200,12 @@ def draw_filters(view: NetworkView, title: str):
 
 def draw_maps(view: NetworkView, title: str, maps_per_layer: int):
     """The galaxy as the network sees it, then per layer (a row) its strongest maps."""
-    from .plotting import plt
+    from .plotting import blank, plt
 
     columns = maps_per_layer + 1
     figure, axes = plt.subplots(len(view.layers), columns, squeeze=False,
                                 figsize=(columns * 0.9, len(view.layers) * 0.95 + 0.6))
-    for ax in axes.flat:
-        _blank(ax)
+    blank(axes)
     axes[0][0].imshow(view.image)
     true, said = (view.class_names[int(view.galaxy[key])] for key in ("true", "predicted"))
     axes[0][0].set_title(f"{true}\nsaid: {said}", fontsize=5, color="black" if true == said else "red")

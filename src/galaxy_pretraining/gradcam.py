@@ -133,15 +133,12 @@ def draw(maps: GradCamMaps, class_names: Sequence[str], title: str):
     Grad-CAM heatmap and the two laid over each other. A class with no test galaxy keeps an empty column."""
     from pytorch_grad_cam.utils.image import show_cam_on_image
 
-    from .plotting import plt
+    from .plotting import blank, plt
 
     per_class = int(maps.galaxies.groupby("class_name").size().max())
     figure, axes = plt.subplots(3 * per_class, len(class_names), squeeze=False,
                                 figsize=(1.05 * len(class_names) + 0.5, 3.3 * per_class + 0.6))
-    for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_frame_on(False)
+    blank(axes)
     for column, name in enumerate(class_names):
         axes[0][column].set_title(name.replace("_", " "), fontsize=6, pad=12)
         shown = maps.galaxies.index[maps.galaxies["class_name"] == name]

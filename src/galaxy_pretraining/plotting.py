@@ -55,6 +55,14 @@ def shared_bins(values: Iterable, bins: int) -> np.ndarray:
     return np.linspace(low, high, bins + 1)
 
 
+def blank(axes) -> None:
+    """Every panel of a grid of image panels without ticks or frame."""
+    for ax in np.ravel(axes):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_frame_on(False)
+
+
 def save(figure, paths: Sequence[os.PathLike]) -> None:
     """Write the figure to every path (PNG and PDF), each atomically."""
     for path in paths:
