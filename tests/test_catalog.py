@@ -9,7 +9,7 @@ from conftest import VIZIER_FIXTURE as FIXTURE
 from conftest import data_block
 
 from galaxy_pretraining.catalog import CatalogError, check_class_counts
-from galaxy_pretraining.classes import CLASS_NAMES, PAPER_CLASS_COUNTS
+from galaxy_pretraining.classes import CLASS_NAMES, PAPER_CLASS_COUNTS, classes_from_ttypes
 from galaxy_pretraining.datakinds import build_catalog, nair_abraham
 from galaxy_pretraining.vizier import (
     NairAbrahamTableError,
@@ -19,6 +19,8 @@ from galaxy_pretraining.vizier import (
 )
 
 COLUMNS = data_block("nair_abraham")["nair_abraham"]["columns"]
+EMPTY_TTYPE = data_block("nair_abraham")["nair_abraham"]["empty_ttype"]  # the schema's default: 99
+REAL_EMPTY_TTYPE = ["J084900.23+461503.37", "J132109.07+590605.59"]  # real rows: TT, Tt and RC3 empty on VizieR
 
 
 def fixture_raw() -> pd.DataFrame:
@@ -30,23 +32,24 @@ def test_fetch_from_vizier_saves_the_raw_table(fake_vizier, tmp_path):
     raw = fetch_nair_abraham(tmp_path / "table2.parquet", server, "J/ApJS/186/427/table2")
     assert seen and seen[0][0] == "/viz-bin/votable" and "J/ApJS/186/427/table2" in seen[0][1]
     assert "_RAJ2000" in seen[0][1] and "_DEJ2000" in seen[0][1]  # the computed positions are asked for
-    assert len(raw) == 12
+    assert len(raw) == 14
     stored = pd.read_parquet(tmp_path / "table2.parquet")
-    assert list(stored["TT"]) == list(fixture_raw()["TT"])
+    pd.testing.assert_series_equal(stored["TT"], fixture_raw()["TT"])
+    assert stored["TT"].isna().sum() == 3 and stored["TT"].dtype == float  # VizieR's float TT, empty for 99
 
 
 def test_the_default_column_map_reads_the_real_table():
     """The schema's defaults against a table with VizieR's real labels (STUDIES.md): the paper's config works."""
-    table = raw_to_ttype_table(fixture_raw(), COLUMNS)
+    table = raw_to_ttype_table(fixture_raw(), COLUMNS, EMPTY_TTYPE)
     assert list(table.columns) == ["id", "ra", "dec", "redshift", "size_arcsec", "ttype"]
     assert table["id"].iloc[0] == "J000011.47+155502.20"
     row = table.set_index("id").loc["J000103.20-003217.10"]
-    assert row["ttype"] == 99  # TT, not Tt (the RC3 type, 9 in this row)
+    assert row["ttype"] == 99  # TT empty (VizieR's 99), not Tt
     assert row["dec"] == pytest.approx(-(0 + 32 / 60 + 17.10 / 3600), abs=1 / 3600)
     assert table.set_index("id").loc["J000035.97-010917.60", "redshift"] != table.set_index("id").loc[
         "J000035.97-010917.60", "redshift"]  # an empty zs stays empty (NaN)
     with pytest.raises(NairAbrahamTableError, match="data.nair_abraham.columns"):
-        raw_to_ttype_table(fixture_raw().drop(columns=["Rp"]), COLUMNS)
+        raw_to_ttype_table(fixture_raw().drop(columns=["Rp"]), COLUMNS, EMPTY_TTYPE)
 
 
 def test_designations_give_positions_in_degrees():
@@ -58,7 +61,7 @@ def test_designations_give_positions_in_degrees():
 
 def test_without_computed_positions_the_designations_give_them():
     raw = fixture_raw()
-    table = raw_to_ttype_table(raw.drop(columns=["_RAJ2000", "_DEJ2000"]), COLUMNS)
+    table = raw_to_ttype_table(raw.drop(columns=["_RAJ2000", "_DEJ2000"]), COLUMNS, EMPTY_TTYPE)
     assert np.allclose(table["ra"], raw["_RAJ2000"], atol=0.02 / 3600)
     assert np.allclose(table["dec"], raw["_DEJ2000"], atol=0.02 / 3600)
 
@@ -67,19 +70,58 @@ def test_a_position_that_disagrees_with_its_designation_is_an_error_naming_the_g
     raw = fixture_raw()
     raw.loc[4, "_DEJ2000"] += 1.5 / 3600
     with pytest.raises(NairAbrahamTableError, match=r"galaxy J000035.97-010917.60: .* differ by 1.50 arcsec"):
-        raw_to_ttype_table(raw, COLUMNS)
+        raw_to_ttype_table(raw, COLUMNS, EMPTY_TTYPE)
     raw.loc[4, "_DEJ2000"] -= 1.0 / 3600  # 0.5 arcsec off: within the tolerance
-    raw_to_ttype_table(raw, COLUMNS)
+    raw_to_ttype_table(raw, COLUMNS, EMPTY_TTYPE)
 
 
-@pytest.mark.parametrize("column", ["TT", "Rp", "SDSS"])
+@pytest.mark.parametrize("column", ["Rp", "SDSS"])
 def test_an_empty_cell_the_workflow_needs_is_an_error_naming_the_galaxy(column):
     raw = fixture_raw()
     raw[column] = raw[column].astype(object)
     raw.loc[2, column] = None
     name = "row 2" if column == "SDSS" else "J000022.42+003400.13"
     with pytest.raises(NairAbrahamTableError, match=rf"1 galaxies have an empty {column} .*{re.escape(name)}"):
-        raw_to_ttype_table(raw, COLUMNS)
+        raw_to_ttype_table(raw, COLUMNS, EMPTY_TTYPE)
+
+
+def test_the_real_rows_with_an_empty_tt_are_irregular_misc_and_their_positions_their_designations(capsys):
+    """VizieR serves the authors' TType 99 as an empty TT; the two real galaxies of the fixture have one."""
+    table = raw_to_ttype_table(fixture_raw(), COLUMNS, EMPTY_TTYPE).set_index("id")
+    assert EMPTY_TTYPE == 99
+    for name in REAL_EMPTY_TTYPE:
+        assert table.loc[name, "ttype"] == 99
+        assert (table.loc[name, "ra"], table.loc[name, "dec"]) == pytest.approx(designation_position(name),
+                                                                                abs=0.02 / 3600)
+    assert "3 galaxies have an empty TT: read as T-type 99" in capsys.readouterr().out
+    labels = classes_from_ttypes(table["ttype"], ids=list(table.index))
+    assert [CLASS_NAMES[c] for c in labels[-2:]] == ["irregular+misc"] * 2
+    assert table["ttype"].dtype == np.int64
+
+
+def test_an_empty_tt_is_an_error_naming_the_galaxies_when_empty_ttype_is_null():
+    pattern = rf"3 galaxies have an empty TT .*empty_ttype is null.*{re.escape(REAL_EMPTY_TTYPE[0])}"
+    with pytest.raises(NairAbrahamTableError, match=pattern):
+        raw_to_ttype_table(fixture_raw(), COLUMNS, None)
+
+
+def test_tt_as_vizier_serves_it_float_or_masked_integer_reads_the_same():
+    as_float = raw_to_ttype_table(fixture_raw(), COLUMNS, EMPTY_TTYPE)
+    raw = fixture_raw()
+    raw["TT"] = raw["TT"].astype("Int16")  # astropy's masked integer column, as pandas gets it
+    pd.testing.assert_frame_equal(raw_to_ttype_table(raw, COLUMNS, EMPTY_TTYPE), as_float)
+    raw["TT"] = [None if pd.isna(t) else str(int(t)) for t in raw["TT"]]  # text, as a CSV export gives it
+    pd.testing.assert_frame_equal(raw_to_ttype_table(raw, COLUMNS, EMPTY_TTYPE), as_float)
+
+
+@pytest.mark.parametrize("value, message", [(2.5, "2.5 is not a whole number"), (11.0, "11 is outside the paper's"),
+                                            (-4.0, "-4 is outside the paper's"), ("S0", "'S0' is not a number")])
+def test_a_tt_outside_the_papers_scheme_is_an_error_naming_the_galaxy(value, message):
+    raw = fixture_raw()
+    raw["TT"] = raw["TT"].astype(object)
+    raw.loc[5, "TT"] = value
+    with pytest.raises(NairAbrahamTableError, match=rf"galaxy J000041.54\+000300.90: TT .*{re.escape(message)}"):
+        raw_to_ttype_table(raw, COLUMNS, EMPTY_TTYPE)
 
 
 def nair_abraham_inputs(tmp_path, manifest_status):
@@ -97,11 +139,12 @@ def nair_abraham_inputs(tmp_path, manifest_status):
 
 def test_nair_abraham_catalog_with_the_paper_classes_and_missing_cutouts_dropped(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    status = ["ok"] * 11 + ["failed"]
+    status = ["ok"] * 11 + ["failed"] + ["ok"] * 2
     inputs, images = nair_abraham_inputs(tmp_path, status)
-    expected = {"elliptical": 2, "lenticular": 4, "spiral": 4, "irregular+misc": 2}
+    expected = {"elliptical": 2, "lenticular": 4, "spiral": 4, "irregular+misc": 4}  # 10, and three empty TT
     catalog = build_catalog(data_block("nair_abraham", expected_class_counts=expected), CLASS_NAMES, inputs)
-    assert len(catalog) == 11 and "J000125.75+002358.90" not in set(catalog["id"])
+    assert len(catalog) == 13 and "J000125.75+002358.90" not in set(catalog["id"])
+    assert set(REAL_EMPTY_TTYPE) <= set(catalog.loc[catalog["class_name"] == "irregular+misc", "id"])
     assert dict(zip(catalog["raw_label"], catalog["class_name"])) == {
         "-5": "elliptical", "-3": "lenticular", "-2": "lenticular", "0": "lenticular", "1": "spiral",
         "4": "spiral", "9": "spiral", "7": "spiral", "10": "irregular+misc", "99": "irregular+misc"}
@@ -109,7 +152,7 @@ def test_nair_abraham_catalog_with_the_paper_classes_and_missing_cutouts_dropped
 
 def test_a_truncated_catalog_fails_the_count_check_loudly(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    inputs, images = nair_abraham_inputs(tmp_path, ["ok"] * 12)
+    inputs, images = nair_abraham_inputs(tmp_path, ["ok"] * 14)
     with pytest.raises(CatalogError) as error:
         build_catalog(data_block("nair_abraham", expected_class_counts=PAPER_CLASS_COUNTS), CLASS_NAMES, inputs)
     message = str(error.value)

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from .classes import UnknownLabelError, ttype_to_class
 from .io import write_table
 
 # VizieR's computed positions, asked for beside every column ("**"); astroquery labels them so.
@@ -62,15 +63,51 @@ def _separation_arcsec(ra1, dec1, ra2, dec2) -> np.ndarray:
     return np.degrees(2 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))) * 3600
 
 
-def raw_to_ttype_table(raw: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
+def _whole_ttypes(values: pd.Series, empty_ttype: int | None, names: list, label: str) -> np.ndarray:
+    """The T-types as int64: empty cells set to `empty_ttype`; a fraction or a value outside the scheme is an error."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad_text = np.flatnonzero(numbers.isna().to_numpy() & values.notna().to_numpy())
+    if len(bad_text):
+        i = bad_text[0]
+        raise NairAbrahamTableError(f"galaxy {names[i]}: {label} {values.iloc[i]!r} is not a number")
+    numbers = numbers.fillna(empty_ttype).to_numpy(dtype=float)
+    for i, value in enumerate(numbers):
+        if value != np.round(value):
+            raise NairAbrahamTableError(f"galaxy {names[i]}: {label} {value:g} is not a whole number")
+        try:
+            ttype_to_class(int(value))
+        except UnknownLabelError:
+            raise NairAbrahamTableError(
+                f"galaxy {names[i]}: {label} {value:g} is outside the paper's T-type scheme (-5 elliptical, "
+                "-3 ... 0 lenticular, 1 ... 9 spiral, 10 and 99 irregular+misc)") from None
+    return numbers.astype(np.int64)
+
+
+def raw_to_ttype_table(raw: pd.DataFrame, columns: Mapping[str, str], empty_ttype: int | None) -> pd.DataFrame:
     """The raw VizieR table as id, ra, dec, redshift, size_arcsec, ttype.
+
+    Takes the table as `fetch_nair_abraham` saved it (one row per galaxy, VizieR's
+    labels) and returns one row per galaxy: id (str), ra and dec (float64,
+    degrees J2000), redshift (float64, NaN where empty), size_arcsec (float64)
+    and ttype (int64).
 
     `columns` maps ours to VizieR's (config: data.nair_abraham.columns, defaults in
     the schema). The positions come from the `ra`/`dec` columns where the table
     has them, else from the designation in the `id` column; with both, every
-    galaxy's two positions must agree within POSITION_TOLERANCE_ARCSEC. An empty
-    id, T-type or size is an error naming the galaxy; an empty redshift stays
-    empty (only the sample summary reads it).
+    galaxy's two positions must agree within POSITION_TOLERANCE_ARCSEC.
+
+    The T-type: VizieR serves `TT` as a float (e.g. -2.0) and leaves it empty
+    where the authors' own files have 99 (irregular/unclassifiable, Nair &
+    Abraham 2010, Table 1; in a public export of the table, 4 of 80 rows had an
+    empty TT and none had 99). An empty T-type is read as `empty_ttype`
+    (config: data.nair_abraham.empty_ttype); with None it is an error. A T-type
+    that is not a whole number, or is outside the paper's scheme (-5, -3 ... 9,
+    10, 99; classes.ttype_to_class), is an error naming the galaxy.
+
+    Raises NairAbrahamTableError for a missing column, an empty id or size (or
+    T-type when `empty_ttype` is None), a bad T-type, or a position that
+    disagrees with its designation; an empty redshift stays empty (only the
+    sample summary reads it).
     """
     needed = {ours: theirs for ours, theirs in columns.items() if ours not in ("ra", "dec")}
     missing = {ours: theirs for ours, theirs in needed.items() if theirs not in raw.columns}
@@ -84,8 +121,15 @@ def raw_to_ttype_table(raw: pd.DataFrame, columns: Mapping[str, str]) -> pd.Data
     names = [f"row {i}" if pd.isna(name) else name for i, name in enumerate(table["id"])]  # for messages
     for ours in ("id", "ttype", "size_arcsec"):
         empty = [names[i] for i in np.flatnonzero(table[ours].isna().to_numpy())]
+        if empty and ours == "ttype" and empty_ttype is not None:
+            print(f"{len(empty)} galaxies have an empty {columns[ours]}: read as T-type {empty_ttype} "
+                  f"(data.nair_abraham.empty_ttype), first: {empty[:5]}", flush=True)
+            continue
         if empty:
-            raise NairAbrahamTableError(f"{len(empty)} galaxies have an empty {columns[ours]} ({ours}), first: {empty[:5]}")
+            hint = " and data.nair_abraham.empty_ttype is null (99 reads it as the authors' 99)" if ours == "ttype" else ""
+            raise NairAbrahamTableError(
+                f"{len(empty)} galaxies have an empty {columns[ours]} ({ours}){hint}, first: {empty[:5]}")
+    table["ttype"] = _whole_ttypes(table["ttype"], empty_ttype, names, columns["ttype"])
     table["id"] = table["id"].astype(str)
     from_designation = np.array([designation_position(d) for d in table["id"]]).reshape(-1, 2)
     computed = [columns["ra"], columns["dec"]]
@@ -104,5 +148,4 @@ def raw_to_ttype_table(raw: pd.DataFrame, columns: Mapping[str, str]) -> pd.Data
         ra, dec = from_designation[:, 0], from_designation[:, 1]
     table.insert(1, "ra", ra)
     table.insert(2, "dec", dec)
-    table["ttype"] = table["ttype"].astype(int)
     return table[["id", "ra", "dec", "redshift", "size_arcsec", "ttype"]]

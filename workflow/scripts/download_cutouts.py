@@ -6,6 +6,6 @@ from galaxy_pretraining.vizier import raw_to_ttype_table
 
 settings = snakemake.params.settings
 with log_to(snakemake.log[0]):
-    galaxies = raw_to_ttype_table(pd.read_parquet(snakemake.input[0]), settings["columns"])
+    galaxies = raw_to_ttype_table(pd.read_parquet(snakemake.input[0]), settings["columns"], settings["empty_ttype"])
     download_cutouts(galaxies, snakemake.params.image_dir, snakemake.output.manifest,
                      CutoutSettings.from_config(settings))

@@ -35,7 +35,7 @@ def build_catalog(settings: Mapping, class_names: list[str], inputs: Mapping[str
     from ..classes import classes_from_ttypes
     from ..vizier import raw_to_ttype_table
 
-    raw = raw_to_ttype_table(pd.read_parquet(inputs["raw"]), settings["columns"])
+    raw = raw_to_ttype_table(pd.read_parquet(inputs["raw"]), settings["columns"], settings["empty_ttype"])
     if settings["expected_class_counts"]:
         labels = classes_from_ttypes(raw["ttype"].tolist(), ids=raw["id"].tolist())
         check_class_counts(pd.DataFrame({"class_name": [class_names[c] for c in labels]}),
