@@ -202,6 +202,25 @@ def train_runtime_minutes(config: Mapping, epochs: int) -> int:
     return int(resources["minutes_overhead"] + resources["minutes_per_epoch"] * epochs + 0.999)
 
 
+def train_job_resources(config: Mapping) -> dict[str, int | str]:
+    """What every training job asks the scheduler for, whatever its rule is called (config: train_resources).
+
+    Returns Snakemake resources: `gpu` (count; also the limit the local profile
+    sets, one training job per GPU), `cpus_per_task` (the job's threads),
+    `mem_mb` (host memory, MB), and `slurm_partition` and `gpu_model` where set.
+    They are stated on the training rule itself because a profile's
+    `set-resources` selects rules by name, and with runs_per_job > 1 every group
+    of runs is a rule of its own (train_<model>_runNNN_MMM); a rule's own
+    resources take precedence over the profile's default-resources.
+    """
+    block = config["train_resources"]
+    resources = {"gpu": block["gpu"], "cpus_per_task": block["threads"], "mem_mb": block["mem_mb"]}
+    for key in ("slurm_partition", "gpu_model"):
+        if block[key] is not None:
+            resources[key] = block[key]
+    return resources
+
+
 def analysis_budgets(config: Mapping) -> list[int]:
     """Budgets to read off the curves: the configured ones plus every model's epochs (for equal-budget tests)."""
     return sorted(set(config["analysis"]["budgets"]) | {spec["epochs"] for spec in config["models"].values()})

@@ -9,6 +9,8 @@ from galaxy_pretraining.datakinds import galaxy10_decals, galaxy_zoo2, mock, nai
 RESULTS = S.results_folder(config)
 # Every rule runs in the project's one environment (the library and its pins); see the README.
 CONDA_ENV = "../envs/galaxy-pretraining.yaml"
+# Partition, GPUs, CPUs and memory of every training job, whatever its rule is called.
+TRAIN_RESOURCES = S.train_job_resources(config)
 
 
 wildcard_constraints:
@@ -17,13 +19,6 @@ wildcard_constraints:
     variant=r"(-f[0-9.]+)?(-e\d+)?",
     table="|".join(S.table_names(config)),
     figure="|".join(S.figure_names(config)),
-
-
-localrules:
-    fetch_catalog,
-    download_cutouts,
-    fetch_weights,
-    fetch_galaxy10,
 
 
 def get_final_outputs():

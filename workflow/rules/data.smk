@@ -21,6 +21,7 @@ rule fetch_catalog:
         nair_abraham.RAW_TABLE,
     log:
         "resources/nair_abraham/fetch_catalog.log",
+    localrule: True
     conda:
         CONDA_ENV
     params:
@@ -39,6 +40,7 @@ rule download_cutouts:
         manifest=nair_abraham.manifest(RESULTS),
     log:
         f"{RESULTS}/logs/download_cutouts.log",
+    localrule: True
     conda:
         CONDA_ENV
     params:
@@ -56,6 +58,7 @@ rule fetch_galaxy10:
         galaxy10_decals.FILE,
     log:
         "resources/galaxy10_decals/fetch.log",
+    localrule: True
     conda:
         CONDA_ENV
     params:
@@ -165,6 +168,7 @@ rule fetch_weights:
         "resources/weights/{file_name}.log",
     wildcard_constraints:
         file_name=r"[^/]+\.pth",
+    localrule: True
     conda:
         CONDA_ENV
     params:
@@ -183,6 +187,7 @@ rule fetch_hub_weights:
         "resources/weights/{file_name}.log",
     wildcard_constraints:
         file_name=r"[^/]+\.(bin|safetensors)",
+    localrule: True
     conda:
         CONDA_ENV
     params:

@@ -7,6 +7,10 @@
 # of a model one after the other (the store loaded and the model compiled
 # once): one rule per group, each listing its runs' outputs at the same paths
 # as the one-run rule. See the README ("Several runs per job").
+#
+# What the scheduler gives a training job (partition, GPUs, CPUs, memory) is stated
+# here on the rule, from config train_resources, not in the profile: a profile's
+# set-resources selects rules by name, and the group rules have names of their own.
 
 
 if config["train_resources"]["runs_per_job"] == 1:
@@ -27,7 +31,7 @@ if config["train_resources"]["runs_per_job"] == 1:
             CONDA_ENV
         threads: config["train_resources"]["threads"]
         resources:
-            gpu=1,
+            **TRAIN_RESOURCES,
             runtime=get_train_runtime,
         params:
             settings=get_train_settings,
@@ -58,7 +62,7 @@ else:
                 CONDA_ENV
             threads: config["train_resources"]["threads"]
             resources:
-                gpu=1,
+                **TRAIN_RESOURCES,
                 runtime=S.train_runtime_minutes(config, group.epochs),
             params:
                 settings=group_settings(group),
