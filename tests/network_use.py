@@ -131,20 +131,6 @@ def rule_scripts(workflow: Path) -> dict[str, Path]:
     return scripts
 
 
-def local_rules(workflow: Path) -> set[str]:
-    """Names of the rules that run where Snakemake runs (the cluster's head node): `localrule: True` on the rule,
-    or a `localrules:` list (which the project does not use; returned so that a test can see one)."""
-    found = set()
-    for smk in sorted((workflow / "rules").glob("*.smk")):
-        text = smk.read_text()
-        for match in re.finditer(r"^\s*rule (\w+):\n(.*?)(?=^\s*rule |\Z)", text, re.M | re.S):
-            if re.search(r"^\s*localrule:\s*True\s*$", match.group(2), re.M):
-                found.add(match.group(1))
-        for listing in re.finditer(r"^localrules:\s*\n((?:\s+\w+,?\n)+)", text, re.M):
-            found |= set(re.findall(r"\w+", listing.group(1)))
-    return found
-
-
 def network_rules(root: Path) -> set[str]:
     """Names of the rules whose scripts call a library function that reaches the network."""
     reaching = network_functions(root / "src")

@@ -149,6 +149,11 @@ class SlurmCluster:
             jobs.append(fields)
         return jobs
 
+    def squeue(self) -> list[dict]:
+        """What a user sees with `squeue --states=all`: comment (Snakemake's rule_<name>), partition, state."""
+        out = self.run("squeue", "--states=all", "--noheader", "--format=%k|%P|%T", check=False)
+        return [dict(zip(("comment", "partition", "state"), line.split("|"))) for line in out.splitlines() if line]
+
     def stop(self) -> None:
         """Stop the daemons by PID: slurmd, slurmctld, then munged if this harness started it."""
         _kill_pid_file(self.folder / "slurmd.pid")

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from network_use import local_rules, network_rules, rule_scripts
+from network_use import network_rules, rule_scripts
 
 from galaxy_pretraining import study as S
+from galaxy_pretraining.dag_counts import local_rule_names
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(p.name for p in (ROOT / "config").glob("*.yaml"))
@@ -128,7 +129,7 @@ def test_exactly_the_rules_that_reach_the_network_run_on_the_head_node(slurm_job
     locality is read from the rules (`localrule: True`); test_slurm.py checks on a real SLURM that such a rule is
     never submitted."""
     downloading = network_rules(root)
-    local = local_rules(root / "workflow")
+    local = local_rule_names(root)
     seen = set()
     for config_name, jobs in slurm_jobs.items():
         rules = {job["rule"] for job in jobs}

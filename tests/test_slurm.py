@@ -38,15 +38,19 @@ def cluster(tmp_path_factory):
         cluster.stop()
 
 
-def tiny_config(root):
-    config = small_demo_config("slurm", n_galaxies=80, image_size=36, runs=1, test_size=20)
+def tiny_config(root, runs=1):
+    config = small_demo_config("slurm", n_galaxies=80, image_size=36, runs=runs, test_size=20)
     config["training"].update(deterministic=True, device="cpu")
     return config
 
 
 def test_demo_study_through_the_slurm_profile(root, tmp_path, snakemake_exe, cluster):
+    """Two runs per training job, as the paper's config groups its runs: each group is a rule of its own
+    (train_<model>_run000_001), and still goes to the GPU partition with a GPU."""
+    config = tiny_config(root, runs=2)
+    config["train_resources"] = {"runs_per_job": 2}
     config_path = tmp_path / "config.yaml"
-    config_path.write_text(yaml.safe_dump(tiny_config(root)))
+    config_path.write_text(yaml.safe_dump(config))
     base = [snakemake_exe, "-s", str(root / "Snakefile"), "--configfile", str(config_path)]
 
     local = subprocess.run(base + ["-d", str(tmp_path / "local"), "--cores", "2"], capture_output=True, text=True,
@@ -63,9 +67,10 @@ def test_demo_study_through_the_slurm_profile(root, tmp_path, snakemake_exe, clu
 
     # Same results as the local run (deterministic CPU training: identical metrics).
     for model in ("efficientnet_lite0-imagenet", "efficientnet_lite0-scratch"):
-        a = pd.read_parquet(tmp_path / "local/results/slurm/runs" / model / "run000/metrics.parquet")
-        b = pd.read_parquet(tmp_path / "cluster/results/slurm/runs" / model / "run000/metrics.parquet")
-        pd.testing.assert_frame_equal(a.drop(columns=TIMING), b.drop(columns=TIMING))
+        for run in ("run000", "run001"):
+            a = pd.read_parquet(tmp_path / "local/results/slurm/runs" / model / run / "metrics.parquet")
+            b = pd.read_parquet(tmp_path / "cluster/results/slurm/runs" / model / run / "metrics.parquet")
+            pd.testing.assert_frame_equal(a.drop(columns=TIMING), b.drop(columns=TIMING))
     table_a = pd.read_csv(tmp_path / "local/results/slurm/tables/table1_budgets.csv")
     table_b = pd.read_csv(tmp_path / "cluster/results/slurm/tables/table1_budgets.csv")
     pd.testing.assert_frame_equal(table_a, table_b)
@@ -77,18 +82,23 @@ def test_demo_study_through_the_slurm_profile(root, tmp_path, snakemake_exe, clu
     assert jobs and all(j["JobState"] == "COMPLETED" for j in jobs), [(j["Comment"], j["JobState"]) for j in jobs]
     train = [j for j in jobs if j["Comment"].startswith("rule_train_")]
     others = [j for j in jobs if not j["Comment"].startswith("rule_train_")]
-    assert len(train) == 2
+    assert sorted(j["Comment"] for j in train) == ["rule_train_efficientnet_lite0_imagenet_run000_001",
+                                                   "rule_train_efficientnet_lite0_scratch_run000_001"]
     for job in train:
         assert job["Partition"] == "gpu"
         assert "gpu:1" in job.get("TresPerJob", ""), job
+        assert job["NumCPUs"] == "2" and job["MinMemoryNode"] == "16000M", job  # the schema's train_resources
         hours, minutes, _ = job["TimeLimit"].split(":")
-        assert int(hours) * 60 + int(minutes) == 15 + 1  # 15 min overhead + 2 epochs x 0.2 min, rounded up
+        assert int(hours) * 60 + int(minutes) == 15 + 1  # 15 min overhead + 2 runs x 2 epochs x 0.2 min, rounded up
+    seen = {row["comment"]: row for row in cluster.squeue()}  # as the user sees them
+    for job in train:
+        assert seen[job["Comment"]]["partition"] == "gpu" and seen[job["Comment"]]["state"] == "COMPLETED", seen
     for job in others:
         assert job["Partition"] == "cpu" and "gpu" not in job.get("TresPerJob", ""), job
     names = " ".join(j["Comment"] for j in others)
     for rule in ("mock_sample", "catalog", "array_store"):
         assert f"rule_{rule}" in names
-    assert "fetch_weights" not in names
+    assert "fetch_weights" not in names  # localrule: True, run by Snakemake itself (the head node)
     assert len(others) <= 6, names  # 20 table and figure steps went out as one "summary" job
 
 
