@@ -116,16 +116,16 @@ def update(paths: Sequence[Path], root: Path, snakemake: str, workdir: Path, che
     cache: dict[tuple, str] = {}
     for path in paths:
         text = path.read_text()
-
-        def fill(match: re.Match) -> str:
+        pieces, last = [], 0
+        for match in BLOCK.finditer(text):
             key = (match.group(2), match.group(3))
             if key not in cache:
                 cache[key] = block_text(root, key[0], key[1], snakemake, workdir)
             if cache[key] != match.group(4):
                 stale.append(f"{path}: {' '.join(k for k in key if k)}")
-            return match.group(1) + cache[key] + match.group(5)
-
-        new = BLOCK.sub(fill, text)
+            pieces += [text[last:match.start(4)], cache[key]]
+            last = match.end(4)
+        new = "".join(pieces) + text[last:]
         if new != text and not check:
             with atomic_path(path) as tmp:
                 tmp.write_text(new)
