@@ -229,7 +229,7 @@ def example_run(config: Mapping) -> int:
 def _check_architectures(config: Mapping) -> list[str]:
     """Each model's architecture is a registry entry or timm/<name>. Whether timm has that name is checked by
     the first job that builds the model (the weights fetch or the training): timm imports torch, which parsing
-    the workflow does not (see the README, "Galaxy-pretrained weights")."""
+    the workflow does not (see docs/label-budgets.md, "Zoobot")."""
     problems = []
     for model, spec in config["models"].items():
         name = spec["architecture"]

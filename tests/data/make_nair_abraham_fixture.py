@@ -1,6 +1,6 @@
 """Writes nair_abraham_table2_sample.vot: 12 rows shaped like VizieR's J/ApJS/186/427/table2 as astroquery gets it.
 
-What is known (../shared/STUDIES.md, section 1): the 62 column labels and their order, `SDSS` designations
+What is known (VizieR's own page and export of J/ApJS/186/427/table2): the 62 column labels and their order, `SDSS` designations
 of the form Jhhmmss.ss+ddmmss.ss, the T-type in `TT` (-5 ... 10 and 99), `Tt` a different column (RC3),
 the redshift in `zs`, the Petrosian radius in `Rp` (arcsec), no RAJ2000/DEJ2000 columns. What is a guess:
 the two computed positions that astroquery adds when asked for `_RAJ2000`/`_DEJ2000` are labelled so here
