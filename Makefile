@@ -7,7 +7,7 @@ LOCK := requirements.lock
 CONDA_ENV := workflow/envs/galaxy-pretraining.yaml
 PIP := --quiet --disable-pip-version-check
 
-.PHONY: demo test lint setup lock clean
+.PHONY: demo test lint docs setup lock clean
 
 setup: $(STAMP)
 
@@ -51,7 +51,12 @@ lint: $(STAMP)
 	$(BIN)/snakemake --lint --configfile config/gz1-sdss-zoobot.yaml
 	$(BIN)/snakemake --lint --configfile config/zhu2019-gz2.yaml
 
-test: lint
+# The documentation site (docs/ and mkdocs.yml) into build/site, offline; --strict makes a broken link,
+# a missing page or an unreadable docstring an error.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
+
+test: lint docs
 	$(BIN)/python -m pytest
 
 clean:

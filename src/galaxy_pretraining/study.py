@@ -121,7 +121,7 @@ class TrainingGroup:
 
     @property
     def name(self) -> str:
-        """<model>/run<first>-<last>[-f<fraction>][-e<epochs>]: the name of its log."""
+        """`<model>/run<first>-<last>[-f<fraction>][-e<epochs>]`: the name of its log."""
         first, last = self.jobs[0], self.jobs[-1]
         return f"{first.model}/run{first.run:03d}-{last.run:03d}{first.variant}"
 
