@@ -28,7 +28,7 @@ lock:
 	.venv-lock/bin/pip install $(PIP) -e '.[test]'
 	{ printf '%s\n' "# Every Python package of the environment that \`make\` builds, at its exact version (pip freeze)." \
 	    "# Regenerate with \`make lock\` (resolves pyproject.toml afresh in a new venv); do not edit by hand." \
-	    "# Resolved on Linux x86-64, CPython 3.11. No hashes: see the README (\"The locked environment\")."; \
+	    "# Resolved on Linux x86-64, CPython 3.11. No hashes: see docs/development.md (\"The locked environment\")."; \
 	  .venv-lock/bin/pip freeze $(PIP) --exclude-editable; } > $(LOCK).tmp
 	mv $(LOCK).tmp $(LOCK)
 	.venv-lock/bin/python -m galaxy_pretraining.environment conda-env $(LOCK) $(CONDA_ENV)
