@@ -7,7 +7,7 @@ LOCK := requirements.lock
 CONDA_ENV := workflow/envs/galaxy-pretraining.yaml
 PIP := --quiet --disable-pip-version-check
 
-.PHONY: demo test lint setup lock clean
+.PHONY: demo test lint docs setup lock clean
 
 setup: $(STAMP)
 
@@ -28,7 +28,7 @@ lock:
 	.venv-lock/bin/pip install $(PIP) -e '.[test]'
 	{ printf '%s\n' "# Every Python package of the environment that \`make\` builds, at its exact version (pip freeze)." \
 	    "# Regenerate with \`make lock\` (resolves pyproject.toml afresh in a new venv); do not edit by hand." \
-	    "# Resolved on Linux x86-64, CPython 3.11. No hashes: see the README (\"The locked environment\")."; \
+	    "# Resolved on Linux x86-64, CPython 3.11. No hashes: see docs/development.md (\"The locked environment\")."; \
 	  .venv-lock/bin/pip freeze $(PIP) --exclude-editable; } > $(LOCK).tmp
 	mv $(LOCK).tmp $(LOCK)
 	.venv-lock/bin/python -m galaxy_pretraining.environment conda-env $(LOCK) $(CONDA_ENV)
@@ -51,7 +51,12 @@ lint: $(STAMP)
 	$(BIN)/snakemake --lint --configfile config/gz1-sdss-zoobot.yaml
 	$(BIN)/snakemake --lint --configfile config/zhu2019-gz2.yaml
 
-test: lint
+# The documentation site (docs/ and mkdocs.yml) into build/site, offline; --strict makes a broken link,
+# a missing page or an unreadable docstring an error.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
+
+test: lint docs
 	$(BIN)/python -m pytest
 
 clean:

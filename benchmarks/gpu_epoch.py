@@ -14,10 +14,10 @@ batch 384, SGD, bf16 autocast, the `paper` evaluation transform) on 14,034 image
 
 Fused runs (k AlexNets stepped as one network with torch.func.vmap) were measured on an H100 and were slower
 than one compiled run at a time (0.50 s per run-epoch fused at k=4 against 0.38 solo, rows `fused*` of
-benchmarks/results/gpu_epoch.csv), so they were removed; see the README.
+benchmarks/results/gpu_epoch.csv), so they were removed; see docs/benchmarks.md.
 
 Results are appended to benchmarks/results/gpu_epoch.csv with the GPU's name; the last lines printed are a
-Markdown table for the README. Synthetic uint8 images of the real size are used for the GPU variants (speed
+Markdown table for docs/benchmarks.md. Synthetic uint8 images of the real size are used for the GPU variants (speed
 does not depend on the pixels); `paper_way` decodes real JPEGs (mock galaxies where gz1-sdss is absent).
 
     PYTHONPATH=src python benchmarks/gpu_epoch.py                    # everything, on the GPU

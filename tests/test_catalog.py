@@ -39,7 +39,7 @@ def test_fetch_from_vizier_saves_the_raw_table(fake_vizier, tmp_path):
 
 
 def test_the_default_column_map_reads_the_real_table():
-    """The schema's defaults against a table with VizieR's real labels (STUDIES.md): the paper's config works."""
+    """The schema's defaults against a table with VizieR's real labels (J/ApJS/186/427/table2): the paper's config works."""
     table = raw_to_ttype_table(fixture_raw(), COLUMNS, EMPTY_TTYPE)
     assert list(table.columns) == ["id", "ra", "dec", "redshift", "size_arcsec", "ttype"]
     assert table["id"].iloc[0] == "J000011.47+155502.20"

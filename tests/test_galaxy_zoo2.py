@@ -1,7 +1,7 @@
 """Galaxy Zoo 2 in the Kaggle layout: reading the vote fractions and cutting the clean five-class sample.
 
-The folders here are written by the tests in the layout STUDIES.md (section 2)
-gives for the real data: training_solutions_rev1.csv with GalaxyID and the 37
+The folders here are written by the tests in the layout of Kaggle's Galaxy Zoo
+challenge data (kaggle.com/c/galaxy-zoo-the-galaxy-challenge): training_solutions_rev1.csv with GalaxyID and the 37
 columns Class1.1 ... Class11.6, and images_training_rev1/<GalaxyID>.jpg.
 """
 

@@ -28,7 +28,7 @@ from galaxy_pretraining.models import (
     sha256_record,
 )
 
-ARCH = "timm/convnext_nano"  # Zoobot's recommended encoder (STUDIES.md section 4)
+ARCH = "timm/convnext_nano"  # Zoobot's recommended encoder (Zoobot's documentation, zoobot.readthedocs.io)
 ZOOBOT_REPO = "mwalmsley/zoobot-encoder-convnext_nano"
 
 

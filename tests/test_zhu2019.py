@@ -219,7 +219,7 @@ def weight_layers(model):
 def test_the_wide_resnet_has_26_weight_layers_and_its_counted_parameters():
     """1 stem + 4 groups x 2 units x 3 convolutions + 1 classifier = 26 layers (the 1x1 shortcut projections,
     which He et al. do not count, aside). Their Table 3 as printed (k = 2) holds 61,161,349 parameters with
-    five classes, not the 26.3 M the paper states (see the README)."""
+    five classes, not the 26.3 M the paper states (see docs/studies/zhu2019.md)."""
     model = build_model("wide_preact_resnet26", 5)
     shortcuts = [m for name, m in model.named_modules() if name.endswith("shortcut") and m is not None]
     assert len(weight_layers(model)) - len(shortcuts) == 26 and len(shortcuts) == 7  # 4 widenings, 3 strides

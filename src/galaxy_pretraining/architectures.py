@@ -24,7 +24,7 @@ TORCHVISION_WEIGHTS_URL = "https://download.pytorch.org/models/"
 
 PRETRAINED_SOURCES = ("imagenet", "zoobot")  # the config's weights sources (schema) other than none
 TIMM_PREFIX = "timm/"
-ZOOBOT_REPOSITORY = "mwalmsley/zoobot-encoder-{model}"  # STUDIES.md section 4
+ZOOBOT_REPOSITORY = "mwalmsley/zoobot-encoder-{model}"  # Zoobot's encoders on the Hugging Face hub (huggingface.co/mwalmsley)
 ZOOBOT_FILE = "pytorch_model.bin"  # the file those repositories hold (an encoder: no head)
 TIMM_HUB_FILE = "model.safetensors"  # the file of timm's own repositories (timm/<model>.<tag>)
 # head / gradcam_layer of a timm model: read from the built model (its pretrained_cfg's classifier, the

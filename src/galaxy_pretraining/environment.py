@@ -31,7 +31,7 @@ CONDA_HEADER = """\
 # The conda environment of every rule (`snakemake --software-deployment-method conda`).
 # Written from requirements.lock by `make lock`; do not edit by hand (a test checks that the pins
 # equal the lock's). The library itself (src/galaxy_pretraining) is not a conda package: the
-# workflow's scripts import it from the clone (see the README). Not solved on the development
+# workflow's scripts import it from the clone (see docs/development.md). Not solved on the development
 # machines, which reach no conda channel.
 """
 

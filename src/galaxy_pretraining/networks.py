@@ -1,10 +1,11 @@
 """Networks of published galaxy studies that no model library holds, built from their papers' descriptions.
 
-`wide_preact_resnet26`: Zhu et al. (2019), Table 3 (../shared/STUDIES.md,
-section 2). `dieleman2015`: the convolutional network of Dieleman, Willett &
-Dambre (2015) as Zhu et al. compare it, on one 64 x 64 view. Neither has
-pretrained weights. The architecture registry (architectures.py, source
-`galaxy_pretraining`) names them; models.py builds them by name.
+`wide_preact_resnet26`: Zhu et al. (2019, Ap&SS 364:55), Table 3, and their
+public code (github.com/Adaydl/GalaxyClassification, GalaxyNet/resnet_v2.py).
+`dieleman2015`: the convolutional network of Dieleman, Willett & Dambre (2015)
+as Zhu et al. compare it, on one 64 x 64 view. Neither has pretrained weights.
+The architecture registry (architectures.py, source `galaxy_pretraining`)
+names them; models.py builds them by name.
 """
 
 from __future__ import annotations

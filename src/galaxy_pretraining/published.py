@@ -1,7 +1,7 @@
 """Published numbers, in one place, keyed by arm (pretrained / scratch), never by a config's model name.
 
 Schneider, Stenning & Elliott (2023), Front. Astron. Space Sci. 10:1197358
-(values from ../shared/STUDIES.md, mean and sd over 100 runs, per cent).
+(values from its Tables 1-4 and Section 3, mean and sd over 100 runs, per cent).
 They belong to AlexNet under the paper's protocol on the Nair & Abraham
 sample only: `paper_arms` attaches them to a study's models when, and only
 when, the study is that comparison. Every other study shows no paper column.
@@ -117,7 +117,7 @@ NOTES = {
 
 
 # --- Fu: Galaxy10 DECaLS, DenseNet-121 with part of its ImageNet layers frozen -------------------------------
-# (values from ../shared/STUDIES.md section 3: one run per share; losses as printed, accuracies in per cent).
+# (values from Fu's Table 1: one run per share; losses as printed, accuracies in per cent).
 # They belong to DenseNet-121 from ImageNet weights, Adam lr 0.0005, 10 epochs, random oversampling, on the real
 # Galaxy10 DECaLS file; `fu_arms` attaches them to such models only. Fu's split, batch size and layer count are
 # not published, so the comparison is of the same architecture and stated protocol, not of the same split.
@@ -172,7 +172,7 @@ FU_NOTES = {
 
 
 # --- Zhu et al. (2019): Galaxy Zoo 2, five classes -------------------------------------------------------------
-# (values from ../shared/STUDIES.md section 2: accuracies and per-class numbers in per cent, AUC as a fraction).
+# (values from Zhu et al. 2019, Ap&SS 364:55, its results and Table 6: accuracies and per-class numbers in per cent, AUC as a fraction).
 # Their networks were trained from initialisation (He's), so the numbers sit beside a study's scratch arms of
 # the same architecture under their protocol only; `zhu_arms` finds those. torchvision's ResNet-50 is not their
 # pre-activation ResNet-50 (timm's resnetv2_50 is), so their ResNet-50 numbers go beside timm/resnetv2_50 only.

@@ -121,7 +121,7 @@ class TrainingGroup:
 
     @property
     def name(self) -> str:
-        """<model>/run<first>-<last>[-f<fraction>][-e<epochs>]: the name of its log."""
+        """`<model>/run<first>-<last>[-f<fraction>][-e<epochs>]`: the name of its log."""
         first, last = self.jobs[0], self.jobs[-1]
         return f"{first.model}/run{first.run:03d}-{last.run:03d}{first.variant}"
 
@@ -248,7 +248,7 @@ def example_run(config: Mapping) -> int:
 def _check_architectures(config: Mapping) -> list[str]:
     """Each model's architecture is a registry entry or timm/<name>. Whether timm has that name is checked by
     the first job that builds the model (the weights fetch or the training): timm imports torch, which parsing
-    the workflow does not (see the README, "Galaxy-pretrained weights")."""
+    the workflow does not (see docs/label-budgets.md, "Zoobot")."""
     problems = []
     for model, spec in config["models"].items():
         name = spec["architecture"]

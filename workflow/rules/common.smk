@@ -7,7 +7,7 @@ from galaxy_pretraining import study as S
 from galaxy_pretraining.datakinds import galaxy10_decals, galaxy_zoo2, mock, nair_abraham
 
 RESULTS = S.results_folder(config)
-# Every rule runs in the project's one environment (the library and its pins); see the README.
+# Every rule runs in the project's one environment (the library and its pins); see docs/development.md.
 CONDA_ENV = "../envs/galaxy-pretraining.yaml"
 # Partition, GPUs, CPUs and memory of every training job, whatever its rule is called.
 TRAIN_RESOURCES = S.train_job_resources(config)

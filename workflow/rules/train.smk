@@ -6,7 +6,7 @@
 # With train_resources.runs_per_job: k > 1, one job trains k consecutive runs
 # of a model one after the other (the store loaded and the model compiled
 # once): one rule per group, each listing its runs' outputs at the same paths
-# as the one-run rule. See the README ("Several runs per job").
+# as the one-run rule. See docs/training.md ("Several runs per job").
 #
 # What the scheduler gives a training job (partition, GPUs, CPUs, memory) is stated
 # here on the rule, from config train_resources, not in the profile: a profile's
