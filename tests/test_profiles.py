@@ -92,7 +92,8 @@ def test_the_papers_own_command_groups_its_runs_and_sends_every_group_to_the_gpu
 
 def test_a_site_partition_and_gpu_model_reach_every_training_job(snakemake_exe, tmp_path):
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    config["train_resources"].update(slurm_partition="a100-long", gpu_model="a100", mem_mb=30000)
+    config["train_resources"].update(slurm_partition="a100-long", gpu_model="a100", mem_mb=30000,
+                                     slurm_extra="'--signal=USR1@120'")
     path = tmp_path / "site.yaml"
     path.write_text(yaml.safe_dump(config))
     result = subprocess.run([snakemake_exe, "-n", "--profile", "slurm", "--configfile", str(path)], cwd=ROOT,
@@ -102,7 +103,7 @@ def test_a_site_partition_and_gpu_model_reach_every_training_job(snakemake_exe, 
     assert train
     for match in train:
         assert "slurm_partition=a100-long" in match.group(3) and "gpu_model=a100" in match.group(3)
-        assert "mem_mb=30000" in match.group(3)
+        assert "mem_mb=30000" in match.group(3) and "slurm_extra='--signal=USR1@120'" in match.group(3)
 
 
 @pytest.mark.parametrize("config_name", CONFIGS)

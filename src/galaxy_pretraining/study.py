@@ -207,7 +207,8 @@ def train_job_resources(config: Mapping) -> dict[str, int | str]:
 
     Returns Snakemake resources: `gpu` (count; also the limit the local profile
     sets, one training job per GPU), `cpus_per_task` (the job's threads),
-    `mem_mb` (host memory, MB), and `slurm_partition` and `gpu_model` where set.
+    `mem_mb` (host memory, MB), and `slurm_partition`, `gpu_model` and
+    `slurm_extra` (further sbatch options) where set.
     They are stated on the training rule itself because a profile's
     `set-resources` selects rules by name, and with runs_per_job > 1 every group
     of runs is a rule of its own (train_<model>_runNNN_MMM); a rule's own
@@ -215,7 +216,7 @@ def train_job_resources(config: Mapping) -> dict[str, int | str]:
     """
     block = config["train_resources"]
     resources = {"gpu": block["gpu"], "cpus_per_task": block["threads"], "mem_mb": block["mem_mb"]}
-    for key in ("slurm_partition", "gpu_model"):
+    for key in ("slurm_partition", "gpu_model", "slurm_extra"):
         if block[key] is not None:
             resources[key] = block[key]
     return resources
