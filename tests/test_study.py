@@ -47,6 +47,18 @@ def test_the_library_settings_have_no_defaults_of_their_own():
         assert with_default == [], f"{settings.__name__} states defaults: {with_default}"
 
 
+def test_the_rules_params_hold_the_protocol_and_a_job_reads_the_rest_from_its_config(paper):
+    """Only settings that can change a result are params (a change of params reruns a finished job)."""
+    config = paper
+    settings = study.train_settings(config, study.training_jobs(config)[0])
+    protocol = study.protocol_settings(settings)
+    assert not set(protocol) & {"eval_batch_size", "device", "compile", "checkpoint_every"}
+    assert {"batch_size", "optimizer", "crop_size", "rotation", "evaluation", "seed", "run"} <= set(protocol)
+    assert study.job_settings([protocol], config) == [settings]
+    other = {**config, "training": {**config["training"], "device": "cpu", "eval_batch_size": 3}}
+    assert study.job_settings([protocol], other)[0].fingerprint() == settings.fingerprint()
+
+
 def test_train_settings_built_from_the_schema_defaults_are_the_schema_defaults():
     config = study.resolve(copy.deepcopy(MINIMAL))
     settings = study.train_settings(config, study.training_jobs(config)[0])

@@ -234,6 +234,26 @@ def test_adding_runs_trains_only_the_new_ones(small_study):
     assert jobs["splits"] == 1 and jobs["curves"] == 1 and jobs["table"] == len(derived)
 
 
+def test_settings_that_cannot_change_a_result_rerun_nothing_and_the_protocol_reruns_training(small_study):
+    """After a finished study (params-rerun case): memory, device, speed and save settings change no finished job;
+    a change of the protocol retrains every run, and what is derived from them."""
+    results, config, _, command = small_study
+    for section, key, value in [("training", "eval_batch_size", 7), ("training", "device", "auto"),
+                                ("training", "compile", False), ("training", "checkpoint_every", 1),
+                                ("train_resources", "threads", 1), ("train_resources", "compile_cache", None),
+                                ("train_resources", "mem_mb", 1234), ("train_resources", "slurm_partition", "x")]:
+        changed = yaml.safe_load(yaml.safe_dump(config))
+        changed[section][key] = value
+        assert changed[section].get(key) != config[section].get(key) or key not in config[section]
+        assert dry_run_jobs(command, changed, results.parents[1]) == {}, (section, key)
+    protocol = yaml.safe_load(yaml.safe_dump(config))
+    protocol["training"]["rotation"] = 90
+    jobs = dry_run_jobs(command, protocol, results.parents[1])
+    assert {rule for rule in jobs if rule.startswith("train")} == {
+        f"train_{model.replace('-', '_')}_{group}" for model in config["models"] for group in ("run000_001",
+                                                                                               "run001_001_e3")}
+
+
 @pytest.fixture(scope="module")
 def report(small_study):
     results, config, _, command = small_study

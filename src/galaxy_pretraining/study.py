@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import published
@@ -194,6 +194,25 @@ def train_settings(config: Mapping, job: TrainingJob) -> TrainSettings:
         split=split_settings(config),
         **config["training"],
     )
+
+
+def protocol_settings(settings: TrainSettings) -> dict:
+    """The fields of `settings` that can change a run's numbers: what the training rule states as params.
+
+    Snakemake reruns a finished job when its params change. The other fields
+    (TrainSettings.NOT_IN_FINGERPRINT: checkpoint_every, device, eval_batch_size,
+    compile) change only where, how fast or how often a run computes and saves,
+    so they are left out and a training job reads them when it starts
+    (`job_settings`): changing them reruns nothing that is finished.
+    """
+    return {k: v for k, v in asdict(settings).items() if k not in TrainSettings.NOT_IN_FINGERPRINT}
+
+
+def job_settings(protocols: list[Mapping], config: Mapping) -> list[TrainSettings]:
+    """The TrainSettings of a training job's runs: each run's protocol (from the rule's params) plus the machine
+    fields (TrainSettings.NOT_IN_FINGERPRINT) from the config the job runs under (config key `training`)."""
+    machine = {k: config["training"][k] for k in TrainSettings.NOT_IN_FINGERPRINT}
+    return [TrainSettings(**protocol, **machine) for protocol in protocols]
 
 
 def train_runtime_minutes(config: Mapping, epochs: int) -> int:

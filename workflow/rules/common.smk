@@ -1,8 +1,6 @@
 # Target lists, wildcard constraints and the get_* helpers that the rules call.
 # Each helper asks the library (galaxy_pretraining.study); none holds logic of its own.
 
-from dataclasses import asdict
-
 from galaxy_pretraining import study as S
 from galaxy_pretraining.datakinds import galaxy10_decals, galaxy_zoo2, mock, nair_abraham
 
@@ -78,11 +76,11 @@ def get_weights_input(wildcards):
 
 
 def get_train_settings(wildcards):
-    return [asdict(S.train_settings(config, get_job(wildcards)))]
+    return [S.protocol_settings(S.train_settings(config, get_job(wildcards)))]
 
 
 def group_settings(group):
-    return [asdict(S.train_settings(config, job)) for job in group.jobs]
+    return [S.protocol_settings(S.train_settings(config, job)) for job in group.jobs]
 
 
 def group_outputs(group, file_name):

@@ -11,6 +11,10 @@
 # What the scheduler gives a training job (partition, GPUs, CPUs, memory) is stated
 # here on the rule, from config train_resources, not in the profile: a profile's
 # set-resources selects rules by name, and the group rules have names of their own.
+#
+# params hold only what can change a run's numbers (study.protocol_settings): a
+# change of device, compile, eval_batch_size, checkpoint_every, threads or the
+# compile cache reruns nothing that is finished; the job reads those from the config.
 
 
 if config["train_resources"]["runs_per_job"] == 1:
@@ -36,7 +40,6 @@ if config["train_resources"]["runs_per_job"] == 1:
         params:
             settings=get_train_settings,
             classes=config["classes"],
-            compile_cache=config["train_resources"]["compile_cache"],
         script:
             "../scripts/train.py"
 
@@ -67,6 +70,5 @@ else:
             params:
                 settings=group_settings(group),
                 classes=config["classes"],
-                compile_cache=config["train_resources"]["compile_cache"],
             script:
                 "../scripts/train.py"

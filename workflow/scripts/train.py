@@ -5,17 +5,18 @@ from galaxy_pretraining.stopping import stop_on_signals
 # First, before torch's import: a time limit during the job's start-up is caught too (announced in SLURM's job log).
 with stop_on_signals(announce="SLURM_JOB_ID" in os.environ) as stop:
     from galaxy_pretraining.logs import log_to
-    from galaxy_pretraining.train import TrainSettings, run_outputs, train_group
+    from galaxy_pretraining.study import job_settings
+    from galaxy_pretraining.train import run_outputs, train_group
 
     with log_to(snakemake.log[0]):
         train_group(
-            [TrainSettings(**settings) for settings in snakemake.params.settings],
+            job_settings(snakemake.params.settings, snakemake.config),
             store_path=snakemake.input.store,
             catalog_path=snakemake.input.catalog,
             outputs=run_outputs(snakemake.output.metrics, snakemake.output.predictions, snakemake.output.best_model),
             weights_path=snakemake.input.weights[0] if snakemake.input.weights else None,
             class_names=snakemake.params.classes,
             threads=snakemake.threads,
-            compile_cache=snakemake.params.compile_cache,
+            compile_cache=snakemake.config["train_resources"]["compile_cache"],
             stop=stop,
         )
