@@ -10,6 +10,7 @@ All functions take a resolved config (config.resolve_config).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -213,6 +214,63 @@ def job_settings(protocols: list[Mapping], config: Mapping) -> list[TrainSetting
     fields (TrainSettings.NOT_IN_FINGERPRINT) from the config the job runs under (config key `training`)."""
     machine = {k: config["training"][k] for k in TrainSettings.NOT_IN_FINGERPRINT}
     return [TrainSettings(**protocol, **machine) for protocol in protocols]
+
+
+def image_digest_path(config: Mapping) -> str:
+    """The file that stands for the study's image files as an input of the array store (see refresh_image_digest)."""
+    return f"{results_folder(config)}/image_digest.txt"
+
+
+def image_digest(catalog_path: os.PathLike) -> str:
+    """One line naming the state of every image file of a catalog: count and sha256 of (path, size, mtime_ns).
+
+    Reads the catalog's `image_path` column (an HDF5 member, `<file>#<dataset>/<row>`, counts as its file); a
+    missing file counts as size -1. One stat per image: 0.05 s for 6,664 files measured on a local disk, so
+    about 0.2 s for 28,790.
+    """
+    import hashlib
+
+    import pyarrow.parquet as pq
+
+    paths = dict.fromkeys(str(p).split("#")[0] for p in pq.read_table(catalog_path, columns=["image_path"]).column(0)
+                          .to_pylist())
+    digest = hashlib.sha256()
+    for path in paths:
+        try:
+            stat = os.stat(path)
+            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        except FileNotFoundError:
+            digest.update(f"{path}\0-1\n".encode())
+    return f"{len(paths)} image files, sha256 of path, size and mtime_ns: {digest.hexdigest()}\n"
+
+
+def write_image_digest(catalog_path: os.PathLike, target: os.PathLike) -> None:
+    """Write `image_digest(catalog_path)` to `target` (the catalog rule's second output), under a temporary name."""
+    from .io import atomic_path
+
+    with atomic_path(target) as tmp:
+        tmp.write_text(image_digest(catalog_path))
+
+
+def refresh_image_digest(config: Mapping) -> bool:
+    """Rewrite the image digest when an image file changed since it was written; True if it did.
+
+    The digest file (an output of the catalog rule, an input of the array
+    store) is a few bytes, so Snakemake records its checksum: rewritten with
+    other content, it rebuilds the store and what depends on it; unchanged, it
+    rebuilds nothing. The workflow calls this when it starts (in its main
+    process, not in each cluster job), so a re-downloaded or corrected image
+    is seen, by a dry run too, without 28,790 inputs in the DAG. Does nothing
+    before the catalog exists; a catalog made before the digest existed gets
+    one (its study's runs are kept with one `snakemake --touch`, see
+    docs/training.md).
+    """
+    target, catalog = Path(image_digest_path(config)), Path(results_folder(config)) / "catalog.parquet"
+    if not catalog.exists() or (target.exists() and target.read_text() == image_digest(catalog)):
+        return False
+    write_image_digest(catalog, target)
+    print(f"image files changed since {target} was written: the array store will be rebuilt", flush=True)
+    return True
 
 
 def train_runtime_minutes(config: Mapping, epochs: int) -> int:

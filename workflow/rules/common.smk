@@ -5,6 +5,9 @@ from galaxy_pretraining import study as S
 from galaxy_pretraining.datakinds import galaxy10_decals, galaxy_zoo2, mock, nair_abraham
 
 RESULTS = S.results_folder(config)
+# A replaced or re-downloaded image rebuilds the array store (study.refresh_image_digest).
+if workflow.is_main_process:
+    S.refresh_image_digest(config)
 # Every rule runs in the project's one environment (the library and its pins); see docs/development.md.
 CONDA_ENV = "../envs/galaxy-pretraining.yaml"
 # Partition, GPUs, CPUs and memory of every training job, whatever its rule is called.

@@ -114,7 +114,8 @@ rule catalog:
     input:
         unpack(get_catalog_input),
     output:
-        f"{RESULTS}/catalog.parquet",
+        catalog=f"{RESULTS}/catalog.parquet",
+        image_digest=S.image_digest_path(config),
     log:
         f"{RESULTS}/logs/catalog.log",
     conda:
@@ -126,9 +127,12 @@ rule catalog:
         "../scripts/catalog.py"
 
 
+# The image files are not inputs one by one (28,790 for Zhu et al.): the digest the
+# catalog rule writes stands for them, rewritten when one changes (study.refresh_image_digest).
 rule array_store:
     input:
-        f"{RESULTS}/catalog.parquet",
+        catalog=f"{RESULTS}/catalog.parquet",
+        image_digest=S.image_digest_path(config),
     output:
         f"{RESULTS}/images.npy",
     log:

@@ -1,7 +1,9 @@
 from galaxy_pretraining.datakinds import build_catalog
 from galaxy_pretraining.io import write_table
 from galaxy_pretraining.logs import log_to
+from galaxy_pretraining.study import write_image_digest
 
 with log_to(snakemake.log[0]):
     write_table(build_catalog(snakemake.params.data, snakemake.params.classes, dict(snakemake.input)),
-                snakemake.output[0])
+                snakemake.output.catalog)
+    write_image_digest(snakemake.output.catalog, snakemake.output.image_digest)
