@@ -121,13 +121,15 @@ def network_functions(src: Path) -> set[str]:
 
 
 def rule_scripts(workflow: Path) -> dict[str, Path]:
-    """{rule name: its script} for every named rule in workflow/rules/*.smk."""
+    """{rule name: its script} for every rule in workflow/rules/*.smk. A rule named in a loop (`rule:` with
+    `name: <expression>`, the training rules) is listed under its expression, e.g. `group.rule_name`."""
     scripts = {}
     for smk in sorted((workflow / "rules").glob("*.smk")):
-        for match in re.finditer(r"^\s*rule (\w+):\n(.*?)(?=^\s*rule |\Z)", smk.read_text(), re.M | re.S):
+        for match in re.finditer(r"^\s*rule(?: (\w+))?:\n(.*?)(?=^\s*rule[ :]|\Z)", smk.read_text(), re.M | re.S):
             script = re.search(r"script:\s*\n\s*\"([^\"]+)\"", match.group(2))
+            name = match.group(1) or re.search(r"name:\s*\n\s*(\S+)", match.group(2)).group(1)
             if script:
-                scripts[match.group(1)] = (smk.parent / script.group(1)).resolve()
+                scripts[name] = (smk.parent / script.group(1)).resolve()
     return scripts
 
 

@@ -1,4 +1,5 @@
 import copy
+import re
 import subprocess
 
 import pytest
@@ -117,6 +118,11 @@ def dry_run(snakemake_exe, root, folder, configfile):
     return result.stdout
 
 
+def training_job_count(counts: dict) -> int:
+    """Training jobs of a dry run's job counts: one rule per group of runs, train_<model>_run<NNN>[_<MMM>]..."""
+    return sum(n for rule, n in counts.items() if rule.startswith("train_"))
+
+
 def test_dry_run_of_the_paper_study_schedules_its_210_runs_in_22_jobs_offline(root, tmp_path, snakemake_exe):
     """runs_per_job: 10 (config.yaml): 10 groups of 10 runs per model, and the 5 long runs of each in one job."""
     stdout = dry_run(snakemake_exe, root, tmp_path, root / "config/config.yaml")
@@ -127,17 +133,21 @@ def test_dry_run_of_the_paper_study_schedules_its_210_runs_in_22_jobs_offline(ro
     for model in ("alexnet-imagenet", "alexnet-scratch"):  # every run's outputs, at the one-run rule's paths
         assert stdout.count(f"runs/{model}/run") >= 105
         assert f"results/nair-abraham-alexnet/runs/{model}/run099/metrics.parquet" in stdout
-        assert f"results/nair-abraham-alexnet/runs/{model}/run049-e1000/best.pt" in stdout
+    assert "best.pt" not in stdout  # best_weights: figures, and the paper's study draws no network's weights
     for rule in ("fetch_catalog", "download_cutouts", "fetch_weights", "catalog", "array_store", "splits"):
         assert counts[rule] == 1
 
 
-def test_one_run_per_job_schedules_210_training_jobs(root, tmp_path, snakemake_exe):
+def test_one_run_per_job_schedules_210_training_jobs_and_best_weights_all_keeps_every_runs(root, tmp_path,
+                                                                                           snakemake_exe):
     config = yaml.safe_load((root / "config/config.yaml").read_text())
     config["train_resources"]["runs_per_job"] = 1
+    config["best_weights"] = "all"
     (tmp_path / "one.yaml").write_text(yaml.safe_dump(config))
-    counts = job_counts(dry_run(snakemake_exe, root, tmp_path / "work", tmp_path / "one.yaml"))
-    assert counts["train"] == 210 and not any(rule.startswith("train_") for rule in counts)
+    stdout = dry_run(snakemake_exe, root, tmp_path / "work", tmp_path / "one.yaml")
+    counts = job_counts(stdout)
+    assert training_job_count(counts) == 210 and counts["train_alexnet_scratch_run049_e1000"] == 1
+    assert len(set(re.findall(r"runs/[\w-]+/run\d{3}[\w-]*/best\.pt", stdout))) == 210
 
 
 def test_the_workstation_profile_schedules_the_demo(root, tmp_path, snakemake_exe):
@@ -148,14 +158,18 @@ def test_the_workstation_profile_schedules_the_demo(root, tmp_path, snakemake_ex
     )
     assert result.returncode == 0, result.stderr[-3000:]
     stats = result.stdout.split("Job stats:")[1]
-    assert dict(line.split()[:2] for line in stats.splitlines()[3:] if len(line.split()) == 2)["train"] == "4"
+    counts = {r: int(n) for r, n in (line.split()[:2] for line in stats.splitlines()[3:] if len(line.split()) == 2)
+              if n.isdigit()}
+    assert training_job_count(counts) == 4
 
 
 def test_dry_run_of_fus_study_schedules_its_models_runs_and_grad_cam_maps_offline(root, tmp_path, snakemake_exe):
     """7 models x 5 runs, a Grad-CAM figure per model, Fu's table and figure; the file fetched by a local rule."""
     stdout = dry_run(snakemake_exe, root, tmp_path, root / "config/fu-galaxy10.yaml")
     counts = job_counts(stdout)
-    assert counts["train"] == 35 and counts["gradcam"] == 7 and counts["fetch_galaxy10"] == 1
+    assert training_job_count(counts) == 35 and counts["gradcam"] == 7 and counts["fetch_galaxy10"] == 1
+    # best_weights: figures: each model's best weights of the Grad-CAM run only
+    assert len(set(re.findall(r"runs/[\w-]+/run\d{3}[\w-]*/best\.pt", stdout))) == 7
     assert counts["fetch_weights"] == 1  # DenseNet-121's ImageNet file, shared by the six pretrained models
     assert "results/fu-galaxy10-densenet121/tables/frozen_share_results.csv" in stdout
     assert "results/fu-galaxy10-densenet121/figures/frozen_share_accuracy.png" in stdout
@@ -170,7 +184,7 @@ def test_dry_run_of_the_three_arm_zoobot_study_fetches_both_hub_files_offline(ro
     (sample / "labels.csv").write_text("OBJID,CLASS\n")
     stdout = dry_run(snakemake_exe, root, tmp_path / "work", root / "config/gz1-sdss-zoobot.yaml")
     counts = job_counts(stdout)
-    assert counts["train"] == 3 * 5 * 7 and counts["fetch_hub_weights"] == 2 and "fetch_weights" not in counts
+    assert training_job_count(counts) == 3 * 5 * 7 and counts["fetch_hub_weights"] == 2 and "fetch_weights" not in counts
     for file in ("zoobot-encoder-convnext_nano.bin", "timm-convnext_nano.safetensors"):
         assert f"resources/weights/{file}.sha256" in stdout
     assert "results/gz1-sdss-zoobot/tables/labels_saved.csv" in stdout
@@ -181,7 +195,7 @@ def test_dry_run_of_zhus_study_schedules_ten_networks_ten_runs_and_their_tables_
     files fetched for the four torchvision networks' pretrained arms, ROC/AUC and Zhu et al.'s comparison."""
     stdout = dry_run(snakemake_exe, root, tmp_path, root / "config/zhu2019-gz2.yaml")
     counts = job_counts(stdout)
-    assert counts["train"] == 100 and counts["fetch_weights"] == 4 and counts["galaxy_zoo2_files"] == 1
+    assert training_job_count(counts) == 100 and counts["fetch_weights"] == 4 and counts["galaxy_zoo2_files"] == 1
     assert counts["curves"] == 1 and "results/zhu2019-gz2/tables/predictions.parquet" in stdout  # one gathering step
     for output in ("tables/zhu2019_comparison.csv", "tables/zhu2019_per_class.csv", "tables/roc_auc_summary.csv",
                    "tables/test_side_accuracy.csv", "figures/roc_curves.png", "tables/sign_tests.csv"):

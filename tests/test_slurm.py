@@ -145,7 +145,7 @@ def test_a_training_job_stopped_by_its_time_limit_resumes_from_the_batch_it_stop
     for job in train_jobs:
         if job["JobState"] == "TIMEOUT":
             slurm_log = Path(job["StdOut"]).read_text()
-            if "Finished jobid: 0 (Rule: train)" in slurm_log:
+            if "Finished jobid: 0 (Rule: train_efficientnet_lite0_scratch_run000)" in slurm_log:
                 finished = True
             elif ANNOUNCEMENT in slurm_log:
                 assert "returned non-zero exit status 143" in slurm_log, slurm_log[-3000:]

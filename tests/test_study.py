@@ -59,6 +59,27 @@ def test_the_rules_params_hold_the_protocol_and_a_job_reads_the_rest_from_its_co
     assert study.job_settings([protocol], other)[0].fingerprint() == settings.fingerprint()
 
 
+def test_best_weights_are_kept_for_the_runs_the_figures_draw_or_for_all(paper):
+    """best_weights: figures keeps best.pt only of gradcam.run / feature_maps.run (else the example run), on all
+    the labels and not for a long run; all keeps every run's. A group's outputs list exactly those."""
+    assert not any(study.keeps_best_weights(paper, job) for job in study.training_jobs(paper))  # no such figure
+    drawn = {**paper, "gradcam": {"run": 3, "galaxies_per_class": 2}}
+    kept = [job for job in study.training_jobs(drawn) if study.keeps_best_weights(drawn, job)]
+    assert [(job.model, job.run, job.long) for job in kept] == [("alexnet-imagenet", 3, False),
+                                                                ("alexnet-scratch", 3, False)]
+    example = {**paper, "feature_maps": {"run": None}}
+    assert {job.run for job in study.training_jobs(example) if study.keeps_best_weights(example, job)} == {
+        paper["analysis"]["example_run"]}
+    group = study.training_groups(drawn)[0]  # runs 0-9 of alexnet-imagenet
+    outputs = study.group_outputs(drawn, group)
+    assert len(outputs["metrics"]) == len(outputs["predictions"]) == 10
+    assert outputs["best_model"] == ["results/nair-abraham-alexnet/runs/alexnet-imagenet/run003/best.pt"]
+    assert "best_model" not in study.group_outputs(paper, group)
+    every = {**paper, "best_weights": "all"}
+    assert len(study.group_outputs(every, group)["best_model"]) == 10
+    assert all(study.keeps_best_weights(every, job) for job in study.training_jobs(every))
+
+
 def test_train_settings_built_from_the_schema_defaults_are_the_schema_defaults():
     config = study.resolve(copy.deepcopy(MINIMAL))
     settings = study.train_settings(config, study.training_jobs(config)[0])

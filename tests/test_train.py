@@ -24,6 +24,7 @@ from galaxy_pretraining.train import (
     confusion_matrices,
     evaluate,
     load_store,
+    run_outputs,
     train_group,
     train_one_epoch,
     train_run,
@@ -323,6 +324,65 @@ def test_a_rerun_group_retrains_only_the_run_whose_checkpoint_is_gone(tiny_study
     for a, b in zip(first, second):
         pd.testing.assert_frame_equal(a.drop(columns=TIMING), b.drop(columns=TIMING))
     pd.testing.assert_frame_equal(first[0], second[0])  # run 0 was not retrained: even its timings are the saved ones
+
+
+def test_a_finished_run_leaves_only_its_results_and_is_written_again_from_them(tiny_study, tmp_path, capsys):
+    """Disk: a finished run's last.pt keeps metrics and best epoch, not the model, optimiser or random streams;
+    best weights only where kept (best_weights). A rerun of the job writes the same outputs without training."""
+    group = [settings(run=0, epochs=2), settings(run=1, epochs=2)]
+    outputs = [RunOutputs(tmp_path / "run0/metrics.parquet", tmp_path / "run0/predictions.parquet", None),
+               RunOutputs(tmp_path / "run1/metrics.parquet", tmp_path / "run1/predictions.parquet",
+                          tmp_path / "run1/best.pt")]
+    for o in outputs:
+        Path(o.metrics).parent.mkdir(parents=True, exist_ok=True)
+    first = train_group(group, tiny_study / "images.npy", tiny_study / "catalog.parquet", outputs, None, CLASSES,
+                        threads=1, progress=False)
+    assert not (tmp_path / "run0/best.pt").exists() and (tmp_path / "run1/best.pt").exists()
+    records = [torch.load(tmp_path / f"run{r}/last.pt", weights_only=False) for r in (0, 1)]
+    for record in records:
+        assert record["finished"] and not {"model", "optimizer", "rng", "schedule"} & set(record)
+        assert len(record["metrics"]) == 2 and record["best"]["predictions"] is not None
+    assert records[0]["best"]["state"] is None
+    best = torch.load(tmp_path / "run1/best.pt", weights_only=False)["model"]
+    assert all(torch.equal(records[1]["best"]["state"][k], best[k]) for k in best)
+    predictions = [pd.read_parquet(o.predictions) for o in outputs]
+    for o in outputs:  # Snakemake removes a job's outputs before it runs it again
+        for path in (o.metrics, o.predictions, o.best_model):
+            if path is not None:
+                Path(path).unlink()
+    capsys.readouterr()
+    second = train_group(group, tiny_study / "images.npy", tiny_study / "catalog.parquet", outputs, None, CLASSES,
+                         threads=1, progress=False)
+    printed = capsys.readouterr().out
+    assert printed.count("the run had finished; its outputs are written again") == 2 and "epochs" not in printed
+    for a, b in zip(first, second):
+        pd.testing.assert_frame_equal(a, b)  # not retrained: even the timings are the saved ones
+    for o, before in zip(outputs, predictions):
+        pd.testing.assert_frame_equal(pd.read_parquet(o.predictions), before)
+    again = torch.load(tmp_path / "run1/best.pt", weights_only=False)["model"]
+    assert all(torch.equal(again[k], best[k]) for k in best)
+
+
+def test_best_weights_asked_for_after_a_run_finished_without_them_train_it_again(tiny_study, tmp_path, capsys):
+    alone = settings(run=0, epochs=2)
+    out = RunOutputs(tmp_path / "metrics.parquet", tmp_path / "predictions.parquet", None)
+    train_group([alone], tiny_study / "images.npy", tiny_study / "catalog.parquet", [out], None, CLASSES, threads=1,
+                progress=False)
+    wanted = RunOutputs(out.metrics, out.predictions, tmp_path / "best.pt")
+    capsys.readouterr()
+    train_group([alone], tiny_study / "images.npy", tiny_study / "catalog.parquet", [wanted], None, CLASSES,
+                threads=1, progress=False)
+    assert "had finished without keeping its best weights" in capsys.readouterr().out
+    assert torch.load(tmp_path / "best.pt", weights_only=False)["model"]
+
+
+def test_a_jobs_outputs_are_matched_to_its_runs_with_best_weights_for_some():
+    outputs = run_outputs(["r/run000/metrics.parquet", "r/run001/metrics.parquet"],
+                          ["r/run000/predictions.parquet", "r/run001/predictions.parquet"], ["r/run001/best.pt"])
+    assert [o.best_model for o in outputs] == [None, "r/run001/best.pt"]
+    assert run_outputs("r/run000/metrics.parquet", "r/run000/predictions.parquet", [])[0].best_model is None
+    with pytest.raises(ValueError, match="in no run's folder"):
+        run_outputs(["r/run000/metrics.parquet"], ["r/run000/predictions.parquet"], ["r/run009/best.pt"])
 
 
 def test_runs_of_different_settings_cannot_share_a_job(tiny_study, tmp_path):

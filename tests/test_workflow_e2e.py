@@ -480,6 +480,18 @@ def test_fus_study_runs_offline_on_a_mock_galaxy10_file(root, tmp_path, snakemak
         assert (results / f"figures/gradcam/{model}.pdf").exists()
     log = (results / "logs/train/lite0-frozen100/run000.log").read_text()
     assert "98 layers frozen at their ImageNet weights, _conv_stem to _bn1" in log
+    # Disk (best_weights: figures): best weights only of the run Grad-CAM draws; every finished run's last.pt is
+    # the small record of its results, not its training state
+    import torch
+
+    from galaxy_pretraining.study import model_figure_run, resolve
+
+    drawn = f"run{model_figure_run(resolve(yaml.safe_load(yaml.safe_dump(config))), 'gradcam'):03d}"
+    for model in config["models"]:
+        for folder in (results / "runs" / model).iterdir():
+            assert (folder / "best.pt").exists() == (folder.name == drawn), folder
+            record = torch.load(folder / "last.pt", weights_only=False)
+            assert record["finished"] and "optimizer" not in record
 
 
 def test_label_budgets_end_to_end(root, tmp_path, snakemake_exe):

@@ -122,9 +122,10 @@ class TrainingGroup:
 
     @property
     def name(self) -> str:
-        """`<model>/run<first>-<last>[-f<fraction>][-e<epochs>]`: the name of its log."""
+        """`<model>/run<first>-<last>[-f<fraction>][-e<epochs>]` (one run: `<model>/run<NNN>...`): its log's name."""
         first, last = self.jobs[0], self.jobs[-1]
-        return f"{first.model}/run{first.run:03d}-{last.run:03d}{first.variant}"
+        runs = f"run{first.run:03d}" if len(self.jobs) == 1 else f"run{first.run:03d}-{last.run:03d}"
+        return f"{first.model}/{runs}{first.variant}"
 
     @property
     def rule_name(self) -> str:
@@ -138,7 +139,11 @@ class TrainingGroup:
 
 
 def training_groups(config: Mapping) -> list[TrainingGroup]:
-    """The training jobs cut into groups of train_resources.runs_per_job consecutive runs of one model and length."""
+    """The training jobs cut into groups of train_resources.runs_per_job consecutive runs of one model and length.
+
+    Each group is one Snakemake rule (train_<model>_run<first>_<last>, or train_<model>_run<NNN> for one run), so
+    that each lists exactly its runs' outputs: a run's best.pt only where it is kept (`keeps_best_weights`).
+    """
     size = config["train_resources"]["runs_per_job"]
     groups, current = [], []
     for job in training_jobs(config):
@@ -149,6 +154,33 @@ def training_groups(config: Mapping) -> list[TrainingGroup]:
     if current:
         groups.append(TrainingGroup(tuple(current)))
     return groups
+
+
+def keeps_best_weights(config: Mapping, job: TrainingJob) -> bool:
+    """Whether a run's best weights are kept as best.pt (config: best_weights).
+
+    `all` keeps every run's; `figures` (the default) only those the Grad-CAM and
+    feature-map figures draw: each model's standard run `<key>.run` (or the
+    example run) on all the labels, when that figure is configured. Other runs
+    keep their metrics and best-epoch predictions only: AlexNet's best weights
+    are 0.24 GB, 50 GB over the paper's 210 runs.
+    """
+    if config["best_weights"] == "all":
+        return True
+    if job.long or job.fraction < 1:
+        return False
+    return any(config[key] is not None and job.run == model_figure_run(config, key) for key in MODEL_FIGURE_MODULES)
+
+
+def group_outputs(config: Mapping, group: TrainingGroup) -> dict[str, list[str]]:
+    """A training rule's outputs: every run's metrics and predictions, and best.pt of the runs that keep it."""
+    results = results_folder(config)
+    outputs = {"metrics": [f"{results}/{job.folder}/metrics.parquet" for job in group.jobs],
+               "predictions": [f"{results}/{job.folder}/predictions.parquet" for job in group.jobs]}
+    kept = [f"{results}/{job.folder}/best.pt" for job in group.jobs if keeps_best_weights(config, job)]
+    if kept:
+        outputs["best_model"] = kept
+    return outputs
 
 
 def weights_file(config: Mapping, model: str) -> str | None:

@@ -6,7 +6,11 @@ device, once), `train_one_epoch`, `evaluate`; and `train_run`, which is
 `last.pt` when its settings match), `train_epochs` (the loop, metrics, best
 epoch, checkpoints) and `write_outputs`. The resume checkpoint `last.pt` sits
 beside the outputs and is not a Snakemake output, so a job killed by a time
-limit and started again continues from it instead of starting over.
+limit and started again continues from it instead of starting over. Once a
+run has finished and written its outputs, `finish_checkpoint` replaces its
+`last.pt` by a small record of its results (metrics and best epoch; the best
+weights only where they are kept), so that a job that runs again writes them
+again without training, and a finished study keeps no optimiser states.
 
 `train_group` trains several runs of one model in one process: the store is
 loaded onto the device once and the model built (and compiled) once; each run
@@ -397,6 +401,7 @@ class Run:
     history: list[dict]  # one row of metrics per finished epoch
     best: dict  # accuracy, epoch, state (on the device) and predictions of the best epoch so far
     position: EpochPosition | None = None  # where the unfinished epoch stopped, when resumed mid-epoch
+    finished: bool = False  # resumed from the record a finished run leaves (finish_checkpoint): nothing to train
 
 
 def _prepare_device(settings: TrainSettings, threads: int | None) -> torch.device:
@@ -489,8 +494,36 @@ def save_checkpoint(run: Run, path: os.PathLike, position: EpochPosition | None 
         )
 
 
+def finish_checkpoint(run: Run, path: os.PathLike, keep_weights: bool) -> None:
+    """Replace a finished run's `last.pt` by the small record of its results, written atomically.
+
+    The record holds the settings' fingerprint, the metrics of every epoch and
+    the best epoch (accuracy, epoch, predictions, and its weights only when
+    `keep_weights`), but not the model, optimiser or random streams: about
+    0.73 GB less for AlexNet. `resume` reads it back as a finished run, so a
+    job that trains it again (Snakemake deletes every output of a job before
+    it runs) only writes its outputs again.
+    """
+    with atomic_path(path) as tmp:
+        torch.save(
+            {
+                "fingerprint": run.settings.fingerprint(),
+                "settings": asdict(run.settings),
+                "epoch": len(run.history),
+                "finished": True,
+                "metrics": run.history,
+                "best": {**run.best, "state": _on_cpu(run.best["state"]) if keep_weights else None},
+            },
+            tmp,
+        )
+
+
 def resume(run: Run, path: os.PathLike) -> bool:
-    """Continue from a checkpoint of the same settings; one of other settings is ignored. True if resumed."""
+    """Continue from a checkpoint of the same settings; one of other settings is ignored. True if resumed.
+
+    A finished run's record (`finish_checkpoint`) sets `run.finished`: its metrics and best epoch come back, and
+    there is nothing to train.
+    """
     path = Path(path)
     if not path.exists():
         return False
@@ -499,6 +532,11 @@ def resume(run: Run, path: os.PathLike) -> bool:
     if checkpoint["fingerprint"] != run.settings.fingerprint():
         print(f"{path} was made with other settings; starting over", flush=True)
         return False
+    if checkpoint.get("finished"):
+        run.history, run.best, run.finished = checkpoint["metrics"], checkpoint["best"], True
+        print(f"resuming from {path} after epoch {len(run.history)}: the run had finished; its outputs are written "
+              "again", flush=True)
+        return True
     run.model.load_state_dict(checkpoint["model"])
     run.optimizer.load_state_dict(checkpoint["optimizer"])
     run.schedule.load_state_dict(checkpoint["schedule"])
@@ -530,6 +568,8 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, 
     state is written to `checkpoint_path` and TrainingInterrupted is raised.
     """
     settings = run.settings
+    if run.finished:
+        return
     bar = tqdm(range(len(run.history) + 1, settings.epochs + 1), desc="epochs", unit="epoch", disable=not progress,
                initial=len(run.history), total=settings.epochs)
     for epoch in bar:
@@ -593,12 +633,17 @@ def evaluation_sides(settings: TrainSettings) -> list[int]:
 
 
 def write_outputs(run: Run, metrics_path, predictions_path, best_model_path) -> pd.DataFrame:
-    """The per-epoch metrics, the best epoch's predictions and the best model, each written atomically."""
+    """The per-epoch metrics, the best epoch's predictions and (unless `best_model_path` is None) the best model,
+    each written atomically."""
     metrics = pd.DataFrame(run.history)
     metrics.insert(0, "run", run.settings.run)
-    with atomic_path(best_model_path) as tmp:
-        torch.save({"model": _on_cpu(run.best["state"]), "epoch": run.best["epoch"], "settings": asdict(run.settings),
-                    "class_names": run.class_names}, tmp)
+    if best_model_path is not None:
+        if run.best["state"] is None:
+            raise ValueError(f"{best_model_path}: run {run.settings.run} finished without keeping its best weights "
+                             "(config best_weights); delete its last.pt to train it again")
+        with atomic_path(best_model_path) as tmp:
+            torch.save({"model": _on_cpu(run.best["state"]), "epoch": run.best["epoch"],
+                        "settings": asdict(run.settings), "class_names": run.class_names}, tmp)
     write_table(run.best["predictions"].assign(epoch=run.best["epoch"]), predictions_path)
     write_table(metrics, metrics_path)
     return metrics
@@ -606,22 +651,31 @@ def write_outputs(run: Run, metrics_path, predictions_path, best_model_path) -> 
 
 @dataclass(frozen=True)
 class RunOutputs:
-    """Where one run of a group writes: its metrics, best-epoch predictions and best model (last.pt beside)."""
+    """Where one run of a group writes: its metrics, best-epoch predictions and best model (None: its best weights
+    are not kept, config best_weights); last.pt beside the metrics."""
 
     metrics: os.PathLike
     predictions: os.PathLike
-    best_model: os.PathLike
+    best_model: os.PathLike | None
 
 
 def run_outputs(metrics, predictions, best_models) -> list[RunOutputs]:
-    """RunOutputs of a job's outputs: one path each (one run) or lists of paths in run order (a group)."""
+    """RunOutputs of a job's outputs: one path each (one run) or lists of paths in run order (a group).
+
+    `best_models` holds the best.pt paths of the runs that keep them (possibly none), each in its run's folder.
+    Raises ValueError when the metrics and predictions differ in number, or a best.pt belongs to no run.
+    """
     def as_list(paths):
         return [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
 
     metrics, predictions, best_models = as_list(metrics), as_list(predictions), as_list(best_models)
-    if not len(metrics) == len(predictions) == len(best_models):
-        raise ValueError(f"{len(metrics)} metrics, {len(predictions)} predictions and {len(best_models)} best-model paths")
-    return [RunOutputs(*paths) for paths in zip(metrics, predictions, best_models)]
+    if len(metrics) != len(predictions):
+        raise ValueError(f"{len(metrics)} metrics and {len(predictions)} predictions paths")
+    by_folder = {Path(path).parent: path for path in best_models}
+    unmatched = set(by_folder) - {Path(path).parent for path in metrics}
+    if unmatched:
+        raise ValueError(f"best-model paths in no run's folder: {sorted(map(str, unmatched))}")
+    return [RunOutputs(m, p, by_folder.get(Path(m).parent)) for m, p in zip(metrics, predictions)]
 
 
 def _check_group(group: list[TrainSettings]) -> None:
@@ -651,8 +705,9 @@ def train_group(
 
     The store goes onto the device once and the model is built and compiled
     once. Each run resumes from its own `last.pt` beside its metrics: a run
-    that had finished is only written out again, so a killed group loses at
-    most the epochs since the running run's last checkpoint. On SIGTERM or
+    that had finished is only written out again (from the record
+    `finish_checkpoint` left), so a killed group loses at most the epochs since
+    the running run's last checkpoint. On SIGTERM or
     SIGUSR1 (SLURM's warning before a kill) the running run saves its exact
     state after the batch in progress and TrainingInterrupted ends the job
     with 128 + the signal's number; nothing is lost. `compile_cache`:
@@ -676,8 +731,13 @@ def train_group(
             run = shared = build_run(settings, images, catalog, weights_path, class_names, shared)
             checkpoint_path = Path(out.metrics).with_name("last.pt")
             resume(run, checkpoint_path)
+            if run.finished and out.best_model is not None and run.best["state"] is None:
+                print(f"run {settings.run} had finished without keeping its best weights, which are now asked for "
+                      "(config best_weights, gradcam.run, feature_maps.run): it is trained again", flush=True)
+                run = shared = build_run(settings, images, catalog, weights_path, class_names, shared)
             train_epochs(run, checkpoint_path, progress, stop)
             tables.append(write_outputs(run, out.metrics, out.predictions, out.best_model))
+            finish_checkpoint(run, checkpoint_path, keep_weights=out.best_model is not None)
     return tables
 
 

@@ -16,8 +16,6 @@ TRAIN_RESOURCES = S.train_job_resources(config)
 
 wildcard_constraints:
     model="|".join(map(re.escape, config["models"])),
-    run=r"\d{3}",
-    variant=r"(-f[0-9.]+)?(-e\d+)?",
     table="|".join(S.table_names(config)),
     figure="|".join(S.figure_names(config)),
 
@@ -66,33 +64,12 @@ def get_gradcam_caption(wildcards):
     return S.gradcam_caption(config, wildcards.model)
 
 
-def get_job(wildcards):
-    return S.training_job(config, wildcards.model, wildcards.run, wildcards.variant)
-
-
 def weights_input(model):
     return S.weights_inputs(config, model)
 
 
-def get_weights_input(wildcards):
-    return weights_input(wildcards.model)
-
-
-def get_train_settings(wildcards):
-    return [S.protocol_settings(S.train_settings(config, get_job(wildcards)))]
-
-
 def group_settings(group):
     return [S.protocol_settings(S.train_settings(config, job)) for job in group.jobs]
-
-
-def group_outputs(group, file_name):
-    return [f"{RESULTS}/{job.folder}/{file_name}" for job in group.jobs]
-
-
-def get_train_runtime(wildcards):
-    """Minutes to ask the scheduler for: grows with the epochs (1,000-epoch runs ask for more)."""
-    return S.train_runtime_minutes(config, get_job(wildcards).epochs)
 
 
 def metrics_paths(jobs):

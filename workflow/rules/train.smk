@@ -1,12 +1,11 @@
-# One job per (model, run), per smaller label budget (suffix -f<fraction>) and per
-# long run (suffix -e<epochs>). A job draws
-# its run's split itself (splits.py: the same rows as splits.parquet), so
-# adding runs to the study retrains nothing already done.
-#
-# With train_resources.runs_per_job: k > 1, one job trains k consecutive runs
-# of a model one after the other (the store loaded and the model compiled
-# once): one rule per group, each listing its runs' outputs at the same paths
-# as the one-run rule. See docs/training.md ("Several runs per job").
+# One job per group of runs: train_resources.runs_per_job consecutive runs of a
+# model (standard, on a label budget -f<fraction>, or long -e<epochs>) trained
+# one after the other, the store loaded and the model compiled once. Each group
+# is a rule of its own (train_<model>_run000_009, or train_<model>_run000 for one
+# run) that lists exactly its runs' outputs: metrics and best-epoch predictions
+# of every run, best.pt only where it is kept (config best_weights). A job draws
+# its runs' splits itself (splits.py: the same rows as splits.parquet), so adding
+# runs to the study retrains nothing already done. See docs/training.md.
 #
 # What the scheduler gives a training job (partition, GPUs, CPUs, memory) is stated
 # here on the rule, from config train_resources, not in the profile: a profile's
@@ -17,58 +16,28 @@
 # compile cache reruns nothing that is finished; the job reads those from the config.
 
 
-if config["train_resources"]["runs_per_job"] == 1:
+for group in S.training_groups(config):
 
-    rule train:
+    rule:
+        name:
+            group.rule_name
         input:
             store=f"{RESULTS}/images.npy",
             catalog=f"{RESULTS}/catalog.parquet",
-            weights=get_weights_input,
+            weights=weights_input(group.model),
         output:
-            metrics=f"{RESULTS}/runs/{{model}}/run{{run}}{{variant}}/metrics.parquet",
-            predictions=f"{RESULTS}/runs/{{model}}/run{{run}}{{variant}}/predictions.parquet",
-            best_model=f"{RESULTS}/runs/{{model}}/run{{run}}{{variant}}/best.pt",
+            **S.group_outputs(config, group),
         log:
-            f"{RESULTS}/logs/train/{{model}}/run{{run}}{{variant}}.log",
+            f"{RESULTS}/logs/train/{group.name}.log",
         retries: config["train_resources"]["retries"]
         conda:
             CONDA_ENV
         threads: config["train_resources"]["threads"]
         resources:
             **TRAIN_RESOURCES,
-            runtime=get_train_runtime,
+            runtime=S.train_runtime_minutes(config, group.epochs),
         params:
-            settings=get_train_settings,
+            settings=group_settings(group),
             classes=config["classes"],
         script:
             "../scripts/train.py"
-
-else:
-
-    for group in S.training_groups(config):
-
-        rule:
-            name:
-                group.rule_name
-            input:
-                store=f"{RESULTS}/images.npy",
-                catalog=f"{RESULTS}/catalog.parquet",
-                weights=weights_input(group.model),
-            output:
-                metrics=group_outputs(group, "metrics.parquet"),
-                predictions=group_outputs(group, "predictions.parquet"),
-                best_model=group_outputs(group, "best.pt"),
-            log:
-                f"{RESULTS}/logs/train/{group.name}.log",
-            retries: config["train_resources"]["retries"]
-            conda:
-                CONDA_ENV
-            threads: config["train_resources"]["threads"]
-            resources:
-                **TRAIN_RESOURCES,
-                runtime=S.train_runtime_minutes(config, group.epochs),
-            params:
-                settings=group_settings(group),
-                classes=config["classes"],
-            script:
-                "../scripts/train.py"
