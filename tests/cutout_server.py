@@ -21,6 +21,21 @@ from local_server import LocalServer
 from PIL import Image
 
 
+def galaxy_jpeg(size: int, black_fraction: float = 0.0) -> bytes:
+    """A galaxy on noisy sky, its rightmost `black_fraction` of columns black: a frame at the footprint's edge
+    (as the case sdss-partial-blank draws it)."""
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[:size, :size] - size / 2
+    light = 200 * np.exp(-np.hypot(x, y) / (size / 12)) + rng.normal(20, 6, (size, size))
+    pixels = np.stack([light, light * 0.9, light * 0.8], -1).clip(0, 255).astype(np.uint8)
+    cut = int(size * black_fraction)
+    if cut:
+        pixels[:, size - cut:] = 0
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
 def jpeg_bytes(seed: int, size: int = 100, level: int | None = None) -> bytes:
     """A noise JPEG; with `level`, a uniform one of that grey (0: the black frame of the footprint's edge)."""
     if level is None:
@@ -52,16 +67,21 @@ class CutoutServer(LocalServer):
                     n = server.requests[key]
                 schedule = server.schedules.get(key, ["404"])
                 behaviour = schedule[min(n, len(schedule)) - 1]
-                server.respond(self, behaviour, key)
+                server.respond(self, behaviour, key, int(query.get("width", ["100"])[0]))
 
         super().__init__(Handler)
         self.httpd.handle_error = lambda request, address: None  # resets are on purpose
         self.url = f"{self.endpoint}/getjpeg"
 
-    def respond(self, handler, behaviour: str, key: str) -> None:
+    def respond(self, handler, behaviour: str, key: str, width: int) -> None:
         body = jpeg_bytes(abs(hash(key)) % 1000)
         if behaviour == "ok":
             self._send(handler, 200, body, "image/jpeg")
+        elif behaviour.startswith("galaxy"):  # galaxy, galaxy-black50, ...: the width asked for, part of it black
+            black = int(behaviour.partition("-black")[2] or 0) / 100
+            self._send(handler, 200, galaxy_jpeg(width, black), "image/jpeg")
+        elif behaviour == "clamped":  # a service answering with its minimum, 64 px, whatever the width asked
+            self._send(handler, 200, galaxy_jpeg(64), "image/jpeg")
         elif behaviour in ("503", "429"):
             self._send(handler, int(behaviour), b"busy", "text/plain", {"Retry-After": "1"})
         elif behaviour == "404":

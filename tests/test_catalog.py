@@ -1,4 +1,5 @@
 import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -183,3 +184,144 @@ def test_folder_sample_with_an_unmapped_label_names_the_row(tmp_path):
                       class_map={"spiral": ["s"]})
     with pytest.raises(Exception, match="galaxy a: label 'weird'"):
         build_catalog(data, ["spiral"], {"raw": data["folder"]["table"]})
+
+
+# --- the folder kind reads the table as the user wrote it (cases leading-zero-ids, blank-label, image-column-dir) ---
+
+CASES = Path(__file__).parent / "data" / "cases"
+TWO_CLASSES = ["elliptical", "spiral"]
+
+
+def case_config(name: str, file: str = "config.yaml") -> dict:
+    """A case's config as the user ran it, its <cases> placeholder pointing at the copies in tests/data/cases."""
+    import yaml
+
+    from galaxy_pretraining.config import resolve_config
+
+    text = (CASES / name / file).read_text().replace("<cases>", str(CASES))
+    return resolve_config(yaml.safe_load(text))
+
+
+def folder_catalog(config: dict) -> pd.DataFrame:
+    return build_catalog(config["data"], config["classes"], {"raw": config["data"]["folder"]["table"]})
+
+
+def test_case_leading_zero_ids_stay_as_written(tmp_path):
+    """Case leading-zero-ids: 000001 ... were read as 1, 2, ... and every image was 'missing' as 1.jpg."""
+    catalog = folder_catalog(case_config("leading-zero-ids"))
+    assert catalog["id"].tolist() == [f"{i:06d}" for i in range(1, 41)]
+    assert catalog["image_path"].iloc[0] == str(CASES / "leading-zero-ids/images/000001.jpg")
+    assert catalog["raw_label"].tolist()[:2] == ["0", "1"] and catalog["class_name"].tolist()[:2] == TWO_CLASSES
+
+
+def test_case_leading_zero_pattern_is_refused_when_the_config_is_checked(root, tmp_path, snakemake_exe):
+    """Case leading-zero-ids, config_pattern.yaml: {id:06d} crashed mid-run with a ValueError; now Snakemake refuses
+    the config before any job, naming the key."""
+    from galaxy_pretraining.config import ConfigError
+    from galaxy_pretraining.datakinds import check_data
+
+    with pytest.raises(ConfigError, match=r"data.folder.image_pattern: '\{id:06d\}.jpg' has \{id:06d\}"):
+        check_data(case_config("leading-zero-ids", "config_pattern.yaml"))
+    config = tmp_path / "config_pattern.yaml"
+    config.write_text((CASES / "leading-zero-ids/config_pattern.yaml").read_text().replace("<cases>", str(CASES)))
+    result = subprocess.run([snakemake_exe, "-s", str(root / "Snakefile"), "-d", str(tmp_path), "--configfile",
+                             str(config), "--cores", "1", "results/leading-zero-pattern/catalog.parquet"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "data.folder.image_pattern: '{id:06d}.jpg' has {id:06d}; only {id} is allowed" in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("pattern, fault", [("{id}.jpg", None), ("cutouts/{id}.jpeg", None),
+                                            ("{id:06d}.jpg", "{id:06d}"), ("{id!r}.jpg", "{id!r}"),
+                                            ("{name}.jpg", "{name}"), ("{}.jpg", "{}"), ("galaxy.jpg", "no {id}"),
+                                            ("{id.jpg", "not a valid pattern")])
+def test_image_pattern_allows_only_the_id_as_written(pattern, fault):
+    from galaxy_pretraining.config import ConfigError
+    from galaxy_pretraining.datakinds.folder import check_image_pattern
+
+    if fault is None:
+        check_image_pattern(pattern)
+    else:
+        with pytest.raises(ConfigError, match=re.escape(fault)):
+            check_image_pattern(pattern)
+
+
+def test_case_blank_label_names_the_row_with_the_empty_cell():
+    """Case blank-label: galaxy g007's empty label made the column float and the error blamed g000's '0.0'."""
+    with pytest.raises(CatalogError) as error:
+        folder_catalog(case_config("blank-label"))
+    assert str(error.value) == (f"{CASES / 'blank-label/labels.csv'}: data row 8 (line 9) has an empty label cell "
+                                f"(column 'label')")
+
+
+@pytest.mark.parametrize("rows, message", [
+    ("id,label\ng0,0\n,1\n", "data row 2 (line 3) has an empty id cell (column 'id')"),
+    ("id,label\ng0,0\ng1,   \n", "data row 2 (line 3) has an empty label cell (column 'label')"),
+    ("id,label,file\ng0,0,g0.jpg\ng1,1,\n", "data row 2 (line 3) has an empty image cell (column 'file')"),
+])
+def test_an_empty_cell_is_an_error_naming_its_row(tmp_path, rows, message):
+    (tmp_path / "labels.csv").write_text(rows)
+    data = data_block("folder", table=str(tmp_path / "labels.csv"), image_column="file" if "file" in rows else None,
+                      class_map={"elliptical": [0], "spiral": [1]})
+    with pytest.raises(CatalogError, match=re.escape(message)):
+        build_catalog(data, TWO_CLASSES, {"raw": data["folder"]["table"]})
+
+
+def test_case_image_column_is_relative_to_image_dir():
+    """Case image-column-dir: the file column was joined to the table's folder and image_dir was ignored."""
+    catalog = folder_catalog(case_config("image-column-dir"))
+    assert catalog["image_path"].tolist() == [str(CASES / f"image-column-dir/data/cutouts/g{i:03d}.jpg")
+                                              for i in range(40)]
+
+
+def test_image_dir_null_means_the_tables_folder_for_column_and_pattern(tmp_path):
+    config = case_config("image-column-dir")
+    config["data"]["folder"]["image_dir"] = None  # the images are not beside the table: an error naming them
+    with pytest.raises(CatalogError, match=re.escape(f"40 image file(s) missing, first: ['{CASES}/image-column-dir/"
+                                                     f"tables/g000.jpg'")):
+        folder_catalog(config)
+    for name in ("g0.jpg", "g1.jpg"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "labels.csv").write_text(f"id,label,file\ng0,0,g0.jpg\ng1,1,{tmp_path / 'g1.jpg'}\n")
+    for column in ("file", None):  # by the column (one path absolute: kept as it is), and by image_pattern
+        data = data_block("folder", table=str(tmp_path / "labels.csv"), image_column=column,
+                          class_map={"elliptical": [0], "spiral": [1]})
+        catalog = build_catalog(data, TWO_CLASSES, {"raw": data["folder"]["table"]})
+        assert catalog["image_path"].tolist() == [str(tmp_path / "g0.jpg"), str(tmp_path / "g1.jpg")]
+
+
+def sample_with_ids(folder: Path, ids: list[str]) -> None:
+    for i in ids:
+        (folder / f"{i}.jpg").write_bytes(b"x")
+
+
+def test_long_integer_ids_stay_whole_in_csv_and_parquet(tmp_path):
+    ids = ["588848901537202306", "587722952767439450", "000000000000000042"]
+    sample_with_ids(tmp_path, ids)
+    (tmp_path / "labels.csv").write_text("OBJID,CLASS\n" + "".join(f"{i},{n % 2}\n" for n, i in enumerate(ids)))
+    pd.DataFrame({"OBJID": [int(i) for i in ids[:2]], "CLASS": [0, 1]}).to_parquet(tmp_path / "labels.parquet")
+    for table, expected in (("labels.csv", ids), ("labels.parquet", ids[:2])):
+        data = data_block("folder", table=str(tmp_path / table), id_column="OBJID", label_column="CLASS",
+                          class_map={"elliptical": [0], "spiral": [1]})
+        catalog = build_catalog(data, TWO_CLASSES, {"raw": data["folder"]["table"]})
+        assert catalog["id"].tolist() == expected and catalog["raw_label"].tolist() == ["0", "1", "0"][:len(expected)]
+
+
+def test_bytes_of_an_astropy_written_table_are_decoded(tmp_path):
+    ids = ["000001", "000002"]
+    sample_with_ids(tmp_path, ids)
+    Table({"id": np.array([b"000001", b"000002"]), "label": np.array([b"e", b"s"]),
+           "ra": [10.5, 11.0]}).write(tmp_path / "labels.parquet")
+    data = data_block("folder", table=str(tmp_path / "labels.parquet"), class_map={"elliptical": ["e"], "spiral": ["s"]})
+    catalog = build_catalog(data, TWO_CLASSES, {"raw": data["folder"]["table"]})
+    assert catalog["id"].tolist() == ids and catalog["class_name"].tolist() == TWO_CLASSES
+    assert catalog["ra"].tolist() == [10.5, 11.0]
+
+
+def test_a_floating_point_id_column_is_refused(tmp_path):
+    pd.DataFrame({"id": [5.88848901537202306e17, np.nan], "label": [0, 1]}).to_parquet(tmp_path / "labels.parquet")
+    data = data_block("folder", table=str(tmp_path / "labels.parquet"), image_dir=str(tmp_path),
+                      class_map={"elliptical": [0], "spiral": [1]})
+    with pytest.raises(CatalogError, match="id column 'id' holds floating-point numbers"):
+        build_catalog(data, TWO_CLASSES, {"raw": data["folder"]["table"]})

@@ -6,6 +6,17 @@ each image's central crop of that many of its own pixels, resized to S: the
 part of the image a study ever looks at, at the resolution it needs (Zhu et
 al.'s views reach at most 240 of Galaxy Zoo 2's 424 pixels, so 240 of 240
 keeps every pixel they use at full resolution in a third of the bytes).
+
+Image modes: every image becomes 8-bit RGB by one stated rule (rgb8), never
+by a silent clip. Images of 8 bits per channel (PIL modes 1, L, P, RGB, RGBA,
+CMYK, ...) are converted by PIL as they are. Grayscale images of more bits
+are scaled from their type's full range to 0-255 and rounded to the nearest
+step: 16-bit (I;16*, and I, the 32-bit mode PIL gives some 16-bit files,
+whose values must then lie in 0-65535) by 255/65535, i.e. value / 257;
+32-bit float (F) from 0.0-1.0 by 255. A value outside that range, a NaN, or
+any other mode is an ImageModeError naming the file, its mode and the range
+found. (PIL itself reads 16-bit-per-channel colour PNGs and TIFFs as RGB,
+keeping each value's high byte.)
 """
 
 from __future__ import annotations
@@ -26,6 +37,45 @@ class ImageDecodeError(ValueError):
     """An image file that cannot be decoded fully."""
 
 
+class ImageModeError(ImageDecodeError):
+    """An image whose pixel mode has no stated rule to 8 bits, or whose values lie outside its mode's range."""
+
+
+# PIL modes of 8 (or 1) bits per channel: PIL's convert("RGB") loses nothing of their range.
+EIGHT_BIT_MODES = frozenset({"1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr"})
+# Grayscale modes of more bits: the values that map to 0 and 255 (the type's full range).
+WIDE_MODE_RANGES = {"I;16": (0, 65535), "I;16L": (0, 65535), "I;16B": (0, 65535), "I;16N": (0, 65535),
+                    "I": (0, 65535), "F": (0.0, 1.0)}
+
+
+def rgb8(image: Image.Image, where: str) -> Image.Image:
+    """`image` as an 8-bit RGB PIL image by the module's stated rule (its docstring, "Image modes").
+
+    8-bit modes are converted by PIL; 16-bit grayscale (I;16*, and I holding
+    values in 0-65535) is scaled by 255/65535 and 32-bit float (F) holding
+    0.0-1.0 by 255, each rounded to the nearest 8-bit step (so a 16-bit image
+    and its 8-bit version round(value / 257) give the same pixels). Raises
+    ImageModeError naming `where` (the file) and the mode for any other mode,
+    a NaN, or a value outside the mode's range; nothing is clipped.
+    """
+    if image.mode == "RGB":
+        return image
+    if image.mode in EIGHT_BIT_MODES:
+        return image.convert("RGB")
+    if image.mode not in WIDE_MODE_RANGES:
+        raise ImageModeError(f"{where}: image mode {image.mode!r} has no rule to 8 bits (known: 8-bit modes, "
+                             f"16-bit grayscale I;16 and I, 32-bit float F); convert the file to 8-bit RGB")
+    low, high = WIDE_MODE_RANGES[image.mode]
+    values = np.asarray(image).astype(np.float64)
+    found_low, found_high = (float(values.min()), float(values.max())) if values.size else (low, high)
+    if not (np.isfinite(found_low) and np.isfinite(found_high)) or found_low < low or found_high > high:
+        kind = "32-bit float" if image.mode == "F" else "16-bit"
+        raise ImageModeError(f"{where}: image mode {image.mode!r} ({kind}) must hold values in {low}-{high} to be "
+                             f"scaled to 8 bits; this one holds {found_low:g}-{found_high:g} (or NaN): rescale it")
+    scaled = np.rint((values - low) * (255.0 / (high - low))).astype(np.uint8)
+    return Image.fromarray(scaled).convert("RGB")
+
+
 def _resized(image: Image.Image, size: int, crop: int | None = None, where: str = "") -> np.ndarray:
     """An RGB image as 3 x size x size uint8: its central crop x crop pixels when `crop` is given, resized
     (bilinear, with antialiasing) when that is another size."""
@@ -41,11 +91,15 @@ def _resized(image: Image.Image, size: int, crop: int | None = None, where: str 
 
 
 def load_image(path: os.PathLike, size: int, crop: int | None = None) -> np.ndarray:
-    """One image as 3 x size x size uint8 RGB, decoded fully, its central `crop` pixels (when given) resized
-    with antialiasing."""
+    """One image as 3 x size x size uint8 RGB, decoded fully and brought to 8 bits by rgb8, its central `crop`
+    pixels (when given) resized with antialiasing.
+
+    Raises ImageDecodeError (ImageModeError for a mode without a rule to 8
+    bits) naming the file.
+    """
     try:
         with Image.open(path) as image:
-            return _resized(image.convert("RGB"), size, crop, str(path))
+            return _resized(rgb8(image, str(path)), size, crop, str(path))
     except ImageDecodeError:
         raise
     except (OSError, ValueError, Image.DecompressionBombError) as error:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .classes import CLASS_NAMES, classes_from_map, classes_from_ttypes
+from .classes import CLASS_NAMES, UnknownLabelError, classes_from_map, classes_from_ttypes
 
 CATALOG_COLUMNS = [
     "id",
@@ -50,6 +50,56 @@ def catalog_from_ttypes(raw: pd.DataFrame, image_dir: os.PathLike, source: str =
     return catalog_table(raw, raw["ttype"], class_index, [Path(image_dir) / f"{i}.jpg" for i in ids], CLASS_NAMES)
 
 
+def _cell_text(value) -> str:
+    """A table cell as text: str as it is, bytes decoded (UTF-8, as astropy writes them), missing as ""."""
+    if isinstance(value, bytes | np.bytes_):
+        return bytes(value).decode("utf-8")
+    if value is None or value is pd.NA or (isinstance(value, float | np.floating) and np.isnan(value)):
+        return ""
+    return str(value)
+
+
+def _text_column(table: pd.DataFrame, column: str, what: str, table_path: Path) -> list[str]:
+    """A column's cells as text, exactly as written; an empty cell is a CatalogError naming its row.
+
+    A floating-point id column is refused: a float cannot hold an 18-digit SDSS
+    objid whole (it keeps about 16 digits).
+    """
+    values = table[column]
+    if what == "id" and pd.api.types.is_float_dtype(values.dtype):
+        raise CatalogError(f"{table_path}: id column {column!r} holds floating-point numbers ({values.dtype}), which "
+                           f"cannot keep long ids whole; store the ids as text or integers")
+    texts = [_cell_text(value) for value in values]
+    for i, text in enumerate(texts):
+        if not text.strip():
+            where = f"data row {i + 1} (line {i + 2})" if table_path.suffix != ".parquet" else f"row {i} (from 0)"
+            raise CatalogError(f"{table_path}: {where} has an empty {what} cell (column {column!r})")
+    return texts
+
+
+def read_sample_table(table_path: os.PathLike, columns: Mapping[str, str]) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """A user's CSV or Parquet sample table, and its named columns each as a list of text cells.
+
+    `columns` maps a role (id, label, image) to the table's column name. Cells
+    are read as text exactly as written: `000001` stays `000001`, an 18-digit
+    id stays whole, bytes (as astropy writes string columns to Parquet) are
+    decoded as UTF-8, and an integer Parquet column gives its digits. The
+    table itself comes back as read (a CSV's cells all strings).
+    Raises CatalogError naming the file and the row for a missing table or
+    column, a floating-point id column or an empty (or blank) cell.
+    """
+    table_path = Path(table_path)
+    if not table_path.exists():
+        raise CatalogError(f"sample table {table_path} does not exist")
+    if table_path.suffix == ".parquet":
+        table = pd.read_parquet(table_path)
+    else:  # every cell as the text written in the file: no number parsing, no NA guessing
+        table = pd.read_csv(table_path, dtype=str, keep_default_na=False, na_filter=False)
+    table.columns = [_cell_text(c) for c in table.columns]
+    _require_columns(table, list(columns.values()), str(table_path))
+    return table, {role: _text_column(table, column, role, table_path) for role, column in columns.items()}
+
+
 def catalog_from_folder(
     table_path: os.PathLike,
     class_map: Mapping[str, Sequence],
@@ -62,24 +112,33 @@ def catalog_from_folder(
 ) -> pd.DataFrame:
     """Labelled catalog of a user's own sample: a CSV or Parquet table of ids and labels.
 
-    Image paths come from `image_column` (relative to the table's folder) or
-    from `image_dir` and `image_pattern` (formatted with the row's id).
+    Ids and labels are text as written (read_sample_table). Each image path is
+    the row's `image_column` cell, or `image_pattern` formatted with the row's
+    id (`{id}` only: datakinds.folder.check refuses anything else), taken
+    relative to `image_dir`, or to the table's folder when `image_dir` is None
+    (an absolute path in `image_column` stays as it is). Returns the catalog
+    (CATALOG_COLUMNS); raises CatalogError (empty cell, missing image, ...) or
+    UnknownLabelError (a label outside the class map), naming the file and row.
     """
     table_path = Path(table_path)
-    if not table_path.exists():
-        raise CatalogError(f"sample table {table_path} does not exist")
-    table = pd.read_parquet(table_path) if table_path.suffix == ".parquet" else pd.read_csv(table_path)
-    _require_columns(table, [id_column, label_column] + ([image_column] if image_column else []), str(table_path))
-    ids = table[id_column].astype(str).tolist()
-    class_index = classes_from_map(table[label_column].tolist(), class_map, class_names, ids=ids)
-    if image_column:
-        paths = [table_path.parent / p for p in table[image_column].astype(str)]
-    elif image_dir is not None:
-        paths = [Path(image_dir) / image_pattern.format(id=i) for i in ids]
-    else:
-        raise CatalogError(f"{table_path}: give either an image column or an image folder")
-    raw = table.rename(columns={id_column: "id"})
-    return catalog_table(raw, table[label_column], class_index, paths, class_names)
+    columns = {"id": id_column, "label": label_column, **({"image": image_column} if image_column else {})}
+    table, cells = read_sample_table(table_path, columns)
+    ids, labels = cells["id"], cells["label"]
+    try:
+        class_index = classes_from_map(labels, class_map, class_names, ids=ids)
+    except UnknownLabelError as error:
+        raise UnknownLabelError(f"{table_path}: {error}") from None
+    folder = Path(image_dir) if image_dir is not None else table_path.parent
+    names = cells["image"] if image_column else [image_pattern.format(id=i) for i in ids]
+    paths = [folder / name for name in names]
+    raw = pd.DataFrame({"id": ids})
+    for column in ("ra", "dec", "redshift", "size_arcsec"):  # optional numeric columns, used when present
+        if column in table.columns:
+            try:
+                raw[column] = pd.to_numeric(table[column].replace("", np.nan)).to_numpy(dtype=float)
+            except (ValueError, TypeError) as error:
+                raise CatalogError(f"{table_path}: column {column!r} is not numeric ({error})") from None
+    return catalog_table(raw, pd.Series(labels), class_index, paths, class_names)
 
 
 def _image_exists(path) -> bool:

@@ -7,13 +7,33 @@ every file fully decoded before it counts, written under a temporary name and
 renamed, and a manifest row per galaxy. A file already present and valid is
 never requested again, so a killed run resumes where it stopped.
 
-A decodable JPEG is not proof of a usable cutout: outside the imaging
-footprint the service is reported to answer with a valid, blank (black)
-JPEG. A cutout whose grayscale pixel values have a standard deviation below
-`blank_max_std` (0-255 scale) is `blank`: kept beside the others as
-`<id>.blank.jpg` for inspection, never asked for again, and counted as
-missing. On the 6,664 real SDSS JPEGs of gz1-sdss the smallest such standard
-deviation is 5.96, the median 15.6; a black or one-grey frame has 0.
+A decodable JPEG is not proof of a usable cutout. Each reply is judged
+(judge_cutout) and recorded under one status:
+
+- `wrong_size`: the image is not the `cutout_pixels` x `cutout_pixels` asked
+  for (a service that answers with its own minimum instead would silently
+  change the field of view). Not kept, not asked for again in this run.
+- `blank`: outside the imaging footprint the service is reported to answer
+  with a valid, blank (black) JPEG. A cutout whose grayscale pixel values
+  have a standard deviation below `blank_max_std` (0-255 scale) is blank. On
+  the 6,664 real SDSS JPEGs of gz1-sdss the smallest such standard deviation
+  is 5.96, the median 15.6; a black or one-grey frame has 0.
+- `partial`: at the footprint's edge part of the frame has no data, drawn
+  black. A pixel has no data when it lies in a square of NO_DATA_WINDOW x
+  NO_DATA_WINDOW pixels (15) that are all exactly black (0 in all three
+  channels); real sky, however dark, is noisy and JPEG-coded, so it almost
+  never holds such a square (no_data_mask). A cutout is partial when more
+  than `max_no_data_fraction` of its frame has no data, or when any pixel of
+  its centre box (the central fifth of the frame on each axis: the galaxy's
+  centre must be covered) has none. On the 6,664 gz1-sdss JPEGs the no-data
+  fraction is 0 for most; the largest among those with real sky all over is
+  0.13; two are larger: one frame 34 % cut by the footprint's edge, and one
+  that is the service's error message ("getFrames() has failed") on black
+  (78 %, its centre too).
+
+`blank` and `partial` cutouts are kept beside the others as `<id>.blank.jpg`
+and `<id>.partial.jpg` for inspection, never asked for again, and counted as
+missing; a rerun judges every file on disk again with the current settings.
 
 Field of view: the frame spans `cutout_radii` Petrosian radii on each side of
 the galaxy's centre over `cutout_pixels` pixels, so every galaxy fills about
@@ -38,14 +58,22 @@ import numpy as np
 import pandas as pd
 import requests
 from PIL import Image
+from scipy import ndimage
 from tqdm import tqdm
 
 from .download import DownloadError  # also: too many cutouts could not be fetched
 from .io import atomic_path, write_table
 
 MANIFEST_COLUMNS = ["id", "status", "attempts", "bytes", "sha256", "last_error", "image_path"]
-# status: ok | blank (a near-uniform frame, not retried) | invalid (not a complete JPEG) | failed (HTTP, network,
-# deadline); everything but ok counts as missing.
+# status: ok | blank (a near-uniform frame) | partial (part of the frame has no data) | wrong_size (not the size
+# asked for) | invalid (not a complete JPEG) | failed (HTTP, network, deadline); everything but ok counts as missing.
+# blank, partial and wrong_size are not retried: asking again gives the same image.
+
+# Side, pixels, of the all-black squares that make a pixel "no data" (no_data_mask): a 16 x 16 JPEG macroblock
+# of noisy sky is never exactly black; 15 (odd) keeps the squares centred.
+NO_DATA_WINDOW = 15
+# The centre box that must be covered by data: this fraction of the frame's side on each side of its centre.
+CENTRE_HALF_WIDTH = 0.1
 
 
 class InvalidImageError(ValueError):
@@ -68,6 +96,7 @@ class CutoutSettings:
     timeout_seconds: float
     request_deadline_seconds: float
     blank_max_std: float
+    max_no_data_fraction: float
     max_attempts: int
     max_missing_fraction: float
     backoff_seconds: float
@@ -112,9 +141,69 @@ def pixel_spread(data: bytes) -> float:
     return float(pixels.std())
 
 
+def no_data_mask(pixels: np.ndarray) -> np.ndarray:
+    """Which pixels of an H x W x 3 uint8 frame have no data: an H x W bool array.
+
+    A pixel has no data when it lies inside some NO_DATA_WINDOW-pixel square,
+    wholly within the frame, whose pixels are all exactly black (0 in every
+    channel): the morphological opening of the black pixels by that square.
+    """
+    black = (pixels.max(axis=2) == 0).astype(np.uint8)
+    eroded = ndimage.minimum_filter(black, size=NO_DATA_WINDOW, mode="constant", cval=0)
+    return ndimage.maximum_filter(eroded, size=NO_DATA_WINDOW, mode="constant", cval=0).astype(bool)
+
+
+def no_data_share(pixels: np.ndarray) -> tuple[float, bool]:
+    """(fraction of the frame with no data, 0-1; whether the centre box has a pixel with no data).
+
+    `pixels` is H x W x 3 uint8; the centre box spans CENTRE_HALF_WIDTH of the
+    side (at least one pixel) on each side of the centre, on both axes.
+    """
+    mask = no_data_mask(pixels)
+    height, width = mask.shape
+    rows, cols = max(1, round(height * CENTRE_HALF_WIDTH)), max(1, round(width * CENTRE_HALF_WIDTH))
+    centre = mask[height // 2 - rows : height // 2 + rows + 1, width // 2 - cols : width // 2 + cols + 1]
+    return float(mask.mean()), bool(centre.any())
+
+
+def judge_cutout(data: bytes, settings: CutoutSettings, galaxy: str) -> tuple[str, str]:
+    """(status, reason) of a complete JPEG cutout of `galaxy`: ok, wrong_size, blank or partial (module docstring).
+
+    Its size must be cutout_pixels x cutout_pixels; then a grayscale standard
+    deviation below blank_max_std is blank; then a no-data fraction above
+    max_no_data_fraction, or no data in the centre box, is partial. `reason`
+    names the galaxy and the measured value ("" when ok).
+    """
+    with Image.open(io.BytesIO(data)) as image:
+        size = image.size
+        pixels = np.asarray(image.convert("RGB"))
+        gray = np.asarray(image.convert("L"), dtype=np.float32)
+    wanted = (settings.cutout_pixels, settings.cutout_pixels)
+    if size != wanted:
+        return "wrong_size", (f"galaxy {galaxy}: the service answered with a {size[0]} x {size[1]} px image; "
+                              f"asked for {wanted[0]} x {wanted[1]} (cutout_pixels)")
+    spread = float(gray.std())  # as pixel_spread
+    if spread < settings.blank_max_std:
+        return "blank", f"blank: grayscale std {spread:.2f} < blank_max_std {settings.blank_max_std:g}"
+    fraction, centre_missing = no_data_share(pixels)
+    if fraction > settings.max_no_data_fraction or centre_missing:
+        return "partial", (f"partial: {fraction:.1%} of the frame has no data (max_no_data_fraction "
+                           f"{settings.max_no_data_fraction:g})" + ("; the centre is not covered" if centre_missing
+                                                                     else ""))
+    return "ok", ""
+
+
 def blank_path(target: Path) -> Path:
     """Where a blank cutout is kept for inspection: <id>.blank.jpg beside <id>.jpg."""
     return target.with_suffix(".blank.jpg")
+
+
+def partial_path(target: Path) -> Path:
+    """Where a partial cutout is kept for inspection: <id>.partial.jpg beside <id>.jpg."""
+    return target.with_suffix(".partial.jpg")
+
+
+ASIDE = {"blank": blank_path, "partial": partial_path}  # statuses whose image is kept aside, and where
 
 
 def get_within_deadline(session, url, params, settings: CutoutSettings) -> tuple[int, dict, bytes]:
@@ -179,17 +268,20 @@ def _manifest_fields(status: str, attempts: int, data: bytes, last_error: str = 
             "sha256": hashlib.sha256(data).hexdigest() if data else "", "last_error": last_error}
 
 
-def _keep(data: bytes, target: Path, settings: CutoutSettings, attempts: int) -> dict:
-    """Write a decoded cutout as <id>.jpg, or as <id>.blank.jpg when it is blank; its manifest fields."""
-    spread = pixel_spread(data)
-    if spread < settings.blank_max_std:
-        with atomic_path(blank_path(target)) as tmp:
-            tmp.write_bytes(data)
-        return _manifest_fields("blank", attempts, data, f"blank: grayscale std {spread:.2f} < blank_max_std "
-                                                         f"{settings.blank_max_std:g}")
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data)
-    return _manifest_fields("ok", attempts, data)
+def _keep(data: bytes, target: Path, settings: CutoutSettings, attempts: int, note: str = "") -> dict:
+    """Judge a complete cutout and write it where its status says: <id>.jpg when ok, <id>.blank.jpg or
+    <id>.partial.jpg when set aside, nowhere when of the wrong size (written under a temporary name, renamed;
+    a copy in another of those places is removed). Its manifest fields."""
+    status, reason = judge_cutout(data, settings, target.stem)
+    places = {"ok": target, **{name: where(target) for name, where in ASIDE.items()}}
+    for name, path in places.items():
+        if name == status:
+            if not (path.is_file() and path.read_bytes() == data):
+                with atomic_path(path) as tmp:
+                    tmp.write_bytes(data)
+        else:
+            path.unlink(missing_ok=True)
+    return _manifest_fields(status, attempts, data, reason + note)
 
 
 def fetch_cutout(session, url, params, target: Path, settings: CutoutSettings, limiter: RateLimiter) -> dict:
@@ -202,7 +294,7 @@ def fetch_cutout(session, url, params, target: Path, settings: CutoutSettings, l
             code, headers, data = get_within_deadline(session, url, params, settings)
             if code == 200:
                 validate_jpeg(data)
-                return _keep(data, target, settings, attempt)  # ok or blank: neither is asked for again
+                return _keep(data, target, settings, attempt)  # ok, wrong_size, blank or partial: final
             last_error = f"HTTP {code}"
             status = "failed"
             if code not in (408, 425, 429) and code < 500:
@@ -218,8 +310,10 @@ def fetch_cutout(session, url, params, target: Path, settings: CutoutSettings, l
 
 
 def existing_cutout(target: Path, settings: CutoutSettings) -> dict | None:
-    """Manifest fields of a cutout already on disk, valid or blank (no request needed), else None."""
-    for path in (target, blank_path(target)):
+    """Manifest fields of a cutout already on disk (as <id>.jpg, or set aside as blank or partial), judged again
+    with the current settings and moved to where its status says; None (ask the service) when there is none, or
+    when it is not a complete JPEG of the size asked for."""
+    for path in (target, *(where(target) for where in ASIDE.values())):
         if not path.is_file():
             continue
         data = path.read_bytes()
@@ -227,12 +321,9 @@ def existing_cutout(target: Path, settings: CutoutSettings) -> dict | None:
             validate_jpeg(data)
         except InvalidImageError:
             continue
-        if path == target and pixel_spread(data) < settings.blank_max_std:
-            path.unlink()  # kept by an older run as ok: set aside as blank now
-            return _keep(data, target, settings, 0)
-        if path == target:
-            return _manifest_fields("ok", 0, data)
-        return _manifest_fields("blank", 0, data, "blank (kept from an earlier run)")
+        if judge_cutout(data, settings, target.stem)[0] == "wrong_size":
+            continue  # asked for another size since: ask again
+        return _keep(data, target, settings, 0, "" if path == target else " (kept from an earlier run)")
     return None
 
 
@@ -269,8 +360,9 @@ def download_cutouts(
     write_table(manifest, persistent_manifest)
     missing = manifest[manifest["status"] != "ok"]
     fraction = len(missing) / max(len(manifest), 1)
-    print(f"cutouts: {len(manifest) - len(missing)} ok, {len(missing)} missing ({fraction:.2%}); "
-          f"manifest {persistent_manifest}", flush=True)
+    reasons = ", ".join(f"{n} {status}" for status, n in missing["status"].value_counts().items())
+    print(f"cutouts: {len(manifest) - len(missing)} ok, {len(missing)} missing ({fraction:.2%}"
+          f"{': ' + reasons if reasons else ''}); manifest {persistent_manifest}", flush=True)
     if fraction > settings.max_missing_fraction:
         raise DownloadError(
             f"{len(missing)} of {len(manifest)} cutouts missing ({fraction:.2%} > max_missing_fraction "

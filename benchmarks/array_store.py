@@ -1,0 +1,44 @@
+"""Store building: seconds per 1,000 images of write_array_store (decode, bring to 8-bit RGB, resize, write).
+
+On the real SDSS JPEGs of gz1-sdss when present (otherwise mock cutouts made
+here), at the paper's store size (256), best of `--repeats` runs.
+
+    .venv/bin/python benchmarks/array_store.py [--images 2000] [--threads 4] [--size 256] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from common import machine, record, sample_images
+
+from galaxy_pretraining.array_store import write_array_store
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--label", default="", help="a note stored with the result (e.g. the commit measured)")
+    args = parser.parse_args()
+    paths = sample_images(args.images)
+    times = []
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            write_array_store(paths, Path(folder) / "images.npy", args.size, threads=args.threads)
+            times.append(time.perf_counter() - start)
+    per_1000 = 1000 * min(times) / len(paths)
+    print(f"{len(paths)} images, {args.threads} threads, size {args.size}: best {min(times):.2f} s "
+          f"({per_1000:.2f} s per 1,000 images); all runs {[round(t, 2) for t in times]}")
+    record("array_store", [{**machine(), "images": len(paths), "threads": args.threads, "size": args.size,
+                            "seconds_per_1000": round(per_1000, 3), "label": args.label}])
+
+
+if __name__ == "__main__":
+    main()
