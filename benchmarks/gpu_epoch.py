@@ -22,6 +22,11 @@ does not depend on the pixels); `paper_way` decodes real JPEGs (mock galaxies wh
 
     PYTHONPATH=src python benchmarks/gpu_epoch.py                    # everything, on the GPU
     PYTHONPATH=src python benchmarks/gpu_epoch.py --small --device cpu  # a smoke test of every variant
+    PYTHONPATH=src python benchmarks/gpu_epoch.py --protocols paper,zhu,fu  # an epoch of each protocol's config
+
+`--protocols` times the configs' own settings (study.train_settings of config/config.yaml, zhu2019-gz2.yaml and
+fu-galaxy10.yaml) through build_run / train_one_epoch / evaluate, so with exactly the views training builds
+(time_protocol); benchmarks/gpu_study.py runs it as its part (a).
 """
 
 from __future__ import annotations

