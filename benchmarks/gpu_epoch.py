@@ -22,6 +22,11 @@ does not depend on the pixels); `paper_way` decodes real JPEGs (mock galaxies wh
 
     PYTHONPATH=src python benchmarks/gpu_epoch.py                    # everything, on the GPU
     PYTHONPATH=src python benchmarks/gpu_epoch.py --small --device cpu  # a smoke test of every variant
+    PYTHONPATH=src python benchmarks/gpu_epoch.py --protocols paper,zhu,fu  # an epoch of each protocol's config
+
+`--protocols` times the configs' own settings (study.train_settings of config/config.yaml, zhu2019-gz2.yaml and
+fu-galaxy10.yaml) through build_run / train_one_epoch / evaluate, so with exactly the views training builds
+(time_protocol); benchmarks/gpu_study.py runs it as its part (a).
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from galaxy_pretraining.augment import random_transform
 from galaxy_pretraining.models import build_model
-from galaxy_pretraining.train import build_run, choose_device, compiling, evaluate, train_one_epoch
+from galaxy_pretraining.train import build_run, choose_device, compiling, epoch_order, evaluate, evaluation_sides, train_one_epoch
 
 STUDY_EPOCHS = 100 * 200 + 100 * 400 + 5 * 2 * 1000
 # Dense bf16 tensor-core peaks from NVIDIA's datasheets (SXM parts), TFLOP/s.
@@ -107,23 +112,157 @@ def epoch_times(run, epochs: int) -> dict:
     return {"train_s": float(np.median(train)), "test_s": float(np.median(test)), "first_epoch_s": warm_up}
 
 
+def training_view(images, settings, generator, device) -> torch.Tensor:
+    """The training transform of a uint8 batch with every argument train.train_one_epoch passes (all eleven of
+    augment.random_transform's), in its order: the views training builds, for every protocol (scale jitter,
+    colour jitter, channel shift). tests/test_gpu_study.py checks the arguments against training's."""
+    s = settings
+    return random_transform(images, s.crop_size, s.flips, s.rotation, generator, s.interpolation, s.normalization,
+                            compiling(s, device), s.channel_shift, s.scale_jitter, s.colour_jitter)
+
+
 def augmentation_seconds(run, repeats: int = 3) -> float:
-    """Seconds per epoch of the training transform alone (gather, crop, flips, rotation, to float)."""
+    """Seconds per epoch of the training transform alone (training_view: crop or scale jitter, flips, rotation,
+    colour, to float), over as many images as an epoch of the run shows."""
     s, device, rows = run.settings, run.device, run.data.rows["train"]
     seconds = []
     for _ in range(repeats + 1):
         sync(device)
         start = time.perf_counter()
-        order = torch.randperm(len(rows), device=device)
-        for first in range(0, len(rows), s.batch_size):
-            batch = random_transform(run.data.images[rows[order[first:first + s.batch_size]]], s.crop_size, s.flips,
-                                     s.rotation, run.generators["train"], s.interpolation, s.normalization,
-                                     compiling(s, device))
+        order = epoch_order(run.data.labels[rows], run.generators["train"], s.oversample, run.data.epoch_images)
+        for first in range(0, len(order), s.batch_size):
+            batch = training_view(run.data.images[rows[order[first:first + s.batch_size]]], s,
+                                  run.generators["train"], device)
             if device.type == "cuda":
                 batch.contiguous(memory_format=torch.channels_last)
         sync(device)
         seconds.append(time.perf_counter() - start)
     return float(np.median(seconds[1:]))
+
+
+# ---- the three protocols of the study configs, with the views training builds ----
+
+# protocol -> (config, model timed, images in the study's store). The store's size is the configs' own count:
+# config/config.yaml 14,034 (12,000 train / 2,034 test); config/zhu2019-gz2.yaml 28,790 (25,911 / 2,879);
+# config/fu-galaxy10.yaml 17,736, the sum of its data.galaxy10_decals.expected_class_counts.
+PROTOCOLS = {
+    "paper": ("config/config.yaml", "alexnet-scratch", 14034),
+    "zhu": ("config/zhu2019-gz2.yaml", "wide_preact_resnet26-scratch", 28790),
+    "fu": ("config/fu-galaxy10.yaml", "densenet121-scratch", 17736),
+}
+
+
+def protocol_settings(name: str) -> dict:
+    """A protocol's TrainSettings (study.train_settings of its config's model, run 0, all the labels) and what its
+    store holds: images, their side, the classes and each class's count where the config states them (Fu's
+    oversampling draws from them)."""
+    from common import ROOT
+
+    from galaxy_pretraining.config import load_config
+    from galaxy_pretraining.study import TrainingJob, train_settings
+
+    path, model, n_images = PROTOCOLS[name]
+    config = load_config(ROOT / path)
+    settings = train_settings(config, TrainingJob(model, 0, config["models"][model]["epochs"], False, 1.0))
+    counts = config["data"].get("galaxy10_decals", {}).get("expected_class_counts") if name == "fu" else None
+    class_counts = [counts[c] for c in config["classes"]] if counts else None
+    if class_counts is not None and sum(class_counts) != n_images:
+        raise ValueError(f"{path}: {sum(class_counts)} images in expected_class_counts, not {n_images}")
+    return {"settings": dataclasses.asdict(settings), "n_images": n_images, "image_size": config["image_size"],
+            "classes": list(config["classes"]), "class_counts": class_counts}
+
+
+def small_protocol(name: str, spec: dict) -> dict:
+    """time_protocol's arguments for a CPU smoke test of a protocol: 40 images of a few dozen pixels, the same
+    transform code path (Zhu's scale jitter scaled down with the images)."""
+    split = {**spec["settings"]["split"], "test_size": 16, "validation_size": 0}
+    small = {"n_images": 40, "epochs": 1, "warmup_steps": 1, "split": split, "batch_size": 12, "eval_batch_size": 32,
+             "compile": False}
+    if name == "zhu":
+        jitter = {"sides": [40, 56], "resize": 24, "test_sides": [44, 56], "test_side": 56}
+        return {**small, "image_size": 56, "crop_size": 16, "scale_jitter": jitter}
+    if name == "fu":
+        return {**small, "image_size": 40, "crop_size": 32}
+    return {**small, "image_size": 72, "crop_size": 64}  # AlexNet needs 63 pixels at least
+
+
+def protocol_catalog(n: int, n_classes: int, class_counts: list[int] | None = None) -> pd.DataFrame:
+    """A catalog of n images: classes in turn, or shuffled in the given counts (scaled to n)."""
+    if class_counts is None:
+        labels = np.arange(n) % n_classes
+    else:
+        share = np.asarray(class_counts, dtype=float) / sum(class_counts)
+        counts = np.maximum(1, np.floor(share * n).astype(int))
+        counts[np.argmax(counts)] += n - counts.sum()
+        labels = np.random.default_rng(0).permutation(np.repeat(np.arange(len(counts)), counts))
+    return pd.DataFrame({"id": [f"G{i:05d}" for i in range(n)], "class_index": labels})
+
+
+def test_pass(run) -> None:
+    """The test evaluation of one epoch as train_epochs runs it: the test view, then every other test side."""
+    s = run.settings
+    evaluate(run.forward, run.data, "test", s, run.generators["evaluate"], run.device)
+    for side in evaluation_sides(s):
+        if side != s.scale_jitter["test_side"]:
+            evaluate(run.forward, run.data, "test", s, run.generators["evaluate"], run.device, side)
+
+
+def time_protocol(protocol: str, spec: dict, device, epochs: int = 1, n_images: int | None = None,
+                  image_size: int | None = None, warmup_steps: int = 5, **overrides) -> dict:
+    """Seconds of a protocol's epoch (train, then test as train_epochs does) on synthetic uint8 images of its
+    store's size, through the engine's build_run, train_one_epoch and evaluate: the views and the model training
+    builds. Compiled runs warm up on a whole epoch (every batch shape), eager ones on `warmup_steps` batches."""
+    from galaxy_pretraining.settings import TrainSettings
+    from galaxy_pretraining.train import Schedule
+
+    n = n_images or spec["n_images"]
+    size = image_size or spec["image_size"]
+    settings = TrainSettings(**{**spec["settings"], "device": str(device), **overrides})
+    catalog = protocol_catalog(n, settings.n_classes, spec["class_counts"])
+    generator = torch.Generator(device=device).manual_seed(0)
+    images = torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, device=device, generator=generator)
+    run = build_run(settings, images, catalog, None, spec["classes"])
+    compiled = compiling(settings, device)
+    sync(device)
+    start = time.perf_counter()
+    warmup = None if compiled else Schedule(run.optimizer, None, warmup_steps)
+    train_one_epoch(run.forward, run.optimizer, run.data, settings, run.generators["train"], device, False,
+                    schedule=warmup)
+    test_pass(run)
+    sync(device)
+    first = time.perf_counter() - start
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    train, test, shown = [], [], 0
+    for _ in range(epochs):
+        sync(device)
+        start = time.perf_counter()
+        trained = train_one_epoch(run.forward, run.optimizer, run.data, settings, run.generators["train"], device,
+                                  False)
+        sync(device)
+        middle = time.perf_counter()
+        test_pass(run)
+        sync(device)
+        train.append(middle - start)
+        test.append(time.perf_counter() - middle)
+        shown = round(trained["images_per_second"] * trained["train_seconds"])
+    n_test, views = len(run.data.rows["test"]), max(1, len(evaluation_sides(settings)))
+    train_flops, test_flops = flops_per_image(settings)
+    train_s, test_s = float(np.median(train)), float(np.median(test))
+    epoch_flops = shown * train_flops + n_test * views * test_flops
+    row = {"benchmark": "gpu_epoch", "variant": f"protocol_{protocol}", "device": str(device),
+           "architecture": settings.architecture, "compiled": compiled, "images": n, "image_size": size,
+           "train_images_shown": shown, "test_images": n_test, "test_views": views, "batch_size": settings.batch_size,
+           "crop_size": settings.crop_size, "value": train_s + test_s, "unit": "s/epoch", "train_s": train_s,
+           "test_s": test_s, "warmup_s": first, "images_per_s": (shown + n_test * views) / (train_s + test_s),
+           "gflop_train_image": train_flops / 1e9, "mfu": epoch_flops / (train_s + test_s) / bf16_peak(device),
+           "augmentation_share": augmentation_seconds(run, 1) / train_s,
+           "peak_gpu_gib": torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else math.nan,
+           **machine()}
+    del run, images
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    return row
 
 
 # ---- start-up and host memory of a real job: a child process running train_group ----
@@ -233,8 +372,21 @@ def main():
     parser.add_argument("--small", action="store_true", help="a smoke test: 64 px crops of 72 px, 512 images")
     parser.add_argument("--out", help="also copy the results table here")
     parser.add_argument("--steady", type=float, help="s/epoch of solo_compiled from an earlier run (for `grouped` alone)")
+    parser.add_argument("--protocols", help="e.g. paper,zhu,fu: time an epoch of each of these protocols (its "
+                        "config's settings and the views training builds, time_protocol) instead of the variants")
     args = parser.parse_args()
     device = choose_device(args.device)
+    if args.protocols:
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        rows = []
+        for name in args.protocols.split(","):
+            spec = protocol_settings(name)
+            options = small_protocol(name, spec) if args.small else {"epochs": args.epochs}
+            rows.append(time_protocol(name, spec, device, **options))
+            print(json.dumps({k: v for k, v in rows[-1].items() if k not in ("machine", "torch", "date")}), flush=True)
+        record("gpu_epoch", rows)
+        return
     variants = args.variants.split(",")
     n_train, n_test, size = (448, 64, 72) if args.small else (12000, 2034, 256)
     overrides = {"crop_size": 64, "batch_size": 64, "eval_batch_size": 128} if args.small else {}
