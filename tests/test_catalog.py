@@ -82,7 +82,7 @@ def test_an_empty_cell_the_workflow_needs_is_an_error_naming_the_galaxy(column):
     raw[column] = raw[column].astype(object)
     raw.loc[2, column] = None
     name = "row 2" if column == "SDSS" else "J000022.42+003400.13"
-    with pytest.raises(NairAbrahamTableError, match=rf"1 galaxies have an empty {column} .*{re.escape(name)}"):
+    with pytest.raises(NairAbrahamTableError, match=rf"1 galaxy has an empty {column} .*{re.escape(name)}"):
         raw_to_ttype_table(raw, COLUMNS, EMPTY_TTYPE)
 
 
@@ -104,6 +104,17 @@ def test_an_empty_tt_is_an_error_naming_the_galaxies_when_empty_ttype_is_null():
     pattern = rf"3 galaxies have an empty TT .*empty_ttype is null.*{re.escape(REAL_EMPTY_TTYPE[0])}"
     with pytest.raises(NairAbrahamTableError, match=pattern):
         raw_to_ttype_table(fixture_raw(), COLUMNS, None)
+
+
+def test_a_blank_tt_as_a_text_export_writes_it_is_empty_and_a_bad_empty_ttype_names_the_key():
+    raw = fixture_raw()
+    raw["TT"] = ["" if pd.isna(t) else f"{t:.1f}" for t in raw["TT"]]  # "-2.0", and "" for the empty cells
+    raw.loc[0, "TT"] = "  "
+    table = raw_to_ttype_table(raw, COLUMNS, EMPTY_TTYPE).set_index("id")
+    assert table.loc["J000011.47+155502.20", "ttype"] == 99 and table.loc["J000022.42+003400.13", "ttype"] == -2
+    assert (table.loc[REAL_EMPTY_TTYPE, "ttype"] == 99).all()
+    with pytest.raises(NairAbrahamTableError, match=r"^data.nair_abraham.empty_ttype: 50 is outside"):
+        raw_to_ttype_table(fixture_raw(), COLUMNS, 50)
 
 
 def test_tt_as_vizier_serves_it_float_or_masked_integer_reads_the_same():

@@ -59,7 +59,7 @@ def render(config_path: str, profile: str | None, counts: dict[str, int], runs: 
            local: int) -> str:
     """The Markdown of one block: jobs in all, training jobs and the runs they train, jobs on the head node."""
     training = sum(n for rule, n in counts.items() if rule == "train" or rule.startswith("train_"))
-    command = f"snakemake -n {'--profile ' + Path(profile).name + ' ' if profile else ''}--configfile {config_path}"
+    command = f"snakemake -n {'--profile ' + profile + ' ' if profile else ''}--configfile {config_path}"
     return (
         f"Generated from `{command}` on a fresh clone (`python -m galaxy_pretraining.dag_counts`; a test checks it):\n"
         "\n"
@@ -69,7 +69,8 @@ def render(config_path: str, profile: str | None, counts: dict[str, int], runs: 
         f"| training jobs (one GPU each) | {training} |\n"
         f"| training runs ({runs_per_job} per job at most) | {runs} |\n"
         f"| download jobs (run by Snakemake itself, on the head node) | {local} |\n"
-        f"| other jobs (catalog, store, splits, tables, figures) | {sum(counts.values()) - training - local - counts.get('all', 0)} |\n"
+        f"| other jobs (catalog, store, splits, tables, figures, and the target `all`) | "
+        f"{sum(counts.values()) - training - local} |\n"
     )
 
 

@@ -116,19 +116,27 @@ def raw_to_ttype_table(raw: pd.DataFrame, columns: Mapping[str, str], empty_ttyp
             f"the Nair & Abraham table lacks column(s) {missing} (ours: theirs); it has {list(raw.columns)}. "
             "Set data.nair_abraham.columns to map them."
         )
+    if empty_ttype is not None:
+        try:
+            ttype_to_class(empty_ttype)
+        except UnknownLabelError:
+            raise NairAbrahamTableError(f"data.nair_abraham.empty_ttype: {empty_ttype} is outside the paper's T-type "
+                                        "scheme (-5, -3 ... 9, 10, 99); 99 reads an empty TT as the authors' 99") from None
     table = raw[list(needed.values())].rename(columns={theirs: ours for ours, theirs in needed.items()})
-    table["id"] = table["id"].astype("string").str.strip().replace("", pd.NA)
+    for ours in table.columns:  # a cell of blanks, as a text export has it, is an empty cell
+        if table[ours].dtype == object or pd.api.types.is_string_dtype(table[ours]):
+            table[ours] = table[ours].astype("string").str.strip().replace("", pd.NA)
     names = [f"row {i}" if pd.isna(name) else name for i, name in enumerate(table["id"])]  # for messages
     for ours in ("id", "ttype", "size_arcsec"):
         empty = [names[i] for i in np.flatnonzero(table[ours].isna().to_numpy())]
+        galaxies = f"{len(empty)} galax{'y has' if len(empty) == 1 else 'ies have'} an empty {columns[ours]}"
         if empty and ours == "ttype" and empty_ttype is not None:
-            print(f"{len(empty)} galaxies have an empty {columns[ours]}: read as T-type {empty_ttype} "
-                  f"(data.nair_abraham.empty_ttype), first: {empty[:5]}", flush=True)
+            print(f"{galaxies}: read as T-type {empty_ttype} (data.nair_abraham.empty_ttype), first: {empty[:5]}",
+                  flush=True)
             continue
         if empty:
             hint = " and data.nair_abraham.empty_ttype is null (99 reads it as the authors' 99)" if ours == "ttype" else ""
-            raise NairAbrahamTableError(
-                f"{len(empty)} galaxies have an empty {columns[ours]} ({ours}){hint}, first: {empty[:5]}")
+            raise NairAbrahamTableError(f"{galaxies} ({ours}){hint}, first: {empty[:5]}")
     table["ttype"] = _whole_ttypes(table["ttype"], empty_ttype, names, columns["ttype"])
     table["id"] = table["id"].astype(str)
     from_designation = np.array([designation_position(d) for d in table["id"]]).reshape(-1, 2)

@@ -140,6 +140,8 @@ rule array_store:
     conda:
         CONDA_ENV
     threads: 4
+    resources:
+        cpus_per_task=lambda wildcards, threads: threads,
     params:
         size=config["image_size"],
         crop=config["image_crop"],
