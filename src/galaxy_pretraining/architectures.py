@@ -27,6 +27,13 @@ TIMM_PREFIX = "timm/"
 ZOOBOT_REPOSITORY = "mwalmsley/zoobot-encoder-{model}"  # Zoobot's encoders on the Hugging Face hub (huggingface.co/mwalmsley)
 ZOOBOT_FILE = "pytorch_model.bin"  # the file those repositories hold (an encoder: no head)
 TIMM_HUB_FILE = "model.safetensors"  # the file of timm's own repositories (timm/<model>.<tag>)
+# The input normalisation Zoobot's encoders were trained with, as Zoobot's finetuning takes it: from the
+# encoder's timm pretrained_cfg (timm.data.resolve_model_data_config on the model built from
+# hf_hub:mwalmsley/zoobot-encoder-<model>), mean and std 0.5 per channel in Zoobot's examples (github.com/mwalmsley/zoobot,
+# README and zoobot/pytorch/examples). The workflow fetches the weights file only, not the hub's config.json,
+# so this is the value stated here, not one read from the hub (training.normalization: weights).
+ZOOBOT_MEAN = (0.5, 0.5, 0.5)
+ZOOBOT_STD = (0.5, 0.5, 0.5)
 # head / gradcam_layer of a timm model: read from the built model (its pretrained_cfg's classifier, the
 # last entry of its feature_info), since they differ from model to model.
 FROM_TIMM_MODEL = "<from the timm model>"

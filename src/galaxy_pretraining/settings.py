@@ -41,7 +41,9 @@ class TrainSettings:
     oversample: bool
     budget_scaling: str  # epochs | steps: what a run on a fraction of the labels keeps equal to a full run
     interpolation: str
-    normalization: str
+    # none | imagenet | per_image | weights; `weights` becomes {mean, std, source} once the model is built
+    # (models.weights_normalization), and the run's saved settings hold that
+    normalization: str | dict
     evaluation: str
     mixed_precision: bool
     deterministic: bool

@@ -22,7 +22,7 @@ import logging
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,9 +32,9 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .array_store import open_array_store, read_rows
-from .augment import evaluation_transform, random_transform
+from .augment import FROM_WEIGHTS, evaluation_transform, random_transform
 from .io import atomic_path, write_table
-from .models import build_model, freeze_layers, hold_frozen_batch_norms, trainable_parameters
+from .models import build_model, freeze_layers, hold_frozen_batch_norms, trainable_parameters, weights_normalization
 from .settings import TrainSettings
 from .splits import labelled_subset, rows_of, study_splits
 from .stopping import StopRequest, TrainingInterrupted, stop_on_signals
@@ -438,6 +438,10 @@ def build_run(settings: TrainSettings, images: torch.Tensor, catalog: pd.DataFra
     identity = (settings.seed, settings.architecture, settings.weights != "none", settings.run)
     torch.manual_seed(_seed(*identity, "init"))
     initial = build_model(settings.architecture, settings.n_classes, None if settings.weights == "none" else weights_path)
+    if settings.normalization == FROM_WEIGHTS:
+        # The run (its checkpoints and best model's saved settings) holds the values its weights call for.
+        settings = replace(settings, normalization=weights_normalization(initial, settings.architecture, settings.weights))
+        print(f"normalisation from the weights: {settings.normalization}", flush=True)
     if shared is None:
         frozen = freeze_layers(initial, settings.architecture, settings.frozen_share)
         if frozen:
