@@ -216,16 +216,87 @@ def weight_layers(model):
     return [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
 
 
-def test_the_wide_resnet_has_26_weight_layers_and_its_counted_parameters():
-    """1 stem + 4 groups x 2 units x 3 convolutions + 1 classifier = 26 layers (the 1x1 shortcut projections,
-    which He et al. do not count, aside). Their Table 3 as printed (k = 2) holds 61,161,349 parameters with
-    five classes, not the 26.3 M the paper states (see docs/studies/zhu2019.md)."""
+# Their network as their code defines it (resnet_v2_26_2 in GalaxyNet/resnet_v2.py of
+# github.com/Adaydl/GalaxyClassification), transcribed: per block, per unit (depth, depth_bottleneck, stride),
+# k = 2 on both widths.
+K = 2
+THEIR_BLOCKS = {
+    "conv2": [(256 * K, 64 * K, 1), (256 * K, 64 * K, 2)],
+    "conv3": [(512 * K, 128 * K, 1), (512 * K, 128 * K, 2)],
+    "conv4": [(1024 * K, 256 * K, 1), (1024 * K, 256 * K, 2)],
+    "conv5": [(2048 * K, 512 * K, 1)] * 2,
+}
+
+
+def their_parameter_count(n_classes):
+    """The trainable variables their TF-slim code creates, counted from THEIR_BLOCKS and TF-slim's rules: a
+    slim.conv2d with a normalizer (batch norm, with scale: gamma and beta) has no bias, one without has a bias;
+    conv1 (6x6, 64), the shortcut projections, each unit's last 1x1 and the logits have none."""
+    def conv(inputs, outputs, size, bias):
+        return inputs * outputs * size * size + (outputs if bias else 0)
+
+    total, depth_in = conv(3, 64, 6, True), 64
+    for units in THEIR_BLOCKS.values():
+        for depth, middle, _ in units:
+            total += 2 * depth_in  # preact batch norm
+            total += conv(depth_in, depth, 1, True) if depth != depth_in else 0  # else subsample: no weights
+            total += conv(depth_in, middle, 1, False) + 2 * middle + conv(middle, middle, 3, False) + 2 * middle
+            total += conv(middle, depth, 1, True)
+            depth_in = depth
+    return total + 2 * depth_in + conv(depth_in, n_classes, 1, True)  # postnorm, logits
+
+
+def test_the_wide_resnet_is_their_code_layer_by_layer_and_counts_their_parameters():
+    """Unit by unit against their resnet_v2_26_2: widths, the stride in the 3x3, a projection shortcut exactly
+    where the depth changes (4 of 8 units; the 3 stride-only units subsample their input), biases where TF-slim
+    makes them. 26 weight layers besides the shortcuts (1 + 4 x 2 x 3 + 1). Their code holds 55,679,429
+    parameters with five classes, not the paper's 26.3 M (docs/studies/zhu2019.md)."""
     model = build_model("wide_preact_resnet26", 5)
+    stem = model.stem[1]
+    assert (stem.in_channels, stem.out_channels, stem.kernel_size, stem.stride) == (3, 64, (6, 6), (1, 1))
+    assert stem.bias is not None and isinstance(model.pool, torch.nn.MaxPool2d) and model.pool.kernel_size == 2
+    depth_in = 64
+    for group, units in THEIR_BLOCKS.items():
+        for unit, (depth, middle, stride) in zip(module_at(model, group), units, strict=True):
+            assert (unit.conv1.in_channels, unit.conv1.out_channels, unit.conv1.kernel_size) == (depth_in, middle, (1, 1))
+            assert (unit.conv2.out_channels, unit.conv2.kernel_size, unit.conv2.stride) == (middle, (3, 3), (stride,) * 2)
+            assert (unit.conv3.out_channels, unit.conv3.kernel_size) == (depth, (1, 1))
+            assert unit.conv1.bias is None and unit.conv2.bias is None and unit.conv3.bias is not None
+            if depth != depth_in:
+                assert unit.shortcut.stride == (stride, stride) and unit.shortcut.bias is not None
+            else:
+                assert unit.shortcut is None
+            assert unit.norm1.num_features == depth_in and unit.norm1.affine
+            depth_in = depth
+    assert model.final[0].num_features == 4096 and model.fc.in_features == 4096
     shortcuts = [m for name, m in model.named_modules() if name.endswith("shortcut") and m is not None]
-    assert len(weight_layers(model)) - len(shortcuts) == 26 and len(shortcuts) == 7  # 4 widenings, 3 strides
-    assert sum(p.numel() for p in model.parameters()) == 61_161_349
+    assert len(weight_layers(model)) - len(shortcuts) == 26 and len(shortcuts) == 4
+    assert sum(p.numel() for p in model.parameters()) == their_parameter_count(5) == 55_679_429
+    # 64 px in: 32 after the pool, then 16, 8, 4 (the paper's 4x4 global pool)
+    sizes = {}
+    for group in THEIR_BLOCKS:
+        module_at(model, group).register_forward_hook(lambda m, i, o, g=group: sizes.update({g: o.shape[-1]}))
     assert model(torch.zeros(2, 3, 64, 64)).shape == (2, 5)
-    assert module_at(model, "conv5")[0].conv3.out_channels == 4096  # 2048k at k = 2
+    assert sizes == {"conv2": 16, "conv3": 8, "conv4": 4, "conv5": 4}
+
+
+def test_a_stride_only_unit_adds_its_input_subsampled():
+    """Their `subsample(inputs, 2)` (a 1x1 max pool of stride 2): with the residual path zeroed, the unit's
+    output is every second pixel of its (not pre-activated) input."""
+    unit = module_at(build_model("wide_preact_resnet26", 5), "conv3")[1]
+    torch.nn.init.zeros_(unit.conv3.weight)
+    torch.nn.init.zeros_(unit.conv3.bias)
+    x = torch.randn(2, 1024, 8, 8)
+    assert torch.equal(unit.eval()(x), x[:, :, ::2, ::2])
+
+
+def test_the_wide_resnet_is_drawn_with_the_variance_of_tf_slims_variance_scaling():
+    """TF-slim's variance_scaling_initializer(): variance 2 / fan_in (fan in, not out); biases 0."""
+    torch.manual_seed(0)
+    model = build_model("wide_preact_resnet26", 5)
+    for weight, fan_in in ((model.conv5[0].conv2.weight, 9 * 1024), (model.conv2[0].conv3.weight, 128)):
+        assert abs(weight.std().item() / (2 / fan_in) ** 0.5 - 1) < 0.02, fan_in
+    assert not model.conv2[0].conv3.bias.any() and not model.stem[1].bias.any()
 
 
 def test_dielemans_network_has_seven_weight_layers_and_maxout_dense_layers():
