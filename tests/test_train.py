@@ -49,7 +49,7 @@ def tiny_study(tmp_path_factory):
 
 def settings(**overrides):
     """The schema's training defaults, shrunk to the tiny study."""
-    base = dict(schema_defaults("training"), architecture="resnet18", weights="none", epochs=3, frozen_share=0.0,
+    base = dict(schema_defaults("training"), architecture="resnet18", weights="none", epochs=3, frozen_share=0.0, dropout=None,
                 n_classes=3, run=0, train_fraction=1.0,
                 batch_size=16, optimizer={"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0, "nesterov": False},
                 crop_size=32, evaluation="center", device="cpu", deterministic=True, checkpoint_every=1, split=SPLIT)

@@ -354,12 +354,80 @@ def test_zhus_config_has_six_networks_ten_runs_and_their_numbers_beside_the_scra
     (lambda t: t.update(rotation=90), "quarter_turns or 0"),
     (lambda t: t.update(scale_jitter=None, crop_size=64), "set training.scale_jitter too"),
     (lambda t: t["optimizer"].update(name="adam"), "training.optimizer.nesterov"),
-    (lambda t: t["lr_schedule"].update(milestones=[60000, 30000]), "not in ascending order"),
+    (lambda t: t.update(lr_schedule={"milestones": [60000, 30000]}),
+     "in the config, but protocol_source: paper sets"),
 ])
 def test_bad_protocol_keys_are_named(zhu_config, change, message):
     change(zhu_config["training"])
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         S.resolve(zhu_config)
+
+
+def test_milestones_out_of_order_are_named(zhu_config):
+    zhu_config["protocol_source"] = None
+    zhu_config["training"]["lr_schedule"] = {"milestones": [60000, 30000]}
+    with pytest.raises(ConfigError, match="not in ascending order"):
+        S.resolve(zhu_config)
+
+
+@pytest.mark.parametrize(("source", "milestones", "stop", "decay", "dropout"), [
+    ("paper", [30000, 60000], 72000, 0.0001, 0.2),  # their paper, Sect. 4 (dropout "0.8" read as keep)
+    ("code", [30000, 60000, 90000], 100000, 0.0, 0.0),  # their GalaxyNet/resnet_v2.py and training.py
+])
+def test_protocol_source_follows_their_paper_or_their_code(zhu_config, source, milestones, stop, decay, dropout):
+    zhu_config["protocol_source"] = source
+    config = S.resolve(zhu_config)
+    training = config["training"]
+    assert training["lr_schedule"] == {"milestones": milestones, "gamma": 0.1, "unit": "iterations"}
+    assert training["max_iterations"] == stop and training["optimizer"]["weight_decay"] == decay
+    assert {m: spec["dropout"] for m, spec in config["models"].items() if spec["dropout"] is not None} == {
+        "wide_preact_resnet26-scratch": dropout}
+    assert max(spec["epochs"] for spec in config["models"].values()) * 203 >= stop  # 203 steps per epoch
+    job = next(j for j in S.training_jobs(config) if j.model == "wide_preact_resnet26-scratch")
+    assert S.train_settings(config, job).dropout == dropout
+    assert published.zhu_arms(config)["wide_preact_resnet26-scratch"] == published.ZHU_OURS
+    # the same as the paper's or the code's: still their protocol; another schedule is not
+    config["training"]["max_iterations"] = 90000
+    assert published.zhu_arms(config) == {}
+
+
+def test_where_the_paper_is_silent_the_config_follows_their_code(zhu_config):
+    """GalaxyNet/input_data.py: random_brightness(max_delta=63) on 0-255 pixels, random_contrast(0.2, 1.8),
+    saturation and hue commented out; the test view at img_width = 220."""
+    training = S.resolve(zhu_config)["training"]
+    jitter = training["colour_jitter"]
+    assert round(jitter["brightness"] * 255, 4) == 63 and (1 - jitter["contrast"], 1 + jitter["contrast"]) == (
+        pytest.approx(0.2), pytest.approx(1.8))
+    assert jitter["saturation"] == jitter["hue"] == 0
+    assert training["scale_jitter"]["test_side"] == 220 and training["scale_jitter"]["resize"] == 80
+
+
+def test_a_key_protocol_source_sets_is_an_error_when_the_config_sets_it_otherwise(zhu_config):
+    zhu_config["training"]["max_iterations"] = 100000
+    with pytest.raises(ConfigError, match="training.max_iterations: 100000 in the config, but protocol_source: "
+                                          "paper sets 72000; remove the key, or set protocol_source: null"):
+        S.resolve(copy.deepcopy(zhu_config))
+    zhu_config["training"]["max_iterations"] = 72000  # the same value: fine
+    S.resolve(copy.deepcopy(zhu_config))
+    zhu_config["models"]["alexnet-scratch"]["dropout"] = 0.5
+    with pytest.raises(ConfigError, match=r"models.alexnet-scratch.dropout: alexnet has no dropout option \(only "
+                                          r"\['wide_preact_resnet26'\]\)"):
+        S.resolve(zhu_config)
+
+
+def test_the_dropout_of_the_wide_resnet_is_the_configured_one():
+    assert {m.p for m in build_model("wide_preact_resnet26", 5, dropout=0.2).modules()
+            if isinstance(m, torch.nn.Dropout)} == {0.2}
+    assert {m.p for m in build_model("wide_preact_resnet26", 5).modules() if isinstance(m, torch.nn.Dropout)} == {0.0}
+    with pytest.raises(ValueError, match="alexnet has no dropout option"):
+        build_model("alexnet", 5, dropout=0.2)
+
+
+def test_a_run_builds_its_network_with_its_dropout(tiny_study):  # noqa: F811
+    images = load_store(tiny_study / "images.npy", 96, torch.device("cpu"))
+    catalog = pd.read_parquet(tiny_study / "catalog.parquet")
+    run = build_run(settings(architecture="wide_preact_resnet26", dropout=0.3), images, catalog, None, CLASSES)
+    assert {m.p for m in run.model.modules() if isinstance(m, torch.nn.Dropout)} == {0.3}
 
 
 def test_imagenet_weights_for_a_published_galaxy_network_are_a_config_error(zhu_config):

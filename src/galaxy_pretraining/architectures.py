@@ -62,6 +62,8 @@ class ArchitectureSpec:
     options: keyword arguments of the torchvision builder, as (name, value) pairs.
     min_input: the smallest input side the network takes; a smaller input is
     resized (bilinear) up to it in front of the first layer (Inception v3: 75).
+    dropout_option: whether the network takes a dropout probability
+    (models.<name>.dropout; networks.build_network).
     """
 
     source: str
@@ -74,6 +76,7 @@ class ArchitectureSpec:
     gradcam_layer: str | None = None
     options: tuple[tuple[str, object], ...] = ()
     min_input: int | None = None
+    dropout_option: bool = False
 
     @property
     def has_weights(self) -> bool:
@@ -116,7 +119,7 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
                                  options=(("aux_logits", False), ("transform_input", True), ("init_weights", True)),
                                  min_input=75),
     # Published galaxy networks (networks.py): no pretrained weights.
-    "wide_preact_resnet26": ArchitectureSpec("galaxy_pretraining", "fc", "", gradcam_layer="final"),
+    "wide_preact_resnet26": ArchitectureSpec("galaxy_pretraining", "fc", "", gradcam_layer="final", dropout_option=True),
     "dieleman2015": ArchitectureSpec("galaxy_pretraining", "head", "", gradcam_layer="features"),
     "vit_b_16": _torchvision("heads.head", "vit_b_16-c867db91.pth", "ViT_B_16_Weights.IMAGENET1K_V1", None),
     "efficientnet_lite0": ArchitectureSpec(

@@ -248,8 +248,13 @@ def fetch_weights_file(spec: ArchitectureSpec, target: os.PathLike, mirror: str 
     verify_weights(target, spec)
 
 
-def build_model(architecture_name: str, n_classes: int | None, weights_path: os.PathLike | None = None) -> nn.Module:
+def build_model(architecture_name: str, n_classes: int | None, weights_path: os.PathLike | None = None,
+                dropout: float | None = None) -> nn.Module:
     """An architecture with a fresh n_classes output layer, from ImageNet weights or default init.
+
+    `dropout` (models.<name>.dropout): the network's dropout probability, for an architecture whose registry
+    entry has dropout_option (wide_preact_resnet26); None: the network without dropout. A dropout for another
+    architecture is a ValueError.
 
     n_classes None keeps the 1,000-class ImageNet head (to check the weights).
     A timm architecture is built without its classifier; its file's
@@ -257,7 +262,14 @@ def build_model(architecture_name: str, n_classes: int | None, weights_path: os.
     loaded, and n_classes None leaves the encoder's features as the output.
     """
     spec = architecture_spec(architecture_name)
-    model = BUILDERS[spec.source](architecture_name)
+    if dropout is not None and not spec.dropout_option:
+        raise ValueError(f"{architecture_name} has no dropout option (models.<name>.dropout)")
+    if dropout is not None:
+        from .networks import build_network
+
+        model = build_network(architecture_name, dropout)
+    else:
+        model = BUILDERS[spec.source](architecture_name)
     if spec.min_input is not None:
         model.register_forward_pre_hook(_resize_up_to(spec.min_input))
     if weights_path is not None and not spec.has_weights:

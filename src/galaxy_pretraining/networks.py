@@ -63,7 +63,7 @@ class WidePreActResNet(nn.Module):
 
     GROUP_WIDTHS = (64, 128, 256, 512)
 
-    def __init__(self, num_classes: int = 1000, k: int = 2, units: int = 2, dropout: float = 0.2):
+    def __init__(self, num_classes: int = 1000, k: int = 2, units: int = 2, dropout: float = 0.0):
         super().__init__()
         # "same" padding of an even kernel, as TensorFlow pads it: 2 pixels before, 3 after
         self.stem = nn.Sequential(nn.ZeroPad2d((2, 3, 2, 3)), nn.Conv2d(3, 64, 6, bias=True))

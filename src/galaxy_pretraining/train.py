@@ -437,7 +437,8 @@ def build_run(settings: TrainSettings, images: torch.Tensor, catalog: pd.DataFra
     # Arms of one architecture with any pretrained weights draw alike (the seeds predate the zoobot source).
     identity = (settings.seed, settings.architecture, settings.weights != "none", settings.run)
     torch.manual_seed(_seed(*identity, "init"))
-    initial = build_model(settings.architecture, settings.n_classes, None if settings.weights == "none" else weights_path)
+    initial = build_model(settings.architecture, settings.n_classes, None if settings.weights == "none" else weights_path,
+                          settings.dropout)
     if settings.normalization == FROM_WEIGHTS:
         # The run (its checkpoints and best model's saved settings) holds the values its weights call for.
         settings = replace(settings, normalization=weights_normalization(initial, settings.architecture, settings.weights))
