@@ -503,3 +503,33 @@ def test_the_comparison_puts_their_numbers_beside_our_runs_of_the_same_network()
     assert row["recall_macro_mean"] == pytest.approx(90.0) and row["zhu2019_recall_macro"] == 95.21
     with pytest.raises(ValueError, match="no model of this study"):
         analysis.zhu2019_comparison(peaks, roc, per_class, {})
+
+
+def test_a_per_run_view_gives_every_image_the_runs_side_and_quarter_turns():
+    """draw: per_run (their code): one side and one number of turns for all images; here side 24, one turn."""
+    batch = images(1).repeat(8, 1, 1, 1)
+    jitter = {**VIEWS, "resize": 16, "draw": "per_run", "run_side": 24, "run_turns": 1}
+    views = scale_jitter_view(batch, jitter, 16, False, True, torch.Generator().manual_seed(0))
+    turned = torch.rot90(scale_test_view(batch[:1], 24, 16, 16)[0], 1, (1, 2))
+    for view in views:
+        assert torch.allclose(view, turned, atol=1e-3)
+
+
+def test_a_per_run_draw_is_made_once_from_the_runs_seed_and_saved(tiny_study):  # noqa: F811
+    store = load_store(tiny_study / "images.npy", 96, torch.device("cpu"))
+    catalog = pd.read_parquet(tiny_study / "catalog.parquet")
+    s = settings(crop_size=16, rotation="quarter_turns", normalization="per_image", flips=True,
+                 scale_jitter={**VIEWS, "resize": 20, "draw": "per_run"})
+    first, again = (build_run(s, store, catalog, None, CLASSES).settings.scale_jitter for _ in range(2))
+    assert first == again and VIEWS["sides"][0] <= first["run_side"] <= VIEWS["sides"][1]
+    assert first["run_turns"] in range(4) and "run_side" not in s.scale_jitter
+    per_image = build_run(settings(crop_size=16, rotation="quarter_turns", normalization="per_image",
+                                   scale_jitter={**VIEWS, "resize": 20, "draw": "per_image"}), store, catalog, None,
+                          CLASSES)
+    assert "run_side" not in per_image.settings.scale_jitter
+
+
+@pytest.mark.parametrize(("source", "draw"), [("paper", "per_image"), ("code", "per_run")])
+def test_protocol_source_sets_how_the_view_is_drawn(zhu_config, source, draw):
+    zhu_config["protocol_source"] = source
+    assert S.resolve(zhu_config)["training"]["scale_jitter"]["draw"] == draw

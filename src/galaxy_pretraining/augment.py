@@ -208,14 +208,24 @@ def scale_jitter_view(images: torch.Tensor, scale_jitter: dict, crop: int, flips
     (whole pixels, both ends included), resized to `resize`, a random crop of `crop`, a random number of quarter
     turns (when `quarter_turns`) and a left-right flip with probability 1/2 (when `flips`). Quarter turns and
     that one flip already give all eight symmetries of the square with equal chances, so a vertical flip
-    would change nothing. Float 0-255."""
+    would change nothing. Float 0-255.
+
+    With `run_side` and `run_turns` in scale_jitter (draw: per_run; train.build_run draws them once per run),
+    every image gets that side and that many quarter turns (when `quarter_turns`); offsets and flips stay per
+    image."""
     n, device = images.shape[0], images.device
     low, high = scale_jitter["sides"]
     resize = scale_jitter["resize"]
-    side = torch.randint(low, high + 1, (n,), generator=generator, device=device)
+    per_run = "run_side" in scale_jitter
+    side = (torch.full((n,), scale_jitter["run_side"], device=device) if per_run
+            else torch.randint(low, high + 1, (n,), generator=generator, device=device))
     offset = torch.randint(0, resize - crop + 1, (n, 2), generator=generator, device=device)
-    turns = (torch.randint(0, 4, (n,), generator=generator, device=device) if quarter_turns
-             else torch.zeros(n, dtype=torch.long, device=device))
+    if not quarter_turns:
+        turns = torch.zeros(n, dtype=torch.long, device=device)
+    elif per_run:
+        turns = torch.full((n,), scale_jitter["run_turns"], dtype=torch.long, device=device)
+    else:
+        turns = torch.randint(0, 4, (n,), generator=generator, device=device)
     flip = (torch.rand(n, generator=generator, device=device) < 0.5 if flips
             else torch.zeros(n, dtype=torch.bool, device=device))
     theta = scale_crop_theta(side, offset, turns, flip, images.shape[-1], resize, crop)

@@ -237,17 +237,22 @@ ZHU_PROTOCOL = {
 #   the cross-entropy alone: the regularisation losses are never added, so no weight decay ran.
 # - dropout after each 3x3: the paper prints "0.8" (read here as TensorFlow's keep probability: 0.2 dropped);
 #   the code calls tf.nn.dropout(residual, 1.0): nothing dropped.
+# - the crop side S and the quarter turns k: the paper draws them per image; the code (GalaxyNet/input_data.py)
+#   draws S = random.randint(170, 241) and k = random.randint(0, 3) in Python when the graph is built, so they
+#   stay fixed for a whole training run.
 ZHU_PROTOCOL_SOURCES = {
     "paper": {
         ("training", "lr_schedule"): {"milestones": [30000, 60000], "gamma": 0.1, "unit": "iterations"},
         ("training", "max_iterations"): 72000,
         ("training", "optimizer", "weight_decay"): 0.0001,
+        ("training", "scale_jitter", "draw"): "per_image",
         ("dropout",): 0.2,
     },
     "code": {
         ("training", "lr_schedule"): {"milestones": [30000, 60000, 90000], "gamma": 0.1, "unit": "iterations"},
         ("training", "max_iterations"): 100000,
         ("training", "optimizer", "weight_decay"): 0.0,
+        ("training", "scale_jitter", "draw"): "per_run",
         ("dropout",): 0.0,
     },
 }

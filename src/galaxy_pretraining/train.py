@@ -439,6 +439,15 @@ def build_run(settings: TrainSettings, images: torch.Tensor, catalog: pd.DataFra
     torch.manual_seed(_seed(*identity, "init"))
     initial = build_model(settings.architecture, settings.n_classes, None if settings.weights == "none" else weights_path,
                           settings.dropout)
+    if settings.scale_jitter is not None and settings.scale_jitter.get("draw") == "per_run":
+        # Zhu et al.'s code: one crop side and one number of quarter turns for the whole run, drawn from the
+        # run's own seed (the same after a resume), kept in its saved settings.
+        draw = torch.Generator().manual_seed(_seed(*identity, "per_run_view"))
+        low, high = settings.scale_jitter["sides"]
+        side, turns = (int(torch.randint(low, high + 1, (1,), generator=draw)),
+                       int(torch.randint(0, 4, (1,), generator=draw)))
+        settings = replace(settings, scale_jitter={**settings.scale_jitter, "run_side": side, "run_turns": turns})
+        print(f"one view for the whole run: side {side}, {turns} quarter turns", flush=True)
     if settings.normalization == FROM_WEIGHTS:
         # The run (its checkpoints and best model's saved settings) holds the values its weights call for.
         settings = replace(settings, normalization=weights_normalization(initial, settings.architecture, settings.weights))
