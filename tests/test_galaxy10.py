@@ -132,3 +132,51 @@ def test_a_config_of_galaxy10_is_checked(root):
     config["data"]["galaxy10_decals"]["expected_class_counts"] = {"disturbed": 1081}
     with pytest.raises(ConfigError, match="expected_class_counts: give the count of each of"):
         resolve(dict(config))
+
+
+def _with(mock_file, tmp_path, name, dataset, rows, value):
+    """A copy of the mock file with `dataset[rows] = value`."""
+    path = tmp_path / name
+    path.write_bytes(mock_file.read_bytes())
+    with h5py.File(path, "r+") as handle:
+        values = handle[dataset][()]
+        values[rows] = value
+        handle[dataset][...] = values
+    return path
+
+
+def test_a_negative_redshift_is_a_warning_naming_the_rows_and_becomes_missing(mock_file, tmp_path):
+    """Galaxy10_coord.csv's redshift is its dec: negative in 1,741 rows. The study does not use it: warn."""
+    from galaxy_pretraining.galaxy10 import RedshiftWarning
+
+    path = _with(mock_file, tmp_path, "neg_z.h5", "redshift", [5, 17, 230], -12.5)
+    with pytest.warns(RedshiftWarning, match=r"neg_z.h5: redshift is negative or infinite in "
+                                             r"rows 5, 17, 230 \(3 of 300\), e.g. redshift\[5\] = -12.5"):
+        catalog = catalog_from_hdf5(path, CLASS_NAMES)
+    assert catalog["redshift"].isna().tolist() == [i in (5, 17, 230) for i in range(300)]
+    assert len(catalog) == 300
+
+
+def test_missing_and_non_negative_redshifts_pass_without_a_warning(mock_file, tmp_path):
+    import warnings
+
+    path = _with(mock_file, tmp_path, "nan_z.h5", "redshift", [3, 4], [np.nan, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        catalog = catalog_from_hdf5(path, CLASS_NAMES)
+    assert np.isnan(catalog["redshift"].iloc[3]) and catalog["redshift"].iloc[4] == 0.0
+
+
+@pytest.mark.parametrize("value", [0.0, -0.262, np.nan])
+def test_a_pxscale_that_is_not_positive_is_an_error_naming_the_rows(mock_file, tmp_path, value):
+    path = _with(mock_file, tmp_path, "bad_px.h5", "pxscale", [8, 99], value)
+    with pytest.raises(CatalogError, match=r"bad_px.h5: pxscale \(arcsec per pixel\) is not a positive number in "
+                                           r"rows 8, 99 \(2 of 300\)"):
+        catalog_from_hdf5(path, CLASS_NAMES)
+
+
+def test_many_bad_rows_are_counted_and_the_first_ten_named():
+    from galaxy_pretraining.galaxy10 import check_pxscale_and_redshift
+
+    with pytest.raises(CatalogError, match=r"src: pxscale .* rows 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, \.\.\. \(1,741 of 1,741\)"):
+        check_pxscale_and_redshift(np.full(1741, -1.0), np.zeros(1741), "src")

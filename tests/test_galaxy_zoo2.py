@@ -65,14 +65,15 @@ def test_the_default_selection_is_the_papers_table_1():
 
 
 def test_the_clean_sample_takes_each_galaxy_whose_cuts_hold_and_drops_the_ambiguous(tmp_path, capsys):
-    catalog = catalog_from_kaggle(kaggle_folder(tmp_path / "gz2"), paper_selection(), CLASSES, "drop")
+    catalog = catalog_from_kaggle(kaggle_folder(tmp_path / "gz2"), paper_selection(), CLASSES, "drop", "weighted")
     assert dict(zip(catalog["id"], catalog["class_index"])) == EXPECTED
     assert catalog["image_path"].iloc[0].endswith("images_training_rev1/100008.jpg")
-    assert "8 galaxies, 5 in the clean sample, 1 dropped for meeting two classes' cuts, 2 in no class" in \
+    assert ("8 galaxies, 5 in the clean sample (weighted fractions), 1 dropped for meeting two classes' cuts, "
+            "2 in no class") in \
         capsys.readouterr().out
     with pytest.raises(CatalogError, match="1 galaxies meet the cuts of two classes, first GalaxyID 100123 "
                                            r"\(round-smooth, in-between-smooth\)"):
-        catalog_from_kaggle(tmp_path / "gz2", paper_selection(), CLASSES, "error")
+        catalog_from_kaggle(tmp_path / "gz2", paper_selection(), CLASSES, "error", "weighted")
 
 
 def test_a_cut_holds_at_its_threshold():
@@ -97,13 +98,13 @@ def test_a_missing_column_image_or_file_is_an_error_naming_it(tmp_path):
     table = pd.read_csv(folder / "training_solutions_rev1.csv").drop(columns=["Class4.1"])
     table.to_csv(folder / "training_solutions_rev1.csv", index=False)
     with pytest.raises(CatalogError, match="no column 'Class4.1'"):
-        catalog_from_kaggle(folder, paper_selection(), CLASSES, "drop")
+        catalog_from_kaggle(folder, paper_selection(), CLASSES, "drop", "weighted")
     kaggle_folder(folder)
     (folder / "images_training_rev1/100090.jpg").unlink()
     with pytest.raises(CatalogError, match="1 image file.*100090.jpg"):
-        catalog_from_kaggle(folder, paper_selection(), CLASSES, "drop")
+        catalog_from_kaggle(folder, paper_selection(), CLASSES, "drop", "weighted")
     with pytest.raises(CatalogError, match="needs training_solutions_rev1.csv.*Kaggle login.*kaggle.com"):
-        catalog_from_kaggle(tmp_path / "nowhere", paper_selection(), CLASSES, "drop")
+        catalog_from_kaggle(tmp_path / "nowhere", paper_selection(), CLASSES, "drop", "weighted")
 
 
 def test_the_class_counts_are_checked_like_the_papers(tmp_path):
@@ -113,6 +114,59 @@ def test_the_class_counts_are_checked_like_the_papers(tmp_path):
         kind.build_catalog(settings, CLASSES, {"solutions": str(folder / "training_solutions_rev1.csv")})
     settings["expected_class_counts"] = dict.fromkeys(CLASSES, 1)
     assert len(kind.build_catalog(settings, CLASSES, {"solutions": str(folder / "training_solutions_rev1.csv")})) == 5
+
+
+# Hand-built rows (weighted down the tree) whose class differs between the two readings of Table 1's cuts.
+READING_ROWS = {
+    # smooth 0.6; completely round 0.4 of all votes = 0.67 of the smooth ones: round only when conditional
+    "200001": {"Class1.1": 0.6, "Class1.2": 0.4, "Class7.1": 0.4, "Class7.2": 0.15, "Class7.3": 0.05},
+    # features 0.6, face-on 0.5 (0.83 of them), arms 0.4 (0.8 of the face-on): spiral only when conditional
+    "200002": {"Class1.1": 0.35, "Class1.2": 0.6, "Class2.1": 0.1, "Class2.2": 0.5, "Class4.1": 0.4,
+               "Class4.2": 0.1, "Class7.1": 0.15, "Class7.2": 0.1, "Class7.3": 0.1},
+    # round smooth as weighted (7.1 = 0.5); conditional, edge-on too (2.1 / 1.2 = 0.7): dropped as ambiguous
+    "200003": {"Class1.1": 0.5, "Class1.2": 0.5, "Class7.1": 0.5, "Class2.1": 0.35, "Class2.2": 0.15},
+    # cigar either way; nobody answered question 2 (Class1.2 = 0): its conditional fractions are 0, not 0 / 0
+    "200004": {"Class1.1": 1.0, "Class7.3": 0.6, "Class7.2": 0.4},
+    # round smooth either way
+    "200005": {"Class1.1": 0.9, "Class1.2": 0.1, "Class7.1": 0.8, "Class7.2": 0.1},
+}
+BY_READING = {"weighted": {"200003": 0, "200004": 2, "200005": 0},
+              "conditional": {"200001": 0, "200002": 4, "200004": 2, "200005": 0}}
+
+
+@pytest.mark.parametrize("fractions", ["weighted", "conditional"])
+def test_each_reading_of_the_fractions_gives_the_classes_known_by_hand(tmp_path, fractions, capsys):
+    folder = kaggle_folder(tmp_path / "gz2", READING_ROWS)
+    catalog = catalog_from_kaggle(folder, paper_selection(), CLASSES, "drop", fractions)
+    assert dict(zip(catalog["id"], catalog["class_index"])) == BY_READING[fractions]
+    assert f"5 galaxies, {len(BY_READING[fractions])} in the clean sample ({fractions} fractions)" in \
+        capsys.readouterr().out
+
+
+def test_conditional_fractions_divide_by_the_answer_that_led_to_the_question():
+    from galaxy_pretraining.galaxy_zoo2 import conditional_fractions, parent_columns
+
+    assert parent_columns(["Class1.1", "Class7.1", "Class2.2", "Class4.1", "Class6.1"]) == \
+        ["Class1.1", "Class1.2", "Class2.2"]
+    table = pd.DataFrame({"Class1.1": [0.6, 1.0], "Class1.2": [0.4, 0.0], "Class7.1": [0.4, 0.3],
+                          "Class2.1": [0.3, 0.0], "Class2.2": [0.1, 0.0], "Class4.1": [0.1000001, 0.0]})
+    out = conditional_fractions(table, ["Class1.1", "Class7.1", "Class2.1", "Class4.1"])
+    assert np.allclose(out["Class7.1"], [0.4 / 0.6, 0.3])
+    assert np.allclose(out["Class2.1"], [0.75, 0.0])  # 0 where nobody reached question 2
+    assert out["Class4.1"].tolist() == [1.0, 0.0]  # rounding above 1 held at 1
+    assert out["Class1.1"].tolist() == [0.6, 1.0] and table["Class7.1"].tolist() == [0.4, 0.3]  # a copy
+    with pytest.raises(ValueError, match="fractions 'raw'"):
+        catalog_from_kaggle("anywhere", paper_selection(), CLASSES, "drop", "raw")
+
+
+@pytest.mark.parametrize(("fractions", "other"), [("weighted", "conditional"), ("conditional", "weighted")])
+def test_a_count_mismatch_says_which_reading_gave_the_counts_and_names_the_other(tmp_path, fractions, other):
+    folder = kaggle_folder(tmp_path / "gz2", READING_ROWS)
+    settings = {**schema_defaults("data", "galaxy_zoo2"), "fractions": fractions}
+    with pytest.raises(CatalogError, match=f"(?s)class counts differ.*cuts on {fractions} vote fractions "
+                                           rf"\(data.galaxy_zoo2.fractions: {fractions}\).*try "
+                                           f"data.galaxy_zoo2.fractions: {other}"):
+        kind.build_catalog(settings, CLASSES, {"solutions": str(folder / "training_solutions_rev1.csv")})
 
 
 def zhu_config(path):
@@ -158,7 +212,7 @@ def test_the_mock_has_kaggles_columns_votes_weighted_down_the_tree_and_the_paper
     for question, parent in PARENT_ANSWER.items():
         answers = [c for c in COLUMNS if c.startswith(f"Class{question}.")]
         assert np.allclose(table[answers].sum(axis=1), table[parent], atol=1e-5), question
-    catalog = catalog_from_kaggle(tmp_path / "mock", paper_selection(), CLASSES, "error")  # no overlaps
+    catalog = catalog_from_kaggle(tmp_path / "mock", paper_selection(), CLASSES, "error", "weighted")  # no overlaps
     assert len(catalog) == 160  # 20 % meet no class's cuts
     shares = np.array([8434, 8069, 578, 3903, 7806]) / 28790  # the paper's clean sample
     assert np.abs(np.bincount(catalog["class_index"]) - 160 * shares).max() < 1.01

@@ -155,3 +155,25 @@ def test_frozen_share_counts_a_timm_model_s_layers_below_its_classifier():
 def test_an_unknown_timm_model_is_an_error():
     with pytest.raises(KeyError, match="timm has no model 'convnext_nanoo'"):
         build_model("timm/convnext_nanoo", 3)
+
+
+def test_a_timm_model_is_normalised_as_its_timm_pretrained_cfg_says_and_zoobot_as_its_encoders():
+    """normalization `weights`: timm's own config for timm weights (and for scratch), 0.5/0.5 for Zoobot's."""
+    from galaxy_pretraining.architectures import ZOOBOT_MEAN, ZOOBOT_STD
+    from galaxy_pretraining.augment import IMAGENET_MEAN
+    from galaxy_pretraining.models import weights_normalization
+
+    # vit_tiny's default tag (augreg) was trained on inputs scaled by 0.5/0.5, not ImageNet's means: a model
+    # that got ImageNet's values here would be normalised wrongly.
+    vit = build_model("timm/vit_tiny_patch16_224", 3)
+    timm_config = timm.models.get_pretrained_cfg("vit_tiny_patch16_224")
+    assert tuple(timm_config.mean) != IMAGENET_MEAN
+    for weights in ("imagenet", "none"):
+        normalization = weights_normalization(vit, "timm/vit_tiny_patch16_224", weights)
+        assert normalization["mean"] == list(timm_config.mean) and normalization["std"] == list(timm_config.std)
+        assert "vit_tiny_patch16_224" in normalization["source"]
+    convnext = build_model("timm/convnext_atto", 3)
+    imagenet = weights_normalization(convnext, "timm/convnext_atto", "imagenet")
+    assert imagenet["mean"] == list(timm.models.get_pretrained_cfg("convnext_atto").mean)
+    zoobot = weights_normalization(convnext, "timm/convnext_atto", "zoobot")
+    assert (zoobot["mean"], zoobot["std"]) == (list(ZOOBOT_MEAN), list(ZOOBOT_STD)) == ([0.5] * 3, [0.5] * 3)

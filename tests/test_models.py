@@ -131,3 +131,29 @@ def test_weights_download_with_a_wrong_hash_is_refused(tmp_path, http_dir):
 def test_unreachable_weights_server_is_a_clear_error(tmp_path):
     with pytest.raises(WeightsError, match="cannot fetch http://127.0.0.1:9/"):
         fetch_weights("alexnet", tmp_path / weights_file_name("alexnet"), mirror="http://127.0.0.1:9")
+
+
+@pytest.mark.parametrize(("name", "weights", "mean", "std"), [
+    ("resnet18", "imagenet", [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+    ("resnet18", "none", [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),  # scratch: its ImageNet arm's inputs
+    ("efficientnet_lite0", "imagenet", [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+    ("wide_preact_resnet26", "none", [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]),  # no pretrained weights: pixels 0-1
+])
+def test_normalisation_from_the_weights_of_registry_networks(name, weights, mean, std):
+    from galaxy_pretraining.models import weights_normalization
+
+    normalization = weights_normalization(build_model(name, 3), name, weights)
+    assert (normalization["mean"], normalization["std"]) == (mean, std)
+    with pytest.raises(ValueError, match="weights 'imagenet1k'"):
+        weights_normalization(build_model(name, 3), name, "imagenet1k")
+
+
+def test_a_mean_and_std_normalise_as_the_named_normalisation_does():
+    from galaxy_pretraining.augment import normalize
+
+    batch = torch.rand(2, 3, 8, 8)
+    as_values = normalize(batch, {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225], "source": "x"})
+    assert torch.allclose(as_values, normalize(batch, "imagenet"))
+    assert torch.allclose(normalize(batch, {"mean": [0.5] * 3, "std": [0.5] * 3}), batch * 2 - 1)
+    with pytest.raises(ValueError, match="'weights' is resolved when the model is built"):
+        normalize(batch, "weights")

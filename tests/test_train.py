@@ -50,7 +50,7 @@ def tiny_study(tmp_path_factory):
 
 def settings(**overrides):
     """The schema's training defaults, shrunk to the tiny study."""
-    base = dict(schema_defaults("training"), architecture="resnet18", weights="none", epochs=3, frozen_share=0.0,
+    base = dict(schema_defaults("training"), architecture="resnet18", weights="none", epochs=3, frozen_share=0.0, dropout=None,
                 n_classes=3, run=0, train_fraction=1.0,
                 batch_size=16, optimizer={"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0, "nesterov": False},
                 crop_size=32, evaluation="center", device="cpu", deterministic=True, checkpoint_every=1, split=SPLIT)
@@ -419,3 +419,26 @@ def test_a_label_budget_trains_on_its_subset_and_steps_scaling_keeps_the_epochs_
     order = epoch_order(steps.labels[steps.rows["train"]], torch.Generator().manual_seed(0), False, 72)
     n = len(steps.rows["train"])
     assert len(order) == 72 and sorted(order[:n].tolist()) == list(range(n))  # whole passes, one after another
+
+
+def test_normalisation_from_the_weights_is_in_the_runs_saved_settings(tiny_study, tmp_path):
+    """training.normalization `weights`: resnet18 from scratch gets ImageNet's values (its ImageNet arm's),
+    and its checkpoint and best model hold them, not the word `weights`."""
+    from galaxy_pretraining.augment import IMAGENET_MEAN, IMAGENET_STD, normalize
+    from galaxy_pretraining.gradcam import displayable
+
+    s = settings(epochs=1, normalization="weights")
+    run(tiny_study, tmp_path, s)
+    for file in ("best.pt", "last.pt"):
+        path = tmp_path / file
+        if path.exists():
+            saved = torch.load(path, weights_only=False)["settings"]["normalization"]
+            assert saved["mean"] == list(IMAGENET_MEAN) and saved["std"] == list(IMAGENET_STD), (file, saved)
+    images, catalog = load_store(tiny_study / "images.npy", N, torch.device("cpu")), pd.read_parquet(
+        tiny_study / "catalog.parquet")
+    r = build_run(s, images, catalog, None, CLASSES)
+    assert r.settings.normalization["source"].startswith("ImageNet") and s.normalization == "weights"
+    assert 0 <= evaluate(r.model, r.data, "test", r.settings, r.generators["evaluate"], r.device)["accuracy"] <= 1
+    pixels = torch.rand(2, 3, 4, 4)
+    assert np.allclose(displayable(normalize(pixels, r.settings.normalization), r.settings.normalization),
+                       pixels.permute(0, 2, 3, 1).numpy(), atol=1e-6)

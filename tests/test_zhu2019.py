@@ -216,16 +216,87 @@ def weight_layers(model):
     return [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
 
 
-def test_the_wide_resnet_has_26_weight_layers_and_its_counted_parameters():
-    """1 stem + 4 groups x 2 units x 3 convolutions + 1 classifier = 26 layers (the 1x1 shortcut projections,
-    which He et al. do not count, aside). Their Table 3 as printed (k = 2) holds 61,161,349 parameters with
-    five classes, not the 26.3 M the paper states (see docs/studies/zhu2019.md)."""
+# Their network as their code defines it (resnet_v2_26_2 in GalaxyNet/resnet_v2.py of
+# github.com/Adaydl/GalaxyClassification), transcribed: per block, per unit (depth, depth_bottleneck, stride),
+# k = 2 on both widths.
+K = 2
+THEIR_BLOCKS = {
+    "conv2": [(256 * K, 64 * K, 1), (256 * K, 64 * K, 2)],
+    "conv3": [(512 * K, 128 * K, 1), (512 * K, 128 * K, 2)],
+    "conv4": [(1024 * K, 256 * K, 1), (1024 * K, 256 * K, 2)],
+    "conv5": [(2048 * K, 512 * K, 1)] * 2,
+}
+
+
+def their_parameter_count(n_classes):
+    """The trainable variables their TF-slim code creates, counted from THEIR_BLOCKS and TF-slim's rules: a
+    slim.conv2d with a normalizer (batch norm, with scale: gamma and beta) has no bias, one without has a bias;
+    conv1 (6x6, 64), the shortcut projections, each unit's last 1x1 and the logits have none."""
+    def conv(inputs, outputs, size, bias):
+        return inputs * outputs * size * size + (outputs if bias else 0)
+
+    total, depth_in = conv(3, 64, 6, True), 64
+    for units in THEIR_BLOCKS.values():
+        for depth, middle, _ in units:
+            total += 2 * depth_in  # preact batch norm
+            total += conv(depth_in, depth, 1, True) if depth != depth_in else 0  # else subsample: no weights
+            total += conv(depth_in, middle, 1, False) + 2 * middle + conv(middle, middle, 3, False) + 2 * middle
+            total += conv(middle, depth, 1, True)
+            depth_in = depth
+    return total + 2 * depth_in + conv(depth_in, n_classes, 1, True)  # postnorm, logits
+
+
+def test_the_wide_resnet_is_their_code_layer_by_layer_and_counts_their_parameters():
+    """Unit by unit against their resnet_v2_26_2: widths, the stride in the 3x3, a projection shortcut exactly
+    where the depth changes (4 of 8 units; the 3 stride-only units subsample their input), biases where TF-slim
+    makes them. 26 weight layers besides the shortcuts (1 + 4 x 2 x 3 + 1). Their code holds 55,679,429
+    parameters with five classes, not the paper's 26.3 M (docs/studies/zhu2019.md)."""
     model = build_model("wide_preact_resnet26", 5)
+    stem = model.stem[1]
+    assert (stem.in_channels, stem.out_channels, stem.kernel_size, stem.stride) == (3, 64, (6, 6), (1, 1))
+    assert stem.bias is not None and isinstance(model.pool, torch.nn.MaxPool2d) and model.pool.kernel_size == 2
+    depth_in = 64
+    for group, units in THEIR_BLOCKS.items():
+        for unit, (depth, middle, stride) in zip(module_at(model, group), units, strict=True):
+            assert (unit.conv1.in_channels, unit.conv1.out_channels, unit.conv1.kernel_size) == (depth_in, middle, (1, 1))
+            assert (unit.conv2.out_channels, unit.conv2.kernel_size, unit.conv2.stride) == (middle, (3, 3), (stride,) * 2)
+            assert (unit.conv3.out_channels, unit.conv3.kernel_size) == (depth, (1, 1))
+            assert unit.conv1.bias is None and unit.conv2.bias is None and unit.conv3.bias is not None
+            if depth != depth_in:
+                assert unit.shortcut.stride == (stride, stride) and unit.shortcut.bias is not None
+            else:
+                assert unit.shortcut is None
+            assert unit.norm1.num_features == depth_in and unit.norm1.affine
+            depth_in = depth
+    assert model.final[0].num_features == 4096 and model.fc.in_features == 4096
     shortcuts = [m for name, m in model.named_modules() if name.endswith("shortcut") and m is not None]
-    assert len(weight_layers(model)) - len(shortcuts) == 26 and len(shortcuts) == 7  # 4 widenings, 3 strides
-    assert sum(p.numel() for p in model.parameters()) == 61_161_349
+    assert len(weight_layers(model)) - len(shortcuts) == 26 and len(shortcuts) == 4
+    assert sum(p.numel() for p in model.parameters()) == their_parameter_count(5) == 55_679_429
+    # 64 px in: 32 after the pool, then 16, 8, 4 (the paper's 4x4 global pool)
+    sizes = {}
+    for group in THEIR_BLOCKS:
+        module_at(model, group).register_forward_hook(lambda m, i, o, g=group: sizes.update({g: o.shape[-1]}))
     assert model(torch.zeros(2, 3, 64, 64)).shape == (2, 5)
-    assert module_at(model, "conv5")[0].conv3.out_channels == 4096  # 2048k at k = 2
+    assert sizes == {"conv2": 16, "conv3": 8, "conv4": 4, "conv5": 4}
+
+
+def test_a_stride_only_unit_adds_its_input_subsampled():
+    """Their `subsample(inputs, 2)` (a 1x1 max pool of stride 2): with the residual path zeroed, the unit's
+    output is every second pixel of its (not pre-activated) input."""
+    unit = module_at(build_model("wide_preact_resnet26", 5), "conv3")[1]
+    torch.nn.init.zeros_(unit.conv3.weight)
+    torch.nn.init.zeros_(unit.conv3.bias)
+    x = torch.randn(2, 1024, 8, 8)
+    assert torch.equal(unit.eval()(x), x[:, :, ::2, ::2])
+
+
+def test_the_wide_resnet_is_drawn_with_the_variance_of_tf_slims_variance_scaling():
+    """TF-slim's variance_scaling_initializer(): variance 2 / fan_in (fan in, not out); biases 0."""
+    torch.manual_seed(0)
+    model = build_model("wide_preact_resnet26", 5)
+    for weight, fan_in in ((model.conv5[0].conv2.weight, 9 * 1024), (model.conv2[0].conv3.weight, 128)):
+        assert abs(weight.std().item() / (2 / fan_in) ** 0.5 - 1) < 0.02, fan_in
+    assert not model.conv2[0].conv3.bias.any() and not model.stem[1].bias.any()
 
 
 def test_dielemans_network_has_seven_weight_layers_and_maxout_dense_layers():
@@ -283,12 +354,80 @@ def test_zhus_config_has_six_networks_ten_runs_and_their_numbers_beside_the_scra
     (lambda t: t.update(rotation=90), "quarter_turns or 0"),
     (lambda t: t.update(scale_jitter=None, crop_size=64), "set training.scale_jitter too"),
     (lambda t: t["optimizer"].update(name="adam"), "training.optimizer.nesterov"),
-    (lambda t: t["lr_schedule"].update(milestones=[60000, 30000]), "not in ascending order"),
+    (lambda t: t.update(lr_schedule={"milestones": [60000, 30000]}),
+     "in the config, but protocol_source: paper sets"),
 ])
 def test_bad_protocol_keys_are_named(zhu_config, change, message):
     change(zhu_config["training"])
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         S.resolve(zhu_config)
+
+
+def test_milestones_out_of_order_are_named(zhu_config):
+    zhu_config["protocol_source"] = None
+    zhu_config["training"]["lr_schedule"] = {"milestones": [60000, 30000]}
+    with pytest.raises(ConfigError, match="not in ascending order"):
+        S.resolve(zhu_config)
+
+
+@pytest.mark.parametrize(("source", "milestones", "stop", "decay", "dropout"), [
+    ("paper", [30000, 60000], 72000, 0.0001, 0.2),  # their paper, Sect. 4 (dropout "0.8" read as keep)
+    ("code", [30000, 60000, 90000], 100000, 0.0, 0.0),  # their GalaxyNet/resnet_v2.py and training.py
+])
+def test_protocol_source_follows_their_paper_or_their_code(zhu_config, source, milestones, stop, decay, dropout):
+    zhu_config["protocol_source"] = source
+    config = S.resolve(zhu_config)
+    training = config["training"]
+    assert training["lr_schedule"] == {"milestones": milestones, "gamma": 0.1, "unit": "iterations"}
+    assert training["max_iterations"] == stop and training["optimizer"]["weight_decay"] == decay
+    assert {m: spec["dropout"] for m, spec in config["models"].items() if spec["dropout"] is not None} == {
+        "wide_preact_resnet26-scratch": dropout}
+    assert max(spec["epochs"] for spec in config["models"].values()) * 203 >= stop  # 203 steps per epoch
+    job = next(j for j in S.training_jobs(config) if j.model == "wide_preact_resnet26-scratch")
+    assert S.train_settings(config, job).dropout == dropout
+    assert published.zhu_arms(config)["wide_preact_resnet26-scratch"] == published.ZHU_OURS
+    # the same as the paper's or the code's: still their protocol; another schedule is not
+    config["training"]["max_iterations"] = 90000
+    assert published.zhu_arms(config) == {}
+
+
+def test_where_the_paper_is_silent_the_config_follows_their_code(zhu_config):
+    """GalaxyNet/input_data.py: random_brightness(max_delta=63) on 0-255 pixels, random_contrast(0.2, 1.8),
+    saturation and hue commented out; the test view at img_width = 220."""
+    training = S.resolve(zhu_config)["training"]
+    jitter = training["colour_jitter"]
+    assert round(jitter["brightness"] * 255, 4) == 63 and (1 - jitter["contrast"], 1 + jitter["contrast"]) == (
+        pytest.approx(0.2), pytest.approx(1.8))
+    assert jitter["saturation"] == jitter["hue"] == 0
+    assert training["scale_jitter"]["test_side"] == 220 and training["scale_jitter"]["resize"] == 80
+
+
+def test_a_key_protocol_source_sets_is_an_error_when_the_config_sets_it_otherwise(zhu_config):
+    zhu_config["training"]["max_iterations"] = 100000
+    with pytest.raises(ConfigError, match="training.max_iterations: 100000 in the config, but protocol_source: "
+                                          "paper sets 72000; remove the key, or set protocol_source: null"):
+        S.resolve(copy.deepcopy(zhu_config))
+    zhu_config["training"]["max_iterations"] = 72000  # the same value: fine
+    S.resolve(copy.deepcopy(zhu_config))
+    zhu_config["models"]["alexnet-scratch"]["dropout"] = 0.5
+    with pytest.raises(ConfigError, match=r"models.alexnet-scratch.dropout: alexnet has no dropout option \(only "
+                                          r"\['wide_preact_resnet26'\]\)"):
+        S.resolve(zhu_config)
+
+
+def test_the_dropout_of_the_wide_resnet_is_the_configured_one():
+    assert {m.p for m in build_model("wide_preact_resnet26", 5, dropout=0.2).modules()
+            if isinstance(m, torch.nn.Dropout)} == {0.2}
+    assert {m.p for m in build_model("wide_preact_resnet26", 5).modules() if isinstance(m, torch.nn.Dropout)} == {0.0}
+    with pytest.raises(ValueError, match="alexnet has no dropout option"):
+        build_model("alexnet", 5, dropout=0.2)
+
+
+def test_a_run_builds_its_network_with_its_dropout(tiny_study):  # noqa: F811
+    images = load_store(tiny_study / "images.npy", 96, torch.device("cpu"))
+    catalog = pd.read_parquet(tiny_study / "catalog.parquet")
+    run = build_run(settings(architecture="wide_preact_resnet26", dropout=0.3), images, catalog, None, CLASSES)
+    assert {m.p for m in run.model.modules() if isinstance(m, torch.nn.Dropout)} == {0.3}
 
 
 def test_imagenet_weights_for_a_published_galaxy_network_are_a_config_error(zhu_config):
@@ -364,3 +503,33 @@ def test_the_comparison_puts_their_numbers_beside_our_runs_of_the_same_network()
     assert row["recall_macro_mean"] == pytest.approx(90.0) and row["zhu2019_recall_macro"] == 95.21
     with pytest.raises(ValueError, match="no model of this study"):
         analysis.zhu2019_comparison(peaks, roc, per_class, {})
+
+
+def test_a_per_run_view_gives_every_image_the_runs_side_and_quarter_turns():
+    """draw: per_run (their code): one side and one number of turns for all images; here side 24, one turn."""
+    batch = images(1).repeat(8, 1, 1, 1)
+    jitter = {**VIEWS, "resize": 16, "draw": "per_run", "run_side": 24, "run_turns": 1}
+    views = scale_jitter_view(batch, jitter, 16, False, True, torch.Generator().manual_seed(0))
+    turned = torch.rot90(scale_test_view(batch[:1], 24, 16, 16)[0], 1, (1, 2))
+    for view in views:
+        assert torch.allclose(view, turned, atol=1e-3)
+
+
+def test_a_per_run_draw_is_made_once_from_the_runs_seed_and_saved(tiny_study):  # noqa: F811
+    store = load_store(tiny_study / "images.npy", 96, torch.device("cpu"))
+    catalog = pd.read_parquet(tiny_study / "catalog.parquet")
+    s = settings(crop_size=16, rotation="quarter_turns", normalization="per_image", flips=True,
+                 scale_jitter={**VIEWS, "resize": 20, "draw": "per_run"})
+    first, again = (build_run(s, store, catalog, None, CLASSES).settings.scale_jitter for _ in range(2))
+    assert first == again and VIEWS["sides"][0] <= first["run_side"] <= VIEWS["sides"][1]
+    assert first["run_turns"] in range(4) and "run_side" not in s.scale_jitter
+    per_image = build_run(settings(crop_size=16, rotation="quarter_turns", normalization="per_image",
+                                   scale_jitter={**VIEWS, "resize": 20, "draw": "per_image"}), store, catalog, None,
+                          CLASSES)
+    assert "run_side" not in per_image.settings.scale_jitter
+
+
+@pytest.mark.parametrize(("source", "draw"), [("paper", "per_image"), ("code", "per_run")])
+def test_protocol_source_sets_how_the_view_is_drawn(zhu_config, source, draw):
+    zhu_config["protocol_source"] = source
+    assert S.resolve(zhu_config)["training"]["scale_jitter"]["draw"] == draw

@@ -27,6 +27,13 @@ TIMM_PREFIX = "timm/"
 ZOOBOT_REPOSITORY = "mwalmsley/zoobot-encoder-{model}"  # Zoobot's encoders on the Hugging Face hub (huggingface.co/mwalmsley)
 ZOOBOT_FILE = "pytorch_model.bin"  # the file those repositories hold (an encoder: no head)
 TIMM_HUB_FILE = "model.safetensors"  # the file of timm's own repositories (timm/<model>.<tag>)
+# The input normalisation Zoobot's encoders were trained with, as Zoobot's finetuning takes it: from the
+# encoder's timm pretrained_cfg (timm.data.resolve_model_data_config on the model built from
+# hf_hub:mwalmsley/zoobot-encoder-<model>), mean and std 0.5 per channel in Zoobot's examples (github.com/mwalmsley/zoobot,
+# README and zoobot/pytorch/examples). The workflow fetches the weights file only, not the hub's config.json,
+# so this is the value stated here, not one read from the hub (training.normalization: weights).
+ZOOBOT_MEAN = (0.5, 0.5, 0.5)
+ZOOBOT_STD = (0.5, 0.5, 0.5)
 # head / gradcam_layer of a timm model: read from the built model (its pretrained_cfg's classifier, the
 # last entry of its feature_info), since they differ from model to model.
 FROM_TIMM_MODEL = "<from the timm model>"
@@ -55,6 +62,8 @@ class ArchitectureSpec:
     options: keyword arguments of the torchvision builder, as (name, value) pairs.
     min_input: the smallest input side the network takes; a smaller input is
     resized (bilinear) up to it in front of the first layer (Inception v3: 75).
+    dropout_option: whether the network takes a dropout probability
+    (models.<name>.dropout; networks.build_network).
     """
 
     source: str
@@ -67,6 +76,7 @@ class ArchitectureSpec:
     gradcam_layer: str | None = None
     options: tuple[tuple[str, object], ...] = ()
     min_input: int | None = None
+    dropout_option: bool = False
 
     @property
     def has_weights(self) -> bool:
@@ -109,7 +119,7 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
                                  options=(("aux_logits", False), ("transform_input", True), ("init_weights", True)),
                                  min_input=75),
     # Published galaxy networks (networks.py): no pretrained weights.
-    "wide_preact_resnet26": ArchitectureSpec("galaxy_pretraining", "fc", "", gradcam_layer="final"),
+    "wide_preact_resnet26": ArchitectureSpec("galaxy_pretraining", "fc", "", gradcam_layer="final", dropout_option=True),
     "dieleman2015": ArchitectureSpec("galaxy_pretraining", "head", "", gradcam_layer="features"),
     "vit_b_16": _torchvision("heads.head", "vit_b_16-c867db91.pth", "ViT_B_16_Weights.IMAGENET1K_V1", None),
     "efficientnet_lite0": ArchitectureSpec(

@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-NORMALIZATIONS = ("none", "imagenet", "per_image")
+NORMALIZATIONS = ("none", "imagenet", "per_image", "weights")
+# training.normalization `weights` before the model is built: models.weights_normalization turns it into a
+# {mean, std, source} mapping, which is what the run then holds and normalize() applies.
+FROM_WEIGHTS = "weights"
 QUARTER_TURNS = "quarter_turns"  # training.rotation: a random multiple of 90 degrees instead of any angle
 
 
@@ -125,16 +129,24 @@ def center_crop(images: torch.Tensor, crop: int) -> torch.Tensor:
     return images[:, :, top : top + crop, left : left + crop]
 
 
-def to_float(images: torch.Tensor, normalization: str = "none") -> torch.Tensor:
+def to_float(images: torch.Tensor, normalization: str | Mapping = "none") -> torch.Tensor:
     """uint8 (or float on the 0-255 scale) -> float in [0, 1], then normalised (see `normalize`)."""
     out = images.float() if images.dtype != torch.float32 else images.clone()
     return normalize(out.div_(255.0), normalization)
 
 
-def normalize(images: torch.Tensor, normalization: str) -> torch.Tensor:
-    """A float batch in [0, 1] as the network sees it. `none`: as it is; `imagenet`: ImageNet's channel means
-    and spreads; `per_image`: each image to mean 0 and sd 1 over all its pixels and channels, the sd held at
-    least 1/sqrt(pixels x channels) (TensorFlow's per_image_standardization, Zhu et al.'s "whitening")."""
+def normalize(images: torch.Tensor, normalization: str | Mapping) -> torch.Tensor:
+    """A float batch (N x 3 x H x W) in [0, 1] as the network sees it. `none`: as it is; `imagenet`: ImageNet's
+    channel means and spreads; `per_image`: each image to mean 0 and sd 1 over all its pixels and channels, the sd
+    held at least 1/sqrt(pixels x channels) (TensorFlow's per_image_standardization, Zhu et al.'s "whitening");
+    a mapping with `mean` and `std` (three floats each, on the 0-1 scale): (x - mean) / std per channel, what
+    `weights` becomes once the model is built (models.weights_normalization).
+
+    Raises ValueError for an unknown name, and for `weights` not yet resolved."""
+    if isinstance(normalization, Mapping):
+        mean = torch.tensor(normalization["mean"], dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
+        std = torch.tensor(normalization["std"], dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
+        return (images - mean) / std
     if normalization == "none":
         return images
     if normalization == "imagenet":
@@ -146,6 +158,9 @@ def normalize(images: torch.Tensor, normalization: str) -> torch.Tensor:
         mean = images.mean(dim=(1, 2, 3), keepdim=True)
         std = images.std(dim=(1, 2, 3), keepdim=True, correction=0).clamp_min(values**-0.5)
         return (images - mean) / std
+    if normalization == FROM_WEIGHTS:
+        raise ValueError("normalization 'weights' is resolved when the model is built "
+                         "(models.weights_normalization); this batch came before that")
     raise ValueError(f"unknown normalization {normalization!r}; use one of {NORMALIZATIONS}")
 
 
@@ -193,14 +208,24 @@ def scale_jitter_view(images: torch.Tensor, scale_jitter: dict, crop: int, flips
     (whole pixels, both ends included), resized to `resize`, a random crop of `crop`, a random number of quarter
     turns (when `quarter_turns`) and a left-right flip with probability 1/2 (when `flips`). Quarter turns and
     that one flip already give all eight symmetries of the square with equal chances, so a vertical flip
-    would change nothing. Float 0-255."""
+    would change nothing. Float 0-255.
+
+    With `run_side` and `run_turns` in scale_jitter (draw: per_run; train.build_run draws them once per run),
+    every image gets that side and that many quarter turns (when `quarter_turns`); offsets and flips stay per
+    image."""
     n, device = images.shape[0], images.device
     low, high = scale_jitter["sides"]
     resize = scale_jitter["resize"]
-    side = torch.randint(low, high + 1, (n,), generator=generator, device=device)
+    per_run = "run_side" in scale_jitter
+    side = (torch.full((n,), scale_jitter["run_side"], device=device) if per_run
+            else torch.randint(low, high + 1, (n,), generator=generator, device=device))
     offset = torch.randint(0, resize - crop + 1, (n, 2), generator=generator, device=device)
-    turns = (torch.randint(0, 4, (n,), generator=generator, device=device) if quarter_turns
-             else torch.zeros(n, dtype=torch.long, device=device))
+    if not quarter_turns:
+        turns = torch.zeros(n, dtype=torch.long, device=device)
+    elif per_run:
+        turns = torch.full((n,), scale_jitter["run_turns"], dtype=torch.long, device=device)
+    else:
+        turns = torch.randint(0, 4, (n,), generator=generator, device=device)
     flip = (torch.rand(n, generator=generator, device=device) < 0.5 if flips
             else torch.zeros(n, dtype=torch.bool, device=device))
     theta = scale_crop_theta(side, offset, turns, flip, images.shape[-1], resize, crop)
@@ -255,7 +280,7 @@ def random_transform(
     rotation: float,
     generator: torch.Generator,
     interpolation: str,
-    normalization: str,
+    normalization: str | Mapping,
     compiled: bool = False,
     channel_shift: float = 0.0,
     scale_jitter: dict | None = None,
@@ -296,7 +321,7 @@ def evaluation_transform(
     rotation: float,
     generator: torch.Generator,
     interpolation: str,
-    normalization: str,
+    normalization: str | Mapping,
     compiled: bool = False,
     channel_shift: float = 0.0,
     scale_jitter: dict | None = None,

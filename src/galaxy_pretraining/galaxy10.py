@@ -14,6 +14,7 @@ galaxies of the ten classes, for the tests and an offline demo.
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,47 @@ CLASS_NAMES = (
 CLASS_COUNTS = (1081, 1853, 2645, 2027, 334, 2043, 1829, 2628, 1423, 1873)
 DATASETS = ("images", "ans", "ra", "dec", "redshift", "pxscale")
 IMAGE_DATASET = "images"
+# How many offending rows a sanity message lists by index (it always gives the count too).
+ROWS_NAMED = 10
+
+
+class RedshiftWarning(UserWarning):
+    """Redshifts of a Galaxy10 DECaLS file that cannot be redshifts (negative or infinite)."""
+
+
+def _rows(rows: np.ndarray, n: int) -> str:
+    """'rows 3, 17 (2 of 300)': the first ROWS_NAMED file rows (0-based, as in the ids) and the count."""
+    named = ", ".join(str(int(r)) for r in rows[:ROWS_NAMED]) + (", ..." if len(rows) > ROWS_NAMED else "")
+    return f"row{'s' if len(rows) > 1 else ''} {named} ({len(rows):,} of {n:,})"
+
+
+def check_pxscale_and_redshift(pxscale: np.ndarray, redshift: np.ndarray, source: str) -> np.ndarray:
+    """Sanity of a Galaxy10 DECaLS file's `pxscale` and `redshift` datasets (1-D, one value per image).
+
+    `pxscale` (arcsec per pixel, float) must be finite and positive in every
+    row: it makes size_arcsec. Otherwise a CatalogError names `source` and the
+    rows. `redshift` must be non-negative or missing (NaN). A public coordinate
+    export of the data set (Galaxy10_coord.csv) has `redshift` equal to `dec`,
+    negative in 1,741 of 17,736 rows; the study does not use redshift, so a bad
+    one is a RedshiftWarning naming the rows, not an error, and is recorded as
+    missing.
+
+    Returns the redshifts (float64) with the bad ones set to NaN.
+    """
+    pxscale = np.asarray(pxscale, dtype=float)
+    bad = np.flatnonzero(~(np.isfinite(pxscale) & (pxscale > 0)))
+    if len(bad):
+        raise CatalogError(f"{source}: pxscale (arcsec per pixel) is not a positive number in "
+                           f"{_rows(bad, len(pxscale))}, e.g. pxscale[{bad[0]}] = {pxscale[bad[0]]}")
+    redshift = np.asarray(redshift, dtype=float).copy()
+    bad = np.flatnonzero(~(np.isnan(redshift) | (np.isfinite(redshift) & (redshift >= 0))))
+    if len(bad):
+        warnings.warn(f"{source}: redshift is negative or infinite in {_rows(bad, len(redshift))}, "
+                      f"e.g. redshift[{bad[0]}] = {redshift[bad[0]]}; the catalog records these as missing "
+                      f"(the study trains on images only and does not use redshift)",
+                      RedshiftWarning, stacklevel=2)
+        redshift[bad] = np.nan
+    return redshift
 
 
 def _read_datasets(h5_path: os.PathLike) -> dict[str, np.ndarray]:
@@ -67,7 +109,13 @@ def _read_datasets(h5_path: os.PathLike) -> dict[str, np.ndarray]:
 
 
 def catalog_from_hdf5(h5_path: os.PathLike, class_names, source: str | None = None) -> pd.DataFrame:
-    """The labelled catalog (catalog.CATALOG_COLUMNS) of a Galaxy10 DECaLS file, one row per image, in order."""
+    """The labelled catalog (catalog.CATALOG_COLUMNS) of a Galaxy10 DECaLS file, one row per image, in order.
+
+    Raises CatalogError naming the file (and rows) for a missing dataset, an
+    `ans` outside 0-9 or a `pxscale` that is not positive; warns
+    (RedshiftWarning) for redshifts that are negative, which the catalog then
+    holds as missing (check_pxscale_and_redshift).
+    """
     columns = _read_datasets(h5_path)
     answers = np.asarray(columns["ans"])
     bad = np.flatnonzero((answers < 0) | (answers >= len(CLASS_NAMES)) | (answers != np.round(answers)))
@@ -75,11 +123,12 @@ def catalog_from_hdf5(h5_path: os.PathLike, class_names, source: str | None = No
         raise CatalogError(f"{h5_path}: ans[{bad[0]}] = {answers[bad[0]]} is not a class index 0-9 "
                            f"({len(bad)} such rows)")
     n = columns["n_images"]
+    redshift = check_pxscale_and_redshift(columns["pxscale"], columns["redshift"], str(h5_path))
     raw = pd.DataFrame({
         "id": [f"galaxy10_{i:05d}" for i in range(n)],
         "ra": np.asarray(columns["ra"], dtype=float),
         "dec": np.asarray(columns["dec"], dtype=float),
-        "redshift": np.asarray(columns["redshift"], dtype=float),
+        "redshift": redshift,
         # the image's field of view: pixels x arcsec per pixel
         "size_arcsec": np.asarray(columns["pxscale"], dtype=float) * columns["image_size"],
     })
@@ -165,4 +214,5 @@ def write_mock_galaxy10(path: os.PathLike, n_galaxies: int, seed: int = 0, image
         handle["pxscale"] = np.full(len(answers), 0.262)  # DECaLS' arcsec per pixel
 
 
-__all__ = ["CLASS_COUNTS", "CLASS_NAMES", "catalog_from_hdf5", "write_mock_galaxy10"]
+__all__ = ["CLASS_COUNTS", "CLASS_NAMES", "RedshiftWarning", "catalog_from_hdf5", "check_pxscale_and_redshift",
+           "write_mock_galaxy10"]

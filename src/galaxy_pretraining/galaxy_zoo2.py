@@ -15,6 +15,16 @@ hardly overlap: Class2.1 >= 0.602 or Class2.2 >= 0.715 needs Class1.2 at
 least that high, which leaves Class1.1 below 0.469, so the smooth classes
 and the disk classes exclude each other. Only a tie can overlap (Class7.1 =
 Class7.2 = 0.5 with Class1.1 = 1). A selection of your own may overlap more.
+
+Which fractions the cuts apply to (`fractions`): `weighted`, Kaggle's columns
+as they are, or `conditional`, each answer divided by the answer that led to
+its question (PARENT_ANSWER; Class7.1 / Class1.1, Class4.1 / Class2.2, ...).
+On the weighted columns half of Table 1's cuts follow from the others
+(Class7.1 + 7.2 + 7.3 = Class1.1, so Class7.x >= 0.5 gives Class1.1 >= 0.5;
+Class2.2 >= 0.715 gives Class1.2 >= 0.715); thresholds of this form in the
+Galaxy Zoo 2 literature are usually for conditional fractions. The paper does
+not say which; only the real file's class counts can tell, so a count check
+that fails names the reading it used and the other one to try.
 """
 
 from __future__ import annotations
@@ -76,6 +86,36 @@ def selection_columns(selection: Mapping[str, Sequence[Mapping]]) -> list[str]:
     return sorted({cut["column"] for cuts in selection.values() for cut in cuts})
 
 
+FRACTIONS = ("weighted", "conditional")  # data.galaxy_zoo2.fractions
+
+
+def conditional_fractions(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """`table` with each of `columns` (Kaggle's weighted vote fractions, floats in [0, 1]) turned conditional:
+    divided by the answer that led to its question (PARENT_ANSWER); questions 1 and 6, asked of every galaxy,
+    stay as they are. Where that answer is 0 (nobody reached the question) the fraction is 0; a quotient above 1
+    (the file's six-decimal rounding) is held at 1. The parent columns must be in `table`; other columns are
+    left alone. Returns a copy."""
+    out = table.copy()
+    for column in columns:
+        parent = PARENT_ANSWER.get(question_of(column))
+        if parent is None:
+            continue
+        above = table[parent].to_numpy(dtype=float)
+        values = table[column].to_numpy(dtype=float)
+        out[column] = np.clip(np.divide(values, above, out=np.zeros_like(values), where=above > 0), 0.0, 1.0)
+    return out
+
+
+def question_of(column: str) -> int:
+    """Class7.2 -> 7."""
+    return int(column.removeprefix("Class").split(".")[0])
+
+
+def parent_columns(columns: Sequence[str]) -> list[str]:
+    """The answers that lead to the questions of `columns`: what conditional fractions also read."""
+    return sorted({PARENT_ANSWER[question_of(c)] for c in columns if question_of(c) in PARENT_ANSWER})
+
+
 def select_clean_sample(table: pd.DataFrame, selection: Mapping[str, Sequence[Mapping]], class_names: Sequence[str],
                         overlap: str) -> tuple[pd.DataFrame, dict]:
     """The rows meeting exactly one class's cuts, with their class index; and counts of what was left out.
@@ -100,13 +140,24 @@ def select_clean_sample(table: pd.DataFrame, selection: Mapping[str, Sequence[Ma
 
 
 def catalog_from_kaggle(folder: os.PathLike, selection: Mapping[str, Sequence[Mapping]], class_names: Sequence[str],
-                        overlap: str) -> pd.DataFrame:
-    """The labelled catalog of the clean sample: one row per selected galaxy, its image in the Kaggle folder."""
+                        overlap: str, fractions: str) -> pd.DataFrame:
+    """The labelled catalog of the clean sample: one row per selected galaxy, its image in the Kaggle folder.
+
+    `fractions`: `weighted` (the cuts apply to Kaggle's columns) or `conditional` (to each answer divided by
+    the answer that led to its question, conditional_fractions). Raises CatalogError naming the file, column,
+    galaxy or image that is missing or wrong, and ValueError for another `fractions`.
+    """
+    if fractions not in FRACTIONS:
+        raise ValueError(f"fractions {fractions!r}: use one of {FRACTIONS}")
     folder = Path(folder)
-    table = read_solutions(folder / SOLUTIONS_FILE, selection_columns(selection))
+    columns = selection_columns(selection)
+    table = read_solutions(folder / SOLUTIONS_FILE, sorted(set(columns) | set(parent_columns(columns))))
+    if fractions == "conditional":
+        table = conditional_fractions(table, columns)
     sample, left_out = select_clean_sample(table, selection, class_names, overlap)
-    print(f"galaxy_zoo2: {len(table)} galaxies, {len(sample)} in the clean sample, {left_out['ambiguous']} dropped "
-          f"for meeting two classes' cuts, {left_out['in_no_class']} in no class", flush=True)
+    print(f"galaxy_zoo2: {len(table)} galaxies, {len(sample)} in the clean sample ({fractions} fractions), "
+          f"{left_out['ambiguous']} dropped for meeting two classes' cuts, {left_out['in_no_class']} in no class",
+          flush=True)
     raw = sample.rename(columns={ID_COLUMN: "id"})
     paths = [folder / IMAGE_DIR / f"{galaxy}.jpg" for galaxy in raw["id"]]
     labels = pd.Series([class_names[c] for c in sample["class_index"]])

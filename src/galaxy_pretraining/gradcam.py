@@ -77,10 +77,13 @@ def network_input(images: torch.Tensor, settings: Mapping) -> torch.Tensor:
                                 test_side=jitter["test_side"] if jitter else None)
 
 
-def displayable(batch: torch.Tensor, normalization: str) -> np.ndarray:
+def displayable(batch: torch.Tensor, normalization: str | Mapping) -> np.ndarray:
     """A network input back as N x H x W x 3 pixels in 0-1 for drawing (a per-image standardised one stretched
     from its own darkest to its brightest value)."""
-    if normalization == "imagenet":
+    if isinstance(normalization, Mapping):  # training.normalization `weights`, as the run's settings hold it
+        batch = batch * torch.tensor(normalization["std"]).view(1, 3, 1, 1) + torch.tensor(normalization["mean"]).view(
+            1, 3, 1, 1)
+    elif normalization == "imagenet":
         mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
         std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
         batch = batch * std + mean

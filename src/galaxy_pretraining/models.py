@@ -26,6 +26,8 @@ from torch import nn
 from .architectures import (
     ARCHITECTURES,
     FROM_TIMM_MODEL,
+    ZOOBOT_MEAN,
+    ZOOBOT_STD,
     ArchitectureSpec,
     HubFile,
     architecture_spec,
@@ -246,8 +248,13 @@ def fetch_weights_file(spec: ArchitectureSpec, target: os.PathLike, mirror: str 
     verify_weights(target, spec)
 
 
-def build_model(architecture_name: str, n_classes: int | None, weights_path: os.PathLike | None = None) -> nn.Module:
+def build_model(architecture_name: str, n_classes: int | None, weights_path: os.PathLike | None = None,
+                dropout: float | None = None) -> nn.Module:
     """An architecture with a fresh n_classes output layer, from ImageNet weights or default init.
+
+    `dropout` (models.<name>.dropout): the network's dropout probability, for an architecture whose registry
+    entry has dropout_option (wide_preact_resnet26); None: the network without dropout. A dropout for another
+    architecture is a ValueError.
 
     n_classes None keeps the 1,000-class ImageNet head (to check the weights).
     A timm architecture is built without its classifier; its file's
@@ -255,7 +262,14 @@ def build_model(architecture_name: str, n_classes: int | None, weights_path: os.
     loaded, and n_classes None leaves the encoder's features as the output.
     """
     spec = architecture_spec(architecture_name)
-    model = BUILDERS[spec.source](architecture_name)
+    if dropout is not None and not spec.dropout_option:
+        raise ValueError(f"{architecture_name} has no dropout option (models.<name>.dropout)")
+    if dropout is not None:
+        from .networks import build_network
+
+        model = build_network(architecture_name, dropout)
+    else:
+        model = BUILDERS[spec.source](architecture_name)
     if spec.min_input is not None:
         model.register_forward_pre_hook(_resize_up_to(spec.min_input))
     if weights_path is not None and not spec.has_weights:
@@ -276,6 +290,42 @@ def build_model(architecture_name: str, n_classes: int | None, weights_path: os.
         else:
             _replace_linear(model, spec.head, n_classes)
     return model
+
+
+def weights_normalization(model: nn.Module, architecture_name: str, weights: str) -> dict:
+    """The input normalisation a model's weights were trained with: what training.normalization `weights` means.
+
+    model: the network as build_model made it (a timm model carries its pretrained_cfg); weights: the config's
+    `imagenet`, `zoobot` or `none`. Returns {"mean": [3 floats], "std": [3 floats], "source": str}, the
+    channel means and spreads on the 0-1 pixel scale, applied as (x - mean) / std (augment.normalize), and the
+    source in words; the run's saved settings hold it.
+
+    - timm weights (`imagenet`): the model's own timm pretrained_cfg (timm's default pretrained tag, the file
+      fetched for it), as timm.data.resolve_model_data_config reads it.
+    - Zoobot weights: Zoobot's encoders' pretrained_cfg, mean and std 0.5 per channel (architectures.ZOOBOT_MEAN).
+    - torchvision weights (and efficientnet_lite0's ImageNet file): ImageNet's means and spreads, which
+      torchvision's ImageNet weights expect (their transforms' mean and std).
+    - scratch (`none`): the rule is the normalisation of the architecture's ImageNet weights, so that a scratch
+      arm sees the same inputs as its pretrained arm and the two differ in their starting weights alone; an
+      architecture without pretrained weights (the published galaxy networks) gets none: pixels in 0-1,
+      mean 0 and std 1.
+
+    Raises ValueError for an unknown weights source.
+    """
+    spec = architecture_spec(architecture_name)
+    if weights == "zoobot":
+        return {"mean": list(ZOOBOT_MEAN), "std": list(ZOOBOT_STD), "source": "Zoobot encoder's timm pretrained_cfg"}
+    if weights not in ("imagenet", "none"):
+        raise ValueError(f"weights {weights!r}: expected imagenet, zoobot or none")
+    if spec.source == "timm":
+        config = model.pretrained_cfg
+        return {"mean": [float(v) for v in config["mean"]], "std": [float(v) for v in config["std"]],
+                "source": f"timm pretrained_cfg of {timm_model_name(architecture_name)} ({config.get('tag') or 'default'})"}
+    if spec.has_weights:
+        from .augment import IMAGENET_MEAN, IMAGENET_STD
+
+        return {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD), "source": "ImageNet (torchvision's weights)"}
+    return {"mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0], "source": "none: no pretrained weights"}
 
 
 def _load_state(path: os.PathLike) -> dict:

@@ -14,44 +14,59 @@ import torch
 from torch import nn
 
 
+def _he_fan_in(weight: torch.Tensor) -> None:
+    """He initialisation with the variance of TF-slim's variance_scaling_initializer() (factor 2, fan in): a
+    normal of sd sqrt(2 / fan_in). TF-slim draws sd sqrt(1.3 x 2 / fan_in) truncated at 2 sd, whose variance is
+    the same 2 / fan_in; the truncation is not reproduced (it costs ten times the build time on a CPU)."""
+    nn.init.kaiming_normal_(weight, mode="fan_in", nonlinearity="relu")
+
+
 class PreActBottleneck(nn.Module):
-    """A full pre-activation bottleneck unit (He et al. 2016): BN-ReLU-conv 1x1, BN-ReLU-conv 3x3 (with the
-    unit's stride), dropout, BN-ReLU-conv 1x1, added to the shortcut. The shortcut is the input itself, or a
-    1x1 convolution of the pre-activated input where the unit changes the width or the resolution."""
+    """A full pre-activation bottleneck unit, as Zhu et al.'s code builds it (TF-slim's resnet_v2 `bottleneck`,
+    GalaxyNet/resnet_v2.py): BN-ReLU of the input ("preact"); the residual conv 1x1 -> BN-ReLU -> conv 3x3
+    (with the unit's stride) -> BN-ReLU -> dropout -> conv 1x1 (with a bias, no BN); added to the shortcut. The
+    shortcut is a 1x1 convolution (with a bias, the unit's stride) of the pre-activated input where the unit
+    changes the width, else the input itself subsampled by the stride (their `subsample`: a 1x1 max pool)."""
 
     def __init__(self, inputs: int, middle: int, outputs: int, stride: int, dropout: float):
         super().__init__()
         self.norm1, self.conv1 = nn.BatchNorm2d(inputs), nn.Conv2d(inputs, middle, 1, bias=False)
         self.norm2 = nn.BatchNorm2d(middle)
         self.conv2 = nn.Conv2d(middle, middle, 3, stride=stride, padding=1, bias=False)
+        self.norm3, self.conv3 = nn.BatchNorm2d(middle), nn.Conv2d(middle, outputs, 1, bias=True)
         self.dropout = nn.Dropout(dropout)
-        self.norm3, self.conv3 = nn.BatchNorm2d(middle), nn.Conv2d(middle, outputs, 1, bias=False)
         self.relu = nn.ReLU(inplace=True)
-        self.shortcut = (nn.Conv2d(inputs, outputs, 1, stride=stride, bias=False)
-                         if stride != 1 or inputs != outputs else None)
+        self.stride = stride
+        self.shortcut = nn.Conv2d(inputs, outputs, 1, stride=stride, bias=True) if inputs != outputs else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         activated = self.relu(self.norm1(x))
-        shortcut = x if self.shortcut is None else self.shortcut(activated)
+        shortcut = x[:, :, ::self.stride, ::self.stride] if self.shortcut is None else self.shortcut(activated)
         out = self.conv1(activated)
-        out = self.dropout(self.conv2(self.relu(self.norm2(out))))
-        out = self.conv3(self.relu(self.norm3(out)))
-        return out + shortcut
+        out = self.relu(self.norm3(self.conv2(self.relu(self.norm2(out)))))
+        return self.conv3(self.dropout(out)) + shortcut
 
 
 class WidePreActResNet(nn.Module):
-    """Zhu et al.'s wide pre-activation ResNet: a 6x6 convolution of 64 filters (stride 1), 2x2 max pooling,
-    four groups (conv2 ... conv5) of `units` bottleneck units of widths 64k/64k/256k, 128k/128k/512k,
-    256k/256k/1024k and 512k/512k/2048k, the last unit of conv2, conv3 and conv4 with stride 2; then BN-ReLU,
-    global average pooling and the classifier `fc`. 26 layers with weights at units = 2 (1 + 4 x 2 x 3 + 1).
-    He initialisation."""
+    """Zhu et al.'s wide pre-activation ResNet, as their code builds it (`resnet_v2_26_2` in GalaxyNet/resnet_v2.py
+    of github.com/Adaydl/GalaxyClassification; the paper's Table 3): a 6x6 convolution of 64 filters (stride 1,
+    TensorFlow's "same" padding, a bias, no BN or activation), 2x2 max pooling; four groups (conv2 ... conv5)
+    of `units` bottleneck units (PreActBottleneck) of widths (middle, output) 64k/256k, 128k/512k, 256k/1024k
+    and 512k/2048k, the last unit of conv2, conv3 and conv4 with stride 2; then BN-ReLU, the global mean and
+    the classifier `fc` (their logits: a 1x1 convolution with a bias, i.e. a dense layer). 26 layers with
+    weights at units = 2 (1 + 4 x 2 x 3 + 1), besides the four 1x1 shortcut projections. Weights with the
+    variance of TF-slim's variance_scaling_initializer (_he_fan_in), biases 0, BN scale 1 and offset 0 (their
+    resnet_arg_scope: BN with scale, epsilon 1e-5).
+
+    `dropout`: the probability of dropping a unit after each 3x3 (the paper prints "0.8"; their code keeps
+    every unit). Input: N x 3 x H x W floats; output: N x num_classes logits."""
 
     GROUP_WIDTHS = (64, 128, 256, 512)
 
-    def __init__(self, num_classes: int = 1000, k: int = 2, units: int = 2, dropout: float = 0.2):
+    def __init__(self, num_classes: int = 1000, k: int = 2, units: int = 2, dropout: float = 0.0):
         super().__init__()
         # "same" padding of an even kernel, as TensorFlow pads it: 2 pixels before, 3 after
-        self.stem = nn.Sequential(nn.ZeroPad2d((2, 3, 2, 3)), nn.Conv2d(3, 64, 6, bias=False))
+        self.stem = nn.Sequential(nn.ZeroPad2d((2, 3, 2, 3)), nn.Conv2d(3, 64, 6, bias=True))
         self.pool = nn.MaxPool2d(2)
         inputs, groups = 64, []
         for g, width in enumerate(self.GROUP_WIDTHS):
@@ -65,8 +80,10 @@ class WidePreActResNet(nn.Module):
         self.final = nn.Sequential(nn.BatchNorm2d(inputs), nn.ReLU(inplace=True))
         self.fc = nn.Linear(inputs, num_classes)
         for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                _he_fan_in(module.weight)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
             elif isinstance(module, nn.BatchNorm2d):
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
@@ -117,6 +134,13 @@ class Dieleman2015(nn.Module):
 NETWORKS = {"wide_preact_resnet26": WidePreActResNet, "dieleman2015": Dieleman2015}
 
 
-def build_network(name: str) -> nn.Module:
-    """One of NETWORKS with a 1,000-class head (models.build_model puts the study's head in its place)."""
-    return NETWORKS[name]()
+def build_network(name: str, dropout: float | None = None) -> nn.Module:
+    """One of NETWORKS with a 1,000-class head (models.build_model puts the study's head in its place).
+
+    `dropout` (models.<name>.dropout; wide_preact_resnet26 only): the probability of dropping a unit after each
+    3x3; None: none. Raises ValueError for a dropout on a network without that option."""
+    if dropout is None:
+        return NETWORKS[name]()
+    if name != "wide_preact_resnet26":
+        raise ValueError(f"{name} has no dropout option (only wide_preact_resnet26 has)")
+    return NETWORKS[name](dropout=dropout)

@@ -214,9 +214,10 @@ ZHU_PROTOCOL = {
     ("splits", "stratify"): True,
     ("training", "batch_size"): 128,
     ("training", "crop_size"): 64,
-    ("training", "optimizer"): {"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.0001, "nesterov": True},
-    ("training", "lr_schedule"): {"milestones": [30000, 60000], "gamma": 0.1, "unit": "iterations"},
-    ("training", "max_iterations"): 72000,
+    ("training", "optimizer", "name"): "sgd",
+    ("training", "optimizer", "lr"): 0.1,
+    ("training", "optimizer", "momentum"): 0.9,
+    ("training", "optimizer", "nesterov"): True,
     ("training", "rotation"): "quarter_turns",
     ("training", "flips"): True,
     ("training", "normalization"): "per_image",
@@ -225,10 +226,45 @@ ZHU_PROTOCOL = {
 }
 
 
+# Where Zhu et al.'s paper and their public code (github.com/Adaydl/GalaxyClassification) disagree: config key
+# protocol_source (study.apply_protocol_source) puts one side's settings in place. ("dropout",): every model whose
+# architecture takes a dropout (wide_preact_resnet26).
+# - schedule: the paper (Sect. 4) divides lr 0.1 by 10 at 30k and 60k iterations and stops at 72k; the code
+#   (GalaxyNet/resnet_v2.py `optimize`, GalaxyNet/training.py) decays it x0.1 every 30,000 steps
+#   (exponential_decay, staircase) over MAX_STEP = 100,000 steps.
+# - weight decay: the paper states 1e-4; in the code resnet_arg_scope attaches an L2 regulariser of 1e-4 to the
+#   convolutions, but the loss minimised (resnet_v2.py `loss`) is the sum of the 'losses' collection, which holds
+#   the cross-entropy alone: the regularisation losses are never added, so no weight decay ran.
+# - dropout after each 3x3: the paper prints "0.8" (read here as TensorFlow's keep probability: 0.2 dropped);
+#   the code calls tf.nn.dropout(residual, 1.0): nothing dropped.
+# - the crop side S and the quarter turns k: the paper draws them per image; the code (GalaxyNet/input_data.py)
+#   draws S = random.randint(170, 241) and k = random.randint(0, 3) in Python when the graph is built, so they
+#   stay fixed for a whole training run.
+ZHU_PROTOCOL_SOURCES = {
+    "paper": {
+        ("training", "lr_schedule"): {"milestones": [30000, 60000], "gamma": 0.1, "unit": "iterations"},
+        ("training", "max_iterations"): 72000,
+        ("training", "optimizer", "weight_decay"): 0.0001,
+        ("training", "scale_jitter", "draw"): "per_image",
+        ("dropout",): 0.2,
+    },
+    "code": {
+        ("training", "lr_schedule"): {"milestones": [30000, 60000, 90000], "gamma": 0.1, "unit": "iterations"},
+        ("training", "max_iterations"): 100000,
+        ("training", "optimizer", "weight_decay"): 0.0,
+        ("training", "scale_jitter", "draw"): "per_run",
+        ("dropout",): 0.0,
+    },
+}
+
+
 def zhu_arms(config: Mapping) -> dict[str, str]:
     """{model: their network} for the scratch models of Zhu et al.'s architectures when the study follows their
-    protocol (the real Galaxy Zoo 2 sample, their views, optimiser and schedule); {} for any other study."""
-    if _differences(config, ZHU_PROTOCOL):
+    protocol (the real Galaxy Zoo 2 sample, their views and optimiser, and the schedule of their paper or of their
+    code: ZHU_PROTOCOL_SOURCES); {} for any other study."""
+    training_of = {source: {path: value for path, value in settings.items() if path[0] == "training"}
+                   for source, settings in ZHU_PROTOCOL_SOURCES.items()}
+    if _differences(config, ZHU_PROTOCOL) or all(_differences(config, t) for t in training_of.values()):
         return {}
     return {model: ZHU_ARCHITECTURES[spec["architecture"]] for model, spec in config["models"].items()
             if spec["architecture"] in ZHU_ARCHITECTURES and spec["weights"] == "none"}

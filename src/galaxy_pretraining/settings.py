@@ -20,6 +20,7 @@ class TrainSettings:
     weights: str  # imagenet | zoobot | none (config key models.<name>.weights)
     epochs: int
     frozen_share: float  # share of the layers below the head kept at their pretrained weights (models.freeze_layers)
+    dropout: float | None  # models.<name>.dropout: the network's dropout (wide_preact_resnet26); None: none
     n_classes: int
     run: int
     train_fraction: float  # share of each class's training galaxies the run keeps (splits.labelled_subset)
@@ -41,7 +42,9 @@ class TrainSettings:
     oversample: bool
     budget_scaling: str  # epochs | steps: what a run on a fraction of the labels keeps equal to a full run
     interpolation: str
-    normalization: str
+    # none | imagenet | per_image | weights; `weights` becomes {mean, std, source} once the model is built
+    # (models.weights_normalization), and the run's saved settings hold that
+    normalization: str | dict
     evaluation: str
     mixed_precision: bool
     deterministic: bool
@@ -49,7 +52,8 @@ class TrainSettings:
     device: str
     compile: bool | str  # true | false | "auto" (on CUDA only)
 
-    JOB_FIELDS = ("architecture", "weights", "epochs", "frozen_share", "n_classes", "run", "train_fraction", "split")
+    JOB_FIELDS = ("architecture", "weights", "epochs", "frozen_share", "dropout", "n_classes", "run", "train_fraction",
+                  "split")
     # Fields that change where or how often a run saves, never its numbers.
     NOT_IN_FINGERPRINT = ("checkpoint_every", "device", "eval_batch_size", "compile")
 

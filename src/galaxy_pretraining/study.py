@@ -10,6 +10,7 @@ All functions take a resolved config (config.resolve_config).
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Mapping
@@ -28,10 +29,43 @@ __all__ = ["ConfigError", "resolve"]
 
 
 def resolve(config: dict) -> dict:
-    """Validate the config against the schema, fill in its defaults (in place), then check what the schema cannot."""
+    """Validate the config against the schema, fill in its defaults (in place), then check what the schema cannot.
+
+    A `protocol_source` (Zhu et al.'s paper or code) first puts its settings in place (apply_protocol_source)."""
+    apply_protocol_source(config)
     resolve_config(config)
     check_config(config)
     return config
+
+
+def apply_protocol_source(config: dict) -> None:
+    """Put in place, in the unresolved config, the settings of `protocol_source` (paper or code): Zhu et al.
+    (2019)'s paper and their public code disagree on them (published.ZHU_PROTOCOL_SOURCES); the dropout goes to
+    every model whose architecture takes one. A key the config sets itself to another value is a ConfigError
+    naming it; null (the default) changes nothing."""
+    source = config.get("protocol_source")
+    if source is None:
+        return
+    if source not in published.ZHU_PROTOCOL_SOURCES:
+        raise ConfigError(f"protocol_source: {source!r} is not one of {sorted(published.ZHU_PROTOCOL_SOURCES)} or null")
+    settings = dict(published.ZHU_PROTOCOL_SOURCES[source])
+    dropout = settings.pop(("dropout",))
+    paths = list(settings.items())
+    for model, spec in (config.get("models") or {}).items():
+        if isinstance(spec, dict) and spec.get("architecture") in ARCHITECTURES and \
+                ARCHITECTURES[spec["architecture"]].dropout_option:
+            paths.append((("models", model, "dropout"), dropout))
+    for path, value in paths:
+        node = config
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            if path[-1] in node and node[path[-1]] != value:
+                raise ConfigError(f"{'.'.join(path)}: {node[path[-1]]!r} in the config, but protocol_source: {source} "
+                                  f"sets {value!r}; remove the key, or set protocol_source: null")
+            node[path[-1]] = copy.deepcopy(value)
 
 
 def results_folder(config: Mapping) -> str:
@@ -221,6 +255,7 @@ def train_settings(config: Mapping, job: TrainingJob) -> TrainSettings:
         weights=spec["weights"],
         epochs=int(job.epochs),
         frozen_share=float(spec["frozen_share"]),
+        dropout=None if spec["dropout"] is None else float(spec["dropout"]),
         n_classes=len(config["classes"]),
         run=int(job.run),
         train_fraction=float(job.fraction),
@@ -422,6 +457,10 @@ def check_config(config: Mapping) -> None:
                 and not ARCHITECTURES[spec["architecture"]].has_weights):
             problems.append(f"models.{model}.weights: {spec['architecture']} has no ImageNet weights (a published "
                             "galaxy network); use weights: none")
+        if spec["dropout"] is not None and not (spec["architecture"] in ARCHITECTURES
+                                                and ARCHITECTURES[spec["architecture"]].dropout_option):
+            problems.append(f"models.{model}.dropout: {spec['architecture']} has no dropout option (only "
+                            f"{sorted(a for a, s in ARCHITECTURES.items() if s.dropout_option)})")
         if spec["weights"] == "zoobot" and not is_timm(spec["architecture"]):
             problems.append(f"models.{model}.weights: zoobot's encoders are timm models; set architecture to "
                             f"timm/<model> (e.g. timm/convnext_nano), not {spec['architecture']!r}")

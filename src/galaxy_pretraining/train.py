@@ -26,7 +26,7 @@ import logging
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,9 +36,9 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .array_store import open_array_store, read_rows
-from .augment import evaluation_transform, random_transform
+from .augment import FROM_WEIGHTS, evaluation_transform, random_transform
 from .io import atomic_path, write_table
-from .models import build_model, freeze_layers, hold_frozen_batch_norms, trainable_parameters
+from .models import build_model, freeze_layers, hold_frozen_batch_norms, trainable_parameters, weights_normalization
 from .settings import TrainSettings
 from .splits import labelled_subset, rows_of, study_splits
 from .stopping import StopRequest, TrainingInterrupted, stop_on_signals
@@ -442,7 +442,21 @@ def build_run(settings: TrainSettings, images: torch.Tensor, catalog: pd.DataFra
     # Arms of one architecture with any pretrained weights draw alike (the seeds predate the zoobot source).
     identity = (settings.seed, settings.architecture, settings.weights != "none", settings.run)
     torch.manual_seed(_seed(*identity, "init"))
-    initial = build_model(settings.architecture, settings.n_classes, None if settings.weights == "none" else weights_path)
+    initial = build_model(settings.architecture, settings.n_classes, None if settings.weights == "none" else weights_path,
+                          settings.dropout)
+    if settings.scale_jitter is not None and settings.scale_jitter.get("draw") == "per_run":
+        # Zhu et al.'s code: one crop side and one number of quarter turns for the whole run, drawn from the
+        # run's own seed (the same after a resume), kept in its saved settings.
+        draw = torch.Generator().manual_seed(_seed(*identity, "per_run_view"))
+        low, high = settings.scale_jitter["sides"]
+        side, turns = (int(torch.randint(low, high + 1, (1,), generator=draw)),
+                       int(torch.randint(0, 4, (1,), generator=draw)))
+        settings = replace(settings, scale_jitter={**settings.scale_jitter, "run_side": side, "run_turns": turns})
+        print(f"one view for the whole run: side {side}, {turns} quarter turns", flush=True)
+    if settings.normalization == FROM_WEIGHTS:
+        # The run (its checkpoints and best model's saved settings) holds the values its weights call for.
+        settings = replace(settings, normalization=weights_normalization(initial, settings.architecture, settings.weights))
+        print(f"normalisation from the weights: {settings.normalization}", flush=True)
     if shared is None:
         frozen = freeze_layers(initial, settings.architecture, settings.frozen_share)
         if frozen:

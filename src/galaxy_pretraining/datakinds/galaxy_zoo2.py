@@ -46,13 +46,26 @@ def summary_inputs(config: Mapping, results: str) -> dict[str, str]:
 
 
 def build_catalog(settings: Mapping, class_names: list[str], inputs: Mapping[str, str]):
+    """The clean sample's catalog; on the real file, its class counts against expected_class_counts.
+
+    A count mismatch is a CatalogError that says which reading of the vote fractions (data.galaxy_zoo2.fractions)
+    gave the counts and names the other one to try: the paper does not say which it used."""
     from pathlib import Path
 
-    from ..catalog import check_class_counts
-    from ..galaxy_zoo2 import catalog_from_kaggle
+    from ..catalog import CatalogError, check_class_counts
+    from ..galaxy_zoo2 import FRACTIONS, catalog_from_kaggle
 
     catalog = catalog_from_kaggle(Path(inputs["solutions"]).parent, settings["selection"], class_names,
-                                  settings["overlap"])
+                                  settings["overlap"], settings["fractions"])
     if settings["expected_class_counts"] and not settings["mock"]:  # the paper's counts are of the real data
-        check_class_counts(catalog, settings["expected_class_counts"])
+        try:
+            check_class_counts(catalog, settings["expected_class_counts"])
+        except CatalogError as error:
+            other = next(f for f in FRACTIONS if f != settings["fractions"])
+            raise CatalogError(f"{error}\nThese counts come from the cuts on {settings['fractions']} vote fractions "
+                               f"(data.galaxy_zoo2.fractions: {settings['fractions']}). The paper does not say which "
+                               f"reading its Table 1 used: try data.galaxy_zoo2.fractions: {other}, and tell the "
+                               f"project which one gives the paper's counts.") from None
+        print(f"galaxy_zoo2: the class counts are the expected ones with the cuts on {settings['fractions']} vote "
+              f"fractions", flush=True)
     return catalog
