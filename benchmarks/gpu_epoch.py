@@ -44,9 +44,9 @@ import torch.nn.functional as F
 from common import machine, paper_settings, record, sample_images, write_synthetic_store
 from torch.utils.flop_counter import FlopCounterMode
 
-from galaxy_pretraining.augment import random_transform
-from galaxy_pretraining.models import build_model
-from galaxy_pretraining.train import build_run, choose_device, compiling, evaluate, train_one_epoch
+from galaxy_pretraining.models.build import build_model
+from galaxy_pretraining.training.augment import random_transform
+from galaxy_pretraining.training.train import build_run, choose_device, compiling, evaluate, train_one_epoch
 
 STUDY_EPOCHS = 100 * 200 + 100 * 400 + 5 * 2 * 1000
 # Dense bf16 tensor-core peaks from NVIDIA's datasheets (SXM parts), TFLOP/s.
@@ -133,8 +133,8 @@ import json, sys, time
 t0 = time.perf_counter()
 import torch
 from pathlib import Path
-from galaxy_pretraining.settings import TrainSettings
-from galaxy_pretraining.train import RunOutputs, train_group
+from galaxy_pretraining.training.settings import TrainSettings
+from galaxy_pretraining.training.train import RunOutputs, train_group
 args = json.loads(sys.argv[1])
 group = [TrainSettings(**s) for s in args["settings"]]
 out = Path(args["out"])

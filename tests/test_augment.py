@@ -2,7 +2,7 @@ import pytest
 import torch
 import torchvision.transforms.v2.functional as TF
 
-from galaxy_pretraining.augment import center_crop, crop_and_flip, evaluation_transform, random_transform, rotate
+from galaxy_pretraining.training.augment import center_crop, crop_and_flip, evaluation_transform, random_transform, rotate
 
 
 def pattern(n=1, size=8):
@@ -75,7 +75,7 @@ def test_center_evaluation_is_deterministic_and_paper_evaluation_is_random():
 
 def test_one_gather_path_equals_crop_flip_then_rotate():
     """The fast nearest-neighbour path gives exactly crop_and_flip followed by rotate(nearest)."""
-    from galaxy_pretraining.augment import crop_flip_rotate_nearest
+    from galaxy_pretraining.training.augment import crop_flip_rotate_nearest
 
     images = torch.randint(0, 256, (32, 3, 40, 40), dtype=torch.uint8)
     fast = crop_flip_rotate_nearest(images, 32, True, 180.0, torch.Generator().manual_seed(5))
@@ -90,7 +90,7 @@ def test_one_gather_path_equals_crop_flip_then_rotate():
 
 def test_the_compiled_gather_equals_the_eager_one():
     """training.compile: the compiled per-pixel arithmetic picks the same source pixels, from the same draws."""
-    from galaxy_pretraining.augment import crop_flip_rotate_nearest
+    from galaxy_pretraining.training.augment import crop_flip_rotate_nearest
 
     images = torch.randint(0, 256, (16, 3, 40, 40), dtype=torch.uint8)
     eager = crop_flip_rotate_nearest(images, 32, True, 180.0, torch.Generator().manual_seed(3))
@@ -101,7 +101,7 @@ def test_the_compiled_gather_equals_the_eager_one():
 
 def test_channel_shift_adds_one_value_per_image_to_all_channels_clipped_to_its_range():
     """Keras' channel_shift_range: one shift per image, within [-s, s], clipped to the image's own min and max."""
-    from galaxy_pretraining.augment import shift_channels
+    from galaxy_pretraining.training.augment import shift_channels
 
     images = torch.full((64, 3, 8, 8), 100.0)
     images[:, :, 0, 0], images[:, :, 0, 1] = 20.0, 230.0  # each image's range: 20-230

@@ -8,10 +8,10 @@ from astropy.table import Table
 from conftest import VIZIER_FIXTURE as FIXTURE
 from conftest import data_block
 
-from galaxy_pretraining.catalog import CatalogError, check_class_counts
-from galaxy_pretraining.classes import CLASS_NAMES, PAPER_CLASS_COUNTS, classes_from_ttypes
-from galaxy_pretraining.datakinds import build_catalog, nair_abraham
-from galaxy_pretraining.vizier import (
+from galaxy_pretraining.data.catalog import CatalogError, check_class_counts
+from galaxy_pretraining.data.classes import CLASS_NAMES, PAPER_CLASS_COUNTS, classes_from_ttypes
+from galaxy_pretraining.data.kinds import build_catalog, nair_abraham
+from galaxy_pretraining.data.kinds.nair_abraham.vizier import (
     NairAbrahamTableError,
     designation_position,
     fetch_nair_abraham,

@@ -1,6 +1,6 @@
 import pytest
 
-from galaxy_pretraining.classes import (
+from galaxy_pretraining.data.classes import (
     CLASS_NAMES,
     UnknownLabelError,
     classes_from_map,

@@ -6,7 +6,7 @@ import os
 import pytest
 from file_server import FileServer
 
-from galaxy_pretraining.download import CHUNK_BYTES, DownloadError, fetch_verified, part_path
+from galaxy_pretraining.data.download import CHUNK_BYTES, DownloadError, fetch_verified, part_path
 
 PAYLOAD = os.urandom(3 * 1024 * 1024 + 17)
 SHA256 = hashlib.sha256(PAYLOAD).hexdigest()

@@ -11,9 +11,8 @@ from test_zhu2019 import zhu_settings
 from torch import nn
 
 from galaxy_pretraining import study as S
-from galaxy_pretraining.augment import normalize, scale_test_view
 from galaxy_pretraining.config import ConfigError
-from galaxy_pretraining.feature_maps import (
+from galaxy_pretraining.figures.inspection.feature_maps import (
     FeatureMapError,
     choose_galaxy,
     chosen_layers,
@@ -26,7 +25,8 @@ from galaxy_pretraining.feature_maps import (
     spread,
     strongest_channels,
 )
-from galaxy_pretraining.train import train_run
+from galaxy_pretraining.training.augment import normalize, scale_test_view
+from galaxy_pretraining.training.train import train_run
 
 VIEWS = {"sides": [32, 40], "resize": 40, "test_sides": [36, 40], "test_side": 36}
 
@@ -120,7 +120,7 @@ def test_the_maps_are_each_layers_output_for_the_galaxys_evaluation_view(tiny_st
     # Dieleman's four convolutions are features.0, .3, .6, .8: three spread from the first to the last
     assert [layer.name for layer in view.layers] == ["features.0", "features.6", "features.8"]
     # the maps are what the layers give the test side's view (36 of 40 px, resized to 40, centre 40), whitened
-    from galaxy_pretraining.gradcam import load_best_model
+    from galaxy_pretraining.figures.inspection.gradcam import load_best_model
 
     model, _, _ = load_best_model(dieleman_run / "best.pt")
     image = torch.from_numpy(np.load(tiny_study / "images.npy")[[row]])

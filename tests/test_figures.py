@@ -10,8 +10,8 @@ from matplotlib.collections import QuadMesh
 from matplotlib.patches import Rectangle
 
 from galaxy_pretraining.figures import FIGURES, render
-from galaxy_pretraining.plotting import model_colours, shared_bins
-from galaxy_pretraining.steps import TABLES
+from galaxy_pretraining.figures.plotting import model_colours, shared_bins
+from galaxy_pretraining.tables import TABLES
 
 matplotlib.use("Agg")
 

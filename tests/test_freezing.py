@@ -8,15 +8,15 @@ import torch
 from test_train import CLASSES, settings
 from torch import nn
 
-from galaxy_pretraining.architectures import ARCHITECTURES, architecture_spec
-from galaxy_pretraining.models import (
+from galaxy_pretraining.models.build import (
     build_model,
     freeze_layers,
     frozen_layer_count,
     hold_frozen_batch_norms,
     layers,
 )
-from galaxy_pretraining.train import build_run, epoch_order, load_store, train_run
+from galaxy_pretraining.models.registry import ARCHITECTURES, architecture_spec
+from galaxy_pretraining.training.train import build_run, epoch_order, load_store, train_run
 
 tiny_study = test_train.tiny_study  # the training tests' 96-image study, as a fixture here too
 

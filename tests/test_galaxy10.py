@@ -6,10 +6,10 @@ import h5py
 import numpy as np
 import pytest
 
-from galaxy_pretraining import array_store
-from galaxy_pretraining.array_store import hdf5_reference, resize_pixels, write_array_store
-from galaxy_pretraining.catalog import CATALOG_COLUMNS, CatalogError
-from galaxy_pretraining.galaxy10 import CLASS_COUNTS, CLASS_NAMES, catalog_from_hdf5, write_mock_galaxy10
+from galaxy_pretraining.data import array_store
+from galaxy_pretraining.data.array_store import hdf5_reference, resize_pixels, write_array_store
+from galaxy_pretraining.data.catalog import CATALOG_COLUMNS, CatalogError
+from galaxy_pretraining.data.kinds.galaxy10_decals.galaxy10 import CLASS_COUNTS, CLASS_NAMES, catalog_from_hdf5, write_mock_galaxy10
 
 
 @pytest.fixture(scope="module")
@@ -104,8 +104,8 @@ def test_a_truncated_file_is_named(mock_file, tmp_path):
 
 
 def test_the_catalog_step_verifies_the_real_file_before_reading_it(mock_file):
-    from galaxy_pretraining.datakinds import galaxy10_decals
-    from galaxy_pretraining.download import DownloadError
+    from galaxy_pretraining.data.download import DownloadError
+    from galaxy_pretraining.data.kinds import galaxy10_decals
     from galaxy_pretraining.io import sha256_of
 
     settings = {"mock": None, "sha256": "f" * 64, "expected_class_counts": None}

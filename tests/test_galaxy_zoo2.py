@@ -15,10 +15,10 @@ import yaml
 from PIL import Image
 
 from galaxy_pretraining import study
-from galaxy_pretraining.catalog import CatalogError
 from galaxy_pretraining.config import schema_defaults
-from galaxy_pretraining.datakinds import galaxy_zoo2 as kind
-from galaxy_pretraining.galaxy_zoo2 import catalog_from_kaggle, read_solutions, select_clean_sample
+from galaxy_pretraining.data.catalog import CatalogError
+from galaxy_pretraining.data.kinds import galaxy_zoo2 as kind
+from galaxy_pretraining.data.kinds.galaxy_zoo2.galaxy_zoo2 import catalog_from_kaggle, read_solutions, select_clean_sample
 
 QUESTIONS = {1: 3, 2: 2, 3: 2, 4: 2, 5: 4, 6: 2, 7: 3, 8: 7, 9: 3, 10: 3, 11: 6}  # answers per question
 COLUMNS = [f"Class{q}.{a}" for q, n in QUESTIONS.items() for a in range(1, n + 1)]
@@ -148,7 +148,7 @@ def test_missing_kaggle_files_stop_the_workflow_saying_where_to_get_them(root, t
 
 
 def test_the_mock_has_kaggles_columns_votes_weighted_down_the_tree_and_the_papers_class_shares(tmp_path):
-    from galaxy_pretraining.galaxy_zoo2 import PARENT_ANSWER, write_mock_kaggle
+    from galaxy_pretraining.data.kinds.galaxy_zoo2.galaxy_zoo2 import PARENT_ANSWER, write_mock_kaggle
 
     write_mock_kaggle(tmp_path / "mock", 200, seed=4, image_size=48)
     table = pd.read_csv(tmp_path / "mock/training_solutions_rev1.csv", dtype={"GalaxyID": str})

@@ -6,11 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from galaxy_pretraining.architectures import ARCHITECTURES
-from galaxy_pretraining.galaxy10 import render_mock_galaxy
-from galaxy_pretraining.gradcam import GradCamError, choose_galaxies, heatmaps, missing_classes, target_layer
-from galaxy_pretraining.mock import observe
-from galaxy_pretraining.models import build_model
+from galaxy_pretraining.data.kinds.galaxy10_decals.galaxy10 import render_mock_galaxy
+from galaxy_pretraining.data.synthetic import observe
+from galaxy_pretraining.figures.inspection.gradcam import GradCamError, choose_galaxies, heatmaps, missing_classes, target_layer
+from galaxy_pretraining.models.build import build_model
+from galaxy_pretraining.models.registry import ARCHITECTURES
 
 CANVAS, STAMP = 64, 24
 
@@ -101,7 +101,7 @@ def test_galaxies_are_chosen_per_class_and_a_class_missing_from_the_test_set_is_
 
 
 def test_a_layer_that_maps_the_crop_to_one_pixel_is_refused():
-    from galaxy_pretraining.gradcam import check_map_size
+    from galaxy_pretraining.figures.inspection.gradcam import check_map_size
 
     model = build_model("efficientnet_lite0", 3).eval()
     with pytest.raises(GradCamError, match="maps a 40 px crop to 1x1 pixel"):

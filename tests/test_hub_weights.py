@@ -16,8 +16,7 @@ import torch
 from hub_server import COMMIT, HubServer
 from safetensors.torch import save as save_safetensors
 
-from galaxy_pretraining.architectures import ZOOBOT_FILE, hub_file, weights_file_name
-from galaxy_pretraining.models import (
+from galaxy_pretraining.models.build import (
     WeightsError,
     build_model,
     fetch_weights,
@@ -27,6 +26,7 @@ from galaxy_pretraining.models import (
     layers,
     sha256_record,
 )
+from galaxy_pretraining.models.registry import ZOOBOT_FILE, hub_file, weights_file_name
 
 ARCH = "timm/convnext_nano"  # Zoobot's recommended encoder (Zoobot's documentation, zoobot.readthedocs.io)
 ZOOBOT_REPO = "mwalmsley/zoobot-encoder-convnext_nano"

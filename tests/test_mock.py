@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from galaxy_pretraining.catalog import catalog_from_ttypes, class_count_table
-from galaxy_pretraining.classes import CLASS_NAMES
-from galaxy_pretraining.mock import class_counts, write_mock_sample
+from galaxy_pretraining.data.catalog import catalog_from_ttypes, class_count_table
+from galaxy_pretraining.data.classes import CLASS_NAMES
+from galaxy_pretraining.data.synthetic import class_counts, write_mock_sample
 
 
 def test_class_counts_follow_the_paper():

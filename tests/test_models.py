@@ -8,9 +8,7 @@ import torch
 from matplotlib import cbook
 from PIL import Image
 
-from galaxy_pretraining.architectures import ARCHITECTURES, ArchitectureSpec, weights_file_name
-from galaxy_pretraining.augment import to_float
-from galaxy_pretraining.models import (
+from galaxy_pretraining.models.build import (
     WeightsError,
     build_model,
     densenet_keys,
@@ -18,6 +16,8 @@ from galaxy_pretraining.models import (
     fetch_weights_file,
     sha256_of,
 )
+from galaxy_pretraining.models.registry import ARCHITECTURES, ArchitectureSpec, weights_file_name
+from galaxy_pretraining.training.augment import to_float
 
 
 def test_offline_imagenet_weights_are_real(lite0_weights):

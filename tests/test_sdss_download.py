@@ -7,7 +7,7 @@ import pytest
 from conftest import data_block
 from cutout_server import CutoutServer
 
-from galaxy_pretraining.sdss import (
+from galaxy_pretraining.data.kinds.nair_abraham.sdss import (
     CutoutSettings,
     DownloadError,
     cutout_query,

@@ -15,7 +15,7 @@ import yaml
 from conftest import small_demo_config
 from slurm_cluster import SlurmCluster, install
 
-from galaxy_pretraining.stopping import ANNOUNCEMENT
+from galaxy_pretraining.training.stopping import ANNOUNCEMENT
 
 ENABLED = os.environ.get("CI") == "true" or os.environ.get("GALAXY_SLURM_TEST") == "1"
 pytestmark = [

@@ -3,7 +3,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from galaxy_pretraining.splits import make_splits, rows_of
+from galaxy_pretraining.data.splits import make_splits, rows_of
 
 IDS = [f"J{i:05d}" for i in range(14034)]
 
@@ -59,7 +59,7 @@ PINNED = "f59ff8ae36d4aa0cb554db83220eac4f9950d7cba8424b1c1d5860b036424ced"
 
 
 def test_labelled_subsets_are_stratified_nested_and_drawn_from_the_training_rows_only():
-    from galaxy_pretraining.splits import labelled_subset
+    from galaxy_pretraining.data.splits import labelled_subset
 
     ids = np.array([f"g{i}" for i in range(1000)])
     labels = np.array([0] * 600 + [1] * 300 + [2] * 100)

@@ -9,13 +9,14 @@ import sys
 import pytest
 import yaml
 
-from galaxy_pretraining import published, study
+from galaxy_pretraining import papers as published
+from galaxy_pretraining import study
 from galaxy_pretraining.config import load_schema, resolve_config, schema_defaults
-from galaxy_pretraining.datakinds import KINDS
-from galaxy_pretraining.figures import FIGURES, FigureDeclarationError, _read_spec
-from galaxy_pretraining.sdss import CutoutSettings
-from galaxy_pretraining.settings import TrainSettings
-from galaxy_pretraining.steps import TABLES
+from galaxy_pretraining.data.kinds import KINDS
+from galaxy_pretraining.data.kinds.nair_abraham.sdss import CutoutSettings
+from galaxy_pretraining.figures import FIGURES, FigureDeclarationError, read_spec
+from galaxy_pretraining.tables import TABLES
+from galaxy_pretraining.training.settings import TrainSettings
 
 MINIMAL = {
     "study": "minimal",
@@ -131,10 +132,10 @@ def test_a_figure_module_with_an_argument_that_is_no_option_is_refused(tmp_path)
     module.write_text('"""A figure."""\nTABLES = {"peaks": "peak_accuracy"}\n\n\ndef draw(peaks, models, colour):\n'
                       '    pass\n')
     with pytest.raises(FigureDeclarationError, match="draw\\(\\) argument 'colour' is neither"):
-        _read_spec(module)
+        read_spec(module)
     module.write_text('TABLES = {"gains": "gains"}\n\n\ndef draw(peaks, models):\n    pass\n')
     with pytest.raises(FigureDeclarationError, match="TABLES names \\['gains'\\]"):
-        _read_spec(module)
+        read_spec(module)
 
 
 def test_tables_and_figures_of_paired_comparisons_and_long_runs_only_where_the_study_has_them(paper, demo):
@@ -217,7 +218,7 @@ def test_captions_carry_the_paper_numbers_only_in_its_comparison(paper, demo):
 
 
 def test_what_the_workflow_imports_at_parse_time_stays_light():
-    code = ("import sys\nfrom galaxy_pretraining import study\nfrom galaxy_pretraining.datakinds import mock, "
+    code = ("import sys\nfrom galaxy_pretraining import study\nfrom galaxy_pretraining.data.kinds import mock, "
             "nair_abraham\nprint(sorted(m for m in ('torch', 'torchvision', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -13,10 +13,10 @@ import torch
 from torch import nn
 
 from galaxy_pretraining.config import schema_defaults
-from galaxy_pretraining.settings import TrainSettings
-from galaxy_pretraining.splits import make_splits
-from galaxy_pretraining.stopping import ANNOUNCEMENT, StopRequest, TrainingInterrupted, stop_on_signals
-from galaxy_pretraining.train import (
+from galaxy_pretraining.data.splits import make_splits
+from galaxy_pretraining.training.settings import TrainSettings
+from galaxy_pretraining.training.stopping import ANNOUNCEMENT, StopRequest, TrainingInterrupted, stop_on_signals
+from galaxy_pretraining.training.train import (
     EpochInterrupted,
     RunData,
     RunOutputs,
@@ -133,7 +133,7 @@ import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
 from test_train import settings
-from galaxy_pretraining.train import train_run
+from galaxy_pretraining.training.train import train_run
 study, out = Path(sys.argv[1]), Path(sys.argv[2])
 s = settings(epochs=6, evaluation="paper", checkpoint_every=int(sys.argv[4]))
 train_run(s, study / "images.npy", study / "catalog.parquet", out / "metrics.parquet",
@@ -267,7 +267,7 @@ def test_a_checkpoint_of_other_settings_is_not_resumed(tiny_study, tmp_path):
 
 
 def test_rows_read_from_the_store_equal_the_stored_images(tiny_study):
-    from galaxy_pretraining.array_store import read_rows
+    from galaxy_pretraining.data.array_store import read_rows
 
     store = np.load(tiny_study / "images.npy")
     rows = np.array([5, 0, 95, 17])
@@ -344,7 +344,7 @@ def test_a_run_resumes_on_cuda(tiny_study, tmp_path, compiled):
 
 def test_a_label_budget_trains_on_its_subset_and_steps_scaling_keeps_the_epochs_length(tiny_study):
     from galaxy_pretraining.analysis import training_set_sizes
-    from galaxy_pretraining.train import epoch_order, run_data
+    from galaxy_pretraining.training.train import epoch_order, run_data
 
     catalog = pd.read_parquet(tiny_study / "catalog.parquet")
     images = load_store(tiny_study / "images.npy", len(catalog), torch.device("cpu"))

@@ -394,7 +394,7 @@ def test_galaxy10_from_a_server_that_drops_the_connection_to_the_array_store(roo
     import numpy as np
     from file_server import FileServer
 
-    from galaxy_pretraining.galaxy10 import CLASS_NAMES, write_mock_galaxy10
+    from galaxy_pretraining.data.kinds.galaxy10_decals.galaxy10 import CLASS_NAMES, write_mock_galaxy10
 
     served = tmp_path / "served.h5"
     write_mock_galaxy10(served, n_galaxies=120, seed=5, image_size=64)

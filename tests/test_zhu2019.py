@@ -13,10 +13,14 @@ import yaml
 from PIL import Image
 from test_train import CLASSES, settings, tiny_study  # noqa: F401  (tiny_study: a fixture of that module)
 
-from galaxy_pretraining import analysis, published
+from galaxy_pretraining import analysis
+from galaxy_pretraining import papers as published
 from galaxy_pretraining import study as S
-from galaxy_pretraining.array_store import ImageDecodeError, open_array_store, write_array_store
-from galaxy_pretraining.augment import (
+from galaxy_pretraining.config import ConfigError
+from galaxy_pretraining.data.array_store import ImageDecodeError, open_array_store, write_array_store
+from galaxy_pretraining.data.splits import make_splits
+from galaxy_pretraining.models.build import WeightsError, build_model, module_at
+from galaxy_pretraining.training.augment import (
     colour_jitter,
     normalize,
     random_transform,
@@ -25,11 +29,8 @@ from galaxy_pretraining.augment import (
     scale_jitter_view,
     scale_test_view,
 )
-from galaxy_pretraining.config import ConfigError
-from galaxy_pretraining.models import WeightsError, build_model, module_at
-from galaxy_pretraining.splits import make_splits
-from galaxy_pretraining.stopping import StopRequest, TrainingInterrupted
-from galaxy_pretraining.train import Schedule, build_run, load_store, resume, train_epochs, write_outputs
+from galaxy_pretraining.training.stopping import StopRequest, TrainingInterrupted
+from galaxy_pretraining.training.train import Schedule, build_run, load_store, resume, train_epochs, write_outputs
 
 VIEWS = {"sides": [24, 40], "resize": 20, "test_sides": [30, 40], "test_side": 40}
 

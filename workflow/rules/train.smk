@@ -1,6 +1,6 @@
 # One job per (model, run), per smaller label budget (suffix -f<fraction>) and per
 # long run (suffix -e<epochs>). A job draws
-# its run's split itself (splits.py: the same rows as splits.parquet), so
+# its run's split itself (data/splits.py: the same rows as splits.parquet), so
 # adding runs to the study retrains nothing already done.
 #
 # With train_resources.runs_per_job: k > 1, one job trains k consecutive runs
