@@ -3,7 +3,7 @@
 The Snakemake rules ask these functions (through workflow/rules/common.smk)
 for every target list and parameter, so the wiring holds no logic and the
 logic is unit-tested here. Parse-time only: this module and everything it
-imports stay clear of torch and matplotlib (tests/test_study.py checks), since
+imports stay clear of torch and matplotlib (tests/unit/test_study.py checks), since
 every `snakemake` call and, on a cluster, every job parses the workflow.
 All functions take a resolved config (config.resolve_config).
 """

@@ -3,7 +3,7 @@
 Light on purpose (no torch): the workflow reads it at parse time to check the
 config and to name the weights files. `build.py` builds the networks from it.
 Adding a torchvision network is one entry here (and its test in
-tests/test_models.py, which checks the entry against torchvision itself).
+tests/unit/models/test_models.py, which checks the entry against torchvision itself).
 
 Besides the entries, any timm model is an architecture: `timm/<timm model
 name>` (for example timm/convnext_nano). Its weights come from the Hugging Face

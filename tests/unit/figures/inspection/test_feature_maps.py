@@ -6,8 +6,6 @@ import pytest
 import torch
 import yaml
 from PIL import Image
-from test_train import CLASSES, tiny_study  # noqa: F401  (tiny_study: a fixture of that module)
-from test_zhu2019 import zhu_settings
 from torch import nn
 
 from galaxy_pretraining import study as S
@@ -28,11 +26,13 @@ from galaxy_pretraining.figures.inspection.feature_maps import (
 from galaxy_pretraining.training.augment import normalize, scale_test_view
 from galaxy_pretraining.training.train import train_run
 
+from helpers.training import CLASSES, zhu_settings
+
 VIEWS = {"sides": [32, 40], "resize": 40, "test_sides": [36, 40], "test_side": 36}
 
 
 @pytest.fixture(scope="module")
-def dieleman_run(tiny_study, tmp_path_factory):  # noqa: F811
+def dieleman_run(tiny_study, tmp_path_factory):
     """One epoch of Dieleman et al.'s network under Zhu et al.'s protocol (whitening, the test side's view)."""
     out = tmp_path_factory.mktemp("dieleman")
     s = zhu_settings(architecture="dieleman2015", epochs=1, crop_size=40, scale_jitter=VIEWS, max_iterations=None)
@@ -101,7 +101,7 @@ def test_a_galaxy_of_the_chosen_class_is_the_first_of_the_test_set():
         choose_galaxy(predictions[predictions["true"] > 0], CLASSES, "a")
 
 
-def test_the_filters_are_the_best_models_first_kernels_each_stretched(tiny_study, dieleman_run):  # noqa: F811
+def test_the_filters_are_the_best_models_first_kernels_each_stretched(tiny_study, dieleman_run):
     view = network_view(dieleman_run / "best.pt", tiny_study / "images.npy", dieleman_run / "predictions.parquet", 2)
     saved = torch.load(dieleman_run / "best.pt", weights_only=False)["model"]
     assert view.first_layer == "features.0"
@@ -111,7 +111,7 @@ def test_the_filters_are_the_best_models_first_kernels_each_stretched(tiny_study
     assert np.allclose(pictures.min(axis=(1, 2, 3)), 0) and np.allclose(pictures.max(axis=(1, 2, 3)), 1)
 
 
-def test_the_maps_are_each_layers_output_for_the_galaxys_evaluation_view(tiny_study, dieleman_run):  # noqa: F811
+def test_the_maps_are_each_layers_output_for_the_galaxys_evaluation_view(tiny_study, dieleman_run):
     view = network_view(dieleman_run / "best.pt", tiny_study / "images.npy", dieleman_run / "predictions.parquet", 3,
                         class_name="c")
     predictions = pd.read_parquet(dieleman_run / "predictions.parquet")
@@ -131,7 +131,7 @@ def test_the_maps_are_each_layers_output_for_the_galaxys_evaluation_view(tiny_st
     assert view.image.shape == (40, 40, 3) and view.image.min() == 0 and view.image.max() == 1
 
 
-def test_both_figures_are_written_whole(tiny_study, dieleman_run, tmp_path):  # noqa: F811
+def test_both_figures_are_written_whole(tiny_study, dieleman_run, tmp_path):
     outputs = {name: [tmp_path / name / f"m.{suffix}" for suffix in ("png", "pdf")] for name in ("filters", "maps")}
     options = {"layers": ["features.3", "features.8"], "class_name": None, "maps_per_layer": 4}
     render(dieleman_run / "best.pt", tiny_study / "images.npy", dieleman_run / "predictions.parquet", options, "m",

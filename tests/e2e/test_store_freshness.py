@@ -4,14 +4,15 @@ and what depends on it."""
 import shutil
 import subprocess
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 from PIL import Image
 
-CASE = Path(__file__).parent / "data/cases/stale-images"  # the case's sample: 40 JPEGs of 32 px and their labels
+from helpers.paths import DATA
+
+CASE = DATA / "cases/stale-images"  # the case's sample: 40 JPEGs of 32 px and their labels
 
 
 @pytest.fixture

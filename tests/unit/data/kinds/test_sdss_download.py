@@ -4,8 +4,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import data_block
-from cutout_server import CutoutServer
 
 from galaxy_pretraining.data.kinds.nair_abraham.sdss import (
     CutoutSettings,
@@ -15,6 +13,9 @@ from galaxy_pretraining.data.kinds.nair_abraham.sdss import (
     pixel_spread,
     validate_jpeg,
 )
+
+from helpers.configs import data_block
+from helpers.cutout_server import CutoutServer
 
 SCHEDULES = {
     "ok": ["ok"],

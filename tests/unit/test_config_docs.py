@@ -1,10 +1,10 @@
 """config/README.md describes every config key, and is what the schema's descriptions generate."""
 
-from pathlib import Path
 
 from galaxy_pretraining.config_docs import config_docs, load_schema, main, rows, undocumented
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers.paths import ROOT
+
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 
-from local_server import LocalServer
+from .local_server import LocalServer
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 

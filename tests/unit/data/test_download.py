@@ -4,9 +4,10 @@ import hashlib
 import os
 
 import pytest
-from file_server import FileServer
 
 from galaxy_pretraining.data.download import CHUNK_BYTES, DownloadError, fetch_verified, part_path
+
+from helpers.file_server import FileServer
 
 PAYLOAD = os.urandom(3 * 1024 * 1024 + 17)
 SHA256 = hashlib.sha256(PAYLOAD).hexdigest()

@@ -11,7 +11,6 @@ import torch
 import torch.nn.functional as F
 import yaml
 from PIL import Image
-from test_train import CLASSES, settings, tiny_study  # noqa: F401  (tiny_study: a fixture of that module)
 
 from galaxy_pretraining import analysis
 from galaxy_pretraining import papers as published
@@ -32,7 +31,7 @@ from galaxy_pretraining.training.augment import (
 from galaxy_pretraining.training.stopping import StopRequest, TrainingInterrupted
 from galaxy_pretraining.training.train import Schedule, build_run, load_store, resume, train_epochs, write_outputs
 
-VIEWS = {"sides": [24, 40], "resize": 20, "test_sides": [30, 40], "test_side": 40}
+from helpers.training import CLASSES, VIEWS, zhu_settings
 
 
 def images(n=3, side=40, seed=0):
@@ -141,16 +140,7 @@ def test_the_step_decay_drops_the_rate_at_its_milestones_and_the_limit_ends_the_
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0005) and not by_epoch.done
 
 
-def zhu_settings(**overrides):
-    protocol = dict(epochs=4, crop_size=16, rotation="quarter_turns", normalization="per_image",
-                    scale_jitter=VIEWS, evaluation="center",
-                    colour_jitter={"brightness": 0.1, "contrast": 0.2, "saturation": 0.2, "hue": 0.05},
-                    optimizer={"name": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 1e-4, "nesterov": True},
-                    lr_schedule={"milestones": [6], "gamma": 0.1, "unit": "iterations"}, max_iterations=10)
-    return settings(**{**protocol, **overrides})
-
-
-def test_a_run_stops_at_max_iterations_inside_an_epoch_with_a_metric_per_test_side(tiny_study, tmp_path):  # noqa: F811
+def test_a_run_stops_at_max_iterations_inside_an_epoch_with_a_metric_per_test_side(tiny_study, tmp_path):
     """72 training images in batches of 16: 5 steps an epoch, so 10 steps end after epoch 2 of 4; 5 + 3 steps
     with 8 would end inside epoch 2, after 3 of its batches (48 images)."""
     catalog = pd.read_parquet(tiny_study / "catalog.parquet")
@@ -171,7 +161,7 @@ def test_a_run_stops_at_max_iterations_inside_an_epoch_with_a_metric_per_test_si
         analysis.collect_curves([paths[0]], keys, max_iterations=9)
 
 
-def test_a_stopped_run_resumes_with_its_rate_and_step_count(tiny_study, tmp_path):  # noqa: F811
+def test_a_stopped_run_resumes_with_its_rate_and_step_count(tiny_study, tmp_path):
     """Stopped after its first batch, resumed from last.pt: the same metrics, rate and steps as a run through."""
     catalog = pd.read_parquet(tiny_study / "catalog.parquet")
     store = load_store(tiny_study / "images.npy", len(catalog), torch.device("cpu"))

@@ -1,14 +1,14 @@
 """The locked environment: the tests run in exactly requirements.lock, and the rules' conda env has its pins."""
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
 from galaxy_pretraining.environment import conda_env_text, conda_pins, installed, mismatches, read_lock
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers.paths import ROOT
+
 LOCK = ROOT / "requirements.lock"
 CONDA_ENV = ROOT / "workflow/envs/galaxy-pretraining.yaml"
 

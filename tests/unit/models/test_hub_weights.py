@@ -1,7 +1,7 @@
 """timm architectures and their hub weights: Zoobot's galaxy encoders and timm's ImageNet files.
 
 The hub cannot be reached here: a real HTTP server on 127.0.0.1 answers as the
-hub does (tests/hub_server.py), serving weights files these tests write from a
+hub does (tests/helpers/hub_server.py), serving weights files these tests write from a
 timm model of the same architecture, and the workflow's own code fetches,
 verifies and loads them.
 """
@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 import timm
 import torch
-from hub_server import COMMIT, HubServer
 from safetensors.torch import save as save_safetensors
 
 from galaxy_pretraining.models.build import (
@@ -27,6 +26,8 @@ from galaxy_pretraining.models.build import (
     sha256_record,
 )
 from galaxy_pretraining.models.registry import ZOOBOT_FILE, hub_file, weights_file_name
+
+from helpers.hub_server import COMMIT, HubServer
 
 ARCH = "timm/convnext_nano"  # Zoobot's recommended encoder (Zoobot's documentation, zoobot.readthedocs.io)
 ZOOBOT_REPO = "mwalmsley/zoobot-encoder-convnext_nano"

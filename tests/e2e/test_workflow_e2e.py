@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import small_demo_config
+
+from helpers.configs import small_demo_config
 
 pytestmark = pytest.mark.slow
 
@@ -112,8 +113,9 @@ def test_real_data_path_against_local_vizier_and_cutout_servers(root, tmp_path, 
     recorded in the manifest. A second run downloads nothing.
     """
     from astropy.table import Table
-    from conftest import VIZIER_FIXTURE
-    from cutout_server import CutoutServer
+
+    from helpers.cutout_server import CutoutServer
+    from helpers.paths import VIZIER_FIXTURE
 
     server, _ = fake_vizier
     raw = Table.read(VIZIER_FIXTURE, format="votable").to_pandas()
@@ -294,9 +296,10 @@ def test_the_report_renders_in_a_browser_with_every_figure_and_table(report):
     import base64
     import urllib.parse
 
-    from browser import headless_chromium
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
+
+    from helpers.browser import headless_chromium
 
     report, figures = report
     browser = headless_chromium()
@@ -392,9 +395,10 @@ def test_galaxy10_from_a_server_that_drops_the_connection_to_the_array_store(roo
     import hashlib
 
     import numpy as np
-    from file_server import FileServer
 
     from galaxy_pretraining.data.kinds.galaxy10_decals.galaxy10 import CLASS_NAMES, write_mock_galaxy10
+
+    from helpers.file_server import FileServer
 
     served = tmp_path / "served.h5"
     write_mock_galaxy10(served, n_galaxies=120, seed=5, image_size=64)
@@ -447,7 +451,7 @@ def run_study(root, snakemake_exe, workdir, config: dict):
 def fu_mock_config() -> dict:
     """config/fu-galaxy10.yaml on a rendered Galaxy10 file: its protocol (oversampling, channel shifts, Adam at
     lr 0.0005, Grad-CAM), with EfficientNet-Lite0 (ImageNet weights offline) in place of DenseNet-121, shrunk."""
-    from conftest import ROOT
+    from helpers.paths import ROOT
 
     config = yaml.safe_load((ROOT / "config/fu-galaxy10.yaml").read_text())
     config["study"] = "fu-mock"
@@ -514,7 +518,8 @@ def test_a_zoobot_arm_fetches_its_encoder_from_a_hub_and_is_paired_with_scratch(
 
     import timm
     import torch
-    from hub_server import HubServer
+
+    from helpers.hub_server import HubServer
 
     torch.manual_seed(0)
     encoder = timm.create_model("convnext_atto", num_classes=0).state_dict()

@@ -3,9 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-import test_train
 import torch
-from test_train import CLASSES, settings
 from torch import nn
 
 from galaxy_pretraining.models.build import (
@@ -18,7 +16,7 @@ from galaxy_pretraining.models.build import (
 from galaxy_pretraining.models.registry import ARCHITECTURES, architecture_spec
 from galaxy_pretraining.training.train import build_run, epoch_order, load_store, train_run
 
-tiny_study = test_train.tiny_study  # the training tests' 96-image study, as a fixture here too
+from helpers.training import CLASSES, settings
 
 
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))

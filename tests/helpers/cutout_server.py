@@ -17,8 +17,9 @@ from collections import Counter
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
-from local_server import LocalServer
 from PIL import Image
+
+from .local_server import LocalServer
 
 
 def jpeg_bytes(seed: int, size: int = 100, level: int | None = None) -> bytes:

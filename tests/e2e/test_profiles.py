@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
-from network_use import network_rules, rule_scripts
 
 from galaxy_pretraining import study as S
 from galaxy_pretraining.dag_counts import local_rule_names
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers.network_use import network_rules, rule_scripts
+from helpers.paths import ROOT
+
 CONFIGS = sorted(p.name for p in (ROOT / "config").glob("*.yaml"))
 PROFILES = sorted(p.name for p in (ROOT / "profiles").iterdir() if (p / "config.yaml").exists())
 JOB = re.compile(r"^(local)?rule (\S+):\n(.*?)(?=^\S|\Z)", re.M | re.S)

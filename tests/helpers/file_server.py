@@ -13,7 +13,7 @@ from __future__ import annotations
 import http.server
 import re
 
-from local_server import LocalServer
+from .local_server import LocalServer
 
 
 class FileServer(LocalServer):

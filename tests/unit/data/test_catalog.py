@@ -5,8 +5,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from astropy.table import Table
-from conftest import VIZIER_FIXTURE as FIXTURE
-from conftest import data_block
 
 from galaxy_pretraining.data.catalog import CatalogError, check_class_counts
 from galaxy_pretraining.data.classes import CLASS_NAMES, PAPER_CLASS_COUNTS, classes_from_ttypes
@@ -17,6 +15,9 @@ from galaxy_pretraining.data.kinds.nair_abraham.vizier import (
     fetch_nair_abraham,
     raw_to_ttype_table,
 )
+
+from helpers.configs import data_block
+from helpers.paths import VIZIER_FIXTURE as FIXTURE
 
 COLUMNS = data_block("nair_abraham")["nair_abraham"]["columns"]
 EMPTY_TTYPE = data_block("nair_abraham")["nair_abraham"]["empty_ttype"]  # the schema's default: 99

@@ -12,9 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from galaxy_pretraining.config import schema_defaults
 from galaxy_pretraining.data.splits import make_splits
-from galaxy_pretraining.training.settings import TrainSettings
 from galaxy_pretraining.training.stopping import ANNOUNCEMENT, StopRequest, TrainingInterrupted, stop_on_signals
 from galaxy_pretraining.training.train import (
     EpochInterrupted,
@@ -29,31 +27,8 @@ from galaxy_pretraining.training.train import (
     train_run,
 )
 
-N, SIZE, CLASSES = 96, 40, ["a", "b", "c"]
-SPLIT = {"test_size": 24, "validation_size": 0, "stratify": False, "seed": 1}
-
-
-@pytest.fixture(scope="module")
-def tiny_study(tmp_path_factory):
-    """96 images of 3 classes told apart by brightness: an array store and a catalog."""
-    folder = tmp_path_factory.mktemp("tiny")
-    rng = np.random.default_rng(0)
-    labels = np.arange(N) % 3
-    images = rng.integers(0, 60, (N, 3, SIZE, SIZE)) + labels[:, None, None, None] * 80
-    np.save(folder / "images.npy", images.astype(np.uint8))
-    ids = [f"g{i}" for i in range(N)]
-    pd.DataFrame({"id": ids, "class_index": labels, "class_name": [CLASSES[c] for c in labels]}).to_parquet(
-        folder / "catalog.parquet")
-    return folder
-
-
-def settings(**overrides):
-    """The schema's training defaults, shrunk to the tiny study."""
-    base = dict(schema_defaults("training"), architecture="resnet18", weights="none", epochs=3, frozen_share=0.0,
-                n_classes=3, run=0, train_fraction=1.0,
-                batch_size=16, optimizer={"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0, "nesterov": False},
-                crop_size=32, evaluation="center", device="cpu", deterministic=True, checkpoint_every=1, split=SPLIT)
-    return TrainSettings(**{**base, **overrides})
+from helpers.paths import TESTS
+from helpers.training import CLASSES, SPLIT, N, settings
 
 
 def run(study, out, s, progress=False):
@@ -132,7 +107,7 @@ KILL_SCRIPT = """
 import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
-from test_train import settings
+from helpers.training import settings
 from galaxy_pretraining.training.train import train_run
 study, out = Path(sys.argv[1]), Path(sys.argv[2])
 s = settings(epochs=6, evaluation="paper", checkpoint_every=int(sys.argv[4]))
@@ -146,7 +121,7 @@ TIMING = ["seconds", "train_seconds", "images_per_second"]
 
 def test_sigkill_then_rerun_gives_the_same_metrics_as_an_uninterrupted_run(tiny_study, tmp_path):
     whole, killed = tmp_path / "whole", tmp_path / "killed"
-    here = str(Path(__file__).parent)
+    here = str(TESTS)
     command = [sys.executable, "-c", KILL_SCRIPT, str(tiny_study)]
     subprocess.run(command + [str(whole), here, "2"], check=True, capture_output=True)
     process = subprocess.Popen(command + [str(killed), here, "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -170,7 +145,7 @@ def test_sigkill_then_rerun_gives_the_same_metrics_as_an_uninterrupted_run(tiny_
 def test_sigterm_saves_the_state_and_the_resumed_run_equals_an_uninterrupted_run(tiny_study, tmp_path):
     """SLURM's SIGTERM: the batch finishes, last.pt is written, exit 143; no checkpoint_every epochs are lost."""
     whole, stopped = tmp_path / "whole", tmp_path / "stopped"
-    here = str(Path(__file__).parent)
+    here = str(TESTS)
     command = [sys.executable, "-c", KILL_SCRIPT, str(tiny_study)]
     # checkpoint_every 100: without the signal's own checkpoint nothing would be saved before the end
     subprocess.run(command + [str(whole), here, "100"], check=True, capture_output=True)

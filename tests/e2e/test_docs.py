@@ -28,7 +28,8 @@ import pytest
 
 from galaxy_pretraining import dag_counts
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers.paths import ROOT
+
 BIN = Path(sys.executable).parent
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md"), *(ROOT / "config").glob("*.md"),
                *(ROOT / "resources").glob("*.md")])
@@ -115,7 +116,7 @@ def check_command(line: str, clone: Path) -> None:
     elif program == "git" and words[1] == "clone":
         assert re.match(r"^(https://|git@)\S+", words[2]), line
     else:
-        pytest.fail(f"the docs show a command of a kind no test checks: {line!r} (see tests/test_docs.py)")
+        pytest.fail(f"the docs show a command of a kind no test checks: {line!r} (see tests/e2e/test_docs.py)")
 
 
 def test_the_docs_show_the_two_commands():

@@ -12,10 +12,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import small_demo_config
-from slurm_cluster import SlurmCluster, install
 
 from galaxy_pretraining.training.stopping import ANNOUNCEMENT
+
+from helpers.configs import small_demo_config
+from helpers.slurm_cluster import SlurmCluster, install
 
 ENABLED = os.environ.get("CI") == "true" or os.environ.get("GALAXY_SLURM_TEST") == "1"
 pytestmark = [
