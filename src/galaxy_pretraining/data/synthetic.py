@@ -13,6 +13,10 @@ Each is convolved with a Gaussian PSF, scaled to a random brightness, given
 sky noise and an asinh stretch as SDSS colour images are. Parameter ranges
 overlap on purpose (weak arms, face-on lenticulars, bulge-dominated spirals,
 faint galaxies) so the task is not trivial. Deterministic from a seed.
+
+The rendering is shared by the data kinds' mocks: `render_mock_galaxy` draws
+Galaxy10's ten classes (for the Galaxy10 DECaLS and Galaxy Zoo 2 mocks), and
+`observe` and `class_counts` serve them all.
 """
 
 from __future__ import annotations
@@ -119,6 +123,60 @@ def observe(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     stretch = 0.4 * flux / blurred.size * 3 * 8  # asinh softening relative to the surface brightness
     scaled = np.arcsinh(noisy / sky_sigma / 3.0) / np.arcsinh(stretch)
     return np.clip(scaled * 255, 0, 255).astype(np.uint8)
+
+
+def render_mock_galaxy(class_index: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """One mock galaxy of Galaxy10's ten classes (in galaxy10.CLASS_NAMES' order) as linear flux (H x W x 3):
+    each class drawn by what tells it apart. The Galaxy10 and Galaxy Zoo 2 mocks draw these."""
+    y, x = np.mgrid[0:size, 0:size].astype(np.float64)
+    x0, y0 = (size - 1) / 2 + rng.normal(0, 1.0, 2)
+    angle = rng.uniform(0, np.pi)
+    r_scale = size * rng.uniform(0.08, 0.12)
+
+    def radius(q, cx=x0, cy=y0, turn=angle):
+        u = (x - cx) * np.cos(turn) + (y - cy) * np.sin(turn)
+        v = -(x - cx) * np.sin(turn) + (y - cy) * np.cos(turn)
+        return np.sqrt(u**2 + (v / q) ** 2) + 1e-6, u, v
+
+    def spiral(arms, pitch_deg, bar):
+        r, u, v = radius(rng.uniform(0.7, 1.0))
+        theta = np.arctan2(v, u)
+        disk = np.exp(-r / r_scale) * (1 + 0.8 * np.cos(arms * (theta - np.log(r / r_scale + 0.1)
+                                                                 / np.tan(np.deg2rad(pitch_deg)))))
+        image = disk[..., None] * (0.6 * BLUE + 0.4 * RED) / disk.sum()
+        if bar:
+            rb, _, _ = radius(0.25)
+            b = np.exp(-rb / (r_scale * 0.6))
+            image += b[..., None] * RED / b.sum() * 0.35
+        bulge = sersic(r, r_scale * 0.3, 4.0)
+        return image + bulge[..., None] * RED / bulge.sum() * 0.2
+
+    if class_index == 0:  # disturbed: lopsided, with a tidal plume
+        r, u, v = radius(rng.uniform(0.7, 1.0))
+        image = (np.exp(-r / r_scale) * (1 + 0.9 * np.tanh(u / r_scale)))[..., None] * RED
+        plume = np.exp(-(((u - 2.5 * r_scale) / (2 * r_scale)) ** 2 + ((v - u**2 / (6 * r_scale)) / r_scale) ** 2))
+        image = image / image.sum() + plume[..., None] * BLUE / plume.sum() * 0.7
+    elif class_index == 1:  # merging: two nuclei close together
+        image = np.zeros((size, size, 3))
+        offset = r_scale * rng.uniform(1.5, 2.5)
+        for sign in (-1, 1):
+            r, _, _ = radius(0.8, x0 + sign * offset * np.cos(angle), y0 + sign * offset * np.sin(angle))
+            blob = sersic(r, r_scale * 0.6, 2.0)
+            image += blob[..., None] * RED / blob.sum()
+    elif class_index in (2, 3, 4):  # smooth: round, in-between, cigar
+        q = {2: rng.uniform(0.85, 1.0), 3: rng.uniform(0.5, 0.75), 4: rng.uniform(0.15, 0.3)}[class_index]
+        r, _, _ = radius(q)
+        image = sersic(r, r_scale, 4.0)[..., None] * RED
+    elif class_index in (5, 6, 7):  # spirals: barred, tight, loose
+        image = spiral(2, {5: 20, 6: 10, 7: 35}[class_index], bar=class_index == 5)
+    else:  # edge-on disks, without and with a bulge
+        r, _, _ = radius(0.08)
+        image = np.exp(-r / (r_scale * 1.5))[..., None] * (0.5 * BLUE + 0.5 * RED)
+        if class_index == 9:
+            rb, _, _ = radius(0.8)
+            bulge = sersic(rb, r_scale * 0.5, 4.0)
+            image = image / image.sum() + bulge[..., None] * RED / bulge.sum() * 0.6
+    return image / max(image.sum() / 3.0, 1e-12)
 
 
 def make_mock_catalog(n_galaxies: int, seed: int) -> pd.DataFrame:

@@ -6,8 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from galaxy_pretraining.data.kinds.galaxy10_decals.galaxy10 import render_mock_galaxy
-from galaxy_pretraining.data.synthetic import observe
+from galaxy_pretraining.data.synthetic import observe, render_mock_galaxy
 from galaxy_pretraining.figures.inspection.gradcam import GradCamError, choose_galaxies, heatmaps, missing_classes, target_layer
 from galaxy_pretraining.models.build import build_model
 from galaxy_pretraining.models.registry import ARCHITECTURES

@@ -8,7 +8,7 @@ chunk of rows at a time (data/array_store.py), never all 3.5 GB at once. A
 catalog row's image_path is `<file>#images/<row>`.
 
 `write_mock_galaxy10` writes a small file of the same layout with rendered
-galaxies of the ten classes, for the tests and an offline demo.
+galaxies of the ten classes (data/synthetic.py), for the tests and an offline demo.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from ....io import atomic_path
 from ...catalog import CatalogError, catalog_table
-from ...synthetic import BLUE, RED, class_counts, observe, sersic
+from ...synthetic import class_counts, observe, render_mock_galaxy
 
 # Class 0-9 of `ans`, in order; the names used in file names, tables and figure legends.
 CLASS_NAMES = (
@@ -86,59 +86,6 @@ def catalog_from_hdf5(h5_path: os.PathLike, class_names, source: str | None = No
     class_index = answers.astype(np.int64)
     paths = [f"{h5_path}#{IMAGE_DATASET}/{i}" for i in range(n)]
     return catalog_table(raw, pd.Series(class_index), class_index, paths, list(class_names))
-
-
-def render_mock_galaxy(class_index: int, size: int, rng: np.random.Generator) -> np.ndarray:
-    """One mock Galaxy10 galaxy as linear flux (H x W x 3): each class drawn by what tells it apart."""
-    y, x = np.mgrid[0:size, 0:size].astype(np.float64)
-    x0, y0 = (size - 1) / 2 + rng.normal(0, 1.0, 2)
-    angle = rng.uniform(0, np.pi)
-    r_scale = size * rng.uniform(0.08, 0.12)
-
-    def radius(q, cx=x0, cy=y0, turn=angle):
-        u = (x - cx) * np.cos(turn) + (y - cy) * np.sin(turn)
-        v = -(x - cx) * np.sin(turn) + (y - cy) * np.cos(turn)
-        return np.sqrt(u**2 + (v / q) ** 2) + 1e-6, u, v
-
-    def spiral(arms, pitch_deg, bar):
-        r, u, v = radius(rng.uniform(0.7, 1.0))
-        theta = np.arctan2(v, u)
-        disk = np.exp(-r / r_scale) * (1 + 0.8 * np.cos(arms * (theta - np.log(r / r_scale + 0.1)
-                                                                 / np.tan(np.deg2rad(pitch_deg)))))
-        image = disk[..., None] * (0.6 * BLUE + 0.4 * RED) / disk.sum()
-        if bar:
-            rb, _, _ = radius(0.25)
-            b = np.exp(-rb / (r_scale * 0.6))
-            image += b[..., None] * RED / b.sum() * 0.35
-        bulge = sersic(r, r_scale * 0.3, 4.0)
-        return image + bulge[..., None] * RED / bulge.sum() * 0.2
-
-    if class_index == 0:  # disturbed: lopsided, with a tidal plume
-        r, u, v = radius(rng.uniform(0.7, 1.0))
-        image = (np.exp(-r / r_scale) * (1 + 0.9 * np.tanh(u / r_scale)))[..., None] * RED
-        plume = np.exp(-(((u - 2.5 * r_scale) / (2 * r_scale)) ** 2 + ((v - u**2 / (6 * r_scale)) / r_scale) ** 2))
-        image = image / image.sum() + plume[..., None] * BLUE / plume.sum() * 0.7
-    elif class_index == 1:  # merging: two nuclei close together
-        image = np.zeros((size, size, 3))
-        offset = r_scale * rng.uniform(1.5, 2.5)
-        for sign in (-1, 1):
-            r, _, _ = radius(0.8, x0 + sign * offset * np.cos(angle), y0 + sign * offset * np.sin(angle))
-            blob = sersic(r, r_scale * 0.6, 2.0)
-            image += blob[..., None] * RED / blob.sum()
-    elif class_index in (2, 3, 4):  # smooth: round, in-between, cigar
-        q = {2: rng.uniform(0.85, 1.0), 3: rng.uniform(0.5, 0.75), 4: rng.uniform(0.15, 0.3)}[class_index]
-        r, _, _ = radius(q)
-        image = sersic(r, r_scale, 4.0)[..., None] * RED
-    elif class_index in (5, 6, 7):  # spirals: barred, tight, loose
-        image = spiral(2, {5: 20, 6: 10, 7: 35}[class_index], bar=class_index == 5)
-    else:  # edge-on disks, without and with a bulge
-        r, _, _ = radius(0.08)
-        image = np.exp(-r / (r_scale * 1.5))[..., None] * (0.5 * BLUE + 0.5 * RED)
-        if class_index == 9:
-            rb, _, _ = radius(0.8)
-            bulge = sersic(rb, r_scale * 0.5, 4.0)
-            image = image / image.sum() + bulge[..., None] * RED / bulge.sum() * 0.6
-    return image / max(image.sum() / 3.0, 1e-12)
 
 
 def write_mock_galaxy10(path: os.PathLike, n_galaxies: int, seed: int = 0, image_size: int = 64) -> None:

@@ -185,8 +185,7 @@ def write_mock_kaggle(folder: os.PathLike, n_galaxies: int, seed: int = 0, image
     from tqdm import tqdm
 
     from ....io import atomic_path
-    from ...synthetic import class_counts, observe
-    from ..galaxy10_decals.galaxy10 import render_mock_galaxy
+    from ...synthetic import class_counts, observe, render_mock_galaxy
 
     folder = Path(folder)
     n_unclassified = int(round(n_galaxies * MOCK_UNCLASSIFIED_SHARE))
