@@ -15,7 +15,7 @@ from pathlib import Path
 
 from common import machine, record, sample_images
 
-from galaxy_pretraining.array_store import write_array_store
+from galaxy_pretraining.data.array_store import write_array_store
 
 
 def main():

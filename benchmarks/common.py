@@ -23,7 +23,7 @@ def sample_images(n: int) -> list[str]:
     """n real SDSS JPEGs from gz1-sdss when present, otherwise n mock cutouts made here."""
     if GZ1.is_dir():
         return [str(p) for p in sorted(GZ1.iterdir())[:n]]
-    from galaxy_pretraining.mock import write_mock_sample
+    from galaxy_pretraining.data.synthetic import write_mock_sample
 
     folder = Path(tempfile.mkdtemp(prefix="bench-mock-"))
     mock = schema_defaults("data", "mock")

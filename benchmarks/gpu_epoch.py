@@ -49,9 +49,17 @@ import torch.nn.functional as F
 from common import machine, paper_settings, record, sample_images, write_synthetic_store
 from torch.utils.flop_counter import FlopCounterMode
 
-from galaxy_pretraining.augment import random_transform
-from galaxy_pretraining.models import build_model
-from galaxy_pretraining.train import build_run, choose_device, compiling, epoch_order, evaluate, evaluation_sides, train_one_epoch
+from galaxy_pretraining.models.build import build_model
+from galaxy_pretraining.training.augment import random_transform
+from galaxy_pretraining.training.train import (
+    build_run,
+    choose_device,
+    compiling,
+    epoch_order,
+    evaluate,
+    evaluation_sides,
+    train_one_epoch,
+)
 
 STUDY_EPOCHS = 100 * 200 + 100 * 400 + 5 * 2 * 1000
 # Dense bf16 tensor-core peaks from NVIDIA's datasheets (SXM parts), TFLOP/s.
@@ -212,8 +220,8 @@ def time_protocol(protocol: str, spec: dict, device, epochs: int = 1, n_images: 
     """Seconds of a protocol's epoch (train, then test as train_epochs does) on synthetic uint8 images of its
     store's size, through the engine's build_run, train_one_epoch and evaluate: the views and the model training
     builds. Compiled runs warm up on a whole epoch (every batch shape), eager ones on `warmup_steps` batches."""
-    from galaxy_pretraining.settings import TrainSettings
-    from galaxy_pretraining.train import Schedule
+    from galaxy_pretraining.training.settings import TrainSettings
+    from galaxy_pretraining.training.train import Schedule
 
     n = n_images or spec["n_images"]
     size = image_size or spec["image_size"]
@@ -272,8 +280,8 @@ import json, sys, time
 t0 = time.perf_counter()
 import torch
 from pathlib import Path
-from galaxy_pretraining.settings import TrainSettings
-from galaxy_pretraining.train import RunOutputs, train_group
+from galaxy_pretraining.training.settings import TrainSettings
+from galaxy_pretraining.training.train import RunOutputs, train_group
 args = json.loads(sys.argv[1])
 group = [TrainSettings(**s) for s in args["settings"]]
 out = Path(args["out"])

@@ -109,7 +109,7 @@ def pack_gz1(target: Path, size: int, limit_bytes: float, n: int | None = None, 
     """gz1-sdss as one .npz: each image as the array store holds it (array_store.load_image: the whole cutout
     resized bilinearly to size x size) re-encoded as JPEG at the best quality of PACK_QUALITIES whose pack fits
     `limit_bytes` (judged on every 20th image), its class index (gz1_classes) and OBJID."""
-    from galaxy_pretraining.array_store import load_image
+    from galaxy_pretraining.data.array_store import load_image
 
     classes, mapping = gz1_classes()
     labels = pd.read_csv(GZ1 / "labels.csv")
@@ -171,7 +171,7 @@ def gz1_arms(classes: list[str]) -> dict:
 
 
 def lite0_weights() -> Path:
-    from galaxy_pretraining.architectures import ARCHITECTURES
+    from galaxy_pretraining.models.registry import ARCHITECTURES
 
     spec = ARCHITECTURES["efficientnet_lite0"]
     import importlib.util
@@ -321,8 +321,8 @@ def gz1_figure(out: Path, runs: pd.DataFrame, epochs: pd.DataFrame, label: str, 
 
 
 def part_b(out: Path, device, spec: dict, args, deadline: float, log) -> None:
-    from galaxy_pretraining.settings import TrainSettings
-    from galaxy_pretraining.train import build_run, train_epochs
+    from galaxy_pretraining.training.settings import TrainSettings
+    from galaxy_pretraining.training.train import build_run, train_epochs
 
     carry = args.carry
     manifest = json.loads((carry / "manifest.json").read_text())
@@ -416,9 +416,9 @@ def part_a(out: Path, device, spec: dict, args, deadline: float, log) -> None:
 def part_c(out: Path, device, spec: dict, args, deadline: float, log) -> None:
     from gpu_epoch import bf16_peak, flops_per_image, sync
 
-    from galaxy_pretraining.models import build_model
-    from galaxy_pretraining.settings import TrainSettings
-    from galaxy_pretraining.train import OPTIMIZERS
+    from galaxy_pretraining.models.build import build_model
+    from galaxy_pretraining.training.settings import TrainSettings
+    from galaxy_pretraining.training.train import OPTIMIZERS
 
     settings = TrainSettings(**{**spec["protocols"]["paper"]["settings"], "device": str(device)})
     if args.small:
@@ -483,7 +483,7 @@ def training_step(forward, optimizer, x, y, device, settings, graphs: bool):
     """One optimiser step of the engine's train_one_epoch on a fixed batch (its transform left out)."""
     import torch.nn.functional as F
 
-    from galaxy_pretraining.train import _autocast
+    from galaxy_pretraining.training.train import _autocast
 
     def step():
         if graphs:
@@ -550,7 +550,7 @@ def main():
     parser.add_argument("--archive", help="also write the results as DIR/gpu_study.tar.gz and DIR/log.txt")
     args = parser.parse_args()
     started = time.time()
-    from galaxy_pretraining.train import choose_device
+    from galaxy_pretraining.training.train import choose_device
 
     device = choose_device(args.device)
     if args.small:

@@ -24,10 +24,10 @@ from common import machine, record, write_synthetic_store
 CHILD = """
 import json, resource, sys
 import numpy as np, pandas as pd, torch
-from galaxy_pretraining.models import build_model
+from galaxy_pretraining.models.build import build_model
 sys.path.insert(0, sys.argv[4])
 from common import paper_settings
-from galaxy_pretraining.train import choose_device, load_data, train_one_epoch
+from galaxy_pretraining.training.train import choose_device, load_data, train_one_epoch
 store, steps, device = sys.argv[1], int(sys.argv[2]), choose_device(sys.argv[3])
 n = np.load(store, mmap_mode="r").shape[0]
 catalog = pd.DataFrame({"id": [f"g{i}" for i in range(n)], "class_index": np.arange(n) % 4})

@@ -18,9 +18,9 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from galaxy_pretraining.array_store import load_image
-from galaxy_pretraining.augment import random_transform
-from galaxy_pretraining.train import choose_device
+from galaxy_pretraining.data.array_store import load_image
+from galaxy_pretraining.training.augment import random_transform
+from galaxy_pretraining.training.train import choose_device
 
 PAPER_TRANSFORM = transforms.Compose([
     transforms.ToTensor(), transforms.Resize((256, 256), antialias=True), transforms.RandomCrop(224),

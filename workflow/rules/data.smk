@@ -1,5 +1,5 @@
 # catalog -> images -> array store -> splits. The catalog's inputs come from the
-# data kind (galaxy_pretraining.datakinds); the rules that fetch or make them follow.
+# data kind (galaxy_pretraining.data.kinds); the rules that fetch or make them follow.
 
 
 rule mock_sample:

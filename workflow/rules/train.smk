@@ -4,7 +4,7 @@
 # is a rule of its own (train_<model>_run000_009, or train_<model>_run000 for one
 # run) that lists exactly its runs' outputs: metrics and best-epoch predictions
 # of every run, best.pt only where it is kept (config best_weights). A job draws
-# its runs' splits itself (splits.py: the same rows as splits.parquet), so adding
+# its runs' splits itself (data/splits.py: the same rows as splits.parquet), so adding
 # runs to the study retrains nothing already done. See docs/training.md.
 #
 # What the scheduler gives a training job (partition, GPUs, CPUs, memory) is stated

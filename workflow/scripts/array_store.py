@@ -1,6 +1,6 @@
 import pandas as pd
 
-from galaxy_pretraining.array_store import write_array_store
+from galaxy_pretraining.data.array_store import write_array_store
 from galaxy_pretraining.logs import log_to
 
 with log_to(snakemake.log[0]):

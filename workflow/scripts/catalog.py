@@ -1,4 +1,4 @@
-from galaxy_pretraining.datakinds import build_catalog
+from galaxy_pretraining.data.kinds import build_catalog
 from galaxy_pretraining.io import write_table
 from galaxy_pretraining.logs import log_to
 from galaxy_pretraining.study import write_image_digest

@@ -1,8 +1,8 @@
 import pandas as pd
 
+from galaxy_pretraining.data.kinds.nair_abraham.sdss import CutoutSettings, download_cutouts
+from galaxy_pretraining.data.kinds.nair_abraham.vizier import raw_to_ttype_table
 from galaxy_pretraining.logs import log_to
-from galaxy_pretraining.sdss import CutoutSettings, download_cutouts
-from galaxy_pretraining.vizier import raw_to_ttype_table
 
 settings = snakemake.params.settings
 with log_to(snakemake.log[0]):

@@ -1,5 +1,5 @@
+from galaxy_pretraining.data.kinds.nair_abraham.vizier import fetch_nair_abraham
 from galaxy_pretraining.logs import log_to
-from galaxy_pretraining.vizier import fetch_nair_abraham
 
 settings = snakemake.params.settings
 with log_to(snakemake.log[0]):

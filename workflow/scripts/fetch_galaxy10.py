@@ -1,4 +1,4 @@
-from galaxy_pretraining.download import fetch_verified
+from galaxy_pretraining.data.download import fetch_verified
 from galaxy_pretraining.logs import log_to
 
 settings = snakemake.params.settings

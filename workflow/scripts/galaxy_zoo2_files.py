@@ -1,7 +1,7 @@
 # The message (which files, where to get them, where to put them) goes to the terminal and to the log.
 from pathlib import Path
 
-from galaxy_pretraining.galaxy_zoo2 import require_kaggle_files
+from galaxy_pretraining.data.kinds.galaxy_zoo2.galaxy_zoo2 import require_kaggle_files
 
 try:
     require_kaggle_files(snakemake.params.folder)

@@ -1,4 +1,4 @@
-from galaxy_pretraining.galaxy10 import write_mock_galaxy10
+from galaxy_pretraining.data.kinds.galaxy10_decals.galaxy10 import write_mock_galaxy10
 from galaxy_pretraining.logs import log_to
 
 mock = snakemake.params.mock

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from galaxy_pretraining.galaxy_zoo2 import write_mock_kaggle
+from galaxy_pretraining.data.kinds.galaxy_zoo2.galaxy_zoo2 import write_mock_kaggle
 from galaxy_pretraining.logs import log_to
 
 with log_to(snakemake.log[0]):

@@ -1,5 +1,5 @@
+from galaxy_pretraining.data.synthetic import write_mock_sample
 from galaxy_pretraining.logs import log_to
-from galaxy_pretraining.mock import write_mock_sample
 
 mock = snakemake.params.mock
 with log_to(snakemake.log[0]):

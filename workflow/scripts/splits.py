@@ -1,8 +1,8 @@
 import pandas as pd
 
+from galaxy_pretraining.data.splits import study_splits
 from galaxy_pretraining.io import write_table
 from galaxy_pretraining.logs import log_to
-from galaxy_pretraining.splits import study_splits
 
 with log_to(snakemake.log[0]):
     catalog = pd.read_parquet(snakemake.input[0])

@@ -1,12 +1,12 @@
 import os
 
-from galaxy_pretraining.stopping import stop_on_signals
+from galaxy_pretraining.training.stopping import stop_on_signals
 
 # First, before torch's import: a time limit during the job's start-up is caught too (announced in SLURM's job log).
 with stop_on_signals(announce="SLURM_JOB_ID" in os.environ) as stop:
     from galaxy_pretraining.logs import log_to
     from galaxy_pretraining.study import job_settings
-    from galaxy_pretraining.train import run_outputs, train_group
+    from galaxy_pretraining.training.train import run_outputs, train_group
 
     with log_to(snakemake.log[0]):
         train_group(

@@ -1,4 +1,5 @@
-"""The figure registry: every module in this folder is one figure, found and read without importing it.
+"""The figure registry: every module in this folder is one figure, found and read without importing it
+(but `plotting`, the style and helpers the figures share; `inspection/` holds the per-model figures).
 
 A figure module has a docstring (its caption), `TABLES` (a dict literal:
 draw() argument -> the table it reads) and `draw(...) -> Figure`. draw()'s
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CONTEXT = ("models", "class_names", "run", "pairs")
+HELPERS = ("plotting",)  # modules here that are not figures
 
 
 class FigureDeclarationError(ValueError):
@@ -37,7 +39,7 @@ class FigureSpec:
     module_file: str
 
 
-def _read_spec(path: Path) -> FigureSpec:
+def read_spec(path: Path) -> FigureSpec:
     tree = ast.parse(path.read_text(), filename=str(path))
     tables, draw = None, None
     for node in tree.body:
@@ -71,7 +73,8 @@ def _read_spec(path: Path) -> FigureSpec:
 
 
 FIGURES: dict[str, FigureSpec] = {
-    path.stem: _read_spec(path) for path in sorted(Path(__file__).parent.glob("*.py")) if not path.stem.startswith("_")
+    path.stem: read_spec(path) for path in sorted(Path(__file__).parent.glob("*.py"))
+    if not path.stem.startswith("_") and path.stem not in HELPERS
 }
 
 
@@ -97,7 +100,7 @@ def render(name: str, inputs: Mapping[str, str], outputs: Sequence[str], argumen
 
     import pandas as pd
 
-    from ..plotting import save
+    from .plotting import save
 
     spec = figure_spec(name)
     module = importlib.import_module(f"{__name__}.{name}")

@@ -1,6 +1,6 @@
 """What longer training buys each model: its peak accuracy at its full budget minus at shorter budgets."""
 
-from ..plotting import COLUMN_WIDTH, model_colours, plt, shared_bins, sns, style
+from .plotting import COLUMN_WIDTH, model_colours, plt, shared_bins, sns, style
 
 TABLES = {"peaks": "peak_accuracy"}
 

@@ -1,6 +1,6 @@
 """Per-run gain of pretraining when both models get the pretrained model's epochs only."""
 
-from ..plotting import COLUMN_WIDTH, model_colours, plt, shared_bins, sns, style
+from .plotting import COLUMN_WIDTH, model_colours, plt, shared_bins, sns, style
 
 TABLES = {"gains": "gains"}
 

@@ -4,7 +4,7 @@ line with its sd band."""
 
 import numpy as np
 
-from ..plotting import COLUMN_WIDTH, model_colours, plt, sns, style
+from .plotting import COLUMN_WIDTH, model_colours, plt, sns, style
 
 TABLES = {"results": "frozen_share_results", "curves": "curves"}
 

@@ -1,6 +1,6 @@
 """Per-run gain of pretraining: peak accuracy (points) and epoch of the peak, pretrained minus scratch."""
 
-from ..plotting import COLUMN_WIDTH, model_colours, plt, shared_bins, sns, style
+from .plotting import COLUMN_WIDTH, model_colours, plt, shared_bins, sns, style
 
 TABLES = {"gains": "gains"}
 

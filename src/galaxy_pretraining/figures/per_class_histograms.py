@@ -1,6 +1,6 @@
 """Per-class accuracy (recall) at each run's best epoch, one panel per class, bins shared by the models."""
 
-from ..plotting import COLUMN_WIDTH, model_colours, plt, shared_bins, sns, style
+from .plotting import COLUMN_WIDTH, model_colours, plt, shared_bins, sns, style
 
 TABLES = {"per_class": "per_class"}
 

@@ -1,6 +1,6 @@
 """Test accuracy after every epoch for every run, one panel per model."""
 
-from ..plotting import COLUMN_WIDTH, model_colours, plt, sns, style
+from .plotting import COLUMN_WIDTH, model_colours, plt, sns, style
 
 TABLES = {"curves": "curves"}
 

@@ -1,0 +1,166 @@
+"""The repository's SLURM profile against a real single-node SLURM (opt-in; CI runs it).
+
+Set GALAXY_SLURM_TEST=1 to run it elsewhere; it installs SLURM from Debian's
+packages and starts daemons, so it needs root.
+"""
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from galaxy_pretraining.training.stopping import ANNOUNCEMENT
+
+from helpers.configs import small_demo_config
+from helpers.slurm_cluster import SlurmCluster, install
+
+ENABLED = os.environ.get("CI") == "true" or os.environ.get("GALAXY_SLURM_TEST") == "1"
+pytestmark = [
+    pytest.mark.skipif(not ENABLED, reason="opt-in: set GALAXY_SLURM_TEST=1 (CI sets CI=true) to start a real SLURM"),
+    pytest.mark.slow,
+]
+TIMING = ["seconds", "train_seconds", "images_per_second"]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    if os.geteuid() != 0:
+        pytest.fail("the SLURM test installs packages and starts daemons: it needs root")
+    install()
+    cluster = SlurmCluster(tmp_path_factory.mktemp("slurm"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def tiny_config(root, runs=1):
+    config = small_demo_config("slurm", n_galaxies=80, image_size=36, runs=runs, test_size=20)
+    config["training"].update(deterministic=True, device="cpu")
+    return config
+
+
+def test_demo_study_through_the_slurm_profile(root, tmp_path, snakemake_exe, cluster):
+    """Two runs per training job, as the paper's config groups its runs: each group is a rule of its own
+    (train_<model>_run000_001), and still goes to the GPU partition with a GPU."""
+    config = tiny_config(root, runs=2)
+    config["train_resources"] = {"runs_per_job": 2}
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    base = [snakemake_exe, "-s", str(root / "Snakefile"), "--configfile", str(config_path)]
+
+    local = subprocess.run(base + ["-d", str(tmp_path / "local"), "--cores", "2"], capture_output=True, text=True,
+                           timeout=600)
+    assert local.returncode == 0, local.stderr[-3000:]
+
+    # The user's command, from a folder holding the repository's `slurm` profile link.
+    on_slurm = subprocess.run(
+        base + ["-d", str(tmp_path / "cluster"), "--cores", "8", "--profile", str(root / "slurm"),
+                "--slurm-init-seconds-before-status-checks", "2"],
+        capture_output=True, text=True, timeout=900, env=cluster.env, cwd=root,
+    )
+    assert on_slurm.returncode == 0, on_slurm.stderr[-5000:]
+
+    # Same results as the local run (deterministic CPU training: identical metrics).
+    for model in ("efficientnet_lite0-imagenet", "efficientnet_lite0-scratch"):
+        for run in ("run000", "run001"):
+            a = pd.read_parquet(tmp_path / "local/results/slurm/runs" / model / run / "metrics.parquet")
+            b = pd.read_parquet(tmp_path / "cluster/results/slurm/runs" / model / run / "metrics.parquet")
+            pd.testing.assert_frame_equal(a.drop(columns=TIMING), b.drop(columns=TIMING))
+    table_a = pd.read_csv(tmp_path / "local/results/slurm/tables/table1_budgets.csv")
+    table_b = pd.read_csv(tmp_path / "cluster/results/slurm/tables/table1_budgets.csv")
+    pd.testing.assert_frame_equal(table_a, table_b)
+
+    # What SLURM was asked for: training on the gpu partition with a GPU and a time limit that
+    # grows with epochs; everything else on the cpu partition without one, the tables and
+    # figures together as one job; downloads and weight fetching never submitted.
+    jobs = [j for j in cluster.jobs() if j.get("Comment", "").startswith("rule_")]
+    assert jobs and all(j["JobState"] == "COMPLETED" for j in jobs), [(j["Comment"], j["JobState"]) for j in jobs]
+    train = [j for j in jobs if j["Comment"].startswith("rule_train_")]
+    others = [j for j in jobs if not j["Comment"].startswith("rule_train_")]
+    assert sorted(j["Comment"] for j in train) == ["rule_train_efficientnet_lite0_imagenet_run000_001",
+                                                   "rule_train_efficientnet_lite0_scratch_run000_001"]
+    for job in train:
+        assert job["Partition"] == "gpu"
+        assert "gpu:1" in job.get("TresPerJob", ""), job
+        assert job["NumCPUs"] == "2" and job["MinMemoryNode"] == "16000M", job  # the schema's train_resources
+        hours, minutes, _ = job["TimeLimit"].split(":")
+        assert int(hours) * 60 + int(minutes) == 15 + 1  # 15 min overhead + 2 runs x 2 epochs x 0.2 min, rounded up
+    seen = {row["comment"]: row for row in cluster.squeue()}  # as the user sees them
+    for job in train:
+        assert seen[job["Comment"]]["partition"] == "gpu" and seen[job["Comment"]]["state"] == "COMPLETED", seen
+    for job in others:
+        assert job["Partition"] == "cpu" and "gpu" not in job.get("TresPerJob", ""), job
+    names = " ".join(j["Comment"] for j in others)
+    for rule in ("mock_sample", "catalog", "array_store"):
+        assert f"rule_{rule}" in names
+    assert "fetch_weights" not in names  # localrule: True, run by Snakemake itself (the head node)
+    assert len(others) <= 6, names  # 20 table and figure steps went out as one "summary" job
+
+
+def test_a_training_job_stopped_by_its_time_limit_resumes_from_the_batch_it_stopped_at(root, tmp_path, snakemake_exe,
+                                                                                       cluster):
+    """A 1-minute time limit: SLURM's SIGTERM, last.pt, a retry that resumes there, the numbers of a run never stopped.
+
+    checkpoint_every equals the epochs, so only the signal's own checkpoints can
+    carry the run across the kills: without them every attempt starts over.
+    """
+    epochs = 250
+    config = tiny_config(root)
+    config["study"] = "timeout"
+    config["models"] = {"efficientnet_lite0-scratch": {"architecture": "efficientnet_lite0", "weights": "none",
+                                                       "epochs": epochs}}
+    config["training"].update(checkpoint_every=epochs)
+    # retries: room for a slow or busy machine (an attempt makes less progress there); unused ones cost nothing
+    config["train_resources"] = {"minutes_overhead": 0, "minutes_per_epoch": 0.004, "retries": 8, "threads": 2}
+    config["analysis"]["budgets"] = [5]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    run_folder = "results/timeout/runs/efficientnet_lite0-scratch/run000"
+    base = [snakemake_exe, f"{run_folder}/metrics.parquet", "-s", str(root / "Snakefile"), "--configfile",
+            str(tmp_path / "config.yaml")]
+    result = subprocess.run(
+        base + ["-d", str(tmp_path / "cluster"), "--cores", "8", "--profile", str(root / "slurm"),
+                "--slurm-init-seconds-before-status-checks", "2"],
+        capture_output=True, text=True, timeout=1500, env=cluster.env, cwd=root,
+    )
+    assert result.returncode == 0, result.stderr[-5000:]
+    train_jobs = [j for j in cluster.jobs() if j.get("Comment", "").startswith("rule_train_")
+                  and str(tmp_path) in j.get("WorkDir", "") + j.get("StdOut", "")]
+    states = [j["JobState"] for j in train_jobs]
+    assert "TIMEOUT" in states and states.count("COMPLETED") == 1, states
+    assert all(j["TimeLimit"] == "00:01:00" for j in train_jobs)
+
+    # Every kill that came while training could be stopped (from when the script had caught the signals, as it
+    # says first thing in the SLURM job's log, until the rule had finished) was caught: it wrote where it stopped
+    # (in that log, since Snakemake removes a failed job's own log before the retry) and exited 143, and the next
+    # attempt resumed from exactly there (mid-epoch, after the batch in progress when the signal came): nothing but
+    # start-up time was lost. On a busy machine a kill may also come before (the job's Snakemake still starting:
+    # nothing to save) or after (training done, Snakemake still wrapping up: the retry finds the run finished).
+    where = r"(in epoch \d+ after \d+ of \d+ training images|after epoch \d+)"
+    stops, finished = [], False
+    for job in train_jobs:
+        if job["JobState"] == "TIMEOUT":
+            slurm_log = Path(job["StdOut"]).read_text()
+            if "Finished jobid: 0 (Rule: train_efficientnet_lite0_scratch_run000)" in slurm_log:
+                finished = True
+            elif ANNOUNCEMENT in slurm_log:
+                assert "returned non-zero exit status 143" in slurm_log, slurm_log[-3000:]
+                found = re.findall(r"SIGTERM: stopped efficientnet_lite0 run 0 " + where, slurm_log)
+                assert len(found) == 1 and not finished, slurm_log[-3000:]
+                stops += found
+    log = (tmp_path / "cluster/results/timeout/logs/train/efficientnet_lite0-scratch/run000.log").read_text()
+    resumed = re.findall(r"resuming from \S+last.pt " + where, log)
+    assert stops and resumed == ([f"after epoch {epochs}"] if finished else stops[-1:]), (states, stops, resumed)
+
+    local = subprocess.run(base + ["-d", str(tmp_path / "local"), "--cores", "2"], capture_output=True, text=True,
+                           timeout=900)
+    assert local.returncode == 0, local.stderr[-3000:]
+    stopped = pd.read_parquet(tmp_path / "cluster" / run_folder / "metrics.parquet")
+    whole = pd.read_parquet(tmp_path / "local" / run_folder / "metrics.parquet")
+    assert list(stopped["epoch"]) == list(range(1, epochs + 1))
+    pd.testing.assert_frame_equal(stopped.drop(columns=TIMING), whole.drop(columns=TIMING))
