@@ -66,14 +66,14 @@ def _text_column(table: pd.DataFrame, column: str, what: str, table_path: Path) 
     objid whole (it keeps about 16 digits).
     """
     values = table[column]
-    if what == "id" and pd.api.types.is_float_dtype(values.dtype):
-        raise CatalogError(f"{table_path}: id column {column!r} holds floating-point numbers ({values.dtype}), which "
-                           f"cannot keep long ids whole; store the ids as text or integers")
     texts = [_cell_text(value) for value in values]
-    for i, text in enumerate(texts):
+    for i, text in enumerate(texts):  # first: an integer column with an empty cell reads as floats
         if not text.strip():
             where = f"data row {i + 1} (line {i + 2})" if table_path.suffix != ".parquet" else f"row {i} (from 0)"
             raise CatalogError(f"{table_path}: {where} has an empty {what} cell (column {column!r})")
+    if what == "id" and pd.api.types.is_float_dtype(values.dtype):
+        raise CatalogError(f"{table_path}: id column {column!r} holds floating-point numbers ({values.dtype}), which "
+                           f"cannot keep long ids whole; store the ids as text or integers")
     return texts
 
 
@@ -170,7 +170,8 @@ def catalog_table(raw, raw_label, class_index, paths, class_names) -> pd.DataFra
     )
     duplicated = catalog["id"][catalog["id"].duplicated()].tolist()
     if duplicated:
-        raise CatalogError(f"galaxy ids appear more than once: {duplicated[:5]}")
+        rows = [int(i) for i in np.flatnonzero(catalog["id"].isin(duplicated).to_numpy())]
+        raise CatalogError(f"galaxy ids appear more than once: {duplicated[:5]} (catalog rows from 0: {rows[:10]})")
     return catalog
 
 

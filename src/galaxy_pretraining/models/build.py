@@ -302,7 +302,7 @@ def weights_normalization(model: nn.Module, architecture_name: str, weights: str
 
     - timm weights (`imagenet`): the model's own timm pretrained_cfg (timm's default pretrained tag, the file
       fetched for it), as timm.data.resolve_model_data_config reads it.
-    - Zoobot weights: Zoobot's encoders' pretrained_cfg, mean and std 0.5 per channel (architectures.ZOOBOT_MEAN).
+    - Zoobot weights: Zoobot's encoders' pretrained_cfg, mean and std 0.5 per channel (models.registry.ZOOBOT_MEAN).
     - torchvision weights (and efficientnet_lite0's ImageNet file): ImageNet's means and spreads, which
       torchvision's ImageNet weights expect (their transforms' mean and std).
     - scratch (`none`): the rule is the normalisation of the architecture's ImageNet weights, so that a scratch

@@ -43,7 +43,7 @@ class TrainSettings:
     budget_scaling: str  # epochs | steps: what a run on a fraction of the labels keeps equal to a full run
     interpolation: str
     # none | imagenet | per_image | weights; `weights` becomes {mean, std, source} once the model is built
-    # (models.weights_normalization), and the run's saved settings hold that
+    # (models.build.weights_normalization), and the run's saved settings hold that
     normalization: str | dict
     evaluation: str
     mixed_precision: bool

@@ -333,8 +333,17 @@ def test_bytes_of_an_astropy_written_table_are_decoded(tmp_path):
 
 
 def test_a_floating_point_id_column_is_refused(tmp_path):
-    pd.DataFrame({"id": [5.88848901537202306e17, np.nan], "label": [0, 1]}).to_parquet(tmp_path / "labels.parquet")
+    pd.DataFrame({"id": [5.88848901537202306e17, 7.0], "label": [0, 1]}).to_parquet(tmp_path / "labels.parquet")
     data = data_block("folder", table=str(tmp_path / "labels.parquet"), image_dir=str(tmp_path),
                       class_map={"elliptical": [0], "spiral": [1]})
     with pytest.raises(CatalogError, match="id column 'id' holds floating-point numbers"):
         build_catalog(data, TWO_CLASSES, {"raw": data["folder"]["table"]})
+
+
+def test_an_integer_id_column_with_an_empty_cell_names_the_row_not_the_type(tmp_path):
+    """Parquet reads an integer column with a null as floats: the empty cell is the fault, and is named."""
+    from galaxy_pretraining.data.catalog import read_sample_table
+
+    pd.DataFrame({"id": pd.array([1, None], dtype="Int64"), "label": [0, 1]}).to_parquet(tmp_path / "t.parquet")
+    with pytest.raises(CatalogError, match=r"t.parquet: row 1 \(from 0\) has an empty id cell"):
+        read_sample_table(tmp_path / "t.parquet", {"id": "id", "label": "label"})

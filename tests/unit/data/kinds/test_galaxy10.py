@@ -157,6 +157,21 @@ def test_a_negative_redshift_is_a_warning_naming_the_rows_and_becomes_missing(mo
     assert len(catalog) == 300
 
 
+def test_a_redshift_equal_to_dec_in_every_row_is_caught_where_a_sign_check_passes_it():
+    """The public export's fault: redshift is dec. Positive decs pass a sign check, so each equality is named."""
+    from galaxy_pretraining.data.kinds.galaxy10_decals.galaxy10 import RedshiftWarning, check_pxscale_and_redshift
+
+    dec = np.array([45.2, -3.1, 12.0, 0.05])
+    with pytest.warns(RedshiftWarning) as caught:
+        redshift = check_pxscale_and_redshift(np.full(4, 0.262), dec.copy(), "coord", dec)
+    messages = [str(w.message) for w in caught]
+    assert any("negative or infinite in row 1 " in m for m in messages)
+    assert any("equal to the row's dec in rows 0, 2, 3 (3 of 4)" in m for m in messages)
+    assert np.isnan(redshift).all()
+    kept = check_pxscale_and_redshift(np.full(2, 0.262), np.array([0.05, 0.1]), "ok", np.array([30.0, -2.0]))
+    assert kept.tolist() == [0.05, 0.1]
+
+
 def test_missing_and_non_negative_redshifts_pass_without_a_warning(mock_file, tmp_path):
     import warnings
 

@@ -55,7 +55,8 @@ def _rows(rows: np.ndarray, n: int) -> str:
     return f"row{'s' if len(rows) > 1 else ''} {named} ({len(rows):,} of {n:,})"
 
 
-def check_pxscale_and_redshift(pxscale: np.ndarray, redshift: np.ndarray, source: str) -> np.ndarray:
+def check_pxscale_and_redshift(pxscale: np.ndarray, redshift: np.ndarray, source: str,
+                               dec: np.ndarray | None = None) -> np.ndarray:
     """Sanity of a Galaxy10 DECaLS file's `pxscale` and `redshift` datasets (1-D, one value per image).
 
     `pxscale` (arcsec per pixel, float) must be finite and positive in every
@@ -64,7 +65,9 @@ def check_pxscale_and_redshift(pxscale: np.ndarray, redshift: np.ndarray, source
     export of the data set (Galaxy10_coord.csv) has `redshift` equal to `dec`,
     negative in 1,741 of 17,736 rows; the study does not use redshift, so a bad
     one is a RedshiftWarning naming the rows, not an error, and is recorded as
-    missing.
+    missing. With `dec` (degrees, one per image), a redshift equal to its
+    row's declination is bad too: that is the export's fault, which a sign
+    check alone would pass in the 15,995 rows of positive declination.
 
     Returns the redshifts (float64) with the bad ones set to NaN.
     """
@@ -74,13 +77,17 @@ def check_pxscale_and_redshift(pxscale: np.ndarray, redshift: np.ndarray, source
         raise CatalogError(f"{source}: pxscale (arcsec per pixel) is not a positive number in "
                            f"{_rows(bad, len(pxscale))}, e.g. pxscale[{bad[0]}] = {pxscale[bad[0]]}")
     redshift = np.asarray(redshift, dtype=float).copy()
-    bad = np.flatnonzero(~(np.isnan(redshift) | (np.isfinite(redshift) & (redshift >= 0))))
-    if len(bad):
-        warnings.warn(f"{source}: redshift is negative or infinite in {_rows(bad, len(redshift))}, "
-                      f"e.g. redshift[{bad[0]}] = {redshift[bad[0]]}; the catalog records these as missing "
-                      f"(the study trains on images only and does not use redshift)",
-                      RedshiftWarning, stacklevel=2)
-        redshift[bad] = np.nan
+    checks = [("negative or infinite", ~(np.isnan(redshift) | (np.isfinite(redshift) & (redshift >= 0))))]
+    if dec is not None:
+        checks.append(("equal to the row's dec", np.isfinite(redshift) & (redshift == np.asarray(dec, dtype=float))))
+    for what, mask in checks:
+        bad = np.flatnonzero(mask & ~np.isnan(redshift))
+        if len(bad):
+            warnings.warn(f"{source}: redshift is {what} in {_rows(bad, len(redshift))}, "
+                          f"e.g. redshift[{bad[0]}] = {redshift[bad[0]]}; the catalog records these as missing "
+                          f"(the study trains on images only and does not use redshift)",
+                          RedshiftWarning, stacklevel=2)
+            redshift[bad] = np.nan
     return redshift
 
 
@@ -123,7 +130,7 @@ def catalog_from_hdf5(h5_path: os.PathLike, class_names, source: str | None = No
         raise CatalogError(f"{h5_path}: ans[{bad[0]}] = {answers[bad[0]]} is not a class index 0-9 "
                            f"({len(bad)} such rows)")
     n = columns["n_images"]
-    redshift = check_pxscale_and_redshift(columns["pxscale"], columns["redshift"], str(h5_path))
+    redshift = check_pxscale_and_redshift(columns["pxscale"], columns["redshift"], str(h5_path), columns["dec"])
     raw = pd.DataFrame({
         "id": [f"galaxy10_{i:05d}" for i in range(n)],
         "ra": np.asarray(columns["ra"], dtype=float),
