@@ -163,7 +163,7 @@ def gz1_arms(classes: list[str]) -> dict:
     config["classes"] = classes
     config["splits"].update(test_size=GZ1_TEST, validation_size=0)
     config["models"] = {f"{architecture}-{arm}": {"architecture": architecture, "weights": weights,
-                                                 "epochs": 200, "frozen_share": 0.0}
+                                                 "epochs": 200, "frozen_share": 0.0, "dropout": None}
                         for architecture in ("alexnet", "efficientnet_lite0")
                         for arm, weights in (("scratch", "none"), ("imagenet", "imagenet"))}
     return {name: dataclasses.asdict(train_settings(config, TrainingJob(name, 0, 200, False, 1.0)))
