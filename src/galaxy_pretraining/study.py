@@ -135,15 +135,6 @@ def label_budget_jobs(config: Mapping) -> list[TrainingJob]:
     return [job for job in training_jobs(config) if not job.long]
 
 
-def training_job(config: Mapping, model: str, run: str, variant: str) -> TrainingJob:
-    """The configured job of a train rule's wildcards (run "007", variant "", "-f0.05" or "-e1000")."""
-    folder = f"runs/{model}/run{run}{variant}"
-    for job in training_jobs(config):
-        if job.folder == folder:
-            return job
-    raise ConfigError(f"{folder} is not a configured training job")
-
-
 @dataclass(frozen=True)
 class TrainingGroup:
     """Runs of one model (all standard or all long) that one job trains one after the other."""
@@ -311,12 +302,13 @@ def image_digest(catalog_path: os.PathLike) -> str:
     return f"{len(paths)} image files, sha256 of path, size and mtime_ns: {digest.hexdigest()}\n"
 
 
-def write_image_digest(catalog_path: os.PathLike, target: os.PathLike) -> None:
-    """Write `image_digest(catalog_path)` to `target` (the catalog rule's second output), under a temporary name."""
+def write_image_digest(catalog_path: os.PathLike, target: os.PathLike, digest: str | None = None) -> None:
+    """Write `digest` (default: `image_digest(catalog_path)`) to `target`, the catalog rule's second output, under a
+    temporary name."""
     from .io import atomic_path
 
     with atomic_path(target) as tmp:
-        tmp.write_text(image_digest(catalog_path))
+        tmp.write_text(digest if digest is not None else image_digest(catalog_path))
 
 
 def refresh_image_digest(config: Mapping) -> bool:
@@ -333,9 +325,12 @@ def refresh_image_digest(config: Mapping) -> bool:
     docs/training.md).
     """
     target, catalog = Path(image_digest_path(config)), Path(results_folder(config)) / "catalog.parquet"
-    if not catalog.exists() or (target.exists() and target.read_text() == image_digest(catalog)):
+    if not catalog.exists():
         return False
-    write_image_digest(catalog, target)
+    digest = image_digest(catalog)
+    if target.exists() and target.read_text() == digest:
+        return False
+    write_image_digest(catalog, target, digest)
     print(f"image files changed since {target} was written: the array store will be rebuilt", flush=True)
     return True
 

@@ -294,7 +294,7 @@ def test_label_budgets_add_jobs_per_fraction_with_their_own_folders_and_settings
     folders = {job.folder for job in jobs if job.model == "efficientnet_lite0-imagenet" and job.run == 1}
     assert folders == {"runs/efficientnet_lite0-imagenet/run001", "runs/efficientnet_lite0-imagenet/run001-f0.2",
                        "runs/efficientnet_lite0-imagenet/run001-f0.05"}
-    job = study.training_job(budgets, "efficientnet_lite0-imagenet", "001", "-f0.05")
+    job = next(job for job in jobs if job.folder == "runs/efficientnet_lite0-imagenet/run001-f0.05")
     settings = study.train_settings(budgets, job)
     assert settings.train_fraction == 0.05 and settings.budget_scaling == "steps"
     assert "train_fractions" not in settings.split  # adding a budget changes no other job's settings
