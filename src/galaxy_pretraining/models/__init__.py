@@ -1,1 +1,2 @@
-"""Models: the architecture registry (plain data, read at parse time), building networks and their weights, galaxy networks."""
+"""Models: the architecture registry (plain data, read at parse time), weights files, building networks, freezing
+their first layers, galaxy networks."""

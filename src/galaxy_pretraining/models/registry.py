@@ -1,9 +1,10 @@
 """The architecture registry as plain data: a config's `architecture` name -> how to build it and its weights.
 
 Light on purpose (no torch): the workflow reads it at parse time to check the
-config and to name the weights files. `build.py` builds the networks from it.
-Adding a torchvision network is one entry here (and its test in
-tests/unit/models/test_models.py, which checks the entry against torchvision itself).
+config and to name the weights files. `build.py` builds the networks from it,
+`weights.py` fetches, verifies and loads their weights files.
+Adding a torchvision network is one entry here (tests/unit/models/test_weights.py
+checks the entry against torchvision itself, and test_build.py builds it).
 
 Besides the entries, any timm model is an architecture: `timm/<timm model
 name>` (for example timm/convnext_nano). Its weights come from the Hugging Face

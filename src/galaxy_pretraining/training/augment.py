@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from ..models.registry import IMAGENET_MEAN, IMAGENET_STD  # ImageNet weights' normalisation, stated with the weights
 
 NORMALIZATIONS = ("none", "imagenet", "per_image", "weights")
-# training.normalization `weights` before the model is built: models.build.weights_normalization turns it into a
+# training.normalization `weights` before the model is built: models.weights.weights_normalization turns it into a
 # {mean, std, source} mapping, which is what the run then holds and normalize() applies.
 FROM_WEIGHTS = "weights"
 QUARTER_TURNS = "quarter_turns"  # training.rotation: a random multiple of 90 degrees instead of any angle
@@ -140,7 +140,7 @@ def normalize(images: torch.Tensor, normalization: str | Mapping) -> torch.Tenso
     channel means and spreads; `per_image`: each image to mean 0 and sd 1 over all its pixels and channels, the sd
     held at least 1/sqrt(pixels x channels) (TensorFlow's per_image_standardization, Zhu et al.'s "whitening");
     a mapping with `mean` and `std` (three floats each, on the 0-1 scale): (x - mean) / std per channel, what
-    `weights` becomes once the model is built (models.build.weights_normalization).
+    `weights` becomes once the model is built (models.weights.weights_normalization).
 
     Raises ValueError for an unknown name, and for `weights` not yet resolved."""
     if isinstance(normalization, Mapping):
@@ -160,7 +160,7 @@ def normalize(images: torch.Tensor, normalization: str | Mapping) -> torch.Tenso
         return (images - mean) / std
     if normalization == FROM_WEIGHTS:
         raise ValueError("normalization 'weights' is resolved when the model is built "
-                         "(models.build.weights_normalization); this batch came before that")
+                         "(models.weights.weights_normalization); this batch came before that")
     raise ValueError(f"unknown normalization {normalization!r}; use one of {NORMALIZATIONS}")
 
 

@@ -19,7 +19,7 @@ class TrainSettings:
     architecture: str
     weights: str  # imagenet | zoobot | none (config key models.<name>.weights)
     epochs: int
-    frozen_share: float  # share of the layers below the head kept at their pretrained weights (models.freeze_layers)
+    frozen_share: float  # share of the layers below the head kept at their pretrained weights (models.freezing.freeze_layers)
     dropout: float | None  # models.<name>.dropout: the network's dropout (wide_preact_resnet26); None: none
     n_classes: int
     run: int
@@ -43,7 +43,7 @@ class TrainSettings:
     budget_scaling: str  # epochs | steps: what a run on a fraction of the labels keeps equal to a full run
     interpolation: str
     # none | imagenet | per_image | weights; `weights` becomes {mean, std, source} once the model is built
-    # (models.build.weights_normalization), and the run's saved settings hold that
+    # (models.weights.weights_normalization), and the run's saved settings hold that
     normalization: str | dict
     evaluation: str
     mixed_precision: bool

@@ -38,13 +38,9 @@ from tqdm import tqdm
 from ..data.array_store import open_array_store, read_rows
 from ..data.splits import labelled_subset, rows_of, study_splits
 from ..io import atomic_path, write_table
-from ..models.build import (
-    build_model,
-    freeze_layers,
-    hold_frozen_batch_norms,
-    trainable_parameters,
-    weights_normalization,
-)
+from ..models.build import build_model
+from ..models.freezing import freeze_layers, hold_frozen_batch_norms, trainable_parameters
+from ..models.weights import weights_normalization
 from .augment import FROM_WEIGHTS, evaluation_transform, random_transform
 from .settings import TrainSettings
 from .stopping import StopRequest, TrainingInterrupted, stop_on_signals

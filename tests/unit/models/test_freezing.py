@@ -6,13 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from galaxy_pretraining.models.build import (
-    build_model,
-    freeze_layers,
-    frozen_layer_count,
-    hold_frozen_batch_norms,
-    layers,
-)
+from galaxy_pretraining.models.build import build_model
+from galaxy_pretraining.models.freezing import freeze_layers, frozen_layer_count, hold_frozen_batch_norms, layers
 from galaxy_pretraining.models.registry import ARCHITECTURES, architecture_spec
 from galaxy_pretraining.training.train import build_run, epoch_order, load_store, train_run
 

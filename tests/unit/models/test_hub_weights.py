@@ -15,17 +15,10 @@ import timm
 import torch
 from safetensors.torch import save as save_safetensors
 
-from galaxy_pretraining.models.build import (
-    WeightsError,
-    build_model,
-    fetch_weights,
-    freeze_layers,
-    gradcam_layer_path,
-    head_path,
-    layers,
-    sha256_record,
-)
-from galaxy_pretraining.models.registry import ZOOBOT_FILE, hub_file, weights_file_name
+from galaxy_pretraining.models.build import build_model, gradcam_layer_path, head_path
+from galaxy_pretraining.models.freezing import freeze_layers, layers
+from galaxy_pretraining.models.registry import ZOOBOT_FILE, hub_file, sha256_record, weights_file_name
+from galaxy_pretraining.models.weights import WeightsError, fetch_weights, weights_normalization
 
 from helpers.hub_server import COMMIT, HubServer
 
@@ -160,7 +153,6 @@ def test_an_unknown_timm_model_is_an_error():
 
 def test_a_timm_model_is_normalised_as_its_timm_pretrained_cfg_says_and_zoobot_as_its_encoders():
     """normalization `weights`: timm's own config for timm weights (and for scratch), 0.5/0.5 for Zoobot's."""
-    from galaxy_pretraining.models.build import weights_normalization
     from galaxy_pretraining.models.registry import ZOOBOT_MEAN, ZOOBOT_STD
     from galaxy_pretraining.training.augment import IMAGENET_MEAN
 

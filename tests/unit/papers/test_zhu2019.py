@@ -18,7 +18,8 @@ from galaxy_pretraining import study as S
 from galaxy_pretraining.config import ConfigError
 from galaxy_pretraining.data.array_store import ImageDecodeError, open_array_store, write_array_store
 from galaxy_pretraining.data.splits import make_splits
-from galaxy_pretraining.models.build import WeightsError, build_model, module_at
+from galaxy_pretraining.models.build import build_model, module_at
+from galaxy_pretraining.models.weights import WeightsError
 from galaxy_pretraining.training.augment import (
     colour_jitter,
     normalize,

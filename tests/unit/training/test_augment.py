@@ -2,7 +2,14 @@ import pytest
 import torch
 import torchvision.transforms.v2.functional as TF
 
-from galaxy_pretraining.training.augment import center_crop, crop_and_flip, evaluation_transform, random_transform, rotate
+from galaxy_pretraining.training.augment import (
+    center_crop,
+    crop_and_flip,
+    evaluation_transform,
+    normalize,
+    random_transform,
+    rotate,
+)
 
 
 def pattern(n=1, size=8):
@@ -124,3 +131,12 @@ def test_random_transform_with_a_channel_shift_moves_brightness_only():
     # the same crops and flips: per image, all pixels but the clipped ones moved by the same value
     median = difference.median(dim=1, keepdim=True).values
     assert ((difference - median).abs() < 1e-3).float().mean(dim=1).min() > 0.7
+
+
+def test_a_mean_and_std_normalise_as_the_named_normalisation_does():
+    batch = torch.rand(2, 3, 8, 8)
+    as_values = normalize(batch, {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225], "source": "x"})
+    assert torch.allclose(as_values, normalize(batch, "imagenet"))
+    assert torch.allclose(normalize(batch, {"mean": [0.5] * 3, "std": [0.5] * 3}), batch * 2 - 1)
+    with pytest.raises(ValueError, match="'weights' is resolved when the model is built"):
+        normalize(batch, "weights")
