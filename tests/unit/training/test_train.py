@@ -13,20 +13,11 @@ import torch
 from torch import nn
 
 from galaxy_pretraining.data.splits import make_splits
+from galaxy_pretraining.training.loop import confusion_matrices, evaluate, train_one_epoch
+from galaxy_pretraining.training.run import RunOutputs, build_run, run_outputs, train_group, train_run
+from galaxy_pretraining.training.state import EpochInterrupted, RunData, load_store
 from galaxy_pretraining.training.stopping import ANNOUNCEMENT, StopRequest, TrainingInterrupted, stop_on_signals
-from galaxy_pretraining.training.train import (
-    EpochInterrupted,
-    RunData,
-    RunOutputs,
-    build_run,
-    confusion_matrices,
-    evaluate,
-    load_store,
-    run_outputs,
-    train_group,
-    train_one_epoch,
-    train_run,
-)
+from galaxy_pretraining.training.views import Views
 
 from helpers.paths import TESTS
 from helpers.training import CLASSES, SPLIT, N, settings
@@ -86,7 +77,8 @@ def test_one_epoch_of_evaluation_checked_by_hand():
     labels = torch.tensor([0, 1, 1, 2])
     data = RunData(torch.zeros(4, 3, 8, 8, dtype=torch.uint8), labels, {"test": torch.arange(4)})
     s = settings(crop_size=8)
-    result = evaluate(Constant([0.0, 1.0, 0.0]), data, "test", s, torch.Generator(), torch.device("cpu"))
+    result = evaluate(Constant([0.0, 1.0, 0.0]), data, "test", s, Views.from_settings(s), torch.Generator(),
+                      torch.device("cpu"))
     assert result["accuracy"] == 0.5
     p = np.exp([0, 1, 0]) / np.exp([0, 1, 0]).sum()
     assert result["loss"] == pytest.approx(-(np.log(p[0]) + 2 * np.log(p[1]) + np.log(p[2])) / 4, rel=1e-6)
@@ -109,7 +101,7 @@ import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
 from helpers.training import settings
-from galaxy_pretraining.training.train import train_run
+from galaxy_pretraining.training.run import train_run
 study, out = Path(sys.argv[1]), Path(sys.argv[2])
 s = settings(epochs=6, evaluation="paper", checkpoint_every=int(sys.argv[4]))
 train_run(s, study / "images.npy", study / "catalog.parquet", out / "metrics.parquet",
@@ -179,7 +171,7 @@ def test_an_epoch_stopped_after_a_batch_continues_exactly_where_it_stopped(tiny_
 
     def fresh():
         r = build_run(s, images, catalog, None, CLASSES)
-        return r, (r.model, r.optimizer, r.data, s, r.generators["train"], r.device, False, 1)
+        return r, (r.model, r.optimizer, r.data, s, r.views, r.generators["train"], r.device, False, 1)
 
     whole, args = fresh()
     through = train_one_epoch(*args)
@@ -379,7 +371,8 @@ def test_a_run_resumes_on_cuda(tiny_study, tmp_path, compiled):
 
 def test_a_label_budget_trains_on_its_subset_and_steps_scaling_keeps_the_epochs_length(tiny_study):
     from galaxy_pretraining.analysis import training_set_sizes
-    from galaxy_pretraining.training.train import epoch_order, run_data
+    from galaxy_pretraining.training.loop import epoch_order
+    from galaxy_pretraining.training.state import run_data
 
     catalog = pd.read_parquet(tiny_study / "catalog.parquet")
     images = load_store(tiny_study / "images.npy", len(catalog), torch.device("cpu"))
@@ -399,7 +392,6 @@ def test_a_label_budget_trains_on_its_subset_and_steps_scaling_keeps_the_epochs_
 def test_normalisation_from_the_weights_is_in_the_runs_saved_settings(tiny_study, tmp_path):
     """training.normalization `weights`: resnet18 from scratch gets ImageNet's values (its ImageNet arm's),
     and its checkpoint and best model hold them, not the word `weights`."""
-    from galaxy_pretraining.figures.inspection.gradcam import displayable
     from galaxy_pretraining.training.augment import IMAGENET_MEAN, IMAGENET_STD, normalize
 
     s = settings(epochs=1, normalization="weights")
@@ -413,7 +405,7 @@ def test_normalisation_from_the_weights_is_in_the_runs_saved_settings(tiny_study
         tiny_study / "catalog.parquet")
     r = build_run(s, images, catalog, None, CLASSES)
     assert r.settings.normalization["source"].startswith("ImageNet") and s.normalization == "weights"
-    assert 0 <= evaluate(r.model, r.data, "test", r.settings, r.generators["evaluate"], r.device)["accuracy"] <= 1
+    assert 0 <= evaluate(r.model, r.data, "test", r.settings, r.views, r.generators["evaluate"], r.device)["accuracy"] <= 1
     pixels = torch.rand(2, 3, 4, 4)
-    assert np.allclose(displayable(normalize(pixels, r.settings.normalization), r.settings.normalization),
+    assert np.allclose(r.views.displayable(normalize(pixels, r.settings.normalization)),
                        pixels.permute(0, 2, 3, 1).numpy(), atol=1e-6)
