@@ -34,7 +34,9 @@ import yaml
 from common import ROOT, machine, paper_settings, record, write_synthetic_store
 
 from galaxy_pretraining import study
-from galaxy_pretraining.training.train import build_run, finish_checkpoint, train_epochs, write_outputs
+from galaxy_pretraining.training.checkpoints import finish_checkpoint
+from galaxy_pretraining.training.loop import train_epochs
+from galaxy_pretraining.training.run import build_run, write_outputs
 
 CLASSES = ["elliptical", "lenticular", "spiral", "irregular+misc"]
 GB = 1e9

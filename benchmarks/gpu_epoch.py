@@ -50,16 +50,9 @@ from common import machine, paper_settings, record, sample_images, write_synthet
 from torch.utils.flop_counter import FlopCounterMode
 
 from galaxy_pretraining.models.build import build_model
-from galaxy_pretraining.training.augment import random_transform
-from galaxy_pretraining.training.train import (
-    build_run,
-    choose_device,
-    compiling,
-    epoch_order,
-    evaluate,
-    evaluation_sides,
-    train_one_epoch,
-)
+from galaxy_pretraining.training.loop import epoch_order, evaluate, evaluation_sides, train_one_epoch
+from galaxy_pretraining.training.run import build_run
+from galaxy_pretraining.training.state import choose_device, compiling
 
 STUDY_EPOCHS = 100 * 200 + 100 * 400 + 5 * 2 * 1000
 # Dense bf16 tensor-core peaks from NVIDIA's datasheets (SXM parts), TFLOP/s.
@@ -100,8 +93,8 @@ def epoch_times(run, epochs: int) -> dict:
     device = run.device
     sync(device)
     start = time.perf_counter()
-    train_one_epoch(run.forward, run.optimizer, run.data, run.settings, run.generators["train"], device, False)
-    evaluate(run.forward, run.data, "test", run.settings, run.generators["evaluate"], device)
+    train_one_epoch(run.forward, run.optimizer, run.data, run.settings, run.views, run.generators["train"], device, False)
+    evaluate(run.forward, run.data, "test", run.settings, run.views, run.generators["evaluate"], device)
     sync(device)
     warm_up = time.perf_counter() - start
     if device.type == "cuda":
@@ -110,28 +103,19 @@ def epoch_times(run, epochs: int) -> dict:
     for _ in range(epochs):
         sync(device)
         start = time.perf_counter()
-        train_one_epoch(run.forward, run.optimizer, run.data, run.settings, run.generators["train"], device, False)
+        train_one_epoch(run.forward, run.optimizer, run.data, run.settings, run.views, run.generators["train"], device, False)
         sync(device)
         middle = time.perf_counter()
-        evaluate(run.forward, run.data, "test", run.settings, run.generators["evaluate"], device)
+        evaluate(run.forward, run.data, "test", run.settings, run.views, run.generators["evaluate"], device)
         sync(device)
         train.append(middle - start)
         test.append(time.perf_counter() - middle)
     return {"train_s": float(np.median(train)), "test_s": float(np.median(test)), "first_epoch_s": warm_up}
 
 
-def training_view(images, settings, generator, device) -> torch.Tensor:
-    """The training transform of a uint8 batch with every argument train.train_one_epoch passes (all eleven of
-    augment.random_transform's), in its order: the views training builds, for every protocol (scale jitter,
-    colour jitter, channel shift). tests/test_gpu_study.py checks the arguments against training's."""
-    s = settings
-    return random_transform(images, s.crop_size, s.flips, s.rotation, generator, s.interpolation, s.normalization,
-                            compiling(s, device), s.channel_shift, s.scale_jitter, s.colour_jitter)
-
-
 def augmentation_seconds(run, repeats: int = 3) -> float:
-    """Seconds per epoch of the training transform alone (training_view: crop or scale jitter, flips, rotation,
-    colour, to float), over as many images as an epoch of the run shows."""
+    """Seconds per epoch of the training view alone (run.views.train, the object build_run made for training:
+    crop or scale jitter, flips, rotation, colour, to float), over as many images as an epoch of the run shows."""
     s, device, rows = run.settings, run.device, run.data.rows["train"]
     seconds = []
     for _ in range(repeats + 1):
@@ -139,8 +123,7 @@ def augmentation_seconds(run, repeats: int = 3) -> float:
         start = time.perf_counter()
         order = epoch_order(run.data.labels[rows], run.generators["train"], s.oversample, run.data.epoch_images)
         for first in range(0, len(order), s.batch_size):
-            batch = training_view(run.data.images[rows[order[first:first + s.batch_size]]], s,
-                                  run.generators["train"], device)
+            batch = run.views.train(run.data.images[rows[order[first:first + s.batch_size]]], run.generators["train"])
             if device.type == "cuda":
                 batch.contiguous(memory_format=torch.channels_last)
         sync(device)
@@ -209,10 +192,10 @@ def protocol_catalog(n: int, n_classes: int, class_counts: list[int] | None = No
 def test_pass(run) -> None:
     """The test evaluation of one epoch as train_epochs runs it: the test view, then every other test side."""
     s = run.settings
-    evaluate(run.forward, run.data, "test", s, run.generators["evaluate"], run.device)
+    evaluate(run.forward, run.data, "test", s, run.views, run.generators["evaluate"], run.device)
     for side in evaluation_sides(s):
         if side != s.scale_jitter["test_side"]:
-            evaluate(run.forward, run.data, "test", s, run.generators["evaluate"], run.device, side)
+            evaluate(run.forward, run.data, "test", s, run.views, run.generators["evaluate"], run.device, side)
 
 
 def time_protocol(protocol: str, spec: dict, device, epochs: int = 1, n_images: int | None = None,
@@ -221,7 +204,7 @@ def time_protocol(protocol: str, spec: dict, device, epochs: int = 1, n_images: 
     store's size, through the engine's build_run, train_one_epoch and evaluate: the views and the model training
     builds. Compiled runs warm up on a whole epoch (every batch shape), eager ones on `warmup_steps` batches."""
     from galaxy_pretraining.training.settings import TrainSettings
-    from galaxy_pretraining.training.train import Schedule
+    from galaxy_pretraining.training.state import Schedule
 
     n = n_images or spec["n_images"]
     size = image_size or spec["image_size"]
@@ -234,7 +217,7 @@ def time_protocol(protocol: str, spec: dict, device, epochs: int = 1, n_images: 
     sync(device)
     start = time.perf_counter()
     warmup = None if compiled else Schedule(run.optimizer, None, warmup_steps)
-    train_one_epoch(run.forward, run.optimizer, run.data, settings, run.generators["train"], device, False,
+    train_one_epoch(run.forward, run.optimizer, run.data, settings, run.views, run.generators["train"], device, False,
                     schedule=warmup)
     test_pass(run)
     sync(device)
@@ -245,7 +228,7 @@ def time_protocol(protocol: str, spec: dict, device, epochs: int = 1, n_images: 
     for _ in range(epochs):
         sync(device)
         start = time.perf_counter()
-        trained = train_one_epoch(run.forward, run.optimizer, run.data, settings, run.generators["train"], device,
+        trained = train_one_epoch(run.forward, run.optimizer, run.data, settings, run.views, run.generators["train"], device,
                                   False)
         sync(device)
         middle = time.perf_counter()
@@ -281,7 +264,7 @@ t0 = time.perf_counter()
 import torch
 from pathlib import Path
 from galaxy_pretraining.training.settings import TrainSettings
-from galaxy_pretraining.training.train import RunOutputs, train_group
+from galaxy_pretraining.training.run import RunOutputs, train_group
 args = json.loads(sys.argv[1])
 group = [TrainSettings(**s) for s in args["settings"]]
 out = Path(args["out"])

@@ -321,8 +321,9 @@ def gz1_figure(out: Path, runs: pd.DataFrame, epochs: pd.DataFrame, label: str, 
 
 
 def part_b(out: Path, device, spec: dict, args, deadline: float, log) -> None:
+    from galaxy_pretraining.training.loop import train_epochs
+    from galaxy_pretraining.training.run import build_run
     from galaxy_pretraining.training.settings import TrainSettings
-    from galaxy_pretraining.training.train import build_run, train_epochs
 
     carry = args.carry
     manifest = json.loads((carry / "manifest.json").read_text())
@@ -417,8 +418,8 @@ def part_c(out: Path, device, spec: dict, args, deadline: float, log) -> None:
     from gpu_epoch import bf16_peak, flops_per_image, sync
 
     from galaxy_pretraining.models.build import build_model
+    from galaxy_pretraining.training.run import OPTIMIZERS
     from galaxy_pretraining.training.settings import TrainSettings
-    from galaxy_pretraining.training.train import OPTIMIZERS
 
     settings = TrainSettings(**{**spec["protocols"]["paper"]["settings"], "device": str(device)})
     if args.small:
@@ -483,12 +484,12 @@ def training_step(forward, optimizer, x, y, device, settings, graphs: bool):
     """One optimiser step of the engine's train_one_epoch on a fixed batch (its transform left out)."""
     import torch.nn.functional as F
 
-    from galaxy_pretraining.training.train import _autocast
+    from galaxy_pretraining.training.loop import autocast
 
     def step():
         if graphs:
             torch.compiler.cudagraph_mark_step_begin()
-        with _autocast(device, settings):
+        with autocast(device, settings):
             loss = F.cross_entropy(forward(x).float(), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -550,7 +551,7 @@ def main():
     parser.add_argument("--archive", help="also write the results as DIR/gpu_study.tar.gz and DIR/log.txt")
     args = parser.parse_args()
     started = time.time()
-    from galaxy_pretraining.training.train import choose_device
+    from galaxy_pretraining.training.state import choose_device
 
     device = choose_device(args.device)
     if args.small:

@@ -27,7 +27,9 @@ import numpy as np, pandas as pd, torch
 from galaxy_pretraining.models.build import build_model
 sys.path.insert(0, sys.argv[4])
 from common import paper_settings
-from galaxy_pretraining.training.train import choose_device, load_data, train_one_epoch
+from galaxy_pretraining.training.loop import train_one_epoch
+from galaxy_pretraining.training.state import choose_device, load_data
+from galaxy_pretraining.training.views import Views
 store, steps, device = sys.argv[1], int(sys.argv[2]), choose_device(sys.argv[3])
 n = np.load(store, mmap_mode="r").shape[0]
 catalog = pd.DataFrame({"id": [f"g{i}" for i in range(n)], "class_index": np.arange(n) % 4})
@@ -36,8 +38,8 @@ after_load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 s = paper_settings(device=str(device))
 data.rows["train"] = data.rows["train"][: steps * s.batch_size]
 model = build_model("alexnet", 4).to(device)
-train_one_epoch(model, torch.optim.SGD(model.parameters(), lr=0.001), data, s, torch.Generator(device=device), device,
-                progress=False)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.001)
+train_one_epoch(model, optimizer, data, s, Views.from_settings(s), torch.Generator(device=device), device, progress=False)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 print(json.dumps({"after_load_gb": after_load, "peak_gb": peak, "device": str(device)}))
 """

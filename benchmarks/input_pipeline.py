@@ -13,14 +13,14 @@ import argparse
 import time
 
 import torch
-from common import machine, record, sample_images
+from common import machine, paper_settings, record, sample_images
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from galaxy_pretraining.data.array_store import load_image
-from galaxy_pretraining.training.augment import random_transform
-from galaxy_pretraining.training.train import choose_device
+from galaxy_pretraining.training.state import choose_device
+from galaxy_pretraining.training.views import Views
 
 PAPER_TRANSFORM = transforms.Compose([
     transforms.ToTensor(), transforms.Resize((256, 256), antialias=True), transforms.RandomCrop(224),
@@ -50,14 +50,15 @@ def naive(paths, batch_size, workers):
 def batched(paths, batch_size, device, repeats=3):
     store = torch.from_numpy(__import__("numpy").stack([load_image(p, 256) for p in paths])).to(device)
     generator = torch.Generator(device=device).manual_seed(0)
-    random_transform(store[:batch_size], 224, True, 180.0, generator, "nearest", "none")  # warm-up
+    views = Views.from_settings(paper_settings(device=str(device)))  # config/config.yaml's training views
+    views.train(store[:batch_size], generator)  # warm-up
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
     for _ in range(repeats):
         order = torch.randperm(len(store), generator=generator, device=device)
         for first in range(0, len(store), batch_size):
-            random_transform(store[order[first:first + batch_size]], 224, True, 180.0, generator, "nearest", "none")
+            views.train(store[order[first:first + batch_size]], generator)
     if device.type == "cuda":
         torch.cuda.synchronize()
     return repeats * len(store) / (time.perf_counter() - start)

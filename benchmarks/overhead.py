@@ -18,8 +18,9 @@ from common import machine, paper_settings, record, sample_images
 
 from galaxy_pretraining.data.array_store import load_image
 from galaxy_pretraining.models.build import build_model
-from galaxy_pretraining.training.augment import random_transform
-from galaxy_pretraining.training.train import RunData, choose_device, train_one_epoch
+from galaxy_pretraining.training.loop import train_one_epoch
+from galaxy_pretraining.training.state import RunData, choose_device
+from galaxy_pretraining.training.views import Views
 
 
 def sync(device):
@@ -44,15 +45,16 @@ def main():
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
     generator = torch.Generator(device=device).manual_seed(0)
+    views = Views.from_settings(settings)  # config/config.yaml's training views (eager, as compile: false)
 
-    train_one_epoch(model, optimizer, data, settings, generator, device, progress=False)  # warm-up
+    train_one_epoch(model, optimizer, data, settings, views, generator, device, progress=False)  # warm-up
     sync(device)
     start = time.perf_counter()
-    train_one_epoch(model, optimizer, data, settings, generator, device, progress=False)
+    train_one_epoch(model, optimizer, data, settings, views, generator, device, progress=False)
     sync(device)
     end_to_end = len(store) / (time.perf_counter() - start)
 
-    batch = random_transform(store[: args.batch_size], 224, True, 180.0, generator, "nearest", "none")
+    batch = views.train(store[: args.batch_size], generator)
     if device.type == "cuda":
         batch = batch.contiguous(memory_format=torch.channels_last)
     target = labels[: args.batch_size]

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from galaxy_pretraining.config import schema_defaults
+from galaxy_pretraining.training.run import RunOutputs, train_group, train_run
 from galaxy_pretraining.training.settings import TrainSettings
 
 N, SIZE, CLASSES = 96, 40, ["a", "b", "c"]
@@ -44,3 +45,26 @@ def zhu_settings(**overrides):
                     optimizer={"name": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 1e-4, "nesterov": True},
                     lr_schedule={"milestones": [6], "gamma": 0.1, "unit": "iterations"}, max_iterations=10)
     return settings(**{**protocol, **overrides})
+
+
+TIMING = ["seconds", "train_seconds", "images_per_second"]  # metrics columns that differ between equal runs
+
+
+def train_tiny(study, out, s, progress=False):
+    """One run of the tiny study trained into `out` (metrics, predictions, best.pt), alone."""
+    return train_run(s, study / "images.npy", study / "catalog.parquet",
+                     out / "metrics.parquet", out / "predictions.parquet", out / "best.pt",
+                     weights_path=None, class_names=CLASSES, threads=1, progress=progress)
+
+
+def group_outputs(out, runs):
+    return [RunOutputs(out / f"run{r}" / "metrics.parquet", out / f"run{r}" / "predictions.parquet",
+                       out / f"run{r}" / "best.pt") for r in runs]
+
+
+def train_group_of(study, out, group):
+    outputs = group_outputs(out, [s.run for s in group])
+    for o in outputs:
+        Path(o.metrics).parent.mkdir(parents=True, exist_ok=True)
+    return train_group(group, study / "images.npy", study / "catalog.parquet", outputs, None, CLASSES, threads=1,
+                       progress=False)

@@ -6,7 +6,7 @@ from galaxy_pretraining.training.stopping import stop_on_signals
 with stop_on_signals(announce="SLURM_JOB_ID" in os.environ) as stop:
     from galaxy_pretraining.logs import log_to
     from galaxy_pretraining.study import job_settings
-    from galaxy_pretraining.training.train import run_outputs, train_group
+    from galaxy_pretraining.training.run import run_outputs, train_group
 
     with log_to(snakemake.log[0]):
         train_group(

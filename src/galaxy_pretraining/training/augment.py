@@ -1,4 +1,6 @@
-"""Batched augmentation on the device: every image of a batch gets its own random transform.
+"""Batched augmentation on the device, the tensor operations: every image of a batch gets its own random transform.
+
+views.Views puts them together as a run's settings say; call them through it.
 
 The paper's per-image pipeline (random 224 crop, horizontal and vertical flips,
 rotation up to 180 degrees with zero fill) done on whole uint8 batches with
@@ -210,7 +212,7 @@ def scale_jitter_view(images: torch.Tensor, scale_jitter: dict, crop: int, flips
     that one flip already give all eight symmetries of the square with equal chances, so a vertical flip
     would change nothing. Float 0-255.
 
-    With `run_side` and `run_turns` in scale_jitter (draw: per_run; train.build_run draws them once per run),
+    With `run_side` and `run_turns` in scale_jitter (draw: per_run; run.build_run draws them once per run),
     every image gets that side and that many quarter turns (when `quarter_turns`); offsets and flips stay per
     image."""
     n, device = images.shape[0], images.device
@@ -271,70 +273,3 @@ def shift_channels(images: torch.Tensor, channel_shift: float, generator: torch.
     low = images.amin(dim=(1, 2, 3), keepdim=True)
     high = images.amax(dim=(1, 2, 3), keepdim=True)
     return torch.clamp(images + shift.view(n, 1, 1, 1), low, high)
-
-
-def random_transform(
-    images: torch.Tensor,
-    crop: int,
-    flips: bool,
-    rotation: float,
-    generator: torch.Generator,
-    interpolation: str,
-    normalization: str | Mapping,
-    compiled: bool = False,
-    channel_shift: float = 0.0,
-    scale_jitter: dict | None = None,
-    colour: dict | None = None,
-) -> torch.Tensor:
-    """The training transform on a uint8 batch: crop (a translation), flips, rotation in [-rotation, rotation],
-    then, when channel_shift > 0, a colour shift (shift_channels; drawn after the geometry, so a study
-    without it draws exactly as before).
-
-    With `scale_jitter` (Zhu et al.'s protocol), the geometry is scale_jitter_view instead (rotation then
-    is QUARTER_TURNS or 0), and `colour` (training.colour_jitter), when given, jitters each image's colours.
-    `compiled` (nearest only): the per-pixel arithmetic as one compiled function; the same draws."""
-    if scale_jitter is not None:
-        out = scale_jitter_view(images, scale_jitter, crop, flips, rotation == QUARTER_TURNS, generator) / 255.0
-        if colour is not None:
-            out = colour_jitter(out, colour, generator)
-        return normalize(out, normalization)
-    if rotation == QUARTER_TURNS:
-        raise ValueError("rotation: quarter_turns belongs to the scale_jitter protocol (training.scale_jitter)")
-    if interpolation == "nearest":
-        out = crop_flip_rotate_nearest(images, crop, flips, rotation, generator, compiled)
-    else:
-        out = crop_and_flip(images, crop, flips, generator).float()
-        if rotation > 0:
-            # Rotation with zero fill before normalising, as torchvision's per-image pipeline does.
-            degrees = (torch.rand(out.shape[0], generator=generator, device=out.device) * 2 - 1) * rotation
-            out = rotate(out, degrees, interpolation)
-    if channel_shift > 0:
-        out = shift_channels(out.float(), channel_shift, generator)
-    return to_float(out, normalization)
-
-
-def evaluation_transform(
-    images: torch.Tensor,
-    mode: str,
-    crop: int,
-    flips: bool,
-    rotation: float,
-    generator: torch.Generator,
-    interpolation: str,
-    normalization: str | Mapping,
-    compiled: bool = False,
-    channel_shift: float = 0.0,
-    scale_jitter: dict | None = None,
-    colour: dict | None = None,
-    test_side: int | None = None,
-) -> torch.Tensor:
-    """`paper`: the training transform (as the published code); `center`: deterministic centre crop; with
-    `scale_jitter`, the centre view at `test_side` (scale_test_view)."""
-    if mode == "paper":
-        return random_transform(images, crop, flips, rotation, generator, interpolation, normalization, compiled,
-                                channel_shift, scale_jitter, colour)
-    if mode == "center" and scale_jitter is not None:
-        return normalize(scale_test_view(images, test_side, scale_jitter["resize"], crop) / 255.0, normalization)
-    if mode == "center":
-        return to_float(center_crop(images, crop), normalization)
-    raise ValueError(f"unknown evaluation transform {mode!r}; use 'paper' or 'center'")

@@ -9,7 +9,9 @@ from torch import nn
 from galaxy_pretraining.models.build import build_model
 from galaxy_pretraining.models.freezing import freeze_layers, frozen_layer_count, hold_frozen_batch_norms, layers
 from galaxy_pretraining.models.registry import ARCHITECTURES, architecture_spec
-from galaxy_pretraining.training.train import build_run, epoch_order, load_store, train_run
+from galaxy_pretraining.training.loop import epoch_order
+from galaxy_pretraining.training.run import build_run, train_run
+from galaxy_pretraining.training.state import load_store
 
 from helpers.training import CLASSES, settings
 

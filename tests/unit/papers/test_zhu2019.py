@@ -3,6 +3,7 @@ limit, stratified split, networks, ROC/AUC tables and their published numbers be
 
 import copy
 import signal
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -23,14 +24,17 @@ from galaxy_pretraining.models.weights import WeightsError
 from galaxy_pretraining.training.augment import (
     colour_jitter,
     normalize,
-    random_transform,
     scale_crop,
     scale_crop_theta,
     scale_jitter_view,
     scale_test_view,
 )
+from galaxy_pretraining.training.checkpoints import resume
+from galaxy_pretraining.training.loop import train_epochs
+from galaxy_pretraining.training.run import build_run, write_outputs
+from galaxy_pretraining.training.state import Schedule, load_store
 from galaxy_pretraining.training.stopping import StopRequest, TrainingInterrupted
-from galaxy_pretraining.training.train import Schedule, build_run, load_store, resume, train_epochs, write_outputs
+from galaxy_pretraining.training.views import Views
 
 from helpers.training import CLASSES, VIEWS, settings, zhu_settings
 
@@ -113,12 +117,13 @@ def test_colour_jitter_is_per_image_within_its_ranges_and_nothing_at_zero():
 
 def test_the_training_transform_takes_the_zhu_path_only_with_scale_jitter():
     batch = images(8)
-    out = random_transform(batch, 16, True, "quarter_turns", torch.Generator().manual_seed(0), "nearest",
-                           "per_image", scale_jitter=VIEWS,
-                           colour={"brightness": 0.1, "contrast": 0.2, "saturation": 0.2, "hue": 0.1})
+    zhu = Views(crop_size=16, flips=True, rotation="quarter_turns", interpolation="nearest", normalization="per_image",
+                evaluation="center", channel_shift=0.0, scale_jitter=VIEWS,
+                colour_jitter={"brightness": 0.1, "contrast": 0.2, "saturation": 0.2, "hue": 0.1})
+    out = zhu.train(batch, torch.Generator().manual_seed(0))
     assert out.shape == (8, 3, 16, 16) and torch.allclose(out.mean(dim=(1, 2, 3)), torch.zeros(8), atol=1e-5)
     with pytest.raises(ValueError, match="quarter_turns belongs to the scale_jitter"):
-        random_transform(batch, 16, True, "quarter_turns", torch.Generator(), "nearest", "none")
+        replace(zhu, scale_jitter=None)
 
 
 # --- schedule, iteration limit, resume -----------------------------------------------------------------------

@@ -29,7 +29,8 @@ import torch
 from torch import nn
 
 from ...data.array_store import read_rows
-from .gradcam import displayable, load_best_model, network_input
+from ...training.views import Views
+from .gradcam import load_best_model
 
 MAX_FILTERS = 64  # the first layer's filters drawn at most (AlexNet's 64 all fit; wider stems show their first 64)
 FILTER_COLUMNS = 8
@@ -173,11 +174,12 @@ def network_view(best_model: os.PathLike, store: os.PathLike, predictions: os.Pa
     model, settings, class_names = load_best_model(best_model)
     galaxy = choose_galaxy(pd.read_parquet(predictions), class_names, class_name)
     image = torch.from_numpy(read_rows(store, np.array([int(galaxy["row"])])))
-    batch = network_input(image, settings)
+    views = Views.from_settings(settings)
+    batch = views.center(image)
     convolutions = convolutions_in_order(model, batch)  # the one pass that finds them, in the order they run
     kernels = dict(model.named_modules())[convolutions[0]].weight.detach().float().numpy()
     maps = layer_outputs(model, batch, chosen_layers(model, convolutions, layers))
-    return NetworkView(galaxy, class_names, displayable(batch, settings["normalization"])[0], convolutions[0],
+    return NetworkView(galaxy, class_names, views.displayable(batch)[0], convolutions[0],
                        kernels, maps)
 
 

@@ -10,7 +10,7 @@ the run's best epoch (`best.pt`). Fu shows such maps for every frozen share.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +20,7 @@ from torch import nn
 
 from ...data.array_store import read_rows
 from ...models.build import build_model, gradcam_layer_path, module_at
-from ...training.augment import IMAGENET_MEAN, IMAGENET_STD, evaluation_transform
+from ...training.views import Views
 
 
 class GradCamError(ValueError):
@@ -68,32 +68,6 @@ def missing_classes(galaxies: pd.DataFrame, class_names: Sequence[str]) -> list[
     return [name for name in class_names if name not in set(galaxies["class_name"])]
 
 
-def network_input(images: torch.Tensor, settings: Mapping) -> torch.Tensor:
-    """What the network sees at evaluation, from a run's saved settings: the deterministic centre view (with
-    scale_jitter, the centre crop at the test_side resized and cropped) scaled and standardised as in training."""
-    jitter = settings.get("scale_jitter")
-    return evaluation_transform(images, "center", settings["crop_size"], False, 0.0, None, "nearest",
-                                settings["normalization"], scale_jitter=jitter,
-                                test_side=jitter["test_side"] if jitter else None)
-
-
-def displayable(batch: torch.Tensor, normalization: str | Mapping) -> np.ndarray:
-    """A network input back as N x H x W x 3 pixels in 0-1 for drawing (a per-image standardised one stretched
-    from its own darkest to its brightest value)."""
-    if isinstance(normalization, Mapping):  # training.normalization `weights`, as the run's settings hold it
-        batch = batch * torch.tensor(normalization["std"]).view(1, 3, 1, 1) + torch.tensor(normalization["mean"]).view(
-            1, 3, 1, 1)
-    elif normalization == "imagenet":
-        mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-        std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-        batch = batch * std + mean
-    elif normalization == "per_image":
-        low = batch.amin(dim=(1, 2, 3), keepdim=True)
-        high = batch.amax(dim=(1, 2, 3), keepdim=True)
-        batch = (batch - low) / (high - low).clamp_min(1e-12)
-    return batch.clamp(0, 1).permute(0, 2, 3, 1).numpy()
-
-
 def check_map_size(model: nn.Module, layer: nn.Module, batch: torch.Tensor, architecture_name: str) -> None:
     """Refuse a layer whose map is a single pixel at this input size: its Grad-CAM would be constant."""
     shapes = []
@@ -124,11 +98,12 @@ def gradcam_maps(best_model: os.PathLike, store: os.PathLike, predictions: os.Pa
     model, settings, class_names = load_best_model(best_model)
     galaxies = choose_galaxies(pd.read_parquet(predictions), class_names, per_class)
     images = torch.from_numpy(read_rows(store, galaxies["row"].to_numpy()))
-    batch = network_input(images, settings)
+    views = Views.from_settings(settings)
+    batch = views.center(images)  # what the network sees at evaluation, without the draws of `paper`
     layer = target_layer(model, settings["architecture"])
     check_map_size(model, layer, batch[:1], settings["architecture"])
     maps = heatmaps(model, layer, batch, galaxies["true"].tolist())
-    return GradCamMaps(galaxies, displayable(batch, settings["normalization"]), maps), class_names
+    return GradCamMaps(galaxies, views.displayable(batch), maps), class_names
 
 
 def draw(maps: GradCamMaps, class_names: Sequence[str], title: str):

@@ -24,7 +24,7 @@ from galaxy_pretraining.figures.inspection.feature_maps import (
     strongest_channels,
 )
 from galaxy_pretraining.training.augment import normalize, scale_test_view
-from galaxy_pretraining.training.train import train_run
+from galaxy_pretraining.training.run import train_run
 
 from helpers.training import CLASSES, zhu_settings
 

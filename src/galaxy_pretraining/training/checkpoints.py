@@ -1,0 +1,127 @@
+"""A run's resume checkpoint `last.pt`: the whole state written atomically (`save_checkpoint`), read back when
+its settings match (`resume`), and, once the run has finished, replaced by the small record of its results
+(`finish_checkpoint`).
+
+`last.pt` sits beside the run's outputs and is not a Snakemake output, so a
+job killed by a time limit and started again continues from it instead of
+starting over; a finished run's record lets a job that runs again write its
+outputs again without training, and a finished study keeps no optimiser states.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from ..io import atomic_path
+from .state import EpochPosition, Run
+
+
+def rng_states(generators: dict[str, torch.Generator]) -> dict:
+    """The states of a run's generators and of torch's global CPU (and CUDA) random streams."""
+    states = {name: g.get_state() for name, g in generators.items()}
+    states["torch"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def set_rng_states(generators: dict[str, torch.Generator], states: dict) -> None:
+    """Restore what rng_states saved."""
+    for name, g in generators.items():
+        g.set_state(states[name])
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def states_on_cpu(state: dict | None) -> dict | None:
+    """A state dict with every tensor copied to the CPU (None stays None)."""
+    return None if state is None else {k: v.to("cpu") for k, v in state.items()}
+
+
+def save_checkpoint(run: Run, path: os.PathLike, position: EpochPosition | None = None) -> None:
+    """The whole state of a run (model, optimiser, random streams, metrics, best epoch), written atomically.
+
+    With `position`, the state is that of the middle of an epoch (after the
+    batch that ended at `position.next_image`), and resume continues there.
+    """
+    with atomic_path(path) as tmp:
+        torch.save(
+            {
+                "fingerprint": run.settings.fingerprint(),
+                "settings": asdict(run.settings),
+                "epoch": len(run.history),
+                "model": run.model.state_dict(),
+                "optimizer": run.optimizer.state_dict(),
+                "schedule": run.schedule.state_dict(),
+                "rng": rng_states(run.generators),
+                "metrics": run.history,
+                "best": {**run.best, "state": states_on_cpu(run.best["state"])},
+                "position": None if position is None else vars(position.to("cpu")),
+            },
+            tmp,
+        )
+
+
+def finish_checkpoint(run: Run, path: os.PathLike, keep_weights: bool) -> None:
+    """Replace a finished run's `last.pt` by the small record of its results, written atomically.
+
+    The record holds the settings' fingerprint, the metrics of every epoch and
+    the best epoch (accuracy, epoch, predictions, and its weights only when
+    `keep_weights`), but not the model, optimiser or random streams: about
+    0.73 GB less for AlexNet. `resume` reads it back as a finished run, so a
+    job that trains it again (Snakemake deletes every output of a job before
+    it runs) only writes its outputs again.
+    """
+    with atomic_path(path) as tmp:
+        torch.save(
+            {
+                "fingerprint": run.settings.fingerprint(),
+                "settings": asdict(run.settings),
+                "epoch": len(run.history),
+                "finished": True,
+                "metrics": run.history,
+                "best": {**run.best, "state": states_on_cpu(run.best["state"]) if keep_weights else None},
+            },
+            tmp,
+        )
+
+
+def resume(run: Run, path: os.PathLike) -> bool:
+    """Continue from a checkpoint of the same settings; one of other settings is ignored. True if resumed.
+
+    A finished run's record (`finish_checkpoint`) sets `run.finished`: its metrics and best epoch come back, and
+    there is nothing to train.
+    """
+    path = Path(path)
+    if not path.exists():
+        return False
+    # Onto the CPU: the random streams' states must be CPU tensors; load_state_dict moves the rest to the device.
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    if checkpoint["fingerprint"] != run.settings.fingerprint():
+        print(f"{path} was made with other settings; starting over", flush=True)
+        return False
+    if checkpoint.get("finished"):
+        run.history, run.best, run.finished = checkpoint["metrics"], checkpoint["best"], True
+        print(f"resuming from {path} after epoch {len(run.history)}: the run had finished; its outputs are written "
+              "again", flush=True)
+        return True
+    run.model.load_state_dict(checkpoint["model"])
+    run.optimizer.load_state_dict(checkpoint["optimizer"])
+    run.schedule.load_state_dict(checkpoint["schedule"])
+    set_rng_states(run.generators, checkpoint["rng"])
+    run.history, run.best = checkpoint["metrics"], checkpoint["best"]
+    position = checkpoint.get("position")
+    run.position = None if position is None else EpochPosition(**position)
+    if run.position is not None and run.position.epoch != len(run.history) + 1:
+        raise ValueError(f"{path}: stopped in epoch {run.position.epoch} but holds {len(run.history)} finished epochs")
+    if run.position is None:
+        print(f"resuming from {path} after epoch {len(run.history)}", flush=True)
+    else:
+        print(f"resuming from {path} in epoch {run.position.epoch} after {run.position.next_image} of "
+              f"{len(run.position.order)} training images", flush=True)
+    return True

@@ -1,0 +1,188 @@
+"""training.checkpoints: last.pt after a kill or a signal, resumed to the numbers of an uninterrupted run; a finished run's record."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from galaxy_pretraining.training.run import RunOutputs, train_group
+from galaxy_pretraining.training.stopping import StopRequest, TrainingInterrupted
+
+from helpers.paths import TESTS
+from helpers.training import CLASSES, TIMING, group_outputs, settings, train_group_of, train_tiny
+
+KILL_SCRIPT = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from helpers.training import settings
+from galaxy_pretraining.training.run import train_run
+study, out = Path(sys.argv[1]), Path(sys.argv[2])
+s = settings(epochs=6, evaluation="paper", checkpoint_every=int(sys.argv[4]))
+train_run(s, study / "images.npy", study / "catalog.parquet", out / "metrics.parquet",
+          out / "predictions.parquet", out / "best.pt", weights_path=None, class_names=["a", "b", "c"], threads=1,
+          progress=False)
+"""
+
+
+def test_sigkill_then_rerun_gives_the_same_metrics_as_an_uninterrupted_run(tiny_study, tmp_path):
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    here = str(TESTS)
+    command = [sys.executable, "-c", KILL_SCRIPT, str(tiny_study)]
+    subprocess.run(command + [str(whole), here, "2"], check=True, capture_output=True)
+    process = subprocess.Popen(command + [str(killed), here, "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (killed / "last.pt").exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert (killed / "last.pt").exists() and not (killed / "metrics.parquet").exists()
+    epochs_done = torch.load(killed / "last.pt", weights_only=False)["epoch"]
+    assert 2 <= epochs_done < 6
+    resumed = subprocess.run(command + [str(killed), here, "2"], check=True, capture_output=True, text=True)
+    assert f"resuming from {killed / 'last.pt'} after epoch {epochs_done}" in resumed.stdout
+    a = pd.read_parquet(whole / "metrics.parquet").drop(columns=TIMING)
+    b = pd.read_parquet(killed / "metrics.parquet").drop(columns=TIMING)
+    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(pd.read_parquet(whole / "predictions.parquet"),
+                                  pd.read_parquet(killed / "predictions.parquet"))
+
+
+def test_sigterm_saves_the_state_and_the_resumed_run_equals_an_uninterrupted_run(tiny_study, tmp_path):
+    """SLURM's SIGTERM: the batch finishes, last.pt is written, exit 143; no checkpoint_every epochs are lost."""
+    whole, stopped = tmp_path / "whole", tmp_path / "stopped"
+    here = str(TESTS)
+    command = [sys.executable, "-c", KILL_SCRIPT, str(tiny_study)]
+    # checkpoint_every 100: without the signal's own checkpoint nothing would be saved before the end
+    subprocess.run(command + [str(whole), here, "100"], check=True, capture_output=True)
+    process = subprocess.Popen(command + [str(stopped), here, "100"], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().startswith("training resnet18")
+    time.sleep(1.0)
+    process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, out
+    assert "SIGTERM: stopped resnet18 run 0 " in out and not (stopped / "metrics.parquet").exists()
+    checkpoint = torch.load(stopped / "last.pt", weights_only=False)
+    position = checkpoint["position"]
+    where = (f"in epoch {position['epoch']} after {position['next_image']} of 72 training images" if position
+             else f"after epoch {checkpoint['epoch']}")
+    assert where in out
+    resumed = subprocess.run(command + [str(stopped), here, "100"], check=True, capture_output=True, text=True)
+    assert f"resuming from {stopped / 'last.pt'} {where}" in resumed.stdout
+    a = pd.read_parquet(whole / "metrics.parquet").drop(columns=TIMING)
+    b = pd.read_parquet(stopped / "metrics.parquet").drop(columns=TIMING)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_signal_during_start_up_stops_after_the_first_batch_and_loses_nothing(tiny_study, tmp_path):
+    """The rule's script catches signals before importing torch: one that came then ends the job after one batch."""
+    s = settings(epochs=2)
+    outputs = group_outputs(tmp_path / "stopped", [0])
+    Path(outputs[0].metrics).parent.mkdir(parents=True)
+    early = StopRequest()
+    early.signum = signal.SIGTERM  # as the handler sets it
+    with pytest.raises(TrainingInterrupted, match=f"SIGTERM: stopped .* in epoch 1 after {s.batch_size} of") as stop:
+        train_group([s], tiny_study / "images.npy", tiny_study / "catalog.parquet", outputs, None, CLASSES,
+                    threads=1, progress=False, stop=early)
+    assert stop.value.code == 128 + signal.SIGTERM
+    resumed = train_group_of(tiny_study, tmp_path / "stopped", [s])[0]
+    whole = train_tiny(tiny_study, tmp_path / "whole", s)
+    pd.testing.assert_frame_equal(resumed.drop(columns=TIMING), whole.drop(columns=TIMING))
+
+
+def test_a_checkpoint_of_other_settings_is_not_resumed(tiny_study, tmp_path):
+    """A last.pt of other settings is ignored: the run starts over and its first epoch is a fresh run's."""
+    other = settings(epochs=2)
+    wanted = settings(epochs=3, optimizer={"name": "sgd", "lr": 0.02, "momentum": 0.9, "weight_decay": 0.0, "nesterov": False})
+    train_tiny(tiny_study, tmp_path / "reused", other)
+    assert (tmp_path / "reused" / "last.pt").exists()
+    metrics = train_tiny(tiny_study, tmp_path / "reused", wanted)
+    fresh = train_tiny(tiny_study, tmp_path / "fresh", wanted)
+    assert list(metrics["epoch"]) == [1, 2, 3]
+    pd.testing.assert_frame_equal(metrics.drop(columns=TIMING), fresh.drop(columns=TIMING))
+
+
+def test_a_rerun_group_retrains_only_the_run_whose_checkpoint_is_gone(tiny_study, tmp_path, capsys):
+    group = [settings(run=0, epochs=2), settings(run=1, epochs=2)]
+    first = train_group_of(tiny_study, tmp_path, group)
+    for path in (tmp_path / "run0").iterdir():  # run 0: outputs gone (Snakemake removes them), last.pt kept
+        if path.name != "last.pt":
+            path.unlink()
+    shutil.rmtree(tmp_path / "run1")  # run 1: rebuilt from nothing
+    capsys.readouterr()
+    second = train_group_of(tiny_study, tmp_path, group)
+    printed = capsys.readouterr().out
+    assert f"resuming from {tmp_path / 'run0' / 'last.pt'} after epoch 2" in printed
+    assert "resuming from " + str(tmp_path / "run1") not in printed
+    for a, b in zip(first, second):
+        pd.testing.assert_frame_equal(a.drop(columns=TIMING), b.drop(columns=TIMING))
+    pd.testing.assert_frame_equal(first[0], second[0])  # run 0 was not retrained: even its timings are the saved ones
+
+
+def test_a_finished_run_leaves_only_its_results_and_is_written_again_from_them(tiny_study, tmp_path, capsys):
+    """Disk: a finished run's last.pt keeps metrics and best epoch, not the model, optimiser or random streams;
+    best weights only where kept (best_weights). A rerun of the job writes the same outputs without training."""
+    group = [settings(run=0, epochs=2), settings(run=1, epochs=2)]
+    outputs = [RunOutputs(tmp_path / "run0/metrics.parquet", tmp_path / "run0/predictions.parquet", None),
+               RunOutputs(tmp_path / "run1/metrics.parquet", tmp_path / "run1/predictions.parquet",
+                          tmp_path / "run1/best.pt")]
+    for o in outputs:
+        Path(o.metrics).parent.mkdir(parents=True, exist_ok=True)
+    first = train_group(group, tiny_study / "images.npy", tiny_study / "catalog.parquet", outputs, None, CLASSES,
+                        threads=1, progress=False)
+    assert not (tmp_path / "run0/best.pt").exists() and (tmp_path / "run1/best.pt").exists()
+    records = [torch.load(tmp_path / f"run{r}/last.pt", weights_only=False) for r in (0, 1)]
+    for record in records:
+        assert record["finished"] and not {"model", "optimizer", "rng", "schedule"} & set(record)
+        assert len(record["metrics"]) == 2 and record["best"]["predictions"] is not None
+    assert records[0]["best"]["state"] is None
+    best = torch.load(tmp_path / "run1/best.pt", weights_only=False)["model"]
+    assert all(torch.equal(records[1]["best"]["state"][k], best[k]) for k in best)
+    predictions = [pd.read_parquet(o.predictions) for o in outputs]
+    for o in outputs:  # Snakemake removes a job's outputs before it runs it again
+        for path in (o.metrics, o.predictions, o.best_model):
+            if path is not None:
+                Path(path).unlink()
+    capsys.readouterr()
+    second = train_group(group, tiny_study / "images.npy", tiny_study / "catalog.parquet", outputs, None, CLASSES,
+                         threads=1, progress=False)
+    printed = capsys.readouterr().out
+    assert printed.count("the run had finished; its outputs are written again") == 2 and "epochs" not in printed
+    for a, b in zip(first, second):
+        pd.testing.assert_frame_equal(a, b)  # not retrained: even the timings are the saved ones
+    for o, before in zip(outputs, predictions):
+        pd.testing.assert_frame_equal(pd.read_parquet(o.predictions), before)
+    again = torch.load(tmp_path / "run1/best.pt", weights_only=False)["model"]
+    assert all(torch.equal(again[k], best[k]) for k in best)
+
+
+def test_best_weights_asked_for_after_a_run_finished_without_them_train_it_again(tiny_study, tmp_path, capsys):
+    alone = settings(run=0, epochs=2)
+    out = RunOutputs(tmp_path / "metrics.parquet", tmp_path / "predictions.parquet", None)
+    train_group([alone], tiny_study / "images.npy", tiny_study / "catalog.parquet", [out], None, CLASSES, threads=1,
+                progress=False)
+    wanted = RunOutputs(out.metrics, out.predictions, tmp_path / "best.pt")
+    capsys.readouterr()
+    train_group([alone], tiny_study / "images.npy", tiny_study / "catalog.parquet", [wanted], None, CLASSES,
+                threads=1, progress=False)
+    assert "had finished without keeping its best weights" in capsys.readouterr().out
+    assert torch.load(tmp_path / "best.pt", weights_only=False)["model"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on the device machine)")
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_run_resumes_on_cuda(tiny_study, tmp_path, compiled):
+    """A checkpoint written on the GPU is read back there (random streams included) and changes nothing."""
+    s = settings(device="cuda", compile=compiled, epochs=2, evaluation="paper")
+    first = train_tiny(tiny_study, tmp_path, s)
+    for name in ("metrics.parquet", "predictions.parquet", "best.pt"):
+        (tmp_path / name).unlink()
+    again = train_tiny(tiny_study, tmp_path, s)
+    pd.testing.assert_frame_equal(first, again)

@@ -1,0 +1,73 @@
+"""training.loop: an epoch, evaluation, and an epoch stopped and continued."""
+
+import signal
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from galaxy_pretraining.training.loop import confusion_matrices, evaluate, train_one_epoch
+from galaxy_pretraining.training.run import build_run
+from galaxy_pretraining.training.state import EpochInterrupted, RunData, load_store
+from galaxy_pretraining.training.stopping import StopRequest
+from galaxy_pretraining.training.views import Views
+
+from helpers.training import CLASSES, SPLIT, settings, train_tiny
+
+
+class Constant(nn.Module):
+    """Always the same logits, whatever the image."""
+
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = torch.tensor(logits)
+
+    def forward(self, x):
+        return self.logits.expand(len(x), -1)
+
+
+def test_one_epoch_of_evaluation_checked_by_hand():
+    labels = torch.tensor([0, 1, 1, 2])
+    data = RunData(torch.zeros(4, 3, 8, 8, dtype=torch.uint8), labels, {"test": torch.arange(4)})
+    s = settings(crop_size=8)
+    result = evaluate(Constant([0.0, 1.0, 0.0]), data, "test", s, Views.from_settings(s), torch.Generator(),
+                      torch.device("cpu"))
+    assert result["accuracy"] == 0.5
+    p = np.exp([0, 1, 0]) / np.exp([0, 1, 0]).sum()
+    assert result["loss"] == pytest.approx(-(np.log(p[0]) + 2 * np.log(p[1]) + np.log(p[2])) / 4, rel=1e-6)
+    assert result["confusion"].tolist() == [[0, 1, 0], [0, 2, 0], [0, 1, 0]]
+
+
+@pytest.mark.parametrize("protocol", [{}, {"oversample": True, "channel_shift": 20.0}], ids=["paper", "fu"])
+def test_an_epoch_stopped_after_a_batch_continues_exactly_where_it_stopped(tiny_study, protocol):
+    """The stopped epoch's position, continued, gives the weights and metrics of the epoch run through
+    (with oversampling too: the saved order is the epoch's oversampled draw)."""
+    s = settings(**protocol)
+    catalog = pd.read_parquet(tiny_study / "catalog.parquet")
+    images = load_store(tiny_study / "images.npy", len(catalog), torch.device("cpu"))
+
+    def fresh():
+        r = build_run(s, images, catalog, None, CLASSES)
+        return r, (r.model, r.optimizer, r.data, s, r.views, r.generators["train"], r.device, False, 1)
+
+    whole, args = fresh()
+    through = train_one_epoch(*args)
+    stopped, args = fresh()
+    stop = StopRequest()
+    stop.signum = signal.SIGUSR1
+    with pytest.raises(EpochInterrupted) as interrupted:
+        train_one_epoch(*args, stop=stop)
+    assert interrupted.value.position.next_image == s.batch_size  # one batch, then the stop
+    continued = train_one_epoch(*args, position=interrupted.value.position)
+    assert {k: through[k] for k in ("train_loss", "train_accuracy")} == {
+        k: continued[k] for k in ("train_loss", "train_accuracy")}
+    for name, value in whole.model.state_dict().items():
+        assert torch.equal(value, stopped.model.state_dict()[name]), name
+
+
+def test_a_validation_split_is_evaluated_every_epoch(tiny_study, tmp_path):
+    metrics = train_tiny(tiny_study, tmp_path, settings(epochs=2, split={**SPLIT, "validation_size": 12}))
+    assert metrics["validation_accuracy"].between(0, 1).all() and metrics["validation_loss"].notna().all()
+    assert (confusion_matrices(metrics).sum(axis=(1, 2)) == 24).all()  # the test set is unchanged

@@ -1,0 +1,25 @@
+"""training.stopping: signals turned into a stop request."""
+
+import os
+import signal
+import time
+
+from galaxy_pretraining.training.stopping import ANNOUNCEMENT, stop_on_signals
+
+
+def test_stop_on_signals_turns_sigusr1_into_a_request_and_restores_the_handler():
+    before = signal.getsignal(signal.SIGUSR1)
+    with stop_on_signals() as stop:
+        assert not stop.requested
+        os.kill(os.getpid(), signal.SIGUSR1)
+        time.sleep(0.01)
+        assert stop.requested and stop.name == "SIGUSR1"
+    assert signal.getsignal(signal.SIGUSR1) is before
+
+
+def test_stop_on_signals_announces_on_stderr_from_when_a_signal_is_caught(capsys):
+    with stop_on_signals(announce=True):
+        pass
+    with stop_on_signals():
+        pass
+    assert capsys.readouterr().err == ANNOUNCEMENT + "\n"
