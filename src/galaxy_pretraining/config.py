@@ -86,6 +86,36 @@ def resolve_config(config: dict, schema: Mapping | None = None) -> dict:
     return config
 
 
+def restated_defaults(config: Mapping, schema: Mapping | None = None) -> list[str]:
+    """The keys of a (not yet resolved) config that state what the schema's defaults give anyway: those whose
+    removal leaves the resolved config the same, as dotted key paths (`training.flips`), outermost first (a
+    key listed is not looked into). A config that states only what differs from the defaults returns []."""
+    schema = schema if schema is not None else load_schema()
+
+    def resolved(instance):
+        instance = copy.deepcopy(instance)
+        fill_defaults(instance, schema)
+        return instance
+
+    whole = resolved(config)
+    found: list[str] = []
+
+    def walk(node: Mapping, path: tuple):
+        for key, value in node.items():
+            without = copy.deepcopy(dict(config))
+            parent = without
+            for step in path:
+                parent = parent[step]
+            del parent[key]
+            if resolved(without) == whole:
+                found.append(".".join(map(str, path + (key,))))
+            elif isinstance(value, Mapping):
+                walk(value, path + (key,))
+
+    walk(config, ())
+    return found
+
+
 def load_config(path: os.PathLike) -> dict:
     """A YAML config file, validated and resolved."""
     import yaml

@@ -31,7 +31,9 @@ our run on real SDSS galaxies. Run one with `snakemake --configfile config/<file
 (a config file given this way replaces `config/config.yaml` whole). Snakemake
 validates it against the schema before anything runs: a wrong key or value is one
 message naming the key. Keys marked *required* must be given; every other key has
-the default shown, stated only in the schema.
+the default shown, stated only in the schema. A shipped config states only what
+differs from these defaults (`config.restated_defaults` finds a key that does not;
+a test runs it on every file in `config/`), so none can go stale with them.
 
 {description}
 

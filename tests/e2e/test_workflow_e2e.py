@@ -27,7 +27,7 @@ def small_study(root, tmp_path_factory, snakemake_exe):
     workdir = tmp_path_factory.mktemp("study")
     config = small_demo_config("small", n_galaxies=120, image_size=40, runs=2, test_size=30)
     config["long_runs"] = {"runs": [1], "epochs": 3}
-    config["train_resources"]["runs_per_job"] = 2  # runs 0 and 1 of a model in one job; the long run alone
+    config["train_resources"] = {"runs_per_job": 2}  # runs 0 and 1 of a model in one job; the long run alone
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     command = [snakemake_exe, "-s", str(root / "Snakefile"), "-d", str(workdir), "--configfile",
                str(workdir / "config.yaml"), "--cores", "2"]
@@ -128,7 +128,7 @@ def test_real_data_path_against_local_vizier_and_cutout_servers(root, tmp_path, 
             expected_class_counts={"elliptical": 2, "lenticular": 4, "spiral": 4, "irregular+misc": 4},
         )
         config.update(study="na-local", image_size=32)
-        config["training"]["crop_size"] = 28
+        config["training"] = {"crop_size": 28}  # config/config.yaml states no training key: the paper's are the defaults
         (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
         command = [snakemake_exe, "-s", str(root / "Snakefile"), "-d", str(tmp_path), "--configfile",
                    str(tmp_path / "config.yaml"), "--cores", "2", "results/na-local/images.npy"]

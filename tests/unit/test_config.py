@@ -1,11 +1,12 @@
 import copy
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
 
-from galaxy_pretraining.config import ConfigError, validate_config
+from galaxy_pretraining.config import ConfigError, restated_defaults, schema_defaults, validate_config
 from galaxy_pretraining.study import resolve, training_jobs
 
 
@@ -201,3 +202,18 @@ def test_dry_run_of_zhus_study_schedules_ten_networks_ten_runs_and_their_tables_
                    "tables/test_side_accuracy.csv", "figures/roc_curves.png", "tables/sign_tests.csv"):
         assert f"results/zhu2019-gz2/{output}" in stdout
     assert "inception_v3_google-0cc3c7bd.pth" in stdout
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (Path(__file__).parents[2] / "config").glob("*.yaml")))
+def test_every_shipped_config_states_only_what_differs_from_the_schema(root, name):
+    """Every default is stated once, in the schema: a shipped config restating one would go stale with it."""
+    raw = yaml.safe_load((root / "config" / name).read_text())
+    assert restated_defaults(raw) == []
+
+
+def test_restated_defaults_names_each_key_that_changes_nothing():
+    raw = {"study": "x", "training": {"flips": True, "crop_size": 32, "optimizer": {"name": "sgd", "lr": 0.5}},
+           "long_runs": {"runs": [], "epochs": 1000}}
+    defaults = schema_defaults("training")
+    assert defaults["flips"] is True and defaults["crop_size"] != 32
+    assert restated_defaults(raw) == ["training.flips", "long_runs"]  # the optimizer is stated whole: it differs
