@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import papers as published
+from ..papers import fu, schneider2023, zhu2019
 
 
 def peak_accuracy(metrics: pd.DataFrame, budget: int) -> tuple[float, int]:
@@ -98,7 +98,7 @@ def budget_table(peaks: pd.DataFrame, paper_arms: Mapping[str, str]) -> pd.DataF
         selected = grouped["validation_selected_accuracy"].agg(["mean", "std"]).reset_index(drop=True) * 100
         table["validation_selected_mean"], table["validation_selected_sd"] = selected["mean"], selected["std"]
     if paper_arms:
-        published_cells = [published.TABLE1.get((paper_arms.get(row.model), row.budget), (np.nan, np.nan))
+        published_cells = [schneider2023.TABLE1.get((paper_arms.get(row.model), row.budget), (np.nan, np.nan))
                            if not row.long_run else (np.nan, np.nan) for row in table.itertuples()]
         table["paper_mean"] = [mean for mean, _ in published_cells]
         table["paper_sd"] = [np.nan if sd is None else sd for _, sd in published_cells]
@@ -173,7 +173,7 @@ def per_class_summary(per_class: pd.DataFrame, class_names: Sequence[str], paper
             row[f"{metric}_mean"] = values.mean() if len(values) else np.nan
             row[f"{metric}_sd"] = values.std() if len(values) > 1 else np.nan
         if paper_arms:
-            cells = published.PER_CLASS.get(paper_arms.get(model), {}).get(name, {})
+            cells = schneider2023.PER_CLASS.get(paper_arms.get(model), {}).get(name, {})
             for metric in METRICS:
                 row[f"paper_{metric}_mean"], row[f"paper_{metric}_sd"] = cells.get(metric, (np.nan, np.nan))
         rows.append(row)
@@ -249,8 +249,8 @@ def comparison_table(gains: pd.DataFrame, paper_arms: Mapping[str, str]) -> pd.D
             row = {"pretrained": pretrained, "scratch": scratch, "comparison": comparison, "n_runs": len(values),
                    **sign_test(sign * values), "mean_difference": values.mean(), "sd_difference": values.std()}
             if paper_arms:
-                is_paper_pair = (paper_arms.get(pretrained), paper_arms.get(scratch)) == published.ARMS
-                row.update({k: (v if is_paper_pair else None) for k, v in published.SIGN_TESTS[comparison].items()})
+                is_paper_pair = (paper_arms.get(pretrained), paper_arms.get(scratch)) == schneider2023.ARMS
+                row.update({k: (v if is_paper_pair else None) for k, v in schneider2023.SIGN_TESTS[comparison].items()})
             rows.append(row)
     columns = ["pretrained", "scratch", "comparison", "n_runs", "wins", "losses", "ties", "p_value",
                "mean_difference", "sd_difference"]
@@ -264,8 +264,8 @@ def long_runs_table(peaks: pd.DataFrame, paper_arms: Mapping[str, str]) -> pd.Da
     table = full_budget(peaks, long_run=True)[["model", "run", "epochs", "peak_accuracy", "peak_epoch"]].copy()
     table["peak_accuracy"] = (table["peak_accuracy"] * 100).round(2)
     if paper_arms:
-        cells = [published.LONG_RUNS.get(paper_arms.get(row.model), {}).get(row.run, (np.nan, np.nan))
-                 if row.epochs == published.LONG_RUN_EPOCHS else (np.nan, np.nan) for row in table.itertuples()]
+        cells = [schneider2023.LONG_RUNS.get(paper_arms.get(row.model), {}).get(row.run, (np.nan, np.nan))
+                 if row.epochs == schneider2023.LONG_RUN_EPOCHS else (np.nan, np.nan) for row in table.itertuples()]
         table["paper_peak_accuracy"] = [accuracy for accuracy, _ in cells]
         table["paper_peak_epoch"] = [epoch for _, epoch in cells]
     return table.reset_index(drop=True)
@@ -300,7 +300,7 @@ def frozen_share_table(curves: pd.DataFrame, arms: Mapping[str, Mapping], fu_arm
         peaks = runs.groupby("run")["test_accuracy"].max() * 100
         row["peak_test_accuracy_mean"], row["peak_test_accuracy_sd"] = peaks.mean(), peaks.std()
         if fu_arms:
-            paper = published.FU_TABLE1.get(fu_arms.get(model), {})
+            paper = fu.TABLE1.get(fu_arms.get(model), {})
             for metric in LAST_EPOCH_METRICS:
                 row[f"paper_{metric}"] = paper.get(metric, np.nan)
         rows.append(row)
@@ -507,7 +507,7 @@ def zhu2019_comparison(peak_accuracy: pd.DataFrame, roc_auc: pd.DataFrame, per_c
     """Each of Zhu et al.'s networks run here beside their numbers: the best-epoch test accuracy (per cent)
     mean and sd over runs (their Table 6: the mean of each run's best) and of the best run (their single
     best model), the macro AUC and macro precision, recall and F1 (mean over runs) beside theirs.
-    Only the models of `zhu_arms` (published.zhu_arms: their architecture, from scratch, their protocol)."""
+    Only the models of `zhu_arms` (papers.zhu2019.arms: their architecture, from scratch, their protocol)."""
     if not zhu_arms:
         raise ValueError("no model of this study is one of Zhu et al.'s networks under their protocol")
     full = full_budget(peak_accuracy)
@@ -516,7 +516,7 @@ def zhu2019_comparison(peak_accuracy: pd.DataFrame, roc_auc: pd.DataFrame, per_c
     for model, network in zhu_arms.items():
         accuracy = full.loc[full["model"] == model, "peak_accuracy"] * 100
         ours = per_class[per_class["model"] == model].groupby("run")[list(METRICS)].mean() * 100
-        theirs = published.ZHU_NETWORKS[network]
+        theirs = zhu2019.NETWORKS[network]
         row = {"model": model, "zhu2019_network": network, "n_runs": len(accuracy),
                "accuracy_mean": accuracy.mean(), "accuracy_sd": accuracy.std(), "accuracy_best_run": accuracy.max(),
                "zhu2019_accuracy_mean": theirs["table6_mean"], "zhu2019_accuracy_best": theirs["accuracy"],
@@ -532,14 +532,14 @@ def zhu2019_per_class(per_class: pd.DataFrame, roc_auc: pd.DataFrame, class_name
                       zhu_arms: Mapping[str, str]) -> pd.DataFrame:
     """Their network's per-class precision, recall (= class accuracy) and F1 and our AUC per class, mean and
     sd over runs (per cent, AUC as a fraction), beside their best model's (their Tables 4 and 5)."""
-    ours = [model for model, network in zhu_arms.items() if network == published.ZHU_OURS]
+    ours = [model for model, network in zhu_arms.items() if network == zhu2019.OWN_NETWORK]
     if not ours:
-        raise ValueError(f"no model of this study is Zhu et al.'s own network ({published.ZHU_OURS})")
+        raise ValueError(f"no model of this study is Zhu et al.'s own network ({zhu2019.OWN_NETWORK})")
     summary = per_class_summary(per_class[per_class["model"].isin(ours)], class_names, {})
     auc = roc_auc[roc_auc["model"].isin(ours)].groupby(["model", "class_name"])["auc"].agg(
         auc_mean="mean", auc_sd="std").reset_index()
     table = summary.merge(auc, on=["model", "class_name"], how="left")
     for metric in METRICS:
         table[f"zhu2019_{metric}"] = table["class_name"].map(
-            lambda name, m=metric: published.ZHU_PER_CLASS.get(name, {}).get(m, np.nan))
+            lambda name, m=metric: zhu2019.PER_CLASS.get(name, {}).get(m, np.nan))
     return table.round(4)

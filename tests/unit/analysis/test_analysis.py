@@ -154,7 +154,7 @@ def test_long_runs_table():
 
 
 def test_tables_2_and_4_carry_every_paper_cell_in_the_paper_comparison():
-    from galaxy_pretraining.papers import CLASSES
+    from galaxy_pretraining.papers.schneider2023 import CLASSES
 
     per_run = per_class_metrics(confusions(confusion_rows("mine", 0, np.eye(4, dtype=int) * 5),
                                            confusion_rows("theirs", 0, np.eye(4, dtype=int) * 5)), CLASSES)

@@ -13,12 +13,12 @@ import yaml
 from PIL import Image
 
 from galaxy_pretraining import analysis
-from galaxy_pretraining import papers as published
 from galaxy_pretraining import study as S
 from galaxy_pretraining.config import ConfigError
 from galaxy_pretraining.data.array_store import ImageDecodeError, open_array_store, write_array_store
 from galaxy_pretraining.data.splits import make_splits
 from galaxy_pretraining.models.build import WeightsError, build_model, module_at
+from galaxy_pretraining.papers import zhu2019
 from galaxy_pretraining.training.augment import (
     colour_jitter,
     normalize,
@@ -325,8 +325,8 @@ def zhu_config(root):
 def test_zhus_config_has_six_networks_ten_runs_and_their_numbers_beside_the_scratch_arms(zhu_config):
     config = S.resolve(copy.deepcopy(zhu_config))
     assert len(S.training_jobs(config)) == 10 * 10
-    assert published.zhu_arms(config) == {
-        "wide_preact_resnet26-scratch": published.ZHU_OURS, "dieleman2015-scratch": "Dieleman",
+    assert zhu2019.arms(config) == {
+        "wide_preact_resnet26-scratch": zhu2019.OWN_NETWORK, "dieleman2015-scratch": "Dieleman",
         "alexnet-scratch": "AlexNet", "vgg16-scratch": "VGG-16", "inception_v3-scratch": "Inception v3"}
     assert {"zhu2019_comparison", "zhu2019_per_class", "roc_auc_summary", "test_side_accuracy"} <= set(
         S.table_names(config))
@@ -334,7 +334,7 @@ def test_zhus_config_has_six_networks_ten_runs_and_their_numbers_beside_the_scra
     assert sorted(S.model_pairs(config)) == sorted([[f"{a}-imagenet", f"{a}-scratch"]
                                                     for a in ("alexnet", "vgg16", "inception_v3", "resnet50")])
     config["data"]["galaxy_zoo2"]["mock"] = {"n_galaxies": 50}  # a mock is not their sample
-    assert published.zhu_arms(config) == {}
+    assert zhu2019.arms(config) == {}
 
 
 @pytest.mark.parametrize("change, message", [
@@ -376,10 +376,10 @@ def test_protocol_source_follows_their_paper_or_their_code(zhu_config, source, m
     assert max(spec["epochs"] for spec in config["models"].values()) * 203 >= stop  # 203 steps per epoch
     job = next(j for j in S.training_jobs(config) if j.model == "wide_preact_resnet26-scratch")
     assert S.train_settings(config, job).dropout == dropout
-    assert published.zhu_arms(config)["wide_preact_resnet26-scratch"] == published.ZHU_OURS
+    assert zhu2019.arms(config)["wide_preact_resnet26-scratch"] == zhu2019.OWN_NETWORK
     # the same as the paper's or the code's: still their protocol; another schedule is not
     config["training"]["max_iterations"] = 90000
-    assert published.zhu_arms(config) == {}
+    assert zhu2019.arms(config) == {}
 
 
 def test_where_the_paper_is_silent_the_config_follows_their_code(zhu_config):
@@ -487,7 +487,7 @@ def test_the_comparison_puts_their_numbers_beside_our_runs_of_the_same_network()
     per_class = pd.DataFrame({"model": "wrn", "run": [0, 0, 1, 1], "class_name": ["a", "b", "a", "b"],
                               "support": 5, "recall": [1.0, .8, .9, .9], "precision": [.9, .9, .9, .9],
                               "f1": [.9, .8, .9, .9]})
-    row = analysis.zhu2019_comparison(peaks, roc, per_class, {"wrn": published.ZHU_OURS}).iloc[0]
+    row = analysis.zhu2019_comparison(peaks, roc, per_class, {"wrn": zhu2019.OWN_NETWORK}).iloc[0]
     assert row["accuracy_mean"] == pytest.approx(95.0) and row["accuracy_best_run"] == pytest.approx(96.0)
     assert row["zhu2019_accuracy_mean"] == 94.69 and row["zhu2019_accuracy_best"] == 95.21
     assert row["auc_macro_mean"] == pytest.approx(0.985) and row["zhu2019_auc_macro"] == 0.9823
