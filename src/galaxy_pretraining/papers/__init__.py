@@ -1,6 +1,6 @@
 """The papers a study can be compared with, one module each: its published numbers, keyed by what the paper
 calls its arms and never by a config's model name; the protocol they belong to; the notes they add to our
-captions.
+captions; and the tables that put our numbers beside theirs.
 
 - `schneider2023`: Schneider, Stenning & Elliott (2023), AlexNet pretrained
   against scratch on the Nair & Abraham sample (the default study);
@@ -12,6 +12,5 @@ Each paper module has the same face: `CITATION`, `CAPTION_CREDIT`,
 `PROTOCOL`, `NOTES` ({table or figure name: what the paper shows}) and
 `arms(config)`, which maps a study's models to the paper's arms when, and only
 when, the study is that paper's comparison ({} otherwise). The modules stand
-alone (none imports another); `analysis/` still puts their numbers beside
-ours.
+alone (none imports another) and build on `analysis/`, which knows no paper.
 """

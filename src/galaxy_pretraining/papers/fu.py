@@ -2,7 +2,8 @@
 
 Its published numbers (values from Fu's Table 1: one run per share; losses
 as printed, accuracies in per cent), its stated protocol, the notes its
-numbers add to our captions. They belong to DenseNet-121 from ImageNet weights, Adam
+numbers add to our captions and `with_table1`, which puts them beside our
+frozen-share table. They belong to DenseNet-121 from ImageNet weights, Adam
 lr 0.0005, 10 epochs, random oversampling, on the real Galaxy10 DECaLS file;
 `arms` attaches them to such models only. Fu's split, batch size and layer
 count are not published, so the comparison is of the same architecture and
@@ -13,6 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
+import pandas as pd
+
+from ..analysis.curves import LAST_EPOCH_METRICS
 from ..data.kinds.galaxy10_decals.galaxy10 import CLASS_NAMES as GALAXY10_CLASSES
 from .protocol import differences
 
@@ -54,3 +59,19 @@ NOTES = {
     "frozen_share_accuracy": "Crosses: Fu's single runs (Table 1).",
 }
 
+
+def with_table1(frozen_shares: pd.DataFrame, share_of: Mapping[str, float]) -> pd.DataFrame:
+    """Our frozen-share table (analysis.curves.frozen_share_table) with Fu's Table 1 beside it.
+
+    Adds paper_train_loss, paper_train_accuracy, paper_test_loss and paper_test_accuracy (accuracies in per
+    cent; TABLE1: Fu's Table 1, one run per share) for each model of `share_of` ({model: frozen share}, from
+    `arms`); NaN for the other models. With `share_of` empty (not Fu's comparison) the table comes back
+    without paper columns.
+    """
+    if not share_of:
+        return frozen_shares
+    table = frozen_shares.copy()
+    cells = [TABLE1.get(share_of.get(model), {}) for model in table["model"]]
+    for metric in LAST_EPOCH_METRICS:
+        table[f"paper_{metric}"] = [cell.get(metric, np.nan) for cell in cells]
+    return table

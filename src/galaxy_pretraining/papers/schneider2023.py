@@ -3,8 +3,8 @@ against AlexNet from scratch on the Nair & Abraham sample.
 
 Its published numbers (values from its Tables 1-4 and Section 3, mean and sd
 over 100 runs, per cent), keyed by arm (pretrained / scratch), never by a
-config's model name; its protocol; and the notes its numbers add to our
-captions. They
+config's model name; its protocol; the notes its numbers add to our captions;
+and the `with_*` functions that put its numbers beside our tables. They
 belong to AlexNet under the paper's protocol on the Nair & Abraham sample
 only: `arms` attaches them to a study's models when, and only when, the study
 is that comparison. Every other study shows no paper column.
@@ -14,6 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
+import pandas as pd
+
+from ..analysis.per_class import METRICS
 from ..data.classes import CLASS_NAMES
 from .protocol import differences
 
@@ -119,3 +123,75 @@ NOTES = {
     "mean_confusion_matrices": "Paper Fig. 11.",
 }
 
+
+# --- the paper's numbers beside ours: each takes our table and the study's {model: arm} (arms) ----------------
+
+
+def with_table1(budgets: pd.DataFrame, arm_of: Mapping[str, str]) -> pd.DataFrame:
+    """Our budget table (analysis.curves.budget_table) with the paper's Table 1 beside it.
+
+    Adds paper_mean and paper_sd (per cent, the paper's Table 1) for the model's arm (`arm_of`: {model: arm},
+    from `arms`) at the row's budget; NaN where the paper has no such cell, does not print the sd, and for the
+    long runs. With `arm_of` empty (not the paper's comparison) the table comes back without paper columns.
+    """
+    if not arm_of:
+        return budgets
+    table = budgets.copy()
+    cells = [TABLE1.get((arm_of.get(row.model), row.budget), (np.nan, np.nan)) if not row.long_run else (np.nan, np.nan)
+             for row in table.itertuples()]
+    table["paper_mean"] = [mean for mean, _ in cells]
+    table["paper_sd"] = [np.nan if sd is None else sd for _, sd in cells]
+    return table
+
+
+def with_tables_2_and_4(summary: pd.DataFrame, arm_of: Mapping[str, str]) -> pd.DataFrame:
+    """Our per-class summary (analysis.per_class.per_class_summary) with the paper's Tables 2 and 4 beside it.
+
+    Adds paper_<metric>_mean and paper_<metric>_sd (per cent) of recall (= class accuracy), precision and F1
+    for the model's arm and the row's class (PER_CLASS: the paper's Tables 2 and 4); NaN for a class or model
+    the paper does not have. With `arm_of` empty the table comes back without paper columns.
+    """
+    if not arm_of:
+        return summary
+    table = summary.copy()
+    for metric in METRICS:
+        cells = [PER_CLASS.get(arm_of.get(row.model), {}).get(row.class_name, {}).get(metric, (np.nan, np.nan))
+                 for row in table.itertuples()]
+        table[f"paper_{metric}_mean"] = [mean for mean, _ in cells]
+        table[f"paper_{metric}_sd"] = [sd for _, sd in cells]
+    return table
+
+
+def with_sign_tests(comparisons: pd.DataFrame, arm_of: Mapping[str, str]) -> pd.DataFrame:
+    """Our sign tests (analysis.pairs.comparison_table) with the paper's Section 3 beside them.
+
+    Adds paper_wins, paper_p_value and paper_mean_difference (SIGN_TESTS: the paper's Section 3 and Table 1)
+    to the rows of the pair whose models are the paper's pretrained and scratch arms, in that order; missing
+    (None, NaN in a numeric column) for every other pair and where the paper prints no number. With `arm_of`
+    empty the table comes back without paper columns.
+    """
+    if not arm_of:
+        return comparisons
+    table = comparisons.copy()
+    paper_pair = [(arm_of.get(row.pretrained), arm_of.get(row.scratch)) == ARMS for row in table.itertuples()]
+    for column in ("paper_wins", "paper_p_value", "paper_mean_difference"):
+        table[column] = [SIGN_TESTS[row.comparison][column] if is_paper_pair else None
+                         for row, is_paper_pair in zip(table.itertuples(), paper_pair, strict=True)]
+    return table
+
+
+def with_table3(long_runs: pd.DataFrame, arm_of: Mapping[str, str]) -> pd.DataFrame:
+    """Our long runs (analysis.curves.long_runs_table) with the paper's Table 3 beside them.
+
+    Adds paper_peak_accuracy (per cent) and paper_peak_epoch of the paper's run of the same number and arm
+    (LONG_RUNS: the paper's Table 3, runs 45-49) when ours trained its LONG_RUN_EPOCHS; NaN otherwise. With
+    `arm_of` empty the table comes back without paper columns.
+    """
+    if not arm_of:
+        return long_runs
+    table = long_runs.copy()
+    cells = [LONG_RUNS.get(arm_of.get(row.model), {}).get(row.run, (np.nan, np.nan))
+             if row.epochs == LONG_RUN_EPOCHS else (np.nan, np.nan) for row in table.itertuples()]
+    table["paper_peak_accuracy"] = [accuracy for accuracy, _ in cells]
+    table["paper_peak_epoch"] = [epoch for _, epoch in cells]
+    return table

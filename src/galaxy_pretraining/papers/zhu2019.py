@@ -2,8 +2,9 @@
 
 Their published numbers (values from their results and Table 6: accuracies
 and per-class numbers in per cent, AUC as a fraction), their protocol, where
-their paper and their public code disagree (PROTOCOL_SOURCES) and the notes
-their numbers add to our captions. Their networks were trained from
+their paper and their public code disagree (PROTOCOL_SOURCES), the notes their
+numbers add to our captions, and the tables that put our runs of their
+networks beside their numbers. Their networks were trained from
 initialisation (He's), so the numbers sit beside a study's scratch arms of
 the same architecture under their protocol only; `arms` finds those.
 torchvision's ResNet-50 is not their pre-activation ResNet-50 (timm's
@@ -12,8 +13,14 @@ resnetv2_50 is), so their ResNet-50 numbers go beside timm/resnetv2_50 only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+import numpy as np
+import pandas as pd
+
+from ..analysis.curves import full_budget
+from ..analysis.per_class import METRICS, per_class_summary
+from ..analysis.roc import MACRO
 from .protocol import differences
 
 CITATION = "Zhu et al. (2019)"
@@ -118,3 +125,62 @@ NOTES = {
     "roc_auc_summary": "Zhu et al.'s macro AUC: 0.9793 (Dieleman) to 0.9852 (Inception); theirs 0.9823.",
 }
 
+
+# --- our runs of their networks beside their numbers ------------------------------------------------------------
+
+
+def comparison_table(peak_accuracy: pd.DataFrame, roc_auc: pd.DataFrame, per_class: pd.DataFrame,
+                     network_of: Mapping[str, str]) -> pd.DataFrame:
+    """Each of Zhu et al.'s networks run here beside their numbers (table zhu2019_comparison).
+
+    Takes the peak table, the AUC table (analysis.roc.roc_auc_table) and the per-class metrics
+    (analysis.per_class.per_class_metrics), and `network_of` ({model: their network}, from `arms`: their
+    architecture, from scratch, their protocol); only those models are shown. Returns per model the
+    best-epoch test accuracy (per cent) mean and sd over runs beside their Table 6 mean (the mean of each
+    run's best; zhu2019_accuracy_mean), the best run's beside their single best model (zhu2019_accuracy_best,
+    from their results), and the macro AUC and macro precision, recall and F1 (mean over runs) beside theirs
+    (zhu2019_*; from their results, the macro precision, recall and F1 for their own network only: NaN for the
+    others). Raises ValueError when `network_of` is empty.
+    """
+    if not network_of:
+        raise ValueError("no model of this study is one of Zhu et al.'s networks under their protocol")
+    full = full_budget(peak_accuracy)
+    macro = roc_auc[roc_auc["class_name"] == MACRO]
+    rows = []
+    for model, network in network_of.items():
+        accuracy = full.loc[full["model"] == model, "peak_accuracy"] * 100
+        ours = per_class[per_class["model"] == model].groupby("run")[list(METRICS)].mean() * 100
+        theirs = NETWORKS[network]
+        row = {"model": model, "zhu2019_network": network, "n_runs": len(accuracy),
+               "accuracy_mean": accuracy.mean(), "accuracy_sd": accuracy.std(), "accuracy_best_run": accuracy.max(),
+               "zhu2019_accuracy_mean": theirs["table6_mean"], "zhu2019_accuracy_best": theirs["accuracy"],
+               "auc_macro_mean": macro.loc[macro["model"] == model, "auc"].mean(), "zhu2019_auc_macro": theirs["auc"]}
+        for metric in METRICS:
+            row[f"{metric}_macro_mean"] = ours[metric].mean()
+            row[f"zhu2019_{metric}_macro"] = theirs.get(f"{metric}_macro", np.nan)
+        rows.append(row)
+    return pd.DataFrame(rows).round(4)
+
+
+def per_class_table(per_class: pd.DataFrame, roc_auc: pd.DataFrame, class_names: Sequence[str],
+                    network_of: Mapping[str, str]) -> pd.DataFrame:
+    """Their own network run here, per class, beside their best model's (table zhu2019_per_class).
+
+    Takes the per-class metrics, the AUC table, the config's classes and `network_of` ({model: their
+    network}, from `arms`). Returns, for the models that are their own network (OWN_NETWORK), precision,
+    recall (= class accuracy) and F1 per class (per cent, analysis.per_class.per_class_summary) and AUC (a
+    fraction), mean and sd over runs, beside their best model's precision, recall and F1 (zhu2019_<metric>;
+    PER_CLASS, their Tables 4 and 5; NaN for a class they do not have). Raises ValueError when no model is
+    their own network.
+    """
+    ours = [model for model, network in network_of.items() if network == OWN_NETWORK]
+    if not ours:
+        raise ValueError(f"no model of this study is Zhu et al.'s own network ({OWN_NETWORK})")
+    summary = per_class_summary(per_class[per_class["model"].isin(ours)], class_names)
+    auc = roc_auc[roc_auc["model"].isin(ours)].groupby(["model", "class_name"])["auc"].agg(
+        auc_mean="mean", auc_sd="std").reset_index()
+    table = summary.merge(auc, on=["model", "class_name"], how="left")
+    for metric in METRICS:
+        table[f"zhu2019_{metric}"] = table["class_name"].map(
+            lambda name, m=metric: PER_CLASS.get(name, {}).get(m, np.nan))
+    return table.round(4)

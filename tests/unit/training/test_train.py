@@ -378,7 +378,7 @@ def test_a_run_resumes_on_cuda(tiny_study, tmp_path, compiled):
 
 
 def test_a_label_budget_trains_on_its_subset_and_steps_scaling_keeps_the_epochs_length(tiny_study):
-    from galaxy_pretraining.analysis import training_set_sizes
+    from galaxy_pretraining.analysis.label_budgets import training_set_sizes
     from galaxy_pretraining.training.train import epoch_order, run_data
 
     catalog = pd.read_parquet(tiny_study / "catalog.parquet")
