@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import papers as published
 from .config import ConfigError, resolve_config
 from .data.kinds import check_data, data_kind
 from .figures import FIGURES, check_options
 from .models.registry import ARCHITECTURES, is_timm, sha256_record, timm_model_name, weights_file_name
+from .papers import fu, schneider2023, zhu2019
 from .tables import TABLES
 from .training.settings import TrainSettings
 
@@ -40,15 +40,15 @@ def resolve(config: dict) -> dict:
 
 def apply_protocol_source(config: dict) -> None:
     """Put in place, in the unresolved config, the settings of `protocol_source` (paper or code): Zhu et al.
-    (2019)'s paper and their public code disagree on them (published.ZHU_PROTOCOL_SOURCES); the dropout goes to
+    (2019)'s paper and their public code disagree on them (papers.zhu2019.PROTOCOL_SOURCES); the dropout goes to
     every model whose architecture takes one. A key the config sets itself to another value is a ConfigError
     naming it; null (the default) changes nothing."""
     source = config.get("protocol_source")
     if source is None:
         return
-    if source not in published.ZHU_PROTOCOL_SOURCES:
-        raise ConfigError(f"protocol_source: {source!r} is not one of {sorted(published.ZHU_PROTOCOL_SOURCES)} or null")
-    settings = dict(published.ZHU_PROTOCOL_SOURCES[source])
+    if source not in zhu2019.PROTOCOL_SOURCES:
+        raise ConfigError(f"protocol_source: {source!r} is not one of {sorted(zhu2019.PROTOCOL_SOURCES)} or null")
+    settings = dict(zhu2019.PROTOCOL_SOURCES[source])
     dropout = settings.pop(("dropout",))
     paths = list(settings.items())
     for model, spec in (config.get("models") or {}).items():
@@ -507,8 +507,8 @@ def _study_has(config: Mapping, feature: str | None) -> bool:
             "frozen_shares": lambda: bool(frozen_share_models(config)), "label_budgets": lambda: budgets,
             "label_budget_pairs": lambda: budgets and bool(model_pairs(config)),
             "test_sides": lambda: config["training"]["scale_jitter"] is not None,
-            "zhu2019": lambda: bool(published.zhu_arms(config)),
-            "zhu2019_ours": lambda: published.ZHU_OURS in published.zhu_arms(config).values()}[feature]()
+            "zhu2019": lambda: bool(zhu2019.arms(config)),
+            "zhu2019_ours": lambda: zhu2019.OWN_NETWORK in zhu2019.arms(config).values()}[feature]()
 
 
 def table_names(config: Mapping) -> list[str]:
@@ -538,11 +538,11 @@ def _context(config: Mapping, needs) -> dict:
         "run": lambda: example_run(config),
         "budgets": lambda: analysis_budgets(config),
         "pairs": lambda: model_pairs(config),
-        "paper_arms": lambda: published.paper_arms(config),
+        "paper_arms": lambda: schneider2023.arms(config),
         "arms": lambda: {model: {key: spec[key] for key in ("architecture", "weights", "frozen_share")}
                          for model, spec in config["models"].items()},
-        "fu_arms": lambda: published.fu_arms(config),
-        "zhu_arms": lambda: published.zhu_arms(config),
+        "fu_arms": lambda: fu.arms(config),
+        "zhu_arms": lambda: zhu2019.arms(config),
         "split": lambda: split_settings(config),
     }
     return {need: context[need]() for need in needs}
@@ -573,16 +573,17 @@ def label_budget_note(config: Mapping) -> str:
             f"training set (stratified by class, nested), with {scaling}; the test set is the run's own.")
 
 
+# The papers a study may be the comparison of, each with arms(config), NOTES and CAPTION_CREDIT (papers/).
+PAPERS = (schneider2023, fu, zhu2019)
+
+
 def _caption(config: Mapping, name: str, description: str) -> str:
     """A table's or figure's caption; a study's published numbers only in that study's comparison."""
     if _about_label_budgets(name):
         return f"{description} {label_budget_note(config)}"
-    if published.paper_arms(config) and name in published.NOTES:
-        return f"{description} {published.NOTES[name]} ({published.PAPER}, AlexNet, the same protocol.)"
-    if published.fu_arms(config) and name in published.FU_NOTES:
-        return f"{description} {published.FU_NOTES[name]} ({published.FU}, DenseNet-121, the stated protocol.)"
-    if published.zhu_arms(config) and name in published.ZHU_NOTES:
-        return f"{description} {published.ZHU_NOTES[name]} ({published.ZHU}, the same networks and protocol.)"
+    for paper in PAPERS:
+        if name in paper.NOTES and paper.arms(config):
+            return f"{description} {paper.NOTES[name]} ({paper.CAPTION_CREDIT}.)"
     return description
 
 

@@ -4,16 +4,19 @@ One wildcard rule (`table` in workflow/rules/analysis.smk) makes any of them:
 it reads the `inputs` (other tables, or `catalog`), passes the context values
 the table `needs` (computed from the config by study.table_arguments) and
 writes the result as Parquet and CSV. Adding a table is one entry here plus
-its function in analysis/ and its test.
+its function in analysis/ (or, for one that puts a paper's numbers beside
+ours, in that paper's module in papers/) and its test.
 
 Context values: `class_names`, `budgets` (budgets read off the curves),
 `pairs` ([pretrained, scratch] model pairs), `paper_arms` ({model: arm} in
-the paper's comparison, {} otherwise; see papers/), `arms` ({model:
-architecture, weights, frozen_share}) and `fu_arms` ({model: frozen share} in
-Fu's comparison, {} otherwise) and `split` (the splits block without runs and
-train_fractions: what draws each run's training set), `zhu_arms` ({model: Zhu et al.'s network} in their
-comparison, {} otherwise). Besides tables, inputs may be `catalog`, `curves` and `predictions` (every run's
-best-epoch test probabilities, gathered with the curves by rule `curves`).
+the paper's comparison, {} otherwise; papers.schneider2023.arms), `arms`
+({model: architecture, weights, frozen_share}), `fu_arms` ({model: frozen
+share} in Fu's comparison, {} otherwise; papers.fu.arms), `split` (the splits
+block without runs and train_fractions: what draws each run's training set)
+and `zhu_arms` ({model: Zhu et al.'s network} in their comparison, {}
+otherwise; papers.zhu2019.arms). Besides tables, inputs may be `catalog`,
+`curves` and `predictions` (every run's best-epoch test probabilities,
+gathered with the curves by rule `curves`).
 """
 
 from __future__ import annotations
@@ -23,8 +26,19 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import analysis
+from .analysis.curves import (
+    budget_table,
+    frozen_share_table,
+    long_runs_table,
+    peak_accuracy_table,
+    side_accuracy_table,
+)
+from .analysis.label_budgets import label_budget_peaks, label_budget_sign_tests, label_budget_table, labels_saved_table
+from .analysis.pairs import comparison_table, paired_gains
+from .analysis.per_class import best_epoch_confusions, confusion_summary, per_class_metrics, per_class_summary
+from .analysis.roc import roc_auc_summary, roc_auc_table
 from .data.catalog import sample_summary
+from .papers import fu, schneider2023, zhu2019
 
 
 @dataclass(frozen=True)
@@ -39,14 +53,14 @@ class TableStep:
 
 
 def _table2(per_class, class_names, paper_arms):
-    summary = analysis.per_class_summary(per_class, class_names, paper_arms)
+    summary = schneider2023.with_tables_2_and_4(per_class_summary(per_class, class_names), paper_arms)
     renamed = {"recall_n_runs": "n_runs", "recall_mean": "accuracy_mean", "recall_sd": "accuracy_sd",
                "paper_recall_mean": "paper_accuracy_mean", "paper_recall_sd": "paper_accuracy_sd"}
     return summary[["model", "class_name", *[c for c in renamed if c in summary]]].rename(columns=renamed)
 
 
 def _gains(peak_accuracy, pairs):
-    tables = [analysis.paired_gains(peak_accuracy, pretrained, scratch) for pretrained, scratch in pairs]
+    tables = [paired_gains(peak_accuracy, pretrained, scratch) for pretrained, scratch in pairs]
     return pd.concat(tables, ignore_index=True)
 
 
@@ -56,95 +70,95 @@ TABLES: dict[str, TableStep] = {
         description="The sample: galaxies per class and, for downloaded cutouts, how many galaxies were dropped "
                     "because their cutout could not be fetched."),
     "peak_accuracy": TableStep(
-        lambda curves, budgets: analysis.peak_accuracy_table(curves, budgets), ("curves",), ("budgets",),
+        lambda curves, budgets: peak_accuracy_table(curves, budgets), ("curves",), ("budgets",),
         description="Peak test accuracy and its epoch per model, run and budget, read off the stored curves "
                     "(a budget of B epochs is the best epoch among the first B)."),
     "table1_budgets": TableStep(
-        lambda peak_accuracy, paper_arms: analysis.budget_table(peak_accuracy, paper_arms), ("peak_accuracy",),
-        ("paper_arms",),
+        lambda peak_accuracy, paper_arms: schneider2023.with_table1(budget_table(peak_accuracy), paper_arms),
+        ("peak_accuracy",), ("paper_arms",),
         description="Table 1: mean and sd (per cent) of the peak test accuracy per model and training budget."),
     "best_epoch_confusions": TableStep(
-        lambda curves, peak_accuracy: analysis.best_epoch_confusions(curves, peak_accuracy),
+        lambda curves, peak_accuracy: best_epoch_confusions(curves, peak_accuracy),
         ("curves", "peak_accuracy"),
         description="Test confusion matrix of each run at its best epoch (long form: true, predicted, count)."),
     "per_class": TableStep(
-        lambda best_epoch_confusions, class_names: analysis.per_class_metrics(best_epoch_confusions, class_names),
+        lambda best_epoch_confusions, class_names: per_class_metrics(best_epoch_confusions, class_names),
         ("best_epoch_confusions",), ("class_names",),
         description="Recall, precision and F1 per model, run and class at each run's best epoch."),
     "table2_class_accuracy": TableStep(
         _table2, ("per_class",), ("class_names", "paper_arms"),
         description="Table 2: per-class accuracy (recall, per cent) at each run's best epoch, mean and sd over runs."),
     "table4_precision_recall_f1": TableStep(
-        lambda per_class, class_names, paper_arms: analysis.per_class_summary(per_class, class_names, paper_arms),
-        ("per_class",), ("class_names", "paper_arms"),
+        lambda per_class, class_names, paper_arms: schneider2023.with_tables_2_and_4(
+            per_class_summary(per_class, class_names), paper_arms), ("per_class",), ("class_names", "paper_arms"),
         description="Table 4: precision, recall and F1 per class (per cent) at each run's best epoch, mean and sd "
                     "over the runs where each is defined."),
     "confusion_summary": TableStep(
-        lambda best_epoch_confusions: analysis.confusion_summary(best_epoch_confusions), ("best_epoch_confusions",),
+        lambda best_epoch_confusions: confusion_summary(best_epoch_confusions), ("best_epoch_confusions",),
         description="Mean and sd over runs of the confusion matrices as proportions of each true class."),
     "gains": TableStep(
         _gains, ("peak_accuracy",), ("pairs",), when="pairs",
         description="Per run: pretrained minus scratch peak accuracy, peak epoch, and accuracy at equal budget."),
     "sign_tests": TableStep(
-        lambda gains, paper_arms: analysis.comparison_table(gains, paper_arms), ("gains",), ("paper_arms",),
-        when="pairs",
+        lambda gains, paper_arms: schneider2023.with_sign_tests(comparison_table(gains), paper_arms), ("gains",),
+        ("paper_arms",), when="pairs",
         description="Two-sided sign tests, pretrained against scratch, paired by run: peak accuracy (a win is a "
                     "higher peak), epoch of the peak (a win is an earlier peak) and peak accuracy when scratch gets "
                     "only the pretrained model's epochs."),
     "frozen_share_results": TableStep(
-        lambda curves, arms, fu_arms: analysis.frozen_share_table(curves, arms, fu_arms), ("curves",),
+        lambda curves, arms, fu_arms: fu.with_table1(frozen_share_table(curves, arms), fu_arms), ("curves",),
         ("arms", "fu_arms"), when="frozen_shares",
         description="Partial fine-tuning: per model, the share of its layers kept at their ImageNet weights and the "
                     "last epoch's train and test loss and accuracy (per cent), mean and sd over runs, as Fu's "
                     "Table 1; and the peak test accuracy over the epochs."),
     "label_budget_peaks": TableStep(
-        lambda label_budget_curves, catalog, split: analysis.label_budget_peaks(label_budget_curves, catalog, split),
+        lambda label_budget_curves, catalog, split: label_budget_peaks(label_budget_curves, catalog, split),
         ("label_budget_curves", "catalog"), ("split",), when="label_budgets",
         description="Label budgets: per model, run and share of the training labels, the labelled galaxies "
                     "trained on and the peak test accuracy (per cent)."),
     "label_budget": TableStep(
-        lambda label_budget_peaks: analysis.label_budget_table(label_budget_peaks), ("label_budget_peaks",),
+        lambda label_budget_peaks: label_budget_table(label_budget_peaks), ("label_budget_peaks",),
         when="label_budgets",
         description="Peak test accuracy (per cent) against the number of labelled galaxies: mean and sd over runs "
                     "per model and label budget."),
     "labels_saved": TableStep(
-        lambda label_budget_peaks, pairs: analysis.labels_saved_table(label_budget_peaks, pairs),
+        lambda label_budget_peaks, pairs: labels_saved_table(label_budget_peaks, pairs),
         ("label_budget_peaks",), ("pairs",), when="label_budget_pairs",
         description="Labels saved by pretraining: at each label budget, the labelled galaxies the scratch model "
                     "needs to match the pretrained model's mean peak accuracy (interpolated on a log axis), as a "
                     "ratio to the pretrained model's; per-run ratios give the median and quartiles."),
     "label_budget_sign_tests": TableStep(
-        lambda label_budget_peaks, pairs: analysis.label_budget_sign_tests(label_budget_peaks, pairs),
+        lambda label_budget_peaks, pairs: label_budget_sign_tests(label_budget_peaks, pairs),
         ("label_budget_peaks",), ("pairs",), when="label_budget_pairs",
         description="Two-sided sign tests per label budget: pretrained against scratch peak accuracy, paired by "
                     "run."),
     "roc_auc": TableStep(
-        lambda predictions, class_names: analysis.roc_auc_table(predictions, class_names), ("predictions",),
+        lambda predictions, class_names: roc_auc_table(predictions, class_names), ("predictions",),
         ("class_names",),
         description="AUC of each class against the rest, per model and run, from the best epoch's test "
                     "probabilities, and their macro average (class macro)."),
     "roc_auc_summary": TableStep(
-        lambda roc_auc, class_names: analysis.roc_auc_summary(roc_auc, class_names), ("roc_auc",), ("class_names",),
+        lambda roc_auc, class_names: roc_auc_summary(roc_auc, class_names), ("roc_auc",), ("class_names",),
         description="AUC per model and class (one against the rest) and macro average: mean and sd over runs."),
     "test_side_accuracy": TableStep(
-        lambda curves: analysis.side_accuracy_table(curves), ("curves",), when="test_sides",
+        lambda curves: side_accuracy_table(curves), ("curves",), when="test_sides",
         description="Test accuracy (per cent) at each test side of the scale_jitter views: the peak over the "
                     "epochs, and the accuracy at the best epoch of the study's test side; mean and sd over runs."),
     "zhu2019_comparison": TableStep(
-        lambda peak_accuracy, roc_auc, per_class, zhu_arms: analysis.zhu2019_comparison(
+        lambda peak_accuracy, roc_auc, per_class, zhu_arms: zhu2019.comparison_table(
             peak_accuracy, roc_auc, per_class, zhu_arms),
         ("peak_accuracy", "roc_auc", "per_class"), ("zhu_arms",), when="zhu2019",
         description="Zhu et al.'s networks run here (from scratch, their protocol) beside their published "
                     "accuracy, AUC and macro precision, recall and F1 (zhu2019_* columns)."),
     "zhu2019_per_class": TableStep(
-        lambda per_class, roc_auc, class_names, zhu_arms: analysis.zhu2019_per_class(
+        lambda per_class, roc_auc, class_names, zhu_arms: zhu2019.per_class_table(
             per_class, roc_auc, class_names, zhu_arms),
         ("per_class", "roc_auc"), ("class_names", "zhu_arms"), when="zhu2019_ours",
         description="Zhu et al.'s wide ResNet run here: precision, recall and F1 per class (per cent) and AUC, "
                     "mean and sd over runs, beside their best model's (zhu2019_* columns)."),
     "table3_long_runs": TableStep(
-        lambda peak_accuracy, paper_arms: analysis.long_runs_table(peak_accuracy, paper_arms), ("peak_accuracy",),
-        ("paper_arms",), when="long_runs",
+        lambda peak_accuracy, paper_arms: schneider2023.with_table3(long_runs_table(peak_accuracy), paper_arms),
+        ("peak_accuracy",), ("paper_arms",), when="long_runs",
         description="Table 3: the long repeats: peak accuracy and its epoch."),
 }
 

@@ -9,12 +9,12 @@ import sys
 import pytest
 import yaml
 
-from galaxy_pretraining import papers as published
 from galaxy_pretraining import study
 from galaxy_pretraining.config import load_schema, resolve_config, schema_defaults
 from galaxy_pretraining.data.kinds import KINDS
 from galaxy_pretraining.data.kinds.nair_abraham.sdss import CutoutSettings
 from galaxy_pretraining.figures import FIGURES, FigureDeclarationError, read_spec
+from galaxy_pretraining.papers import fu, schneider2023
 from galaxy_pretraining.tables import TABLES
 from galaxy_pretraining.training.settings import TrainSettings
 
@@ -181,28 +181,28 @@ def test_tables_and_figures_of_paired_comparisons_and_long_runs_only_where_the_s
 def test_fu_numbers_only_in_fus_study_on_the_real_file(root):
     import yaml
 
-    fu = study.resolve(yaml.safe_load((root / "config/fu-galaxy10.yaml").read_text()))
-    assert published.fu_arms(fu) == {f"densenet121-frozen{round(s * 100):03d}": s for s in (0, 0.2, 0.4, 0.6, 0.8, 1.0)}
-    assert "Fu's Table 1" in study.table_caption(fu, "frozen_share_results")
+    config = study.resolve(yaml.safe_load((root / "config/fu-galaxy10.yaml").read_text()))
+    assert fu.arms(config) == {f"densenet121-frozen{round(s * 100):03d}": s for s in (0, 0.2, 0.4, 0.6, 0.8, 1.0)}
+    assert "Fu's Table 1" in study.table_caption(config, "frozen_share_results")
     for change in (lambda c: c["data"]["galaxy10_decals"].update(mock={"n_galaxies": 100}),
                    lambda c: c["training"]["optimizer"].update(lr=0.001),
                    lambda c: c["training"].update(oversample=False)):
-        other = copy.deepcopy(fu)
+        other = copy.deepcopy(config)
         change(other)
-        assert published.fu_arms(other) == {}
+        assert fu.arms(other) == {}
         assert "paper_*" not in study.table_caption(other, "frozen_share_results")
-    other = copy.deepcopy(fu)
+    other = copy.deepcopy(config)
     other["models"]["densenet121-frozen020"]["architecture"] = "resnet50"
-    assert "densenet121-frozen020" not in published.fu_arms(other)
+    assert "densenet121-frozen020" not in fu.arms(other)
 
 
 # --- the paper's numbers, by arm, in the paper's comparison only ------------------------------
 
 
 def test_the_paper_study_is_the_paper_comparison_and_the_demo_is_not(paper, demo):
-    assert published.paper_arms(paper) == {"alexnet-imagenet": "pretrained", "alexnet-scratch": "scratch"}
-    assert published.paper_arms(demo) == {}
-    assert "training.normalization" in published.protocol_differences(demo)
+    assert schneider2023.arms(paper) == {"alexnet-imagenet": "pretrained", "alexnet-scratch": "scratch"}
+    assert schneider2023.arms(demo) == {}
+    assert "training.normalization" in schneider2023.protocol_differences(demo)
 
 
 @pytest.mark.parametrize("change", [
@@ -215,7 +215,7 @@ def test_the_paper_study_is_the_paper_comparison_and_the_demo_is_not(paper, demo
 def test_another_protocol_gets_no_paper_numbers(paper, change):
     changed = copy.deepcopy(paper)
     change(changed)
-    assert published.paper_arms(changed) == {}
+    assert schneider2023.arms(changed) == {}
     assert "1.58e-30" not in study.table_caption(changed, "sign_tests")
     assert "paper_arms" in study.TABLES["sign_tests"].needs and study.table_arguments(changed, "sign_tests") == {
         "paper_arms": {}}
@@ -224,7 +224,7 @@ def test_another_protocol_gets_no_paper_numbers(paper, change):
 def test_renaming_the_models_keeps_the_paper_numbers(paper):
     renamed = copy.deepcopy(paper)
     renamed["models"] = {"mine": paper["models"]["alexnet-imagenet"], "theirs": paper["models"]["alexnet-scratch"]}
-    assert published.paper_arms(renamed) == {"mine": "pretrained", "theirs": "scratch"}
+    assert schneider2023.arms(renamed) == {"mine": "pretrained", "theirs": "scratch"}
 
 
 def test_captions_carry_the_paper_numbers_only_in_its_comparison(paper, demo):

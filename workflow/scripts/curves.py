@@ -1,5 +1,6 @@
 # Every run's per-epoch metrics in one table; for `curves`, also every standard run's best-epoch predictions.
-from galaxy_pretraining.analysis import collect_curves, collect_predictions
+from galaxy_pretraining.analysis.curves import collect_curves
+from galaxy_pretraining.analysis.roc import collect_predictions
 from galaxy_pretraining.io import write_table
 from galaxy_pretraining.logs import log_to
 

@@ -1,6 +1,6 @@
 """Test confusion matrices (counts) of one run at its best epoch, one panel per model."""
 
-from ..analysis import confusion_matrix
+from ..analysis.per_class import confusion_matrix
 from .plotting import COLUMN_WIDTH, plt, rows_of_run, sns, style
 
 TABLES = {"confusions": "best_epoch_confusions"}

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..analysis import confusion_matrix
+from ..analysis.per_class import confusion_matrix
 from .plotting import COLUMN_WIDTH, plt, sns, style
 
 TABLES = {"summary": "confusion_summary"}

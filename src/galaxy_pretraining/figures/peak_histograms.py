@@ -1,6 +1,6 @@
 """Peak test accuracy of each run and the epoch of that peak, per model."""
 
-from ..analysis import full_budget
+from ..analysis.curves import full_budget
 from .plotting import COLUMN_WIDTH, model_colours, plt, shared_bins, sns, style
 
 TABLES = {"peaks": "peak_accuracy"}

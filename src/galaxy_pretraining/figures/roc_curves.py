@@ -3,7 +3,7 @@ legend (as Zhu et al. 2019 show them)."""
 
 from sklearn.metrics import auc
 
-from ..analysis import roc_curve_points
+from ..analysis.roc import roc_curve_points
 from .plotting import COLUMN_WIDTH, plt, rows_of_run, sns, style
 
 TABLES = {"predictions": "predictions"}

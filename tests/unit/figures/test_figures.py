@@ -82,7 +82,8 @@ def tables(tmp_path_factory) -> dict[str, str]:
                "fu_arms": {}}
     made["label_budget_peaks"] = synthetic_label_budget_peaks()
     for name, step in TABLES.items():
-        # (the long runs' and Zhu et al.'s tables and the test sides' are no figure's; test_analysis tests them)
+        # (the long runs' and Zhu et al.'s tables and the test sides' are no figure's; tests/unit/analysis/ and
+        # tests/unit/papers/ test them)
         if name in ("sample_summary", "label_budget_peaks") or step.when in ("long_runs", "test_sides", "zhu2019",
                                                                               "zhu2019_ours"):
             continue

@@ -1,5 +1,7 @@
 """Zhu et al. (2019) as options of the engine: their views, whitening, colour jitter, schedule and iteration
-limit, stratified split, networks, ROC/AUC tables and their published numbers beside ours."""
+limit, stratified split, networks, and their published numbers beside ours (papers.zhu2019). The ROC/AUC
+tables and the accuracy per test side are tested with the analysis (tests/unit/analysis/test_roc.py,
+test_curves.py)."""
 
 import copy
 import signal
@@ -13,14 +15,14 @@ import torch.nn.functional as F
 import yaml
 from PIL import Image
 
-from galaxy_pretraining import analysis
-from galaxy_pretraining import papers as published
 from galaxy_pretraining import study as S
+from galaxy_pretraining.analysis.curves import collect_curves
 from galaxy_pretraining.config import ConfigError
 from galaxy_pretraining.data.array_store import ImageDecodeError, open_array_store, write_array_store
 from galaxy_pretraining.data.splits import make_splits
 from galaxy_pretraining.models.build import build_model, module_at
 from galaxy_pretraining.models.weights import WeightsError
+from galaxy_pretraining.papers import zhu2019
 from galaxy_pretraining.training.augment import (
     colour_jitter,
     normalize,
@@ -162,9 +164,9 @@ def test_a_run_stops_at_max_iterations_inside_an_epoch_with_a_metric_per_test_si
     paths = [tmp_path / name for name in ("metrics.parquet", "predictions.parquet", "best.pt")]
     write_outputs(run, *paths)
     keys = [["m", 0, 4, False, 1.0]]
-    assert len(analysis.collect_curves([paths[0]], keys, max_iterations=8)) == 2
+    assert len(collect_curves([paths[0]], keys, max_iterations=8)) == 2
     with pytest.raises(ValueError, match="expected 1..4 or fewer ending at 9 iterations"):
-        analysis.collect_curves([paths[0]], keys, max_iterations=9)
+        collect_curves([paths[0]], keys, max_iterations=9)
 
 
 def test_a_stopped_run_resumes_with_its_rate_and_step_count(tiny_study, tmp_path):
@@ -331,8 +333,8 @@ def zhu_config(root):
 def test_zhus_config_has_six_networks_ten_runs_and_their_numbers_beside_the_scratch_arms(zhu_config):
     config = S.resolve(copy.deepcopy(zhu_config))
     assert len(S.training_jobs(config)) == 10 * 10
-    assert published.zhu_arms(config) == {
-        "wide_preact_resnet26-scratch": published.ZHU_OURS, "dieleman2015-scratch": "Dieleman",
+    assert zhu2019.arms(config) == {
+        "wide_preact_resnet26-scratch": zhu2019.OWN_NETWORK, "dieleman2015-scratch": "Dieleman",
         "alexnet-scratch": "AlexNet", "vgg16-scratch": "VGG-16", "inception_v3-scratch": "Inception v3"}
     assert {"zhu2019_comparison", "zhu2019_per_class", "roc_auc_summary", "test_side_accuracy"} <= set(
         S.table_names(config))
@@ -340,7 +342,7 @@ def test_zhus_config_has_six_networks_ten_runs_and_their_numbers_beside_the_scra
     assert sorted(S.model_pairs(config)) == sorted([[f"{a}-imagenet", f"{a}-scratch"]
                                                     for a in ("alexnet", "vgg16", "inception_v3", "resnet50")])
     config["data"]["galaxy_zoo2"]["mock"] = {"n_galaxies": 50}  # a mock is not their sample
-    assert published.zhu_arms(config) == {}
+    assert zhu2019.arms(config) == {}
 
 
 @pytest.mark.parametrize("change, message", [
@@ -382,10 +384,10 @@ def test_protocol_source_follows_their_paper_or_their_code(zhu_config, source, m
     assert max(spec["epochs"] for spec in config["models"].values()) * 203 >= stop  # 203 steps per epoch
     job = next(j for j in S.training_jobs(config) if j.model == "wide_preact_resnet26-scratch")
     assert S.train_settings(config, job).dropout == dropout
-    assert published.zhu_arms(config)["wide_preact_resnet26-scratch"] == published.ZHU_OURS
+    assert zhu2019.arms(config)["wide_preact_resnet26-scratch"] == zhu2019.OWN_NETWORK
     # the same as the paper's or the code's: still their protocol; another schedule is not
     config["training"]["max_iterations"] = 90000
-    assert published.zhu_arms(config) == {}
+    assert zhu2019.arms(config) == {}
 
 
 def test_where_the_paper_is_silent_the_config_follows_their_code(zhu_config):
@@ -448,42 +450,7 @@ def test_the_store_keeps_the_central_crop_at_full_resolution_and_names_a_small_i
     assert not list(tmp_path.glob("bad*"))
 
 
-# --- ROC / AUC and the comparison tables ---------------------------------------------------------------------
-
-
-def predictions(scores: np.ndarray, true: np.ndarray, model="m", run=0) -> pd.DataFrame:
-    table = pd.DataFrame({"model": model, "run": run, "row": np.arange(len(true)), "true": true,
-                          "predicted": scores.argmax(1), "epoch": 7})
-    for c, name in enumerate(["a", "b", "c"]):
-        table[f"probability_{name}"] = scores[:, c]
-    return table
-
-
-def test_auc_per_class_against_the_rest_and_its_macro_average_checked_by_hand():
-    true = np.array([0, 0, 1, 1, 2, 2])
-    scores = np.array([[.8, .1, .1], [.3, .6, .1], [.2, .7, .1], [.5, .4, .1], [.1, .1, .8], [.1, .2, .7]])
-    table = analysis.roc_auc_table(predictions(scores, true), ["a", "b", "c"])
-    auc = dict(zip(table["class_name"], table["auc"]))
-    # a: positives .8 .3 against .2 .5 .1 .1 -> 7 of 8 pairs ranked right; b: .7 .4 against .1 .6 .1 .2 -> 7 of 8;
-    # c: .8 .7 against four .1 -> all 8
-    assert auc["a"] == pytest.approx(7 / 8) and auc["b"] == pytest.approx(7 / 8) and auc["c"] == 1.0
-    assert auc["macro"] == pytest.approx((7 / 8 + 7 / 8 + 1) / 3)
-    absent = analysis.roc_auc_table(predictions(scores[:4], true[:4]), ["a", "b", "c"])
-    assert np.isnan(absent.set_index("class_name").loc["c", "auc"])
-    summary = analysis.roc_auc_summary(pd.concat([table, table.assign(run=1)]), ["a", "b", "c"])
-    assert summary["class_name"].tolist() == ["a", "b", "c", "macro"] and (summary["n_runs"] == 2).all()
-
-
-def test_accuracy_per_test_side_reads_the_side_columns_of_the_curves():
-    curves = pd.DataFrame({"model": "m", "run": [0, 0, 1, 1], "epoch": [1, 2, 1, 2], "long_run": False,
-                           "train_fraction": 1.0, "test_accuracy": [.5, .7, .6, .8],
-                           "test_accuracy_side30": [.6, .5, .7, .9], "test_accuracy_side40": [.5, .7, .6, .8]})
-    table = analysis.side_accuracy_table(curves).set_index("test_side")
-    assert table.loc[30, "peak_accuracy_mean"] == pytest.approx(75.0)  # peaks .6 and .9
-    assert table.loc[30, "accuracy_at_best_epoch_mean"] == pytest.approx(70.0)  # epoch 2 of each: .5, .9
-    assert table.loc[40, "peak_accuracy_mean"] == pytest.approx(75.0)
-    with pytest.raises(ValueError, match="no test_accuracy_side"):
-        analysis.side_accuracy_table(curves.drop(columns=["test_accuracy_side30", "test_accuracy_side40"]))
+# --- their numbers beside ours ------------------------------------------------------------------------------
 
 
 def test_the_comparison_puts_their_numbers_beside_our_runs_of_the_same_network():
@@ -493,13 +460,29 @@ def test_the_comparison_puts_their_numbers_beside_our_runs_of_the_same_network()
     per_class = pd.DataFrame({"model": "wrn", "run": [0, 0, 1, 1], "class_name": ["a", "b", "a", "b"],
                               "support": 5, "recall": [1.0, .8, .9, .9], "precision": [.9, .9, .9, .9],
                               "f1": [.9, .8, .9, .9]})
-    row = analysis.zhu2019_comparison(peaks, roc, per_class, {"wrn": published.ZHU_OURS}).iloc[0]
+    row = zhu2019.comparison_table(peaks, roc, per_class, {"wrn": zhu2019.OWN_NETWORK}).iloc[0]
     assert row["accuracy_mean"] == pytest.approx(95.0) and row["accuracy_best_run"] == pytest.approx(96.0)
     assert row["zhu2019_accuracy_mean"] == 94.69 and row["zhu2019_accuracy_best"] == 95.21
     assert row["auc_macro_mean"] == pytest.approx(0.985) and row["zhu2019_auc_macro"] == 0.9823
     assert row["recall_macro_mean"] == pytest.approx(90.0) and row["zhu2019_recall_macro"] == 95.21
     with pytest.raises(ValueError, match="no model of this study"):
-        analysis.zhu2019_comparison(peaks, roc, per_class, {})
+        zhu2019.comparison_table(peaks, roc, per_class, {})
+
+
+def test_the_per_class_table_puts_their_best_models_classes_beside_our_runs_of_their_network():
+    per_class = pd.DataFrame({"model": ["wrn"] * 4 + ["alex"] * 2, "run": [0, 0, 1, 1, 0, 0],
+                              "class_name": ["spiral", "edge-on"] * 3, "support": 5,
+                              "recall": [1.0, .8, .9, .9, .5, .5], "precision": .9, "f1": .9})
+    roc = pd.DataFrame({"model": "wrn", "run": [0, 0, 1, 1], "class_name": ["spiral", "edge-on"] * 2,
+                        "support": 5, "auc": [0.9, 0.8, 1.0, 0.8]})
+    network_of = {"wrn": zhu2019.OWN_NETWORK, "alex": "AlexNet"}
+    table = zhu2019.per_class_table(per_class, roc, ["edge-on", "spiral"], network_of).set_index("class_name")
+    assert table["model"].unique().tolist() == ["wrn"]  # their own network only
+    assert table.index.tolist() == ["edge-on", "spiral"]  # in the config's order
+    assert table.loc["spiral", "recall_mean"] == pytest.approx(95.0) and table.loc["spiral", "auc_mean"] == 0.95
+    assert table.loc["spiral", "zhu2019_recall"] == 97.82 and table.loc["edge-on", "zhu2019_precision"] == 94.12
+    with pytest.raises(ValueError, match="own network"):
+        zhu2019.per_class_table(per_class, roc, ["edge-on", "spiral"], {"alex": "AlexNet"})
 
 
 def test_a_per_run_view_gives_every_image_the_runs_side_and_quarter_turns():

@@ -21,7 +21,7 @@ def test_rows_read_from_the_store_equal_the_stored_images(tiny_study):
 
 
 def test_a_label_budget_trains_on_its_subset_and_steps_scaling_keeps_the_epochs_length(tiny_study):
-    from galaxy_pretraining.analysis import training_set_sizes
+    from galaxy_pretraining.analysis.label_budgets import training_set_sizes
     from galaxy_pretraining.training.loop import epoch_order
     from galaxy_pretraining.training.state import run_data
 

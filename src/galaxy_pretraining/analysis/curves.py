@@ -1,0 +1,169 @@
+"""Per-epoch curves and what is read off them: the peak within a training budget, the budget table, the long
+runs, the accuracy at each test side and the last epoch of partially frozen models.
+
+Restricted budgets are a re-reading of the stored curves (the peak over the
+first `budget` epochs), never new training. Pure functions; no paper's
+number is known here (papers/ puts the published ones beside these tables).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def collect_curves(paths: Sequence[str], keys: Sequence[Sequence], max_iterations: int | None = None) -> pd.DataFrame:
+    """All runs' per-epoch metrics in one table with model, run, epochs (configured), long_run and train_fraction.
+
+    `keys` holds (model, run, epochs, long_run, train_fraction) for each path;
+    long_run marks the repeats of the long_runs config block (the paper's
+    Table 3), train_fraction the label budget (1.0: all the labels). A run is
+    complete with its `epochs` epochs, or fewer when it stopped at
+    `max_iterations` optimiser steps (training.max_iterations).
+    """
+    frames = []
+    for path, (model, run, epochs, long_run, train_fraction) in zip(paths, keys, strict=True):
+        metrics = pd.read_parquet(path)
+        trained = int(metrics["epoch"].max())
+        stopped = (max_iterations is not None and "iterations" in metrics
+                   and int(metrics["iterations"].iloc[-1]) >= max_iterations)
+        if len(metrics) != trained or (trained != int(epochs) and not (stopped and trained < int(epochs))):
+            limit = "" if max_iterations is None else f" or fewer ending at {max_iterations} iterations"
+            raise ValueError(f"{path}: {len(metrics)} epochs up to {trained}, expected 1..{epochs}{limit}")
+        metrics = metrics.drop(columns=["run"], errors="ignore")
+        metrics.insert(0, "train_fraction", float(train_fraction))
+        metrics.insert(0, "long_run", bool(long_run))
+        metrics.insert(0, "epochs", int(epochs))
+        metrics.insert(0, "run", int(run))
+        metrics.insert(0, "model", model)
+        frames.append(metrics)
+    return pd.concat(frames, ignore_index=True)
+
+
+def peak_accuracy(metrics: pd.DataFrame, budget: int) -> tuple[float, int]:
+    """Peak test accuracy over epochs 1..budget and the first epoch that reaches it."""
+    window = metrics[metrics["epoch"] <= budget]
+    if window.empty:
+        raise ValueError(f"no epochs within a budget of {budget}")
+    best = window.loc[window["test_accuracy"].idxmax()]
+    return float(best["test_accuracy"]), int(best["epoch"])
+
+
+def validation_selected_accuracy(metrics: pd.DataFrame, budget: int) -> tuple[float, float]:
+    """Test accuracy at the first epoch of best validation accuracy within the budget (NaN without validation)."""
+    if "validation_accuracy" not in metrics or metrics["validation_accuracy"].isna().all():
+        return np.nan, np.nan
+    window = metrics[metrics["epoch"] <= budget]
+    best = window.loc[window["validation_accuracy"].idxmax()]
+    return float(best["test_accuracy"]), float(best["epoch"])
+
+
+def peak_accuracy_table(curves: pd.DataFrame, budgets: Sequence[int]) -> pd.DataFrame:
+    """One row per (model, run, epochs trained, budget) for every budget the run reaches.
+
+    The budget equal to the epochs trained is always included; a budget longer
+    than the run trained is left out, not extrapolated.
+    With a validation split, `validation_selected_accuracy` is the test
+    accuracy at the epoch of best validation accuracy within the budget (no
+    selection on the test set); NaN without one.
+    """
+    rows = []
+    for (model, run, epochs, long_run), metrics in curves.groupby(["model", "run", "epochs", "long_run"], sort=True):
+        for budget in sorted(set(budgets) | {int(epochs)}):
+            if budget > epochs:
+                continue
+            accuracy, epoch = peak_accuracy(metrics, budget)
+            selected, selected_epoch = validation_selected_accuracy(metrics, budget)
+            rows.append({"model": model, "run": int(run), "epochs": int(epochs), "long_run": bool(long_run),
+                         "budget": int(budget), "peak_accuracy": accuracy, "peak_epoch": epoch,
+                         "validation_selected_accuracy": selected, "validation_epoch": selected_epoch})
+    return pd.DataFrame(rows, columns=["model", "run", "epochs", "long_run", "budget", "peak_accuracy", "peak_epoch",
+                                       "validation_selected_accuracy", "validation_epoch"])
+
+
+def full_budget(peaks: pd.DataFrame, long_run: bool = False) -> pd.DataFrame:
+    """The rows of the peak table at each run's full budget (all its epochs): standard or long runs."""
+    return peaks[(peaks["long_run"] == long_run) & (peaks["budget"] == peaks["epochs"])]
+
+
+def budget_table(peaks: pd.DataFrame) -> pd.DataFrame:
+    """Table 1's layout: mean and sd (per cent) of peak accuracy per model, epochs trained and budget.
+
+    Takes the peak table (peak_accuracy_table); returns model, long_run,
+    epochs, budget, n_runs (how many runs each cell covers), mean and sd, and
+    with a validation split validation_selected_mean and _sd. In the paper's
+    comparison papers.schneider2023.with_table1 puts its values beside ours.
+    """
+    grouped = peaks.groupby(["model", "long_run", "epochs", "budget"], sort=True)
+    table = grouped["peak_accuracy"].agg(n_runs="count", mean="mean", sd="std").reset_index()
+    table["mean"] *= 100
+    table["sd"] *= 100
+    if "validation_selected_accuracy" in peaks and peaks["validation_selected_accuracy"].notna().any():
+        selected = grouped["validation_selected_accuracy"].agg(["mean", "std"]).reset_index(drop=True) * 100
+        table["validation_selected_mean"], table["validation_selected_sd"] = selected["mean"], selected["std"]
+    return table.round(2)
+
+
+def long_runs_table(peaks: pd.DataFrame) -> pd.DataFrame:
+    """Table 3's layout: model, run, epochs, peak accuracy (per cent) and its epoch of every long run, from the
+    peak table. In the paper's comparison papers.schneider2023.with_table3 puts its runs beside ours."""
+    table = full_budget(peaks, long_run=True)[["model", "run", "epochs", "peak_accuracy", "peak_epoch"]].copy()
+    table["peak_accuracy"] = (table["peak_accuracy"] * 100).round(2)
+    return table.reset_index(drop=True)
+
+
+def side_accuracy_table(curves: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy at each test side (training.scale_jitter): per model, the peak over the epochs of the
+    test_accuracy_side<Q> columns and the accuracy at the epoch of the peak of test_accuracy (the test side
+    the study's other tables use), mean and sd over the standard runs on all the labels, per cent."""
+    standard = curves[~curves["long_run"] & (curves["train_fraction"] == 1.0)]
+    columns = [c for c in standard.columns if c.startswith("test_accuracy_side") and standard[c].notna().any()]
+    if not columns:
+        raise ValueError("the curves hold no test_accuracy_side<Q> columns: the study has no scale_jitter test sides")
+    rows = []
+    for (model, run), metrics in standard.groupby(["model", "run"], sort=True):
+        best = metrics.loc[metrics["test_accuracy"].idxmax()]
+        for column in columns:
+            rows.append({"model": model, "run": int(run), "test_side": int(column.removeprefix("test_accuracy_side")),
+                         "peak_accuracy": metrics[column].max() * 100, "accuracy_at_best_epoch": best[column] * 100})
+    per_run = pd.DataFrame(rows)
+    summary = per_run.groupby(["model", "test_side"]).agg(
+        n_runs=("run", "count"), peak_accuracy_mean=("peak_accuracy", "mean"), peak_accuracy_sd=("peak_accuracy", "std"),
+        accuracy_at_best_epoch_mean=("accuracy_at_best_epoch", "mean"),
+        accuracy_at_best_epoch_sd=("accuracy_at_best_epoch", "std")).reset_index()
+    return summary.round(2)
+
+
+# --- partial fine-tuning: the last epoch, as Fu reports it -----------------------------------------------------
+
+LAST_EPOCH_METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
+
+
+def frozen_share_table(curves: pd.DataFrame, arms: Mapping[str, Mapping]) -> pd.DataFrame:
+    """Per model: its frozen share and the mean and sd over runs of the last epoch's losses and accuracies
+    (per cent), as Fu's Table 1 reports them, plus the peak test accuracy over the epochs.
+
+    `arms`: {model: {architecture, weights, frozen_share}}; a model trained from scratch has no share (NaN).
+    Raises ValueError when the curves hold no finished run of a model of `arms`. In Fu's comparison
+    papers.fu.with_table1 puts Fu's single runs beside ours.
+    """
+    standard = curves[~curves["long_run"]]
+    last = standard[standard["epoch"] == standard["epochs"]]
+    rows = []
+    for model, spec in arms.items():
+        mine, runs = last[last["model"] == model], standard[standard["model"] == model]
+        if mine.empty:
+            raise ValueError(f"the curves hold no finished run of model {model!r}")
+        row = {"model": model, "architecture": spec["architecture"], "weights": spec["weights"],
+               "frozen_share": spec["frozen_share"] if spec["weights"] != "none" else np.nan,
+               "epochs": int(mine["epochs"].iloc[0]), "n_runs": len(mine)}
+        for metric in LAST_EPOCH_METRICS:
+            scale = 100 if metric.endswith("accuracy") else 1
+            row[f"{metric}_mean"] = mine[metric].mean() * scale
+            row[f"{metric}_sd"] = mine[metric].std() * scale
+        peaks = runs.groupby("run")["test_accuracy"].max() * 100
+        row["peak_test_accuracy_mean"], row["peak_test_accuracy_sd"] = peaks.mean(), peaks.std()
+        rows.append(row)
+    return pd.DataFrame(rows).round(3)

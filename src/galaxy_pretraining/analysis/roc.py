@@ -1,0 +1,77 @@
+"""Best-epoch probabilities: ROC curves and AUC of each class against the rest, and their macro average.
+
+Pure functions; no paper's number is known here (papers/ puts the published ones beside these tables).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def collect_predictions(paths: Sequence[str], keys: Sequence[Sequence]) -> pd.DataFrame:
+    """Every run's best-epoch test predictions (row, true, predicted, probability_<class>, epoch) in one
+    table with model and run first; `keys` holds (model, run, ...) for each path, as collect_curves'."""
+    frames = []
+    for path, key in zip(paths, keys, strict=True):
+        table = pd.read_parquet(path)
+        table.insert(0, "run", int(key[1]))
+        table.insert(0, "model", key[0])
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True)
+
+
+MACRO = "macro"  # the class_name of a macro average's row
+
+
+def _probabilities(predictions: pd.DataFrame, class_names: Sequence[str]) -> np.ndarray:
+    columns = [f"probability_{name}" for name in class_names]
+    missing = [c for c in columns if c not in predictions]
+    if missing:
+        raise ValueError(f"the predictions table lacks {missing}; its classes differ from the config's")
+    return predictions[columns].to_numpy()
+
+
+def roc_auc_table(predictions: pd.DataFrame, class_names: Sequence[str]) -> pd.DataFrame:
+    """AUC per model, run and class, one class against the rest, from the best epoch's probabilities
+    (sklearn's roc_auc_score), and their macro average (class_name `macro`: the mean over the classes present
+    in the run's test set). A class absent from a run's test set has no AUC (NaN)."""
+    from sklearn.metrics import roc_auc_score
+
+    rows = []
+    for (model, run), group in predictions.groupby(["model", "run"], sort=True):
+        probabilities, true = _probabilities(group, class_names), group["true"].to_numpy()
+        aucs = []
+        for c, name in enumerate(class_names):
+            positive = true == c
+            auc = roc_auc_score(positive, probabilities[:, c]) if 0 < positive.sum() < len(true) else np.nan
+            aucs.append(auc)
+            rows.append((model, int(run), name, int(positive.sum()), auc))
+        rows.append((model, int(run), MACRO, len(true), float(np.nanmean(aucs))))
+    return pd.DataFrame(rows, columns=["model", "run", "class_name", "support", "auc"])
+
+
+def roc_auc_summary(roc_auc: pd.DataFrame, class_names: Sequence[str]) -> pd.DataFrame:
+    """Mean and sd over runs of each model's AUC per class and macro average (classes in config order)."""
+    order = {name: i for i, name in enumerate([*class_names, MACRO])}
+    summary = roc_auc.groupby(["model", "class_name"], sort=False)["auc"].agg(
+        n_runs="count", auc_mean="mean", auc_sd="std").reset_index()
+    summary["order"] = summary["class_name"].map(order)
+    return summary.sort_values(["model", "order"]).drop(columns="order").reset_index(drop=True).round(4)
+
+
+def roc_curve_points(predictions: pd.DataFrame, class_names: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """One run's ROC curve of each class against the rest: class -> (false positive rates, true positive rates)
+    (sklearn's roc_curve); classes absent from the predictions are left out."""
+    from sklearn.metrics import roc_curve
+
+    probabilities, true = _probabilities(predictions, class_names), predictions["true"].to_numpy()
+    curves = {}
+    for c, name in enumerate(class_names):
+        positive = true == c
+        if 0 < positive.sum() < len(true):
+            fpr, tpr, _ = roc_curve(positive, probabilities[:, c])
+            curves[name] = (fpr, tpr)
+    return curves

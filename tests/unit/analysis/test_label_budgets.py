@@ -1,0 +1,42 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from galaxy_pretraining.analysis.label_budgets import (
+    label_budget_sign_tests,
+    label_budget_table,
+    labels_needed,
+    labels_saved_table,
+)
+
+
+def test_labels_needed_interpolates_on_a_log_axis():
+    n, accuracy = [100, 1000, 10000], [50.0, 60.0, 70.0]
+    assert labels_needed(n, accuracy, 65.0) == pytest.approx(np.sqrt(1000 * 10000))  # half way in log n
+    assert labels_needed(n, accuracy, 60.0) == pytest.approx(1000)
+    assert labels_needed(n, accuracy, 40.0) == 100  # reached at the smallest budget already
+    assert np.isnan(labels_needed(n, accuracy, 75.0))  # never reached
+
+
+def test_labels_saved_and_sign_tests_per_budget_checked_by_hand():
+    rows = []
+    for run in range(3):
+        for fraction, n in ((0.1, 100), (1.0, 1000)):
+            # scratch climbs 50 -> 60; pretrained sits at 60 with 100 labels and 66 with 1000 (+ run noise)
+            rows.append({"model": "s", "run": run, "train_fraction": fraction, "n_train": n,
+                         "peak_accuracy": {0.1: 50.0, 1.0: 60.0}[fraction] + run})
+            rows.append({"model": "p", "run": run, "train_fraction": fraction, "n_train": n,
+                         "peak_accuracy": {0.1: 60.0, 1.0: 66.0}[fraction] + run})
+    peaks = pd.DataFrame(rows)
+    table = label_budget_table(peaks).set_index(["model", "train_fraction"])
+    assert table.loc[("p", 0.1), "mean"] == 61.0 and table.loc[("p", 0.1), "n_runs"] == 3
+    saved = labels_saved_table(peaks, [["p", "s"]]).set_index("train_fraction")
+    # at 10 %: p's mean 61 = s's mean curve (51 at 100, 61 at 1000) at 1000 labels: 10 times as many
+    assert saved.loc[0.1, "scratch_labels_needed"] == pytest.approx(1000)
+    assert saved.loc[0.1, "labels_saved_ratio"] == pytest.approx(10.0)
+    assert saved.loc[0.1, "run_ratio_median"] == pytest.approx(10.0) and saved.loc[0.1, "runs_not_reached"] == 0
+    # at 100 %: scratch never reaches 67 within the budgets trained
+    assert np.isnan(saved.loc[1.0, "labels_saved_ratio"]) and saved.loc[1.0, "runs_not_reached"] == 3
+    tests = label_budget_sign_tests(peaks, [["p", "s"]]).set_index("train_fraction")
+    assert tests.loc[0.1, "wins"] == 3 and tests.loc[0.1, "p_value"] == pytest.approx(0.25)
+    assert tests.loc[1.0, "mean_difference"] == pytest.approx(6.0)
