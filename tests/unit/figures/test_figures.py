@@ -6,7 +6,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.collections import QuadMesh
+from matplotlib.collections import PathCollection, QuadMesh
 from matplotlib.patches import Rectangle
 
 from galaxy_pretraining.figures import FIGURES, render
@@ -109,8 +109,17 @@ def draw(name: str, tables: dict[str, str]):
 
 
 def visible_colours(ax, renderer) -> set:
-    """Colours of the bars and lines drawn in a panel that span at least one pixel on screen."""
+    """Colours of the bars and lines drawn in a panel that span at least one pixel on screen, and of the points
+    (scatter) of a nonzero size inside the panel's limits."""
     colours = set()
+    for points in ax.collections:
+        if not isinstance(points, PathCollection) or not points.get_visible() or not len(points.get_offsets()):
+            continue
+        (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+        offsets = np.asarray(points.get_offsets(), dtype=float)
+        inside = (offsets[:, 0] >= x0) & (offsets[:, 0] <= x1) & (offsets[:, 1] >= y0) & (offsets[:, 1] <= y1)
+        if inside.any() and (np.asarray(points.get_sizes()) > 0).any():
+            colours.update(tuple(np.round(c[:3], 3)) for c in points.get_facecolors())
     for artist in list(ax.patches) + list(ax.get_lines()):
         if isinstance(artist, Rectangle) and artist.get_height() == 0:
             continue
