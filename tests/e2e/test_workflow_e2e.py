@@ -396,7 +396,8 @@ def test_galaxy10_from_a_server_that_drops_the_connection_to_the_array_store(roo
 
     import numpy as np
 
-    from galaxy_pretraining.data.kinds.galaxy10_decals.galaxy10 import CLASS_NAMES, write_mock_galaxy10
+    from galaxy_pretraining.data.kinds.galaxy10_decals.classes import CLASS_NAMES
+    from galaxy_pretraining.data.kinds.galaxy10_decals.galaxy10 import write_mock_galaxy10
 
     from helpers.file_server import FileServer
 

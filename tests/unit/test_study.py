@@ -2,6 +2,7 @@
 
 import copy
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -238,11 +239,35 @@ def test_captions_carry_the_paper_numbers_only_in_its_comparison(paper, demo):
 # --- parsing the workflow imports neither torch nor matplotlib -------------------------------
 
 
+PARSE_TIME = ("import sys, json\nfrom galaxy_pretraining import study\n"
+              "from galaxy_pretraining.data.kinds import galaxy10_decals, galaxy_zoo2, mock, nair_abraham\n"
+              "print(json.dumps(sorted(sys.modules)))")
+
+
 def test_what_the_workflow_imports_at_parse_time_stays_light():
-    code = ("import sys\nfrom galaxy_pretraining import study\nfrom galaxy_pretraining.data.kinds import mock, "
-            "nair_abraham\nprint(sorted(m for m in ('torch', 'torchvision', 'matplotlib') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    """What the Snakefile and workflow/rules/common.smk import: no torch, matplotlib, scipy or PIL."""
+    loaded = json.loads(subprocess.run([sys.executable, "-c", PARSE_TIME], capture_output=True, text=True,
+                                       check=True).stdout)
+    assert [m for m in ("torch", "torchvision", "timm", "kornia", "matplotlib", "scipy", "PIL") if m in loaded] == []
+
+
+def test_the_parse_time_import_contract_names_every_module_parse_time_loads(root):
+    """import-linter checks only the modules its parse-time contract names (their direct imports): each of ours
+    that parsing the workflow loads must be among them, or a torch import there would pass `make lint`."""
+    import tomllib
+
+    contracts = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    sources = next(c for c in contracts if c["id"] == "parse-time")["source_modules"]
+
+    def named(module: str) -> bool:
+        parts = module.split(".")
+        return any(len(p.split(".")) == len(parts) and all(a in ("*", b) for a, b in zip(p.split("."), parts))
+                   for p in sources)
+
+    loaded = json.loads(subprocess.run([sys.executable, "-c", PARSE_TIME], capture_output=True, text=True,
+                                       check=True).stdout)
+    ours = [m for m in loaded if m == "galaxy_pretraining" or m.startswith("galaxy_pretraining.")]
+    assert "galaxy_pretraining.study" in ours and [m for m in ours if not named(m)] == []
 
 
 def test_a_dry_run_works_where_torch_and_matplotlib_cannot_be_imported(root, tmp_path, snakemake_exe):

@@ -126,7 +126,7 @@ def observe(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def render_mock_galaxy(class_index: int, size: int, rng: np.random.Generator) -> np.ndarray:
-    """One mock galaxy of Galaxy10's ten classes (in galaxy10.CLASS_NAMES' order) as linear flux (H x W x 3):
+    """One mock galaxy of Galaxy10's ten classes (in galaxy10_decals.classes.CLASS_NAMES' order) as linear flux (H x W x 3):
     each class drawn by what tells it apart. The Galaxy10 and Galaxy Zoo 2 mocks draw these."""
     y, x = np.mgrid[0:size, 0:size].astype(np.float64)
     x0, y0 = (size - 1) / 2 + rng.normal(0, 1.0, 2)

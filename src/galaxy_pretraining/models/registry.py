@@ -175,27 +175,3 @@ def weights_file_name(name: str, weights: str = "imagenet") -> str:
 def sha256_record(path: str) -> str:
     """<file>.sha256 beside a hub weights file: the sha256 the hub stated when it was fetched."""
     return f"{path}.sha256"
-
-
-@dataclass(frozen=True)
-class HubFile:
-    """One file of a Hugging Face hub repository."""
-
-    repository: str
-    file: str
-    revision: str = "main"
-
-
-def hub_file(name: str, weights: str) -> HubFile:
-    """Where on the hub a timm architecture's weights live. ImageNet: timm's default pretrained tag (imports timm)."""
-    if not is_timm(name):
-        raise ValueError(f"{name} is not a timm architecture; its weights do not come from the hub")
-    model = timm_model_name(name)
-    if weights == "zoobot":
-        return HubFile(ZOOBOT_REPOSITORY.format(model=model), ZOOBOT_FILE)
-    from timm.models import get_pretrained_cfg
-
-    config = get_pretrained_cfg(model)
-    if config is None or not config.hf_hub_id:
-        raise ValueError(f"timm has no pretrained weights on the hub for {model}")
-    return HubFile(config.hf_hub_id, TIMM_HUB_FILE)

@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -28,16 +29,41 @@ from ..io import atomic_path, sha256_of
 from .registry import (
     IMAGENET_MEAN,
     IMAGENET_STD,
+    TIMM_HUB_FILE,
+    ZOOBOT_FILE,
     ZOOBOT_MEAN,
+    ZOOBOT_REPOSITORY,
     ZOOBOT_STD,
     ArchitectureSpec,
-    HubFile,
     architecture_spec,
-    hub_file,
     is_timm,
     sha256_record,
     timm_model_name,
 )
+
+
+@dataclass(frozen=True)
+class HubFile:
+    """One file of a Hugging Face hub repository."""
+
+    repository: str
+    file: str
+    revision: str = "main"
+
+
+def hub_file(name: str, weights: str) -> HubFile:
+    """Where on the hub a timm architecture's weights live. ImageNet: timm's default pretrained tag (imports timm)."""
+    if not is_timm(name):
+        raise ValueError(f"{name} is not a timm architecture; its weights do not come from the hub")
+    model = timm_model_name(name)
+    if weights == "zoobot":
+        return HubFile(ZOOBOT_REPOSITORY.format(model=model), ZOOBOT_FILE)
+    from timm.models import get_pretrained_cfg
+
+    config = get_pretrained_cfg(model)
+    if config is None or not config.hf_hub_id:
+        raise ValueError(f"timm has no pretrained weights on the hub for {model}")
+    return HubFile(config.hf_hub_id, TIMM_HUB_FILE)
 
 
 class WeightsError(RuntimeError):

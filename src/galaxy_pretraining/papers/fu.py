@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.curves import LAST_EPOCH_METRICS
-from ..data.kinds.galaxy10_decals.galaxy10 import CLASS_NAMES as GALAXY10_CLASSES
+from ..data.kinds.galaxy10_decals.classes import CLASS_NAMES as GALAXY10_CLASSES
 from .protocol import differences
 
 CITATION = "Fu"

@@ -17,8 +17,8 @@ from safetensors.torch import save as save_safetensors
 
 from galaxy_pretraining.models.build import build_model, gradcam_layer_path, head_path
 from galaxy_pretraining.models.freezing import freeze_layers, layers
-from galaxy_pretraining.models.registry import ZOOBOT_FILE, hub_file, sha256_record, weights_file_name
-from galaxy_pretraining.models.weights import WeightsError, fetch_weights, weights_normalization
+from galaxy_pretraining.models.registry import ZOOBOT_FILE, sha256_record, weights_file_name
+from galaxy_pretraining.models.weights import WeightsError, fetch_weights, hub_file, weights_normalization
 
 from helpers.hub_server import COMMIT, HubServer
 

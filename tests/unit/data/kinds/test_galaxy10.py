@@ -9,7 +9,8 @@ import pytest
 from galaxy_pretraining.data import array_store
 from galaxy_pretraining.data.array_store import hdf5_reference, resize_pixels, write_array_store
 from galaxy_pretraining.data.catalog import CATALOG_COLUMNS, CatalogError
-from galaxy_pretraining.data.kinds.galaxy10_decals.galaxy10 import CLASS_COUNTS, CLASS_NAMES, catalog_from_hdf5, write_mock_galaxy10
+from galaxy_pretraining.data.kinds.galaxy10_decals.classes import CLASS_COUNTS, CLASS_NAMES
+from galaxy_pretraining.data.kinds.galaxy10_decals.galaxy10 import catalog_from_hdf5, write_mock_galaxy10
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ....config import check_count_keys
-from .galaxy10 import CLASS_NAMES
+from .classes import CLASS_NAMES
 
 FIXED_CLASSES = CLASS_NAMES
 FILE = "resources/galaxy10_decals/Galaxy10_DECals.h5"
