@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -86,18 +86,27 @@ def resolve_config(config: dict, schema: Mapping | None = None) -> dict:
     return config
 
 
-def restated_defaults(config: Mapping, schema: Mapping | None = None) -> list[str]:
-    """The keys of a (not yet resolved) config that state what the schema's defaults give anyway: those whose
-    removal leaves the resolved config the same, as dotted key paths (`training.flips`), outermost first (a
-    key listed is not looked into). A config that states only what differs from the defaults returns []."""
-    schema = schema if schema is not None else load_schema()
+def restated_defaults(config: Mapping, effective: Callable[[dict], object] | None = None) -> list[str]:
+    """The keys of a (not yet resolved) config that state what the defaults give anyway: those whose removal
+    leaves `effective(config)` the same, as dotted key paths (`training.flips`), outermost first (a key listed
+    is not looked into). `effective` maps a copy of a raw config to what it means; by default the config with
+    the schema's defaults filled in. study.effective_config also fills the defaults computed from other keys
+    (analysis.example_run, the last run). A removal that makes the config invalid (`effective` raises
+    ConfigError) changes it. A config that states only what differs from the defaults returns []."""
+    if effective is None:
+        schema = load_schema()
 
-    def resolved(instance):
-        instance = copy.deepcopy(instance)
-        fill_defaults(instance, schema)
-        return instance
+        def effective(instance):
+            fill_defaults(instance, schema)
+            return instance
 
-    whole = resolved(config)
+    def meaning(instance):
+        try:
+            return effective(copy.deepcopy(instance))
+        except ConfigError as error:
+            return error
+
+    whole = meaning(config)
     found: list[str] = []
 
     def walk(node: Mapping, path: tuple):
@@ -107,7 +116,7 @@ def restated_defaults(config: Mapping, schema: Mapping | None = None) -> list[st
             for step in path:
                 parent = parent[step]
             del parent[key]
-            if resolved(without) == whole:
+            if meaning(without) == whole:
                 found.append(".".join(map(str, path + (key,))))
             elif isinstance(value, Mapping):
                 walk(value, path + (key,))

@@ -32,7 +32,8 @@ our run on real SDSS galaxies. Run one with `snakemake --configfile config/<file
 validates it against the schema before anything runs: a wrong key or value is one
 message naming the key. Keys marked *required* must be given; every other key has
 the default shown, stated only in the schema. A shipped config states only what
-differs from these defaults (`config.restated_defaults` finds a key that does not;
+differs from these defaults, including those computed from other keys
+(`config.restated_defaults` with `study.effective_config` finds a key that does not;
 a test runs it on every file in `config/`), so none can go stale with them.
 
 {description}
@@ -43,6 +44,8 @@ a test runs it on every file in `config/`), so none can go stale with them.
 
 
 def _type(node: dict) -> str:
+    if "const" in node:
+        return f"`{json.dumps(node['const'])}`"
     if "enum" in node:
         return " | ".join(f"`{json.dumps(v)}`" for v in node["enum"])
     if "oneOf" in node:

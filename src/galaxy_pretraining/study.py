@@ -38,6 +38,18 @@ def resolve(config: dict) -> dict:
     return config
 
 
+def effective_config(config: Mapping) -> dict:
+    """What a raw config means: a resolved copy (resolve) in which the defaults computed from other keys are
+    filled in too: analysis.example_run (null: the last run), and gradcam.run and feature_maps.run (null: the
+    example run) where those figures are on. Raises ConfigError as resolve does."""
+    resolved = resolve(copy.deepcopy(dict(config)))
+    resolved["analysis"]["example_run"] = example_run(resolved)
+    for key in MODEL_FIGURE_MODULES:
+        if resolved.get(key):
+            resolved[key]["run"] = model_figure_run(resolved, key)
+    return resolved
+
+
 def apply_protocol_source(config: dict) -> None:
     """Put in place, in the unresolved config, the settings of `protocol_source` (paper or code): Zhu et al.
     (2019)'s paper and their public code disagree on them (papers.zhu2019.PROTOCOL_SOURCES); the dropout goes to

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from galaxy_pretraining.config import ConfigError, restated_defaults, schema_defaults, validate_config
-from galaxy_pretraining.study import resolve, training_jobs
+from galaxy_pretraining.study import effective_config, resolve, training_jobs
 
 
 @pytest.fixture
@@ -208,7 +208,7 @@ def test_dry_run_of_zhus_study_schedules_ten_networks_ten_runs_and_their_tables_
 def test_every_shipped_config_states_only_what_differs_from_the_schema(root, name):
     """Every default is stated once, in the schema: a shipped config restating one would go stale with it."""
     raw = yaml.safe_load((root / "config" / name).read_text())
-    assert restated_defaults(raw) == []
+    assert restated_defaults(raw, effective_config) == []
 
 
 def test_restated_defaults_names_each_key_that_changes_nothing():
@@ -217,3 +217,10 @@ def test_restated_defaults_names_each_key_that_changes_nothing():
     defaults = schema_defaults("training")
     assert defaults["flips"] is True and defaults["crop_size"] != 32
     assert restated_defaults(raw) == ["training.flips", "long_runs"]  # the optimizer is stated whole: it differs
+
+
+def test_a_computed_default_restated_is_found_too(demo):
+    """analysis.example_run defaults to the last run: stating it is restating a default."""
+    demo["analysis"]["example_run"] = demo["splits"]["runs"] - 1
+    assert restated_defaults(demo) == []  # the schema's own default is null
+    assert restated_defaults(demo, effective_config) == ["analysis.example_run"]

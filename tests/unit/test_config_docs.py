@@ -28,6 +28,7 @@ def test_the_page_lists_every_key_with_its_type_default_and_meaning():
         assert key in keys
     assert ("| `training.optimizer.lr` | number | *required* | learning rate |" in page)
     assert '| `training.device` | `"auto"` \\| `"cuda"` \\| `"mps"` \\| `"cpu"` | `"auto"` |' in page
+    assert '| `training.rotation` | number or `"quarter_turns"` | `180` |' in page  # a const names its value
 
 
 def test_a_key_without_a_description_is_named_and_nothing_is_written(tmp_path, capsys):
