@@ -2,7 +2,7 @@
 
     python benchmarks/gpu_study.py prepare       # here, beside ../shared/data/gz1-sdss: fills benchmarks/carry/
     bash benchmarks/gpu_study.sh                 # there: parts b, a, c in at most --budget-s seconds (570)
-    python benchmarks/gpu_study.py --small       # everything on the CPU in seconds (tests/test_gpu_study.py)
+    python benchmarks/gpu_study.py --small       # every part on the CPU, small: a few minutes (tests/e2e/test_gpu_study.py)
 
 Parts, in the order they run:
 
@@ -533,7 +533,7 @@ def profile_step(step, out: Path, device, log) -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", nargs="?", choices=("run", "prepare"), default="run")
-    parser.add_argument("--small", action="store_true", help="a CPU smoke test of every part, in seconds")
+    parser.add_argument("--small", action="store_true", help="a CPU smoke test of every part (a few minutes on 2 cores)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--carry", type=Path, help="the prepared folder (default benchmarks/carry; --small: a "
                         "folder of its own under the results)")
