@@ -1,7 +1,7 @@
 """The GPU study of issue 26 in one command, for a GPU node that may have no network and no project venv.
 
     python benchmarks/gpu_study.py prepare       # here, beside ../shared/data/gz1-sdss: fills benchmarks/carry/
-    bash benchmarks/gpu_study.sh                 # there: parts b, a, c in at most --budget-s seconds (570)
+    bash benchmarks/gpu_study.sh                 # there: parts b, a, c in at most --budget-s seconds (560)
     python benchmarks/gpu_study.py --small       # every part on the CPU, small: a few minutes (tests/e2e/test_gpu_study.py)
 
 Parts, in the order they run:
@@ -539,7 +539,8 @@ def main():
                         "folder of its own under the results)")
     parser.add_argument("--results", type=Path, help="default benchmarks/results/gpu_study-<gpu name>")
     parser.add_argument("--parts", default="b,a,c")
-    parser.add_argument("--budget-s", type=float, default=560.0, help="wall seconds for the whole run")
+    parser.add_argument("--budget-s", type=float, default=560.0,
+                        help="wall seconds for the whole run (default 560: the 10-minute call less start-up)")
     parser.add_argument("--runs", type=int, default=20, help="(b): at most this many runs per arm")
     parser.add_argument("--min-runs", type=int, default=5, help="(b): runs per arm taken even past the deadline")
     parser.add_argument("--standin-epochs", type=int, default=STANDIN_EPOCHS,

@@ -6,7 +6,7 @@ A Markdown file marks where the counts go:
     <!-- END dag-counts -->
 
 (the config, and optionally the profile, relative to the repository root).
-`python -m galaxy_pretraining.dag_counts README.md docs/*.md` fills every such
+`python -m galaxy_pretraining.dag_counts README.md docs/*.md docs/*/*.md` fills every such
 block from `snakemake -n` of that config on a fresh clone (no results yet);
 `--check` only says which blocks are out of date and exits 1 if any is.
 """
