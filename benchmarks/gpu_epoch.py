@@ -50,7 +50,7 @@ from common import machine, paper_settings, record, sample_images, write_synthet
 from torch.utils.flop_counter import FlopCounterMode
 
 from galaxy_pretraining.models.build import build_model
-from galaxy_pretraining.training.loop import epoch_order, evaluate, evaluation_sides, train_one_epoch
+from galaxy_pretraining.training.loop import epoch_order, evaluate, evaluate_test, evaluation_sides, train_one_epoch
 from galaxy_pretraining.training.run import build_run
 from galaxy_pretraining.training.state import choose_device, compiling
 
@@ -190,12 +190,9 @@ def protocol_catalog(n: int, n_classes: int, class_counts: list[int] | None = No
 
 
 def test_pass(run) -> None:
-    """The test evaluation of one epoch as train_epochs runs it: the test view, then every other test side."""
-    s = run.settings
-    evaluate(run.forward, run.data, "test", s, run.views, run.generators["evaluate"], run.device)
-    for side in evaluation_sides(s):
-        if side != s.scale_jitter["test_side"]:
-            evaluate(run.forward, run.data, "test", s, run.views, run.generators["evaluate"], run.device, side)
+    """The test evaluation of one epoch as train_epochs runs it (loop.evaluate_test): the test view, then every
+    other test side."""
+    evaluate_test(run)
 
 
 def time_protocol(protocol: str, spec: dict, device, epochs: int = 1, n_images: int | None = None,

@@ -481,19 +481,14 @@ def part_c(out: Path, device, spec: dict, args, deadline: float, log) -> None:
 
 
 def training_step(forward, optimizer, x, y, device, settings, graphs: bool):
-    """One optimiser step of the engine's train_one_epoch on a fixed batch (its transform left out)."""
-    import torch.nn.functional as F
-
-    from galaxy_pretraining.training.loop import autocast
+    """One optimiser step of the engine's train_one_epoch (loop.optimizer_step) on a fixed batch (its transform
+    left out)."""
+    from galaxy_pretraining.training.loop import optimizer_step
 
     def step():
         if graphs:
             torch.compiler.cudagraph_mark_step_begin()
-        with autocast(device, settings):
-            loss = F.cross_entropy(forward(x).float(), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        optimizer_step(forward, optimizer, x, y, device, settings)
 
     return step
 

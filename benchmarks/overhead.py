@@ -13,12 +13,11 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from common import machine, paper_settings, record, sample_images
 
 from galaxy_pretraining.data.array_store import load_image
 from galaxy_pretraining.models.build import build_model
-from galaxy_pretraining.training.loop import train_one_epoch
+from galaxy_pretraining.training.loop import optimizer_step, train_one_epoch
 from galaxy_pretraining.training.state import RunData, choose_device
 from galaxy_pretraining.training.views import Views
 
@@ -62,11 +61,7 @@ def main():
     sync(device)
     start = time.perf_counter()
     for _ in range(steps):
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            loss = F.cross_entropy(model(batch).float(), target)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        optimizer_step(model, optimizer, batch, target, device, settings)
     sync(device)
     model_only = steps * args.batch_size / (time.perf_counter() - start)
     ratio = end_to_end / model_only

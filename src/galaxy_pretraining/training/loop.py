@@ -66,6 +66,20 @@ def epoch_order(labels: torch.Tensor, generator: torch.Generator, oversample: bo
     return chosen[torch.randperm(len(chosen), generator=generator, device=labels.device)]
 
 
+def optimizer_step(model, optimizer, batch: torch.Tensor, target: torch.Tensor, device: torch.device,
+                   settings: TrainSettings) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimiser step on a batch of views (float N x 3 x crop x crop) and their class indices (long N):
+    forward under autocast, cross-entropy in float32, then zero_grad, backward and step. Returns the logits
+    (N x classes) and the batch's mean loss (0-d), both still on the device."""
+    with autocast(device, settings):
+        logits = model(batch)
+        loss = F.cross_entropy(logits.float(), target)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return logits, loss
+
+
 def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, views: Views, generator, device,
                     progress=True, epoch: int = 0, position: EpochPosition | None = None, stop: StopRequest | None = None,
                     schedule: Schedule | None = None) -> dict:
@@ -100,12 +114,7 @@ def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, vi
         if device.type == "cuda":
             batch = batch.contiguous(memory_format=torch.channels_last)
         target = data.labels[index]
-        with autocast(device, settings):
-            logits = model(batch)
-            loss = F.cross_entropy(logits.float(), target)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        logits, loss = optimizer_step(model, optimizer, batch, target, device, settings)
         total_loss += loss.detach() * len(index)
         correct += (logits.argmax(1) == target).sum()
         bar.update(len(index))
@@ -210,12 +219,9 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, 
         run.schedule.after_epoch()
         row = {"epoch": epoch, **trained, "iterations": run.schedule.iterations,
                "learning_rate": run.optimizer.param_groups[0]["lr"]}
-        test = evaluate(run.forward, run.data, "test", settings, run.views, run.generators["evaluate"], run.device)
+        test, side_accuracies = evaluate_test(run)
         row.update(test_loss=test["loss"], test_accuracy=test["accuracy"], test_confusion=test["confusion"].tolist())
-        for side in evaluation_sides(settings):  # the test_side's view is `test` itself: not evaluated twice
-            row[side_accuracy_column(side)] = (test["accuracy"] if side == settings.scale_jitter["test_side"] else
-                                               evaluate(run.forward, run.data, "test", settings, run.views,
-                                                        run.generators["evaluate"], run.device, side)["accuracy"])
+        row.update(side_accuracies)
         if "validation" in run.data.rows:
             validation = evaluate(run.forward, run.data, "validation", settings, run.views, run.generators["evaluate"],
                                   run.device)
@@ -241,6 +247,22 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, 
                 save_checkpoint(run, checkpoint_path)
             raise _interrupted(run, checkpoint_path, stop, f"after epoch {epoch}")
     bar.close()
+
+
+def evaluate_test(run: Run) -> tuple[dict, dict[str, float]]:
+    """One epoch's test evaluation: `evaluate` on the test set (at scale_jitter's test_side), then the accuracy at
+    every other test side; {side_accuracy_column(side): accuracy} for each of evaluation_sides (the test_side's is
+    the first evaluation's, not evaluated twice). In that order, so the evaluation stream draws the same."""
+    settings = run.settings
+
+    def accuracy_at(side: int) -> float:
+        return evaluate(run.forward, run.data, "test", settings, run.views, run.generators["evaluate"], run.device,
+                        side)["accuracy"]
+
+    test = evaluate(run.forward, run.data, "test", settings, run.views, run.generators["evaluate"], run.device)
+    sides = {side_accuracy_column(side): test["accuracy"] if side == settings.scale_jitter["test_side"]
+             else accuracy_at(side) for side in evaluation_sides(settings)}
+    return test, sides
 
 
 def side_accuracy_column(side: int) -> str:
