@@ -4,6 +4,7 @@ Set GALAXY_SLURM_TEST=1 to run it elsewhere; it installs SLURM from Debian's
 packages and starts daemons, so it needs root.
 """
 
+import math
 import os
 import re
 import subprocess
@@ -24,6 +25,9 @@ pytestmark = [
     pytest.mark.slow,
 ]
 TIMING = ["seconds", "train_seconds", "images_per_second"]
+# The time-limit test: a short run first measures seconds per epoch, then the run is sized to this much training
+CALIBRATION_EPOCHS = 20
+TRAINING_SECONDS = 60
 
 
 @pytest.fixture(scope="module")
@@ -109,20 +113,39 @@ def test_a_training_job_stopped_by_its_time_limit_resumes_from_the_batch_it_stop
 
     checkpoint_every equals the epochs, so only the signal's own checkpoints can
     carry the run across the kills: without them every attempt starts over.
+    The epochs are sized to this machine's speed, measured first on a short
+    local run of the same config: TRAINING_SECONDS of training, as long as the
+    time limit, so that the first attempt, which must also start up and trains
+    slower under SLURM (1.5 times as long per epoch here, beside the daemons and
+    Snakemake's status checks), is killed mid-training on a fast machine as on
+    a slow one. A fixed count (250 epochs) finished its training just before
+    the kill on a faster machine, and the test saw no stop.
     """
-    epochs = 250
     config = tiny_config(root)
     config["study"] = "timeout"
-    config["models"] = {"efficientnet_lite0-scratch": {"architecture": "efficientnet_lite0", "weights": "none",
-                                                       "epochs": epochs}}
-    config["training"].update(checkpoint_every=epochs)
-    # retries: room for a slow or busy machine (an attempt makes less progress there); unused ones cost nothing
-    config["train_resources"] = {"minutes_overhead": 0, "minutes_per_epoch": 0.004, "retries": 8, "threads": 2}
     config["analysis"]["budgets"] = [5]
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     run_folder = "results/timeout/runs/efficientnet_lite0-scratch/run000"
-    base = [snakemake_exe, f"{run_folder}/metrics.parquet", "-s", str(root / "Snakefile"), "--configfile",
-            str(tmp_path / "config.yaml")]
+
+    def configured(epochs: int) -> list[str]:
+        """The snakemake command for the run's metrics under this config with `epochs` epochs."""
+        config["models"] = {"efficientnet_lite0-scratch": {"architecture": "efficientnet_lite0", "weights": "none",
+                                                           "epochs": epochs}}
+        config["training"].update(checkpoint_every=epochs)
+        # a 1-minute limit (minutes_per_epoch x epochs rounds up to 1); retries: room for a slow or busy machine
+        # (an attempt makes less progress there); unused ones cost nothing
+        config["train_resources"] = {"minutes_overhead": 0, "minutes_per_epoch": 0.5 / epochs, "retries": 8,
+                                     "threads": 2}
+        path = tmp_path / f"config-{epochs}.yaml"
+        path.write_text(yaml.safe_dump(config))
+        return [snakemake_exe, f"{run_folder}/metrics.parquet", "-s", str(root / "Snakefile"), "--configfile",
+                str(path)]
+
+    calibration = subprocess.run(configured(CALIBRATION_EPOCHS) + ["-d", str(tmp_path / "calibration"), "--cores",
+                                                                   "2"], capture_output=True, text=True, timeout=600)
+    assert calibration.returncode == 0, calibration.stderr[-3000:]
+    seconds = pd.read_parquet(tmp_path / "calibration" / run_folder / "metrics.parquet")["seconds"].iloc[1:].median()
+    epochs = max(CALIBRATION_EPOCHS, math.ceil(TRAINING_SECONDS / seconds))
+    base = configured(epochs)
     result = subprocess.run(
         base + ["-d", str(tmp_path / "cluster"), "--cores", "8", "--profile", str(root / "slurm"),
                 "--slurm-init-seconds-before-status-checks", "2"],
