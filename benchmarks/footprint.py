@@ -101,8 +101,10 @@ def main():
             results["after_checkpoints"] += (kept[job.epochs] + files["best"]) if keep else files["record"]
             results["after_checkpoints_all"] += kept[job.epochs] + files["best"]
     demo = ROOT / "results/demo"
-    report = sum(size(demo / name) for name in ("tables", "figures", "report.html") if (demo / name).exists())
+    made = [demo / name for name in ("tables", "figures", "report.html") if (demo / name).exists()]
+    report = sum(size(path) for path in made) if made else None  # None: not measured (no make demo yet), not 0 GB
     outputs = results["metrics"] + results["predictions"]
+    beyond = "" if made else "without tables, figures and report (not measured)"
     for name, value, note in [
         ("image store", store, f"{n_galaxies} x 3 x 256 x 256 uint8"),
         ("checkpoints before", results["before_checkpoints"], f"{len(jobs)} runs x (full last.pt + best.pt)"),
@@ -111,12 +113,13 @@ def main():
         ("checkpoints after (best_weights: all)", results["after_checkpoints_all"], f"{len(jobs)} records + best.pt"),
         ("while training, per running job", training_checkpoint, "one full last.pt, replaced when the run ends"),
         ("metrics and predictions", outputs, f"{len(jobs)} runs"),
-        ("tables, figures and report (the demo's)", report, "measured on results/demo" if report else "not made"),
-        ("whole study beyond the store, before", results["before_checkpoints"] + outputs + report, ""),
-        ("whole study beyond the store, after", results["after_checkpoints"] + outputs + report, ""),
+        ("tables, figures and report (the demo's)", report,
+         "measured on results/demo" if made else "not measured: results/demo absent (run make demo first)"),
+        ("whole study beyond the store, before", results["before_checkpoints"] + outputs + (report or 0), beyond),
+        ("whole study beyond the store, after", results["after_checkpoints"] + outputs + (report or 0), beyond),
     ]:
-        rows.append({"benchmark": "footprint", "variant": name, "value": value / GB, "unit": "GB", "note": note,
-                     **machine()})
+        rows.append({"benchmark": "footprint", "variant": name, "value": None if value is None else value / GB,
+                     "unit": "GB", "note": note, **machine()})
     table = pd.DataFrame(rows)
     record("footprint", rows)
     print(table[["variant", "value", "unit", "note"]].to_markdown(index=False, floatfmt=".3g"))
