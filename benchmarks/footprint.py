@@ -7,10 +7,11 @@ measured and each is projected to the study's size from what it grows with:
 - metrics.parquet: the run's own epoch rows, repeated to each job's epochs (200, 400, 1,000);
 - predictions.parquet: the run's own rows, repeated to the test set (2,034 galaxies);
 - last.pt while a run trains (model, momentum, best weights, random streams): independent of the data;
-- last.pt once a run has finished: the record finish_checkpoint leaves (metrics and best epoch; the best weights
-  only where kept), built from the projected metrics and predictions;
+- last.pt once a run has finished: the record finish_checkpoint leaves (metrics and best epoch, no weights),
+  built from the projected metrics and predictions;
 - best.pt: the best weights, for the runs config best_weights keeps (the paper's study draws no network's weights,
-  so `figures` keeps none; `all` keeps 210).
+  so `figures` keeps none; `all` keeps 210); best-kept.pt beside last.pt is a second name of the same file (a hard
+  link), counted once.
 Before: every finished run kept the full last.pt and best.pt. After: the record, and best.pt where kept.
 Tables, figures and the report are measured on results/demo when `make demo` has made it (the paper's are of
 the same kinds and count), else not.
@@ -34,7 +35,7 @@ import yaml
 from common import ROOT, machine, paper_settings, record, write_synthetic_store
 
 from galaxy_pretraining import study
-from galaxy_pretraining.training.checkpoints import finish_checkpoint
+from galaxy_pretraining.training.checkpoints import finish_checkpoint, kept_weights_path
 from galaxy_pretraining.training.loop import train_epochs
 from galaxy_pretraining.training.run import build_run, write_outputs
 
@@ -68,9 +69,11 @@ def projected_files(run, out: Path, epochs: int, test_size: int, keep_weights: b
     folder = out / f"e{epochs}"
     folder.mkdir(exist_ok=True)
     write_outputs(grown, folder / "metrics.parquet", folder / "predictions.parquet", folder / "best.pt")
-    finish_checkpoint(grown, folder / "record.pt", keep_weights)
+    finish_checkpoint(grown, folder / "record.pt", folder / "best.pt" if keep_weights else None)
+    kept = kept_weights_path(folder / "record.pt")
+    copied = keep_weights and not kept.samefile(folder / "best.pt")  # no hard links here: a second copy on disk
     return {"metrics": size(folder / "metrics.parquet"), "predictions": size(folder / "predictions.parquet"),
-            "best": size(folder / "best.pt"), "record": size(folder / "record.pt")}
+            "best": size(folder / "best.pt"), "record": size(folder / "record.pt") + (size(kept) if copied else 0)}
 
 
 def main():

@@ -1,10 +1,12 @@
-"""Small file helpers: atomic writes so a killed job never leaves half a file; a file's sha256."""
+"""Small file helpers: atomic writes so a killed job never leaves half a file; a second name for a file; a file's
+sha256."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +39,27 @@ def atomic_path(target: os.PathLike) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def link_or_copy(source: os.PathLike, target: os.PathLike) -> bool:
+    """Make `target` a second name of the file `source` (a hard link: one copy on disk), replacing `target`
+    atomically; True if linked.
+
+    Where the file system has no hard links (os.link raises OSError: EPERM,
+    EXDEV, ENOTSUP), `target` becomes an atomically written copy, False is
+    returned, and the caller says so. Raises FileNotFoundError when `source`
+    does not exist.
+    """
+    with atomic_path(target) as tmp:
+        try:
+            os.link(source, tmp)
+            linked = True
+        except FileNotFoundError:
+            raise
+        except OSError:
+            shutil.copyfile(source, tmp)
+            linked = False
+    return linked
 
 
 def write_table(table: pd.DataFrame, path: os.PathLike) -> None:

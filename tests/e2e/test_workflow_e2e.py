@@ -485,8 +485,8 @@ def test_fus_study_runs_offline_on_a_mock_galaxy10_file(root, tmp_path, snakemak
         assert (results / f"figures/gradcam/{model}.pdf").exists()
     log = (results / "logs/train/lite0-frozen100/run000.log").read_text()
     assert "98 layers frozen at their ImageNet weights, _conv_stem to _bn1" in log
-    # Disk (best_weights: figures): best weights only of the run Grad-CAM draws; every finished run's last.pt is
-    # the small record of its results, not its training state
+    # Disk (best_weights: figures): best weights only of the run Grad-CAM draws, once; every finished run's last.pt
+    # is the small record of its results, not its training state
     import torch
 
     from galaxy_pretraining.study import model_figure_run, resolve
@@ -495,6 +495,9 @@ def test_fus_study_runs_offline_on_a_mock_galaxy10_file(root, tmp_path, snakemak
     for model in config["models"]:
         for folder in (results / "runs" / model).iterdir():
             assert (folder / "best.pt").exists() == (folder.name == drawn), folder
+            assert (folder / "best-kept.pt").exists() == (folder.name == drawn), folder
+            if folder.name == drawn:  # the best weights on disk once: best-kept.pt is a second name of best.pt
+                assert (folder / "best-kept.pt").samefile(folder / "best.pt")
             record = torch.load(folder / "last.pt", weights_only=False)
             assert record["finished"] and "optimizer" not in record
 

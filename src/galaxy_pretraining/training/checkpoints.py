@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from ..io import atomic_path
+from ..io import atomic_path, link_or_copy
 from .state import EpochPosition, Run
 
 
@@ -67,16 +67,35 @@ def save_checkpoint(run: Run, path: os.PathLike, position: EpochPosition | None 
         )
 
 
-def finish_checkpoint(run: Run, path: os.PathLike, keep_weights: bool) -> None:
+KEPT_WEIGHTS = "best-kept.pt"
+
+
+def kept_weights_path(checkpoint_path: os.PathLike) -> Path:
+    """Where a finished run keeps its best weights beside `last.pt`: a second name (hard link) of its `best.pt`,
+    which Snakemake's removal of `best.pt` before it runs the job again leaves in place."""
+    return Path(checkpoint_path).with_name(KEPT_WEIGHTS)
+
+
+def finish_checkpoint(run: Run, path: os.PathLike, best_model: os.PathLike | None) -> None:
     """Replace a finished run's `last.pt` by the small record of its results, written atomically.
 
     The record holds the settings' fingerprint, the metrics of every epoch and
-    the best epoch (accuracy, epoch, predictions, and its weights only when
-    `keep_weights`), but not the model, optimiser or random streams: about
-    0.73 GB less for AlexNet. `resume` reads it back as a finished run, so a
-    job that trains it again (Snakemake deletes every output of a job before
-    it runs) only writes its outputs again.
+    the best epoch (accuracy, epoch, predictions), but not the model,
+    optimiser, random streams or weights: about 0.73 GB less for AlexNet.
+    `resume` reads it back as a finished run, so a job that trains it again
+    (Snakemake deletes every output of a job before it runs) only writes its
+    outputs again.
+
+    `best_model`: the run's `best.pt`, already written, when its best weights
+    are kept (config best_weights), else None. Kept, they stay on disk once:
+    `best-kept.pt` beside `last.pt` becomes a hard link to `best.pt` (a copy,
+    said on stdout, where the file system has no hard links), and the record
+    names it. Not kept, a `best-kept.pt` left from before is removed.
     """
+    kept = kept_weights_path(path)
+    if best_model is not None and not link_or_copy(best_model, kept):
+        print(f"{kept.parent}: this file system makes no hard links, so the best weights are kept twice, in "
+              f"{Path(best_model).name} and {kept.name}", flush=True)
     with atomic_path(path) as tmp:
         torch.save(
             {
@@ -85,10 +104,13 @@ def finish_checkpoint(run: Run, path: os.PathLike, keep_weights: bool) -> None:
                 "epoch": len(run.history),
                 "finished": True,
                 "metrics": run.history,
-                "best": {**run.best, "state": states_on_cpu(run.best["state"]) if keep_weights else None},
+                "best": {**run.best, "state": None},
+                "best_weights": kept.name if best_model is not None else None,
             },
             tmp,
         )
+    if best_model is None:
+        kept.unlink(missing_ok=True)
 
 
 def resume(run: Run, path: os.PathLike) -> bool:
@@ -107,6 +129,16 @@ def resume(run: Run, path: os.PathLike) -> bool:
         return False
     if checkpoint.get("finished"):
         run.history, run.best, run.finished = checkpoint["metrics"], checkpoint["best"], True
+        if checkpoint.get("best_weights"):  # kept as a second name of best.pt (a record from before held them)
+            kept = path.with_name(checkpoint["best_weights"])
+            if kept.exists():
+                weights = torch.load(kept, map_location="cpu", weights_only=False)
+                if weights["epoch"] != run.best["epoch"]:
+                    raise ValueError(f"{kept}: the weights of epoch {weights['epoch']}, but {path} says the best "
+                                     f"epoch was {run.best['epoch']}; delete both to train the run again")
+                run.best = {**run.best, "state": weights["model"]}
+            else:
+                print(f"{kept}, where the run kept its best weights, is gone", flush=True)
         print(f"resuming from {path} after epoch {len(run.history)}: the run had finished; its outputs are written "
               "again", flush=True)
         return True

@@ -232,7 +232,7 @@ def train_group(
                 run = shared = build_run(settings, images, catalog, weights_path, class_names, shared)
             train_epochs(run, checkpoint_path, progress, stop)
             tables.append(write_outputs(run, out.metrics, out.predictions, out.best_model))
-            finish_checkpoint(run, checkpoint_path, keep_weights=out.best_model is not None)
+            finish_checkpoint(run, checkpoint_path, out.best_model)
     return tables
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
+from galaxy_pretraining.io import link_or_copy
 from galaxy_pretraining.training.run import RunOutputs, train_group
 from galaxy_pretraining.training.stopping import StopRequest, TrainingInterrupted
 
@@ -112,8 +113,8 @@ def test_a_checkpoint_of_other_settings_is_not_resumed(tiny_study, tmp_path):
 def test_a_rerun_group_retrains_only_the_run_whose_checkpoint_is_gone(tiny_study, tmp_path, capsys):
     group = [settings(run=0, epochs=2), settings(run=1, epochs=2)]
     first = train_group_of(tiny_study, tmp_path, group)
-    for path in (tmp_path / "run0").iterdir():  # run 0: outputs gone (Snakemake removes them), last.pt kept
-        if path.name != "last.pt":
+    for path in (tmp_path / "run0").iterdir():  # run 0: outputs gone (Snakemake removes them), the rest kept
+        if path.name not in ("last.pt", "best-kept.pt"):
             path.unlink()
     shutil.rmtree(tmp_path / "run1")  # run 1: rebuilt from nothing
     capsys.readouterr()
@@ -127,8 +128,9 @@ def test_a_rerun_group_retrains_only_the_run_whose_checkpoint_is_gone(tiny_study
 
 
 def test_a_finished_run_leaves_only_its_results_and_is_written_again_from_them(tiny_study, tmp_path, capsys):
-    """Disk: a finished run's last.pt keeps metrics and best epoch, not the model, optimiser or random streams;
-    best weights only where kept (best_weights). A rerun of the job writes the same outputs without training."""
+    """Disk: a finished run's last.pt keeps metrics and best epoch, not the model, optimiser, random streams or
+    weights; kept best weights (best_weights) are on disk once, best-kept.pt a second name of best.pt. A rerun of
+    the job writes the same outputs without training."""
     group = [settings(run=0, epochs=2), settings(run=1, epochs=2)]
     outputs = [RunOutputs(tmp_path / "run0/metrics.parquet", tmp_path / "run0/predictions.parquet", None),
                RunOutputs(tmp_path / "run1/metrics.parquet", tmp_path / "run1/predictions.parquet",
@@ -142,9 +144,11 @@ def test_a_finished_run_leaves_only_its_results_and_is_written_again_from_them(t
     for record in records:
         assert record["finished"] and not {"model", "optimizer", "rng", "schedule"} & set(record)
         assert len(record["metrics"]) == 2 and record["best"]["predictions"] is not None
-    assert records[0]["best"]["state"] is None
+    assert records[0]["best"]["state"] is None and records[1]["best"]["state"] is None
+    assert records[0]["best_weights"] is None and not (tmp_path / "run0/best-kept.pt").exists()
+    assert records[1]["best_weights"] == "best-kept.pt"
+    assert (tmp_path / "run1/best-kept.pt").samefile(tmp_path / "run1/best.pt")  # one copy on disk
     best = torch.load(tmp_path / "run1/best.pt", weights_only=False)["model"]
-    assert all(torch.equal(records[1]["best"]["state"][k], best[k]) for k in best)
     predictions = [pd.read_parquet(o.predictions) for o in outputs]
     for o in outputs:  # Snakemake removes a job's outputs before it runs it again
         for path in (o.metrics, o.predictions, o.best_model):
@@ -161,6 +165,40 @@ def test_a_finished_run_leaves_only_its_results_and_is_written_again_from_them(t
         pd.testing.assert_frame_equal(pd.read_parquet(o.predictions), before)
     again = torch.load(tmp_path / "run1/best.pt", weights_only=False)["model"]
     assert all(torch.equal(again[k], best[k]) for k in best)
+    assert (tmp_path / "run1/best-kept.pt").samefile(tmp_path / "run1/best.pt")  # the new best.pt, linked again
+
+
+def test_kept_best_weights_that_are_gone_or_of_another_epoch(tiny_study, tmp_path, capsys):
+    """best-kept.pt deleted: said, and the run is trained again for its best.pt; of another epoch than the record's
+    best: an error naming both files. Weights no longer kept: best-kept.pt is removed."""
+    alone = settings(run=0, epochs=2)
+    out = RunOutputs(tmp_path / "metrics.parquet", tmp_path / "predictions.parquet", tmp_path / "best.pt")
+    first = train_group([alone], tiny_study / "images.npy", tiny_study / "catalog.parquet", [out], None, CLASSES,
+                        threads=1, progress=False)[0]
+    kept = tmp_path / "best-kept.pt"
+    weights = torch.load(kept, weights_only=False)
+    torch.save({**weights, "epoch": weights["epoch"] % 2 + 1}, tmp_path / "other.pt")
+    for path in (out.metrics, out.predictions, out.best_model, kept):
+        Path(path).unlink()
+    capsys.readouterr()
+    again = train_group([alone], tiny_study / "images.npy", tiny_study / "catalog.parquet", [out], None, CLASSES,
+                        threads=1, progress=False)[0]
+    printed = capsys.readouterr().out
+    assert f"{kept}, where the run kept its best weights, is gone" in printed
+    assert "had finished without keeping its best weights" in printed
+    pd.testing.assert_frame_equal(first.drop(columns=TIMING), again.drop(columns=TIMING))
+    assert kept.samefile(out.best_model)
+
+    os.replace(tmp_path / "other.pt", kept)
+    with pytest.raises(ValueError, match=f"{kept}: the weights of epoch .*, but .*last.pt says the best epoch"):
+        train_group([alone], tiny_study / "images.npy", tiny_study / "catalog.parquet", [out], None, CLASSES,
+                    threads=1, progress=False)
+
+    link_or_copy(out.best_model, kept)  # the right weights again; then config best_weights no longer keeps them
+    train_group([alone], tiny_study / "images.npy", tiny_study / "catalog.parquet",
+                [RunOutputs(out.metrics, out.predictions, None)], None, CLASSES, threads=1, progress=False)
+    record = torch.load(tmp_path / "last.pt", weights_only=False)
+    assert record["finished"] and record["best_weights"] is None and not kept.exists()
 
 
 def test_best_weights_asked_for_after_a_run_finished_without_them_train_it_again(tiny_study, tmp_path, capsys):
