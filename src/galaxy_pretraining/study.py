@@ -684,9 +684,12 @@ def feature_maps_captions(config: Mapping, model: str) -> dict[str, str]:
 
 
 def final_targets(config: Mapping) -> list[str]:
-    """Every table (Parquet and CSV) and figure (PNG and PDF) of the study, and its splits."""
+    """Every table (Parquet and CSV) and figure (PNG and PDF) of the study, its splits, and the best.pt of every run
+    that keeps its best weights (config best_weights), so that a study switched to `best_weights: all` makes them."""
     results = results_folder(config)
     targets = [f"{results}/splits.parquet"]
+    for group in training_groups(config):
+        targets += group_outputs(config, group).get("best_model", [])
     for name in table_names(config):
         targets += [table_path(config, name), table_path(config, name, "csv")]
     for name in figure_names(config):

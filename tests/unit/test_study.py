@@ -82,6 +82,16 @@ def test_best_weights_are_kept_for_the_runs_the_figures_draw_or_for_all(paper):
     assert all(study.keeps_best_weights(every, job) for job in study.training_jobs(every))
 
 
+def test_the_final_targets_ask_for_every_kept_best_pt(paper):
+    """So that a finished study switched to best_weights: all makes them (a best.pt only a rule's output, asked for
+    by nothing, Snakemake would never make): 210 runs of the paper's study, none under the default."""
+    every = {**paper, "best_weights": "all"}
+    kept = [t for t in study.final_targets(every) if t.endswith("/best.pt")]
+    assert len(kept) == len(study.training_jobs(every)) == 210
+    assert kept == [f"results/nair-abraham-alexnet/{job.folder}/best.pt" for job in study.training_jobs(every)]
+    assert not any(t.endswith("/best.pt") for t in study.final_targets(paper))
+
+
 def test_train_settings_built_from_the_schema_defaults_are_the_schema_defaults():
     config = study.resolve(copy.deepcopy(MINIMAL))
     settings = study.train_settings(config, study.training_jobs(config)[0])

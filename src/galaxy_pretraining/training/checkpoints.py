@@ -90,8 +90,12 @@ def finish_checkpoint(run: Run, path: os.PathLike, best_model: os.PathLike | Non
     are kept (config best_weights), else None. Kept, they stay on disk once:
     `best-kept.pt` beside `last.pt` becomes a hard link to `best.pt` (a copy,
     said on stdout, where the file system has no hard links), and the record
-    names it. Not kept, a `best-kept.pt` left from before is removed.
+    names it. Not kept (config best_weights changed since), a `best-kept.pt`
+    left from before is removed, with every other name of that file beside it
+    (`best.pt`, no longer an output, which Snakemake would leave), and this is
+    said on stdout.
     """
+    path = Path(path)
     kept = kept_weights_path(path)
     if best_model is not None and not link_or_copy(best_model, kept):
         print(f"{kept.parent}: this file system makes no hard links, so the best weights are kept twice, in "
@@ -109,8 +113,13 @@ def finish_checkpoint(run: Run, path: os.PathLike, best_model: os.PathLike | Non
             },
             tmp,
         )
-    if best_model is None:
-        kept.unlink(missing_ok=True)
+    if best_model is None and kept.exists():
+        removed = [p for p in sorted(path.parent.iterdir()) if p != kept and p.is_file() and p.samefile(kept)] + [kept]
+        size = kept.stat().st_size
+        for p in removed:
+            p.unlink()
+        print(f"run {run.settings.run} no longer keeps its best weights (config best_weights): "
+              f"{' and '.join(p.name for p in removed)} removed ({size / 1e9:.2f} GB)", flush=True)
 
 
 def resume(run: Run, path: os.PathLike) -> bool:
@@ -139,8 +148,7 @@ def resume(run: Run, path: os.PathLike) -> bool:
                 run.best = {**run.best, "state": weights["model"]}
             else:
                 print(f"{kept}, where the run kept its best weights, is gone", flush=True)
-        print(f"resuming from {path} after epoch {len(run.history)}: the run had finished; its outputs are written "
-              "again", flush=True)
+        print(f"resuming from {path} after epoch {len(run.history)}: the run had finished", flush=True)
         return True
     run.model.load_state_dict(checkpoint["model"])
     run.optimizer.load_state_dict(checkpoint["optimizer"])

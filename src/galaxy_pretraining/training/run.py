@@ -25,7 +25,7 @@ from ..models.build import build_model
 from ..models.freezing import freeze_layers, trainable_parameters
 from ..models.weights import weights_normalization
 from .augment import FROM_WEIGHTS
-from .checkpoints import finish_checkpoint, resume, states_on_cpu
+from .checkpoints import finish_checkpoint, kept_weights_path, resume, states_on_cpu
 from .loop import train_epochs
 from .settings import TrainSettings
 from .state import Run, Schedule, choose_device, compiling, load_store, run_data, run_seed
@@ -227,9 +227,13 @@ def train_group(
             checkpoint_path = Path(out.metrics).with_name("last.pt")
             resume(run, checkpoint_path)
             if run.finished and out.best_model is not None and run.best["state"] is None:
-                print(f"run {settings.run} had finished without keeping its best weights, which are now asked for "
-                      "(config best_weights, gradcam.run, feature_maps.run): it is trained again", flush=True)
+                print(f"run {settings.run}: its best weights, now asked for (config best_weights, gradcam.run, "
+                      "feature_maps.run), were not kept or are gone: it is trained again", flush=True)
                 run = shared = build_run(settings, images, catalog, weights_path, class_names, shared)
+            elif run.finished:
+                print(f"run {settings.run}: its outputs are written again from {checkpoint_path.name}"
+                      + (f" and {kept_weights_path(checkpoint_path).name}" if out.best_model is not None else "")
+                      + ", without training", flush=True)
             train_epochs(run, checkpoint_path, progress, stop)
             tables.append(write_outputs(run, out.metrics, out.predictions, out.best_model))
             finish_checkpoint(run, checkpoint_path, out.best_model)

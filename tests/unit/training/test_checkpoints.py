@@ -158,7 +158,9 @@ def test_a_finished_run_leaves_only_its_results_and_is_written_again_from_them(t
     second = train_group(group, tiny_study / "images.npy", tiny_study / "catalog.parquet", outputs, None, CLASSES,
                          threads=1, progress=False)
     printed = capsys.readouterr().out
-    assert printed.count("the run had finished; its outputs are written again") == 2 and "epochs" not in printed
+    assert printed.count(": the run had finished") == 2 and "epochs" not in printed
+    assert "run 0: its outputs are written again from last.pt, without training" in printed
+    assert "run 1: its outputs are written again from last.pt and best-kept.pt, without training" in printed
     for a, b in zip(first, second):
         pd.testing.assert_frame_equal(a, b)  # not retrained: even the timings are the saved ones
     for o, before in zip(outputs, predictions):
@@ -170,7 +172,8 @@ def test_a_finished_run_leaves_only_its_results_and_is_written_again_from_them(t
 
 def test_kept_best_weights_that_are_gone_or_of_another_epoch(tiny_study, tmp_path, capsys):
     """best-kept.pt deleted: said, and the run is trained again for its best.pt; of another epoch than the record's
-    best: an error naming both files. Weights no longer kept: best-kept.pt is removed."""
+    best: an error naming both files. Weights no longer kept (best_weights changed): best-kept.pt and the best.pt
+    that is the same file, no longer an output, are removed, and that is said."""
     alone = settings(run=0, epochs=2)
     out = RunOutputs(tmp_path / "metrics.parquet", tmp_path / "predictions.parquet", tmp_path / "best.pt")
     first = train_group([alone], tiny_study / "images.npy", tiny_study / "catalog.parquet", [out], None, CLASSES,
@@ -185,7 +188,9 @@ def test_kept_best_weights_that_are_gone_or_of_another_epoch(tiny_study, tmp_pat
                         threads=1, progress=False)[0]
     printed = capsys.readouterr().out
     assert f"{kept}, where the run kept its best weights, is gone" in printed
-    assert "had finished without keeping its best weights" in printed
+    assert "run 0: its best weights, now asked for (config best_weights, gradcam.run, feature_maps.run), were not " \
+           "kept or are gone: it is trained again" in printed
+    assert "without training" not in printed
     pd.testing.assert_frame_equal(first.drop(columns=TIMING), again.drop(columns=TIMING))
     assert kept.samefile(out.best_model)
 
@@ -195,10 +200,14 @@ def test_kept_best_weights_that_are_gone_or_of_another_epoch(tiny_study, tmp_pat
                     threads=1, progress=False)
 
     link_or_copy(out.best_model, kept)  # the right weights again; then config best_weights no longer keeps them
+    capsys.readouterr()
     train_group([alone], tiny_study / "images.npy", tiny_study / "catalog.parquet",
                 [RunOutputs(out.metrics, out.predictions, None)], None, CLASSES, threads=1, progress=False)
     record = torch.load(tmp_path / "last.pt", weights_only=False)
-    assert record["finished"] and record["best_weights"] is None and not kept.exists()
+    assert record["finished"] and record["best_weights"] is None
+    assert not kept.exists() and not out.best_model.exists()
+    assert "run 0 no longer keeps its best weights (config best_weights): best.pt and best-kept.pt removed (" \
+        in capsys.readouterr().out
 
 
 def test_best_weights_asked_for_after_a_run_finished_without_them_train_it_again(tiny_study, tmp_path, capsys):
@@ -210,7 +219,7 @@ def test_best_weights_asked_for_after_a_run_finished_without_them_train_it_again
     capsys.readouterr()
     train_group([alone], tiny_study / "images.npy", tiny_study / "catalog.parquet", [wanted], None, CLASSES,
                 threads=1, progress=False)
-    assert "had finished without keeping its best weights" in capsys.readouterr().out
+    assert "run 0: its best weights, now asked for" in capsys.readouterr().out
     assert torch.load(tmp_path / "best.pt", weights_only=False)["model"]
 
 
