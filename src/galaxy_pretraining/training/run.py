@@ -227,8 +227,9 @@ def train_group(
             checkpoint_path = Path(out.metrics).with_name("last.pt")
             resume(run, checkpoint_path)
             if run.finished and out.best_model is not None and run.best["state"] is None:
-                print(f"run {settings.run}: its best weights, now asked for (config best_weights, gradcam.run, "
-                      "feature_maps.run), were not kept or are gone: it is trained again", flush=True)
+                print(f"run {settings.run}: its best.pt is asked for, but the record holds no best weights (they were "
+                      "not kept when it ran, or its best-kept.pt is gone, as said above): it is trained again from "
+                      "epoch 0", flush=True)
                 run = shared = build_run(settings, images, catalog, weights_path, class_names, shared)
             elif run.finished:
                 print(f"run {settings.run}: its outputs are written again from {checkpoint_path.name}"

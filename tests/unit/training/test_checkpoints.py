@@ -188,8 +188,8 @@ def test_kept_best_weights_that_are_gone_or_of_another_epoch(tiny_study, tmp_pat
                         threads=1, progress=False)[0]
     printed = capsys.readouterr().out
     assert f"{kept}, where the run kept its best weights, is gone" in printed
-    assert "run 0: its best weights, now asked for (config best_weights, gradcam.run, feature_maps.run), were not " \
-           "kept or are gone: it is trained again" in printed
+    assert "run 0: its best.pt is asked for, but the record holds no best weights (they were not kept when it ran, " \
+           "or its best-kept.pt is gone, as said above): it is trained again from epoch 0" in printed
     assert "without training" not in printed
     pd.testing.assert_frame_equal(first.drop(columns=TIMING), again.drop(columns=TIMING))
     assert kept.samefile(out.best_model)
@@ -219,7 +219,7 @@ def test_best_weights_asked_for_after_a_run_finished_without_them_train_it_again
     capsys.readouterr()
     train_group([alone], tiny_study / "images.npy", tiny_study / "catalog.parquet", [wanted], None, CLASSES,
                 threads=1, progress=False)
-    assert "run 0: its best weights, now asked for" in capsys.readouterr().out
+    assert "run 0: its best.pt is asked for, but the record holds no best weights" in capsys.readouterr().out
     assert torch.load(tmp_path / "best.pt", weights_only=False)["model"]
 
 
