@@ -145,11 +145,14 @@ def test_a_training_job_stopped_by_its_time_limit_resumes_from_the_batch_it_stop
         return [snakemake_exe, f"{run_folder}/metrics.parquet", "-s", str(root / "Snakefile"), "--configfile",
                 str(path)]
 
+    def seconds_per_epoch(folder: Path) -> float:
+        """The median wall seconds of an epoch (the first, which warms up, left out) of the run made in `folder`."""
+        return pd.read_parquet(folder / run_folder / "metrics.parquet")["seconds"].iloc[1:].median()
+
     calibration = subprocess.run(configured(CALIBRATION_EPOCHS) + ["-d", str(tmp_path / "calibration"), "--cores",
                                                                    "2"], capture_output=True, text=True, timeout=600)
     assert calibration.returncode == 0, calibration.stderr[-3000:]
-    seconds = pd.read_parquet(tmp_path / "calibration" / run_folder / "metrics.parquet")["seconds"].iloc[1:].median()
-    epochs = max(CALIBRATION_EPOCHS, math.ceil(TRAINING_SECONDS / seconds))
+    epochs = max(CALIBRATION_EPOCHS, math.ceil(TRAINING_SECONDS / seconds_per_epoch(tmp_path / "calibration")))
 
     # Every kill that came while training could be stopped (from when the script had caught the signals, as it
     # says first thing in the SLURM job's log, until the rule had finished) was caught: it wrote where it stopped
@@ -190,8 +193,7 @@ def test_a_training_job_stopped_by_its_time_limit_resumes_from_the_batch_it_stop
         # No kill came mid-training: the machine trained faster than the short run measured (its load fell, or
         # the run's training ended just before the limit). Nothing was checked: again from nothing, sized from
         # the speed this run had under SLURM (1.5 times the limit's training), at least twice the epochs.
-        under_slurm = pd.read_parquet(folder / run_folder / "metrics.parquet")["seconds"].iloc[1:].median()
-        tried, epochs = epochs, max(2 * epochs, math.ceil(1.5 * TRAINING_SECONDS / under_slurm))
+        tried, epochs = epochs, max(2 * epochs, math.ceil(1.5 * TRAINING_SECONDS / seconds_per_epoch(folder)))
         print(f"{tried} epochs: no attempt was stopped mid-training ({states}); again with {epochs}")
     assert stops, f"in {SIZINGS} sizings up to {tried} epochs no attempt was stopped mid-training"
 
