@@ -11,16 +11,18 @@ All functions take a resolved config (config.resolve_config).
 from __future__ import annotations
 
 import copy
+import difflib
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .config import ConfigError, resolve_config
+from .config import ConfigError, resolve_config, schema_defaults
 from .data.kinds import check_data, data_kind
 from .figures import FIGURES, check_options
-from .models.registry import ARCHITECTURES, is_timm, sha256_record, timm_model_name, weights_file_name
+from .models.registry import ARCHITECTURES, is_timm, sha256_record, timm_has, timm_model_name, weights_file_name
+from .models.timm_models import TIMM_MODELS, TIMM_VERSION
 from .papers import fu, schneider2023, zhu2019
 from .tables import TABLES
 from .training.settings import TrainSettings
@@ -408,9 +410,64 @@ def _check_architectures(config: Mapping) -> list[str]:
             if not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)?", timm_model_name(name)):
                 problems.append(f"models.{model}.architecture: {name!r} is not timm/<a timm model name>, "
                                 "e.g. timm/convnext_nano")
+            elif not timm_has(name):
+                close = difflib.get_close_matches(timm_model_name(name).split(".")[0], TIMM_MODELS, n=3)
+                problems.append(f"models.{model}.architecture: {name!r} is not a model of timm {TIMM_VERSION}"
+                                + (f"; close: {', '.join('timm/' + c for c in close)}" if close else "")
+                                + " (timm.list_models() lists them all)")
         elif name not in ARCHITECTURES:
-            problems.append(f"models.{model}.architecture: unknown architecture {name!r}; known: "
-                            f"{sorted(ARCHITECTURES)}, or timm/<model> for any timm model")
+            close = difflib.get_close_matches(name, ARCHITECTURES, n=1)
+            problems.append(f"models.{model}.architecture: unknown architecture {name!r}"
+                            + (f" (did you mean {close[0]!r}?)" if close else "")
+                            + f"; choose one of {sorted(ARCHITECTURES)}, or timm/<model> for any timm model")
+    return problems
+
+
+def _check_crop(config: Mapping) -> list[str]:
+    """training.crop_size against what each model's network takes (models/registry.py): its smallest input, the
+    one side a vision transformer takes, and with gradcam on, the side whose Grad-CAM map is 2x2 or more. A timm
+    model's sides are checked by the job that builds it (timm imports torch)."""
+    crop, problems = config["training"]["crop_size"], []
+    for model, spec in config["models"].items():
+        entry = ARCHITECTURES.get(spec["architecture"])
+        if entry is None:
+            continue
+        if entry.only_input is not None and crop != entry.only_input:
+            problems.append(f"training.crop_size: {crop} px, but models.{model} is a {spec['architecture']}, "
+                            f"which takes {entry.only_input} px crops only")
+        elif entry.smallest_input is not None and crop < entry.smallest_input:
+            problems.append(f"training.crop_size: {crop} px is too small for models.{model} "
+                            f"({spec['architecture']} runs on {entry.smallest_input} px or more)")
+        elif (config["gradcam"] is not None and entry.gradcam_smallest_input is not None
+              and crop < entry.gradcam_smallest_input):
+            problems.append(f"training.crop_size: {crop} px is too small for the Grad-CAM of models.{model} "
+                            f"({spec['architecture']}'s layer {entry.gradcam_layer} is a single pixel below "
+                            f"{entry.gradcam_smallest_input} px); use {entry.gradcam_smallest_input} px or more, "
+                            "or set gradcam: null")
+    return problems
+
+
+def _check_budgets(config: Mapping) -> list[str]:
+    """Budgets the config sets that no run can read: analysis.budgets longer than every run (checked when they
+    differ from the schema's default; the default's long budgets are left out, as the captions say), and
+    figures.budget_gains.budgets not read off the curves or not shorter than any model's epochs."""
+    problems = []
+    epochs = sorted({spec["epochs"] for spec in config["models"].values()})
+    longest = max(epochs + ([config["long_runs"]["epochs"]] if long_run_numbers(config) else []))
+    chosen = config["analysis"]["budgets"]
+    if chosen != schema_defaults("analysis")["budgets"]:
+        beyond = [b for b in chosen if b > longest]
+        if beyond:
+            problems.append(f"analysis.budgets: {beyond} are longer than any run trains ({longest} epochs at most); "
+                            "a budget is read off a run's first epochs")
+    gain_budgets = config["figures"].get("budget_gains", {}).get("budgets")
+    for budget in gain_budgets or ():
+        if budget >= epochs[-1]:
+            problems.append(f"figures.budget_gains.budgets: {budget} is not shorter than any model's epochs "
+                            f"({', '.join(map(str, epochs))}): no model gains anything over it")
+        elif budget not in analysis_budgets(config):
+            problems.append(f"figures.budget_gains.budgets: {budget} is not read off the curves; add it to "
+                            f"analysis.budgets ({chosen})")
     return problems
 
 
@@ -472,6 +529,8 @@ def check_config(config: Mapping) -> None:
             problems.append(f"models.{model}.weights: zoobot's encoders are timm models; set architecture to "
                             f"timm/<model> (e.g. timm/convnext_nano), not {spec['architecture']!r}")
     problems += _check_training(config)
+    problems += _check_crop(config)
+    problems += _check_budgets(config)
     if 1.0 not in train_fractions(config):
         problems.append(f"splits.train_fractions: {config['splits']['train_fractions']} lacks 1.0 (all the labels), "
                         "which every table of the study reads")

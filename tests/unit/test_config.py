@@ -68,6 +68,26 @@ def test_schema_rejects_bad_input_naming_the_key(root, demo, change, key):
          "figures.peak_histograms.binz: peak_histograms.draw\\(\\) has no option 'binz'; its options: \\['bins'\\]"),
         (lambda c: c["data"]["mock"].update(image_size_min=200), "data.mock.image_size_min is larger"),
         (lambda c: c.update(classes=["a", "b"]), "classes: the mock sample has the classes"),
+        # what fails in a training or figure job unless the config check refuses it (issue 31)
+        (lambda c: c["models"]["efficientnet_lite0-scratch"].update(architecture="timm/mnv3s"),
+         "models.efficientnet_lite0-scratch.architecture: 'timm/mnv3s' is not a model of timm 1"),
+        (lambda c: c["models"]["efficientnet_lite0-scratch"].update(architecture="timm/mobilenetv3_smal"),
+         "'timm/mobilenetv3_smal' is not a model of timm .*; close: timm/mobilenetv3_small_"),
+        (lambda c: c["training"].update(crop_size=16),
+         r"training.crop_size: 16 px is too small for models.efficientnet_lite0-imagenet \(efficientnet_lite0 runs "
+         r"on 32 px or more\)"),
+        (lambda c: c["models"]["efficientnet_lite0-scratch"].update(architecture="vit_b_16"),
+         "training.crop_size: 64 px, but models.efficientnet_lite0-scratch is a vit_b_16, which takes 224 px crops "
+         "only"),
+        (lambda c: (c.update(gradcam={}), c["training"].update(crop_size=48)),
+         "training.crop_size: 48 px is too small for the Grad-CAM of models.efficientnet_lite0-imagenet "
+         r"\(efficientnet_lite0's layer _bn1 is a single pixel below 64 px\); use 64 px or more, or set gradcam: null"),
+        (lambda c: c["analysis"].update(budgets=[2, 4, 8, 50]),
+         r"analysis.budgets: \[50\] are longer than any run trains \(8 epochs at most\)"),
+        (lambda c: c["figures"]["budget_gains"].update(budgets=[8, 2]),
+         r"figures.budget_gains.budgets: 8 is not shorter than any model's epochs \(8\): no model gains"),
+        (lambda c: c["figures"].update(budget_gains={"budgets": [3]}),
+         r"figures.budget_gains.budgets: 3 is not read off the curves; add it to analysis.budgets \(\[2, 4, 8\]\)"),
     ],
 )
 def test_semantic_checks_name_the_key(demo, change, message):
@@ -75,6 +95,15 @@ def test_semantic_checks_name_the_key(demo, change, message):
     change(bad)
     with pytest.raises(ConfigError, match=message):
         resolve(bad)
+
+
+def test_default_budgets_beyond_a_short_study_are_no_error(demo):
+    """The schema's analysis.budgets (up to 1,000 epochs) and budget_gains' default budgets fit any study: the
+    long budgets are left out of the peak tables, as their captions say, and the figure picks budgets that fit."""
+    short = copy.deepcopy(demo)
+    del short["analysis"], short["figures"]
+    resolved = resolve(short)
+    assert resolved["analysis"]["budgets"][-1] == 1000
 
 
 def test_a_misspelt_figure_option_stops_the_workflow_at_parse_time(root, tmp_path, snakemake_exe, demo):

@@ -350,7 +350,7 @@ def test_label_budgets_add_jobs_per_fraction_with_their_own_folders_and_settings
 
 def three_arms(demo, architecture="timm/convnext_nano"):
     config = copy.deepcopy(demo)
-    config["models"] = {f"convnext_nano-{weights}": {"architecture": architecture, "weights": weights, "epochs": 2}
+    config["models"] = {f"convnext_nano-{weights}": {"architecture": architecture, "weights": weights, "epochs": 8}
                         for weights in ("zoobot", "imagenet", "none")}
     return config
 
