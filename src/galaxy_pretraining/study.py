@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .analysis.curves import gain_budgets
 from .config import ConfigError, resolve_config, schema_defaults
 from .data.kinds import check_data, data_kind
 from .figures import FIGURES, check_options
@@ -648,8 +649,37 @@ def label_budget_note(config: Mapping) -> str:
 PAPERS = (schneider2023, fu, zhu2019)
 
 
+def left_out_note(config: Mapping, name: str) -> str:
+    """What the config leaves out of a table or figure, for its caption ("" where nothing is): budgets longer than
+    a model trains (peak tables, Table 1), the budgets the budget-gain figure compares, and pairs without an
+    equal-budget gain (a scratch model trained fewer epochs than its pretrained one)."""
+    epochs = {model: spec["epochs"] for model, spec in config["models"].items()}
+    notes = []
+    if name in ("peak_accuracy", "table1_budgets"):
+        for trained in sorted(set(epochs.values())):
+            beyond = [b for b in config["analysis"]["budgets"] if b > trained]
+            if beyond:
+                models = ", ".join(m for m, e in epochs.items() if e == trained)
+                notes.append(f"Budgets longer than {models} trains ({trained} epochs) are left out for it: "
+                             f"{', '.join(map(str, beyond))}.")
+    if name == "budget_gains":
+        chosen = config["figures"].get("budget_gains", {}).get("budgets")
+        budgets = chosen if chosen is not None else gain_budgets(analysis_budgets(config), list(epochs.values()))
+        how = "figures.budget_gains.budgets" if chosen is not None else \
+            "by default the two longest of analysis.budgets shorter than every model's epochs"
+        notes.append(f"Budgets compared: {', '.join(map(str, budgets))} ({how})." if budgets else
+                     f"No budget compared: none of analysis.budgets is shorter than every model's epochs ({how}).")
+    if name in ("gains", "sign_tests", "equal_budget_gain"):
+        for pretrained, scratch in model_pairs(config):
+            if epochs[scratch] < epochs[pretrained]:
+                notes.append(f"No equal-budget gain for {pretrained} - {scratch}: {scratch} trains {epochs[scratch]} "
+                             f"epochs, fewer than {pretrained}'s {epochs[pretrained]}.")
+    return "".join(" " + note for note in notes)
+
+
 def _caption(config: Mapping, name: str, description: str) -> str:
     """A table's or figure's caption; a study's published numbers only in that study's comparison."""
+    description += left_out_note(config, name)
     if _about_label_budgets(name):
         return f"{description} {label_budget_note(config)}"
     for paper in PAPERS:

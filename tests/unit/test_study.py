@@ -391,3 +391,22 @@ def test_freezing_a_zoobot_encoder_is_allowed(demo):
     config = three_arms(demo)
     config["models"]["convnext_nano-zoobot"]["frozen_share"] = 1.0
     study.resolve(config)
+
+
+# --- what a table or figure leaves out, its caption says (issue 31) ----------------------------
+
+
+def test_captions_say_which_budgets_and_pairs_the_config_leaves_out(paper, demo):
+    assert ("Budgets longer than alexnet-imagenet trains (200 epochs) are left out for it: 400, 1000."
+            in study.table_caption(paper, "table1_budgets"))
+    assert "Budgets compared: 50, 20 (by default" in study.figure_caption(paper, "budget_gains")
+    short = copy.deepcopy(demo)
+    short["figures"] = {}
+    short["models"]["efficientnet_lite0-scratch"]["epochs"] = 4
+    short = study.resolve(short)
+    assert "Budgets compared: 2 (by default the two longest of analysis.budgets shorter than every model's epochs)." \
+        in study.figure_caption(short, "budget_gains")
+    note = ("No equal-budget gain for efficientnet_lite0-imagenet - efficientnet_lite0-scratch: efficientnet_lite0-scratch "
+            "trains 4 epochs, fewer than efficientnet_lite0-imagenet's 8.")
+    assert note in study.figure_caption(short, "equal_budget_gain") and note in study.table_caption(short, "sign_tests")
+    assert "left out" not in study.table_caption(demo, "table1_budgets")  # the demo's budgets all fit its 8 epochs
