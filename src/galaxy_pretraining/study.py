@@ -510,6 +510,25 @@ def _check_training(config: Mapping) -> list[str]:
     return problems
 
 
+# What a study needs for the tables made only in some studies (TableStep.when), as a user sets it.
+_NEEDS = {"pairs": "a model with pretrained weights and one from scratch of the same architecture",
+          "long_runs": "long_runs.runs", "frozen_shares": "a model with frozen_share above 0",
+          "label_budgets": "splits.train_fractions below 1.0",
+          "label_budget_pairs": "splits.train_fractions below 1.0 and a pretrained and a scratch model of one "
+                                "architecture",
+          "test_sides": "training.scale_jitter", "zhu2019": "Zhu et al.'s protocol",
+          "zhu2019_ours": "Zhu et al.'s protocol"}
+
+
+def _check_figure_drawn(config: Mapping, name: str) -> list[str]:
+    """Options for a figure this study does not draw (they would be ignored without a word)."""
+    if name in figure_names(config):
+        return []
+    needs = sorted({_NEEDS[TABLES[t].when] for t in FIGURES[name].tables.values()
+                    if t in TABLES and TABLES[t].when is not None and not _study_has(config, TABLES[t].when)})
+    return [f"figures.{name}: this study draws no {name} figure (it needs {'; '.join(needs)}); remove its options"]
+
+
 def check_config(config: Mapping) -> None:
     """Checks the schema cannot express; each error names the key at fault."""
     problems = []
@@ -539,7 +558,7 @@ def check_config(config: Mapping) -> None:
         problems.append(f"analysis.example_run: run {example_run(config)} is not among the configured runs "
                         f"(splits.runs gives {run_numbers(config)[:3]}...)")
     for name, options in config["figures"].items():
-        problems += check_options(name, options)
+        problems += check_options(name, options) or _check_figure_drawn(config, name)
     for key in MODEL_FIGURE_MODULES:
         if config[key] is not None and model_figure_run(config, key) not in run_numbers(config):
             problems.append(f"{key}.run: run {model_figure_run(config, key)} is not among the configured runs")

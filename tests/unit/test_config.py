@@ -88,6 +88,9 @@ def test_schema_rejects_bad_input_naming_the_key(root, demo, change, key):
          r"figures.budget_gains.budgets: 8 is not shorter than any model's epochs \(8\): no model gains"),
         (lambda c: c["figures"].update(budget_gains={"budgets": [3]}),
          r"figures.budget_gains.budgets: 3 is not read off the curves; add it to analysis.budgets \(\[2, 4, 8\]\)"),
+        (lambda c: c["figures"].update(label_budget={}),
+         r"figures.label_budget: this study draws no label_budget figure \(it needs splits.train_fractions below "
+         r"1.0\); remove its options"),
     ],
 )
 def test_semantic_checks_name_the_key(demo, change, message):
