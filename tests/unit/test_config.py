@@ -100,6 +100,18 @@ def test_semantic_checks_name_the_key(demo, change, message):
         resolve(bad)
 
 
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.pop("irregular+misc"),
+     r"data.folder.class_map: gives no raw label for the classes \['irregular\+misc'\], so no galaxy could be of them"),
+    (lambda m: m["elliptical"].append(3), "data.folder.class_map: the raw label 3 is mapped to elliptical and to spiral"),
+])
+def test_a_class_map_that_cannot_label_the_classes_is_refused_naming_the_key(root, change, message):
+    config = yaml.safe_load((root / "config/gz1-sdss.yaml").read_text())
+    change(config["data"]["folder"]["class_map"])
+    with pytest.raises(ConfigError, match=message):
+        resolve(config)
+
+
 def test_default_budgets_beyond_a_short_study_are_no_error(demo):
     """The schema's analysis.budgets (up to 1,000 epochs) and budget_gains' default budgets fit any study: the
     long budgets are left out of the peak tables, as their captions say, and the figure picks budgets that fit."""
