@@ -14,13 +14,15 @@ def model_epochs(standard, models) -> dict[str, int]:
             if (standard["model"] == model).any()}
 
 
-def no_gain_reason(epochs: dict[str, int], budget: int | None) -> str:
-    """Why a panel has no gain: no model trains longer than its budget, or (budget None) no budget is shorter
-    than every model's epochs."""
+def no_gain_reason(epochs: dict[str, int], budget: int | None, read: set[int] | None = None) -> str:
+    """Why a panel has no gain: no model trains longer than its budget, its budget is not among those `read` off
+    the curves, or (budget None) no budget is shorter than every model's epochs."""
     trained = " and ".join(str(e) for e in sorted(set(epochs.values())))
     if budget is None:
         return (f"no budget of analysis.budgets is shorter than the models' epochs\n(they train {trained}); "
                 "set figures.budget_gains.budgets")
+    if read is not None and budget not in read and budget < max(epochs.values()):
+        return f"budget {budget} was not read off the curves\n(add it to analysis.budgets)"
     return f"no run trained longer than {budget} epochs\n(the models train {trained})"
 
 
@@ -40,7 +42,7 @@ def draw(peaks, models, budgets=None, bins=20):
             if budget in own.columns and budget < full:
                 gains[model] = (full, (own[full] - own[budget]) * 100)
         if not gains:
-            explain_empty(ax, no_gain_reason(epochs, budget))
+            explain_empty(ax, no_gain_reason(epochs, budget, set(standard["budget"])))
             continue
         edges = shared_bins([gain for _, gain in gains.values()], bins)
         for model, (full, gain) in gains.items():

@@ -224,6 +224,9 @@ def test_budget_gains_with_no_run_past_its_budget_says_why_on_the_axes(tables):
     assert figure.axes[0].texts[0].get_visible() and not figure.axes[0].patches  # the text, no bars
     assert figure.axes[1].patches  # the 2-epoch panel draws its gains
     matplotlib.pyplot.close(figure)
+    figure = budget_gains.draw(peaks, MODELS, budgets=[3])
+    assert texts(figure) == ["budget 3 was not read off the curves\n(add it to analysis.budgets)"]
+    matplotlib.pyplot.close(figure)
     only_full = peaks[peaks["budget"] == EPOCHS]  # analysis.budgets all at or beyond the epochs
     figure = budget_gains.draw(only_full, MODELS)
     assert texts(figure) == ["no budget of analysis.budgets is shorter than the models' epochs\n(they train 6); "
