@@ -461,8 +461,8 @@ def _check_budgets(config: Mapping) -> list[str]:
         if beyond:
             problems.append(f"analysis.budgets: {beyond} are longer than any run trains ({longest} epochs at most); "
                             "a budget is read off a run's first epochs")
-    gain_budgets = config["figures"].get("budget_gains", {}).get("budgets")
-    for budget in gain_budgets or ():
+    compared = config["figures"].get("budget_gains", {}).get("budgets")
+    for budget in compared or ():
         if budget >= epochs[-1]:
             problems.append(f"figures.budget_gains.budgets: {budget} is not shorter than any model's epochs "
                             f"({', '.join(map(str, epochs))}): no model gains anything over it")
@@ -675,12 +675,15 @@ def left_out_note(config: Mapping, name: str) -> str:
     epochs = {model: spec["epochs"] for model, spec in config["models"].items()}
     notes = []
     if name in ("peak_accuracy", "table1_budgets"):
-        for trained in sorted(set(epochs.values())):
+        groups = [(", ".join(m for m, e in epochs.items() if e == trained), trained)
+                  for trained in sorted(set(epochs.values()))]
+        if long_run_numbers(config):
+            groups.append(("the long runs", config["long_runs"]["epochs"]))
+        for runs, trained in groups:
             beyond = [b for b in config["analysis"]["budgets"] if b > trained]
             if beyond:
-                models = ", ".join(m for m, e in epochs.items() if e == trained)
-                notes.append(f"Budgets longer than {models} trains ({trained} epochs) are left out for it: "
-                             f"{', '.join(map(str, beyond))}.")
+                notes.append(f"Budgets longer than {trained} epochs are left out of the {trained}-epoch runs of "
+                             f"{runs}: {', '.join(map(str, beyond))}.")
     if name == "budget_gains":
         chosen = config["figures"].get("budget_gains", {}).get("budgets")
         budgets = chosen if chosen is not None else gain_budgets(analysis_budgets(config), list(epochs.values()))
