@@ -510,6 +510,27 @@ def _check_training(config: Mapping) -> list[str]:
     return problems
 
 
+def _check_epochs(config: Mapping) -> list[str]:
+    """Settings counted in epochs that no run reaches: lr_schedule milestones (unit: epochs) at or past the longest
+    run (the rate would never drop), and long runs no longer than a model's standard runs."""
+    problems = []
+    epochs = {model: spec["epochs"] for model, spec in config["models"].items()}
+    long = config["long_runs"]["epochs"] if long_run_numbers(config) else None
+    longest = max([*epochs.values(), long or 0])
+    schedule = config["training"]["lr_schedule"]
+    if schedule is not None and schedule["unit"] == "epochs":
+        never = [m for m in schedule["milestones"] if m >= longest]
+        if never:
+            problems.append(f"training.lr_schedule.milestones: {never} (epochs) are not before the last epoch of any "
+                            f"run ({longest} at most): the rate would never drop there")
+    if long is not None:
+        short = [model for model, e in epochs.items() if e >= long]
+        if short:
+            problems.append(f"long_runs.epochs: {long}, but {', '.join(f'models.{m}' for m in short)} already train "
+                            f"{max(epochs[m] for m in short)} epochs; long runs train past the models' epochs")
+    return problems
+
+
 # What a study needs for the tables made only in some studies (TableStep.when), as a user sets it.
 _NEEDS = {"pairs": "a model with pretrained weights and one from scratch of the same architecture",
           "long_runs": "long_runs.runs", "frozen_shares": "a model with frozen_share above 0",
@@ -551,6 +572,7 @@ def check_config(config: Mapping) -> None:
     problems += _check_training(config)
     problems += _check_crop(config)
     problems += _check_budgets(config)
+    problems += _check_epochs(config)
     if 1.0 not in train_fractions(config):
         problems.append(f"splits.train_fractions: {config['splits']['train_fractions']} lacks 1.0 (all the labels), "
                         "which every table of the study reads")

@@ -91,6 +91,12 @@ def test_schema_rejects_bad_input_naming_the_key(root, demo, change, key):
         (lambda c: c["figures"].update(label_budget={}),
          r"figures.label_budget: this study draws no label_budget figure \(it needs splits.train_fractions below "
          r"1.0\); remove its options"),
+        (lambda c: c["training"].update(lr_schedule={"milestones": [4, 8], "unit": "epochs"}),
+         r"training.lr_schedule.milestones: \[8\] \(epochs\) are not before the last epoch of any run \(8 at "
+         r"most\): the rate would never drop there"),
+        (lambda c: c.update(long_runs={"runs": [1], "epochs": 8}),
+         "long_runs.epochs: 8, but models.efficientnet_lite0-imagenet, models.efficientnet_lite0-scratch already "
+         "train 8 epochs"),
     ],
 )
 def test_semantic_checks_name_the_key(demo, change, message):
