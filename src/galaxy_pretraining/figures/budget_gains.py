@@ -1,6 +1,7 @@
 """What longer training buys each model: its peak accuracy at its full budget minus at shorter budgets (by
 default the two longest budgets of analysis.budgets shorter than every model's epochs; figures.budget_gains.budgets
-chooses others). A panel with no model trained longer than its budget says so."""
+chooses others). A panel names the models trained no longer than its budget, and says so where that is all.
+"""
 
 from ..analysis.curves import gain_budgets
 from .plotting import COLUMN_WIDTH, explain_empty, model_colours, plt, shared_bins, sns, style
@@ -44,6 +45,10 @@ def draw(peaks, models, budgets=None, bins=20):
         if not gains:
             explain_empty(ax, no_gain_reason(epochs, budget, set(standard["budget"])))
             continue
+        shorter = [f"{model} (trains {full})" for model, full in epochs.items() if model not in gains]
+        if shorter:
+            ax.text(0.02, 0.98, f"no gain over {budget} epochs:\n" + "\n".join(shorter), transform=ax.transAxes,
+                    ha="left", va="top", fontsize="x-small", color="0.25")
         edges = shared_bins([gain for _, gain in gains.values()], bins)
         for model, (full, gain) in gains.items():
             ax.hist(gain, bins=edges, color=colours[model], alpha=0.6, label=f"{model}: {full} vs {budget}")

@@ -234,6 +234,19 @@ def test_budget_gains_with_no_run_past_its_budget_says_why_on_the_axes(tables):
     matplotlib.pyplot.close(figure)
 
 
+def test_budget_gains_names_a_model_that_trains_no_longer_than_the_budget(tables):
+    from galaxy_pretraining.figures import budget_gains
+
+    peaks = pd.read_parquet(tables["peak_accuracy"])
+    scratch = peaks["model"] == MODELS[1]
+    peaks = peaks[~scratch | (peaks["budget"] <= 4)].copy()  # the scratch model as if it trained 4 epochs
+    peaks.loc[peaks["model"] == MODELS[1], "epochs"] = 4
+    figure = budget_gains.draw(peaks, MODELS, budgets=[4, 2])
+    assert [t.get_text() for t in figure.axes[0].texts] == [f"no gain over 4 epochs:\n{MODELS[1]} (trains 4)"]
+    assert not figure.axes[1].texts
+    matplotlib.pyplot.close(figure)
+
+
 def test_equal_budget_gain_names_a_pair_whose_scratch_model_trains_fewer_epochs(tables):
     from galaxy_pretraining.figures import equal_budget_gain
 
