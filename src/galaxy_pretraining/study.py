@@ -11,16 +11,19 @@ All functions take a resolved config (config.resolve_config).
 from __future__ import annotations
 
 import copy
+import difflib
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .config import ConfigError, resolve_config
+from .analysis.curves import gain_budgets
+from .config import ConfigError, resolve_config, schema_defaults
 from .data.kinds import check_data, data_kind
 from .figures import FIGURES, check_options
-from .models.registry import ARCHITECTURES, is_timm, sha256_record, timm_model_name, weights_file_name
+from .models.registry import ARCHITECTURES, is_timm, sha256_record, timm_has, timm_model_name, weights_file_name
+from .models.timm_models import TIMM_MODELS, TIMM_VERSION
 from .papers import fu, schneider2023, zhu2019
 from .tables import TABLES
 from .training.settings import TrainSettings
@@ -408,9 +411,64 @@ def _check_architectures(config: Mapping) -> list[str]:
             if not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)?", timm_model_name(name)):
                 problems.append(f"models.{model}.architecture: {name!r} is not timm/<a timm model name>, "
                                 "e.g. timm/convnext_nano")
+            elif not timm_has(name):
+                close = difflib.get_close_matches(timm_model_name(name).split(".")[0], TIMM_MODELS, n=3)
+                problems.append(f"models.{model}.architecture: {name!r} is not a model of timm {TIMM_VERSION}"
+                                + (f"; close: {', '.join('timm/' + c for c in close)}" if close else "")
+                                + " (timm.list_models() lists them all)")
         elif name not in ARCHITECTURES:
-            problems.append(f"models.{model}.architecture: unknown architecture {name!r}; known: "
-                            f"{sorted(ARCHITECTURES)}, or timm/<model> for any timm model")
+            close = difflib.get_close_matches(name, ARCHITECTURES, n=1)
+            problems.append(f"models.{model}.architecture: unknown architecture {name!r}"
+                            + (f" (did you mean {close[0]!r}?)" if close else "")
+                            + f"; choose one of {sorted(ARCHITECTURES)}, or timm/<model> for any timm model")
+    return problems
+
+
+def _check_crop(config: Mapping) -> list[str]:
+    """training.crop_size against what each model's network takes (models/registry.py): its smallest input, the
+    one side a vision transformer takes, and with gradcam on, the side whose Grad-CAM map is 2x2 or more. A timm
+    model's sides are checked by the job that builds it (timm imports torch)."""
+    crop, problems = config["training"]["crop_size"], []
+    for model, spec in config["models"].items():
+        entry = ARCHITECTURES.get(spec["architecture"])
+        if entry is None:
+            continue
+        if entry.only_input is not None and crop != entry.only_input:
+            problems.append(f"training.crop_size: {crop} px, but models.{model} is a {spec['architecture']}, "
+                            f"which takes {entry.only_input} px crops only")
+        elif entry.smallest_input is not None and crop < entry.smallest_input:
+            problems.append(f"training.crop_size: {crop} px is too small for models.{model} "
+                            f"({spec['architecture']} runs on {entry.smallest_input} px or more)")
+        elif (config["gradcam"] is not None and entry.gradcam_smallest_input is not None
+              and crop < entry.gradcam_smallest_input):
+            problems.append(f"training.crop_size: {crop} px is too small for the Grad-CAM of models.{model} "
+                            f"({spec['architecture']}'s layer {entry.gradcam_layer} is a single pixel below "
+                            f"{entry.gradcam_smallest_input} px); use {entry.gradcam_smallest_input} px or more, "
+                            "or set gradcam: null")
+    return problems
+
+
+def _check_budgets(config: Mapping) -> list[str]:
+    """Budgets the config sets that no run can read: analysis.budgets longer than every run (checked when they
+    differ from the schema's default; the default's long budgets are left out, as the captions say), and
+    figures.budget_gains.budgets not read off the curves or not shorter than any model's epochs."""
+    problems = []
+    epochs = sorted({spec["epochs"] for spec in config["models"].values()})
+    longest = max(epochs + ([config["long_runs"]["epochs"]] if long_run_numbers(config) else []))
+    chosen = config["analysis"]["budgets"]
+    if chosen != schema_defaults("analysis")["budgets"]:
+        beyond = [b for b in chosen if b > longest]
+        if beyond:
+            problems.append(f"analysis.budgets: {beyond} are longer than any run trains ({longest} epochs at most); "
+                            "a budget is read off a run's first epochs")
+    compared = config["figures"].get("budget_gains", {}).get("budgets")
+    for budget in compared or ():
+        if budget >= epochs[-1]:
+            problems.append(f"figures.budget_gains.budgets: {budget} is not shorter than any model's epochs "
+                            f"({', '.join(map(str, epochs))}): no model gains anything over it")
+        elif budget not in analysis_budgets(config):
+            problems.append(f"figures.budget_gains.budgets: {budget} is not read off the curves; add it to "
+                            f"analysis.budgets ({chosen})")
     return problems
 
 
@@ -452,6 +510,46 @@ def _check_training(config: Mapping) -> list[str]:
     return problems
 
 
+def _check_epochs(config: Mapping) -> list[str]:
+    """Settings counted in epochs that no run reaches: lr_schedule milestones (unit: epochs) at or past the longest
+    run (the rate would never drop), and long runs no longer than a model's standard runs."""
+    problems = []
+    epochs = {model: spec["epochs"] for model, spec in config["models"].items()}
+    long = config["long_runs"]["epochs"] if long_run_numbers(config) else None
+    longest = max([*epochs.values(), long or 0])
+    schedule = config["training"]["lr_schedule"]
+    if schedule is not None and schedule["unit"] == "epochs":
+        never = [m for m in schedule["milestones"] if m >= longest]
+        if never:
+            problems.append(f"training.lr_schedule.milestones: {never} (epochs) are not before the last epoch of any "
+                            f"run ({longest} at most): the rate would never drop there")
+    if long is not None:
+        short = [model for model, e in epochs.items() if e >= long]
+        if short:
+            problems.append(f"long_runs.epochs: {long}, but {', '.join(f'models.{m}' for m in short)} already train "
+                            f"{max(epochs[m] for m in short)} epochs; long runs train past the models' epochs")
+    return problems
+
+
+# What a study needs for the tables made only in some studies (TableStep.when), as a user sets it.
+_NEEDS = {"pairs": "a model with pretrained weights and one from scratch of the same architecture",
+          "long_runs": "long_runs.runs", "frozen_shares": "a model with frozen_share above 0",
+          "label_budgets": "splits.train_fractions below 1.0",
+          "label_budget_pairs": "splits.train_fractions below 1.0 and a pretrained and a scratch model of one "
+                                "architecture",
+          "test_sides": "training.scale_jitter", "zhu2019": "Zhu et al.'s protocol",
+          "zhu2019_ours": "Zhu et al.'s protocol"}
+
+
+def _check_figure_drawn(config: Mapping, name: str) -> list[str]:
+    """Options for a figure this study does not draw (they would be ignored without a word)."""
+    if name in figure_names(config):
+        return []
+    needs = sorted({_NEEDS[TABLES[t].when] for t in FIGURES[name].tables.values()
+                    if t in TABLES and TABLES[t].when is not None and not _study_has(config, TABLES[t].when)})
+    return [f"figures.{name}: this study draws no {name} figure (it needs {'; '.join(needs)}); remove its options"]
+
+
 def check_config(config: Mapping) -> None:
     """Checks the schema cannot express; each error names the key at fault."""
     problems = []
@@ -472,6 +570,9 @@ def check_config(config: Mapping) -> None:
             problems.append(f"models.{model}.weights: zoobot's encoders are timm models; set architecture to "
                             f"timm/<model> (e.g. timm/convnext_nano), not {spec['architecture']!r}")
     problems += _check_training(config)
+    problems += _check_crop(config)
+    problems += _check_budgets(config)
+    problems += _check_epochs(config)
     if 1.0 not in train_fractions(config):
         problems.append(f"splits.train_fractions: {config['splits']['train_fractions']} lacks 1.0 (all the labels), "
                         "which every table of the study reads")
@@ -479,7 +580,7 @@ def check_config(config: Mapping) -> None:
         problems.append(f"analysis.example_run: run {example_run(config)} is not among the configured runs "
                         f"(splits.runs gives {run_numbers(config)[:3]}...)")
     for name, options in config["figures"].items():
-        problems += check_options(name, options)
+        problems += check_options(name, options) or _check_figure_drawn(config, name)
     for key in MODEL_FIGURE_MODULES:
         if config[key] is not None and model_figure_run(config, key) not in run_numbers(config):
             problems.append(f"{key}.run: run {model_figure_run(config, key)} is not among the configured runs")
@@ -589,8 +690,40 @@ def label_budget_note(config: Mapping) -> str:
 PAPERS = (schneider2023, fu, zhu2019)
 
 
+def left_out_note(config: Mapping, name: str) -> str:
+    """What the config leaves out of a table or figure, for its caption ("" where nothing is): budgets longer than
+    a model trains (peak tables, Table 1), the budgets the budget-gain figure compares, and pairs without an
+    equal-budget gain (a scratch model trained fewer epochs than its pretrained one)."""
+    epochs = {model: spec["epochs"] for model, spec in config["models"].items()}
+    notes = []
+    if name in ("peak_accuracy", "table1_budgets"):
+        groups = [(", ".join(m for m, e in epochs.items() if e == trained), trained)
+                  for trained in sorted(set(epochs.values()))]
+        if long_run_numbers(config):
+            groups.append(("the long runs", config["long_runs"]["epochs"]))
+        for runs, trained in groups:
+            beyond = [b for b in config["analysis"]["budgets"] if b > trained]
+            if beyond:
+                notes.append(f"Budgets longer than {trained} epochs are left out of the {trained}-epoch runs of "
+                             f"{runs}: {', '.join(map(str, beyond))}.")
+    if name == "budget_gains":
+        chosen = config["figures"].get("budget_gains", {}).get("budgets")
+        budgets = chosen if chosen is not None else gain_budgets(analysis_budgets(config), list(epochs.values()))
+        how = "figures.budget_gains.budgets" if chosen is not None else \
+            "by default the two longest of analysis.budgets shorter than every model's epochs"
+        notes.append(f"Budgets compared: {', '.join(map(str, budgets))} ({how})." if budgets else
+                     f"No budget compared: none of analysis.budgets is shorter than every model's epochs ({how}).")
+    if name in ("gains", "sign_tests", "equal_budget_gain"):
+        for pretrained, scratch in model_pairs(config):
+            if epochs[scratch] < epochs[pretrained]:
+                notes.append(f"No equal-budget gain for {pretrained} - {scratch}: {scratch} trains {epochs[scratch]} "
+                             f"epochs, fewer than {pretrained}'s {epochs[pretrained]}.")
+    return "".join(" " + note for note in notes)
+
+
 def _caption(config: Mapping, name: str, description: str) -> str:
     """A table's or figure's caption; a study's published numbers only in that study's comparison."""
+    description += left_out_note(config, name)
     if _about_label_budgets(name):
         return f"{description} {label_budget_note(config)}"
     for paper in PAPERS:

@@ -127,8 +127,9 @@ def test_real_data_path_against_local_vizier_and_cutout_servers(root, tmp_path, 
             vizier_server=server, cutout_url=cutouts.url, max_missing_fraction=0.1, requests_per_second=100,
             expected_class_counts={"elliptical": 2, "lenticular": 4, "spiral": 4, "irregular+misc": 4},
         )
-        config.update(study="na-local", image_size=32)
-        config["training"] = {"crop_size": 28}  # config/config.yaml states no training key: the paper's are the defaults
+        config.update(study="na-local", image_size=64)
+        # config/config.yaml states no training key: the paper's are the defaults; AlexNet takes 63 px or more
+        config["training"] = {"crop_size": 64}
         (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
         command = [snakemake_exe, "-s", str(root / "Snakefile"), "-d", str(tmp_path), "--configfile",
                    str(tmp_path / "config.yaml"), "--cores", "2", "results/na-local/images.npy"]

@@ -68,6 +68,35 @@ def test_schema_rejects_bad_input_naming_the_key(root, demo, change, key):
          "figures.peak_histograms.binz: peak_histograms.draw\\(\\) has no option 'binz'; its options: \\['bins'\\]"),
         (lambda c: c["data"]["mock"].update(image_size_min=200), "data.mock.image_size_min is larger"),
         (lambda c: c.update(classes=["a", "b"]), "classes: the mock sample has the classes"),
+        # what fails in a training or figure job unless the config check refuses it (issue 31)
+        (lambda c: c["models"]["efficientnet_lite0-scratch"].update(architecture="timm/mnv3s"),
+         "models.efficientnet_lite0-scratch.architecture: 'timm/mnv3s' is not a model of timm 1"),
+        (lambda c: c["models"]["efficientnet_lite0-scratch"].update(architecture="timm/mobilenetv3_smal"),
+         "'timm/mobilenetv3_smal' is not a model of timm .*; close: timm/mobilenetv3_small_"),
+        (lambda c: c["training"].update(crop_size=16),
+         r"training.crop_size: 16 px is too small for models.efficientnet_lite0-imagenet \(efficientnet_lite0 runs "
+         r"on 32 px or more\)"),
+        (lambda c: c["models"]["efficientnet_lite0-scratch"].update(architecture="vit_b_16"),
+         "training.crop_size: 64 px, but models.efficientnet_lite0-scratch is a vit_b_16, which takes 224 px crops "
+         "only"),
+        (lambda c: (c.update(gradcam={}), c["training"].update(crop_size=48)),
+         "training.crop_size: 48 px is too small for the Grad-CAM of models.efficientnet_lite0-imagenet "
+         r"\(efficientnet_lite0's layer _bn1 is a single pixel below 64 px\); use 64 px or more, or set gradcam: null"),
+        (lambda c: c["analysis"].update(budgets=[2, 4, 8, 50]),
+         r"analysis.budgets: \[50\] are longer than any run trains \(8 epochs at most\)"),
+        (lambda c: c["figures"]["budget_gains"].update(budgets=[8, 2]),
+         r"figures.budget_gains.budgets: 8 is not shorter than any model's epochs \(8\): no model gains"),
+        (lambda c: c["figures"].update(budget_gains={"budgets": [3]}),
+         r"figures.budget_gains.budgets: 3 is not read off the curves; add it to analysis.budgets \(\[2, 4, 8\]\)"),
+        (lambda c: c["figures"].update(label_budget={}),
+         r"figures.label_budget: this study draws no label_budget figure \(it needs splits.train_fractions below "
+         r"1.0\); remove its options"),
+        (lambda c: c["training"].update(lr_schedule={"milestones": [4, 8], "unit": "epochs"}),
+         r"training.lr_schedule.milestones: \[8\] \(epochs\) are not before the last epoch of any run \(8 at "
+         r"most\): the rate would never drop there"),
+        (lambda c: c.update(long_runs={"runs": [1], "epochs": 8}),
+         "long_runs.epochs: 8, but models.efficientnet_lite0-imagenet, models.efficientnet_lite0-scratch already "
+         "train 8 epochs"),
     ],
 )
 def test_semantic_checks_name_the_key(demo, change, message):
@@ -75,6 +104,27 @@ def test_semantic_checks_name_the_key(demo, change, message):
     change(bad)
     with pytest.raises(ConfigError, match=message):
         resolve(bad)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.pop("irregular+misc"),
+     r"data.folder.class_map: gives no raw label for the classes \['irregular\+misc'\], so no galaxy could be of them"),
+    (lambda m: m["elliptical"].append(3), "data.folder.class_map: the raw label 3 is mapped to elliptical and to spiral"),
+])
+def test_a_class_map_that_cannot_label_the_classes_is_refused_naming_the_key(root, change, message):
+    config = yaml.safe_load((root / "config/gz1-sdss.yaml").read_text())
+    change(config["data"]["folder"]["class_map"])
+    with pytest.raises(ConfigError, match=message):
+        resolve(config)
+
+
+def test_default_budgets_beyond_a_short_study_are_no_error(demo):
+    """The schema's analysis.budgets (up to 1,000 epochs) and budget_gains' default budgets fit any study: the
+    long budgets are left out of the peak tables, as their captions say, and the figure picks budgets that fit."""
+    short = copy.deepcopy(demo)
+    del short["analysis"], short["figures"]
+    resolved = resolve(short)
+    assert resolved["analysis"]["budgets"][-1] == 1000
 
 
 def test_a_misspelt_figure_option_stops_the_workflow_at_parse_time(root, tmp_path, snakemake_exe, demo):

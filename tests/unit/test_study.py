@@ -350,7 +350,7 @@ def test_label_budgets_add_jobs_per_fraction_with_their_own_folders_and_settings
 
 def three_arms(demo, architecture="timm/convnext_nano"):
     config = copy.deepcopy(demo)
-    config["models"] = {f"convnext_nano-{weights}": {"architecture": architecture, "weights": weights, "epochs": 2}
+    config["models"] = {f"convnext_nano-{weights}": {"architecture": architecture, "weights": weights, "epochs": 8}
                         for weights in ("zoobot", "imagenet", "none")}
     return config
 
@@ -391,3 +391,23 @@ def test_freezing_a_zoobot_encoder_is_allowed(demo):
     config = three_arms(demo)
     config["models"]["convnext_nano-zoobot"]["frozen_share"] = 1.0
     study.resolve(config)
+
+
+# --- what a table or figure leaves out, its caption says (issue 31) ----------------------------
+
+
+def test_captions_say_which_budgets_and_pairs_the_config_leaves_out(paper, demo):
+    caption = study.table_caption(paper, "table1_budgets")
+    assert "Budgets longer than 200 epochs are left out of the 200-epoch runs of alexnet-imagenet: 400, 1000." in caption
+    assert "long runs" not in caption  # they train 1,000 epochs, the longest budget
+    assert "Budgets compared: 50, 20 (by default" in study.figure_caption(paper, "budget_gains")
+    short = copy.deepcopy(demo)
+    short["figures"] = {}
+    short["models"]["efficientnet_lite0-scratch"]["epochs"] = 4
+    short = study.resolve(short)
+    assert "Budgets compared: 2 (by default the two longest of analysis.budgets shorter than every model's epochs)." \
+        in study.figure_caption(short, "budget_gains")
+    note = ("No equal-budget gain for efficientnet_lite0-imagenet - efficientnet_lite0-scratch: efficientnet_lite0-scratch "
+            "trains 4 epochs, fewer than efficientnet_lite0-imagenet's 8.")
+    assert note in study.figure_caption(short, "equal_budget_gain") and note in study.table_caption(short, "sign_tests")
+    assert "left out" not in study.table_caption(demo, "table1_budgets")  # the demo's budgets all fit its 8 epochs

@@ -83,6 +83,14 @@ def peak_accuracy_table(curves: pd.DataFrame, budgets: Sequence[int]) -> pd.Data
                                        "validation_selected_accuracy", "validation_epoch"])
 
 
+def gain_budgets(budgets: Sequence[int], epochs: Sequence[int], n: int = 2) -> list[int]:
+    """The budgets the budget-gain figure compares by default: the `n` longest of `budgets` shorter than the
+    shortest of the models' `epochs` (so that every model gains over each), longest first; fewer, or none, where
+    fewer are that short."""
+    shortest = min(epochs)
+    return sorted({int(b) for b in budgets if b < shortest}, reverse=True)[:n]
+
+
 def full_budget(peaks: pd.DataFrame, long_run: bool = False) -> pd.DataFrame:
     """The rows of the peak table at each run's full budget (all its epochs): standard or long runs."""
     return peaks[(peaks["long_run"] == long_run) & (peaks["budget"] == peaks["epochs"])]

@@ -1,22 +1,54 @@
-"""What longer training buys each model: its peak accuracy at its full budget minus at shorter budgets."""
+"""What longer training buys each model: its peak accuracy at its full budget minus at shorter budgets (by
+default the two longest budgets of analysis.budgets shorter than every model's epochs; figures.budget_gains.budgets
+chooses others). A panel names the models trained no longer than its budget, and says so where that is all.
+"""
 
-from .plotting import COLUMN_WIDTH, model_colours, plt, shared_bins, sns, style
+from ..analysis.curves import gain_budgets
+from .plotting import COLUMN_WIDTH, explain_empty, model_colours, plt, shared_bins, sns, style
 
 TABLES = {"peaks": "peak_accuracy"}
 
 
-def draw(peaks, models, budgets=(50, 20), bins=20):
+def model_epochs(standard, models) -> dict[str, int]:
+    """Each model's epochs (its full budget) in the standard runs of the peak table."""
+    return {model: int(standard.loc[standard["model"] == model, "epochs"].max()) for model in models
+            if (standard["model"] == model).any()}
+
+
+def no_gain_reason(epochs: dict[str, int], budget: int | None, read: set[int] | None = None) -> str:
+    """Why a panel has no gain: no model trains longer than its budget, its budget is not among those `read` off
+    the curves, or (budget None) no budget is shorter than every model's epochs."""
+    trained = " and ".join(str(e) for e in sorted(set(epochs.values())))
+    if budget is None:
+        return (f"no budget of analysis.budgets is shorter than the models' epochs\n(they train {trained}); "
+                "set figures.budget_gains.budgets")
+    if read is not None and budget not in read and budget < max(epochs.values()):
+        return f"budget {budget} was not read off the curves\n(add it to analysis.budgets)"
+    return f"no run trained longer than {budget} epochs\n(the models train {trained})"
+
+
+def draw(peaks, models, budgets=None, bins=20):
     style()
     colours = model_colours(models)
     standard = peaks[~peaks["long_run"]]
-    figure, axes = plt.subplots(1, len(budgets), figsize=(COLUMN_WIDTH * len(budgets), 2.6), squeeze=False)
-    for ax, budget in zip(axes[0], budgets):
+    epochs = model_epochs(standard, models)
+    if budgets is None:
+        budgets = gain_budgets(standard["budget"].unique(), list(epochs.values()))
+    panels = list(budgets) or [None]
+    figure, axes = plt.subplots(1, len(panels), figsize=(COLUMN_WIDTH * len(panels), 2.6), squeeze=False)
+    for ax, budget in zip(axes[0], panels):
         gains = {}
-        for model in models:
+        for model, full in epochs.items():
             own = standard[standard["model"] == model].pivot(index="run", columns="budget", values="peak_accuracy")
-            full = int(standard.loc[standard["model"] == model, "epochs"].max())
             if budget in own.columns and budget < full:
                 gains[model] = (full, (own[full] - own[budget]) * 100)
+        if not gains:
+            explain_empty(ax, no_gain_reason(epochs, budget, set(standard["budget"])))
+            continue
+        shorter = [f"{model} (trains {full})" for model, full in epochs.items() if model not in gains]
+        if shorter:
+            ax.text(0.02, 0.98, f"no gain over {budget} epochs:\n" + "\n".join(shorter), transform=ax.transAxes,
+                    ha="left", va="top", fontsize="x-small", color="0.25")
         edges = shared_bins([gain for _, gain in gains.values()], bins)
         for model, (full, gain) in gains.items():
             ax.hist(gain, bins=edges, color=colours[model], alpha=0.6, label=f"{model}: {full} vs {budget}")

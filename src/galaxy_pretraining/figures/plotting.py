@@ -17,7 +17,8 @@ from ..io import atomic_path  # noqa: E402
 
 COLUMN_WIDTH = 3.4  # inches: one column of a two-column journal
 
-__all__ = ["COLUMN_WIDTH", "model_colours", "plt", "rows_of_run", "save", "shared_bins", "sns", "style"]
+__all__ = ["COLUMN_WIDTH", "explain_empty", "model_colours", "plt", "rows_of_run", "save", "shared_bins", "sns",
+           "style"]
 
 
 def style() -> None:
@@ -53,6 +54,14 @@ def shared_bins(values: Iterable, bins: int) -> np.ndarray:
     if high - low < 1e-9:
         low, high = low - 0.5, high + 0.5
     return np.linspace(low, high, bins + 1)
+
+
+def explain_empty(ax, reason: str) -> None:
+    """Say on a panel that has nothing to draw why it has nothing: the reason in its middle, no ticks."""
+    ax.text(0.5, 0.5, reason, transform=ax.transAxes, ha="center", va="center", wrap=True, fontsize="small",
+            color="0.25")
+    ax.set_xticks([])
+    ax.set_yticks([])
 
 
 def blank(axes) -> None:

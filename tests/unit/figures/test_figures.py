@@ -194,3 +194,74 @@ def test_roc_curves_draw_every_class_of_every_model_with_its_auc(tables):
         aucs = [float(label.split("AUC ")[1].rstrip(")")) for label in labels]
         assert all(auc > 0.7 for auc in aucs) if model == MODELS[0] else aucs == [0.5] * len(CLASSES), (model, aucs)
     matplotlib.pyplot.close(figure)
+
+
+# --- a figure with nothing to draw says why on its axes -----------------------------------------
+
+
+def texts(figure) -> list[str]:
+    return [text.get_text() for ax in figure.axes for text in ax.texts]
+
+
+def test_budget_gains_by_default_compares_budgets_shorter_than_every_model(tables):
+    """Without figures.budget_gains.budgets, the two longest budgets below the models' epochs (6): 4 and 2, not
+    50 and 20 (no model of a 6-epoch study reaches them)."""
+    from galaxy_pretraining.figures import budget_gains
+
+    figure = budget_gains.draw(pd.read_parquet(tables["peak_accuracy"]), MODELS)
+    assert [ax.get_xlabel() for ax in figure.axes] == ["gain over a 4-epoch budget (points)",
+                                                      "gain over a 2-epoch budget (points)"]
+    assert texts(figure) == []
+    matplotlib.pyplot.close(figure)
+
+
+def test_budget_gains_with_no_run_past_its_budget_says_why_on_the_axes(tables):
+    from galaxy_pretraining.figures import budget_gains
+
+    peaks = pd.read_parquet(tables["peak_accuracy"])
+    figure = budget_gains.draw(peaks, MODELS, budgets=[50, 2])
+    assert texts(figure) == ["no run trained longer than 50 epochs\n(the models train 6)"]
+    assert figure.axes[0].texts[0].get_visible() and not figure.axes[0].patches  # the text, no bars
+    assert figure.axes[1].patches  # the 2-epoch panel draws its gains
+    matplotlib.pyplot.close(figure)
+    figure = budget_gains.draw(peaks, MODELS, budgets=[3])
+    assert texts(figure) == ["budget 3 was not read off the curves\n(add it to analysis.budgets)"]
+    matplotlib.pyplot.close(figure)
+    only_full = peaks[peaks["budget"] == EPOCHS]  # analysis.budgets all at or beyond the epochs
+    figure = budget_gains.draw(only_full, MODELS)
+    assert texts(figure) == ["no budget of analysis.budgets is shorter than the models' epochs\n(they train 6); "
+                             "set figures.budget_gains.budgets"]
+    matplotlib.pyplot.close(figure)
+
+
+def test_budget_gains_names_a_model_that_trains_no_longer_than_the_budget(tables):
+    from galaxy_pretraining.figures import budget_gains
+
+    peaks = pd.read_parquet(tables["peak_accuracy"])
+    scratch = peaks["model"] == MODELS[1]
+    peaks = peaks[~scratch | (peaks["budget"] <= 4)].copy()  # the scratch model as if it trained 4 epochs
+    peaks.loc[peaks["model"] == MODELS[1], "epochs"] = 4
+    figure = budget_gains.draw(peaks, MODELS, budgets=[4, 2])
+    assert [t.get_text() for t in figure.axes[0].texts] == [f"no gain over 4 epochs:\n{MODELS[1]} (trains 4)"]
+    assert not figure.axes[1].texts
+    matplotlib.pyplot.close(figure)
+
+
+def test_equal_budget_gain_names_a_pair_whose_scratch_model_trains_fewer_epochs(tables):
+    from galaxy_pretraining.figures import equal_budget_gain
+
+    gains = pd.read_parquet(tables["gains"]).assign(equal_budget_gain=np.nan)
+    figure = equal_budget_gain.draw(gains, MODELS)
+    assert texts(figure) == [f"{MODELS[0]} - {MODELS[1]}: no gain, {MODELS[1]}\ntrains fewer than "
+                             f"{MODELS[0]}'s {EPOCHS} epochs"]
+    matplotlib.pyplot.close(figure)
+
+
+def test_per_class_histograms_name_a_class_no_test_set_holds(tables):
+    from galaxy_pretraining.figures import per_class_histograms
+
+    per_class = pd.read_parquet(tables["per_class"])
+    per_class.loc[per_class["class_name"] == "spiral", "recall"] = np.nan
+    figure = per_class_histograms.draw(per_class, MODELS, CLASSES)
+    assert texts(figure) == ["no run's test set holds\na galaxy of spiral"]
+    matplotlib.pyplot.close(figure)

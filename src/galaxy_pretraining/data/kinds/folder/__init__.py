@@ -40,6 +40,16 @@ def check(config: Mapping) -> None:
     unknown = [name for name in folder["class_map"] if name not in config["classes"]]
     if unknown:
         raise ConfigError(f"data.folder.class_map: classes {unknown} are not in classes {config['classes']}")
+    empty = [name for name in config["classes"] if not folder["class_map"].get(name)]
+    if empty:
+        raise ConfigError(f"data.folder.class_map: gives no raw label for the classes {empty}, so no galaxy could be "
+                          "of them; map their labels, or remove them from classes")
+    seen: dict[str, str] = {}
+    for name, raw_labels in folder["class_map"].items():
+        for raw in raw_labels:
+            if seen.setdefault(str(raw), name) != name:
+                raise ConfigError(f"data.folder.class_map: the raw label {raw!r} is mapped to {seen[str(raw)]} "
+                                  f"and to {name}")
 
 
 def catalog_inputs(config: Mapping, results: str) -> dict[str, str]:
