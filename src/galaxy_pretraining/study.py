@@ -533,10 +533,12 @@ def table_path(config: Mapping, name: str, suffix: str = "parquet") -> str:
 
 
 def table_inputs(config: Mapping, name: str) -> dict[str, str]:
-    """The table's inputs by its make() argument names: other tables, the catalog, the data kind's extras."""
+    """The table's inputs by its make() argument names: other tables, the catalog, the array store's image checks,
+    the data kind's extras."""
     step = TABLES[name]
     results = results_folder(config)
-    inputs = {key: f"{results}/catalog.parquet" if key == "catalog" else table_path(config, key) for key in step.inputs}
+    inputs = {key: f"{results}/{key}.parquet" if key in ("catalog", "image_checks") else table_path(config, key)
+              for key in step.inputs}
     if step.data_inputs:
         inputs.update(data_kind(config).summary_inputs(config, results))
     return inputs
