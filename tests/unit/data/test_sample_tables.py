@@ -56,7 +56,7 @@ def write_images(folder, ids) -> None:
 def test_semicolon_latin1_and_tab_separated_tables_are_read(tmp_path):
     ids, labels = ["Göteborg-1", "g2", "g3"], ["0", "1", "0"]
     write_images(tmp_path / "images", ids)
-    (tmp_path / "labels-semicolon.csv").write_bytes("id;label\n".encode() + "".join(
+    (tmp_path / "labels-semicolon.csv").write_bytes(b"id;label\n" + "".join(
         f"{i};{label}\n" for i, label in zip(ids, labels)).encode("latin-1"))
     pd.DataFrame({"id": ids, "label": labels}).to_csv(tmp_path / "labels.tsv", sep="\t", index=False)
     pd.DataFrame({"id": ids, "label": labels}).to_csv(tmp_path / "labels.tab", sep="\t", index=False)
