@@ -33,8 +33,10 @@ side; then it is resized. With a `crop` the central crop is square already.
 What each rule touched is counted in the store's log (one line), and listed
 per image in the table write_array_store returns (image_checks.parquet).
 Identical images (the same decoded pixels, after compositing) under two
-rows are found as the store is built: an error naming the pairs, or a
-warning (`duplicates`, config key duplicate_images).
+rows are found as the store is built: an error naming the pairs, a warning,
+or a warning and the second copy dropped (`duplicates`, config key
+duplicate_images). A dropped row is left out of the store, and the store
+rule writes the catalog of the kept rows, which the splits are drawn from.
 """
 
 from __future__ import annotations
@@ -282,19 +284,46 @@ def _hdf5_images(references: list[tuple[str, str, int]], size: int, crop: int | 
             handle.close()
 
 
+def _keep_first_rows(path: os.PathLike, rows: int) -> None:
+    """Cut a .npy file to its first `rows` rows in place: its header says the new shape (padded to the old header's
+    length) and the file is truncated after them."""
+    with open(path, "r+b") as stream:
+        version = np.lib.format.read_magic(stream)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran_order, dtype = read_header(stream)
+        offset = stream.tell()
+        header = repr({"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": fortran_order,
+                       "shape": (rows, *shape[1:])})
+        start = 10 if version == (1, 0) else 12  # magic string, version, header length
+        stream.seek(start)
+        stream.write((header.ljust(offset - start - 1) + "\n").encode("latin1"))
+        stream.truncate(offset + rows * int(np.prod(shape[1:])) * dtype.itemsize)
+
+
 def _named(ids: Sequence[str], paths: Sequence[str], row: int) -> str:
     return f"{ids[row]} ({paths[row]})"
+
+
+def dropped_because(copy: bool, no_data: str, duplicates: str, screen: Mapping | None) -> str:
+    """Why the store drops an image ("" when it keeps it): a copy of an earlier image with duplicates "drop", a
+    no-data frame with screen["no_data_images"] "drop"."""
+    if copy and duplicates == "drop":
+        return "identical image of another galaxy"
+    if no_data and screen is not None and screen["no_data_images"] == "drop":
+        return "no data"
+    return ""
 
 
 def image_checks(facts: Sequence[ImageFacts], paths: Sequence[str], ids: Sequence[str] | None = None,
                  duplicates: str = "error", screen: Mapping | None = None) -> pd.DataFrame:
     """The checks of a store's images as a table (one row per image), logged in one line; raises
     ImageCheckError naming the pairs of identical images (duplicates "error") or the no-data frames
-    (screen["no_data_images"] "error"), or logs them as warnings ("warn").
+    (screen["no_data_images"] "error"), or logs them as warnings naming them ("warn", and "drop": dropped).
 
-    Columns: row, id, image_path, width, height, transparent_pixels, squared
-    (pad, crop or ""), copy_of (the id of the first row with the same decoded
-    pixels, or ""), no_data (the screening's reason, or "").
+    Columns: row (in the listed catalog), id, image_path, width, height,
+    transparent_pixels, squared (pad, crop or ""), copy_of (the id of the
+    first row with the same decoded pixels, or ""), no_data (the screening's
+    reason, or ""), dropped (dropped_because: why the store left it out, or "").
     """
     ids = [str(i) for i in ids] if ids is not None else [str(i) for i in range(len(paths))]
     first: dict[str, int] = {}
@@ -306,6 +335,8 @@ def image_checks(facts: Sequence[ImageFacts], paths: Sequence[str], ids: Sequenc
         "transparent_pixels": [f.transparent_pixels for f in facts], "squared": [f.squared for f in facts],
         "copy_of": [ids[copies[row]] if row in copies else "" for row in range(len(facts))],
         "no_data": [f.no_data for f in facts]})
+    table["dropped"] = [dropped_because(bool(copy), no_data, duplicates, screen)
+                        for copy, no_data in zip(table["copy_of"], table["no_data"])]
     transparent, squared = table[table["transparent_pixels"] > 0], table[table["squared"] != ""]
     share = transparent["transparent_pixels"].sum() / max(int((transparent["width"] * transparent["height"]).sum()), 1)
     sizes = ", ".join(f"{w}x{h}" for w, h in sorted(set(zip(squared["width"], squared["height"])))[:5])
@@ -315,7 +346,7 @@ def image_checks(facts: Sequence[ImageFacts], paths: Sequence[str], ids: Sequenc
                 else "not screened for no data (only the folder kind's images are, here)")
     log.info(f"array store: composited {len(transparent)} transparent images onto black ({share:.1%} of their "
              f"pixels); {rules} non-square images{f' ({sizes})' if sizes else ''} to square; {len(copies)} identical "
-             f"to an earlier row; {screened}")
+             f"to an earlier row; {screened}; {int((table['dropped'] != '').sum())} dropped")
     pairs = [f"{_named(ids, paths, earlier)} and {_named(ids, paths, row)}" for row, earlier in copies.items()]
     if pairs:
         message = (f"{len(pairs)} image(s) identical to another row's (the same galaxy under two ids; splits would put "
@@ -324,15 +355,17 @@ def image_checks(facts: Sequence[ImageFacts], paths: Sequence[str], ids: Sequenc
         if duplicates == "error":
             raise ImageCheckError(message + ". Remove one row of each pair from the sample table, or set "
                                   "duplicate_images: warn to keep both")
-        log.warning("array store: %s (duplicate_images: warn keeps both)", message)
+        log.warning("array store: %s (%s)", message, "duplicate_images: drop leaves out the second of each pair"
+                    if duplicates == "drop" else "duplicate_images: warn keeps both")
     flagged = [f"{_named(ids, paths, r)}: {reason}" for r, reason in enumerate(table["no_data"]) if reason]
     if flagged:
         message = f"{len(flagged)} image(s) with no data where a galaxy should be: {'; '.join(flagged[:10])}" + (
             f"; and {len(flagged) - 10} more" if len(flagged) > 10 else "")
         if screen is not None and screen["no_data_images"] == "error":
             raise ImageCheckError(message + ". Remove their rows from the sample table (or replace the images), or "
-                                  "set data.folder.no_data_images: warn to keep them")
-        log.warning("array store: %s (no_data_images: warn keeps them)", message)
+                                  "set data.folder.no_data_images: drop (or warn, to keep them)")
+        log.warning("array store: %s (no_data_images: %s)", message, "drop leaves them out of the catalog and the store"
+                    if screen is not None and screen["no_data_images"] == "drop" else "warn keeps them")
     return table
 
 
@@ -346,11 +379,14 @@ def write_array_store(image_paths: list[str], target: os.PathLike, size: int, th
     images inside an HDF5 file (`<file>#<dataset>/<row>`) are read from it a
     chunk of rows at a time. A non-square image is made square by `square`
     (pad or crop, the module's "Shape"). Identical decoded images under two
-    rows are an ImageCheckError naming the pairs (`duplicates` "error") or a
-    warning ("warn"); with `screen` (the folder kind's no-data settings:
-    blank_max_std, max_no_data_fraction, no_data_images "error" or "warn") a
-    blank or partial frame is the same. `ids` name the rows in messages and
-    in the table (default: row numbers). On an error no store is written.
+    rows are an ImageCheckError naming the pairs (`duplicates` "error"), a
+    warning ("warn"), or a warning and the second of each left out ("drop");
+    with `screen` (the folder kind's no-data settings: blank_max_std,
+    max_no_data_fraction, centre, no_data_images "error", "warn" or "drop") a
+    blank or partial frame is the same. The store holds the kept rows in
+    order (the table's `dropped` says which are not: catalog.stored_catalog
+    makes the catalog that matches). `ids` name the rows in messages and in
+    the table (default: row numbers). On an error no store is written.
     """
     references = [hdf5_reference(p) for p in image_paths]
     if any(references) and not all(references):
@@ -362,13 +398,18 @@ def write_array_store(image_paths: list[str], target: os.PathLike, size: int, th
                 images = _hdf5_images(references, size, crop, pool, square, screen)
             else:
                 images = _file_images(list(image_paths), size, crop, pool, square, screen)
-            facts = []
-            for i, (pixels, found) in enumerate(tqdm(images, total=len(image_paths), desc="array store", unit="img")):
-                store[i] = pixels
+            facts, seen, kept = [], set(), 0
+            for pixels, found in tqdm(images, total=len(image_paths), desc="array store", unit="img"):
                 facts.append(found)
+                if not dropped_because(found.digest in seen, found.no_data, duplicates, screen):
+                    store[kept] = pixels
+                    kept += 1
+                seen.add(found.digest)
         checks = image_checks(facts, image_paths, ids, duplicates, screen)
         store.flush()
         del store
+        if kept < len(image_paths):
+            _keep_first_rows(tmp, kept)
     return checks
 
 

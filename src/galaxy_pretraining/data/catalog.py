@@ -264,6 +264,14 @@ def catalog_table(raw, raw_label, class_index, paths, class_names) -> pd.DataFra
     return catalog
 
 
+def stored_catalog(listed: pd.DataFrame, image_checks: pd.DataFrame) -> pd.DataFrame:
+    """The catalog of the rows the array store kept (image_checks' `dropped` empty), in store order: what the
+    splits, the training jobs and the tables read, row i being the store's row i."""
+    if image_checks["id"].tolist() != listed["id"].astype(str).tolist():
+        raise CatalogError("the array store's image checks do not list the catalog's galaxies in its order")
+    return listed[(image_checks["dropped"] == "").to_numpy()].reset_index(drop=True)
+
+
 def class_count_table(catalog: pd.DataFrame, class_names: Sequence[str]) -> pd.Series:
     """Galaxies per class, every configured class listed (zero where absent)."""
     return catalog["class_name"].value_counts().reindex(list(class_names), fill_value=0)
@@ -283,19 +291,23 @@ def sample_summary(catalog: pd.DataFrame, class_names: Sequence[str], image_chec
                    manifest: pd.DataFrame | None = None) -> pd.DataFrame:
     """Galaxies per class in the sample, with the galaxies dropped for missing cutouts when downloaded, and what
     the array store's checks (`image_checks`, array_store.image_checks) found: images identical to another
-    galaxy's, images with no data (kept by the warn settings; by default either stops the store), transparent
-    images composited onto black and non-square images made square."""
+    galaxy's and images with no data, kept or dropped (per cent of the galaxies listed before the checks),
+    transparent images composited onto black and non-square images made square (among those kept)."""
     counts = class_count_table(catalog, class_names)
     table = pd.DataFrame({"class_name": counts.index, "galaxies": counts.to_numpy()})
     table["percent"] = (100 * table["galaxies"] / max(len(catalog), 1)).round(2)
     rows = [table, pd.DataFrame({"class_name": ["total"], "galaxies": [len(catalog)], "percent": [100.0]})]
     if image_checks is not None:
-        found = {"identical image of another galaxy": int((image_checks["copy_of"] != "").sum()),
-                 "no data (blank, or none in the centre)": int((image_checks["no_data"] != "").sum()),
-                 "transparent: composited onto black": int((image_checks["transparent_pixels"] > 0).sum()),
-                 "non-square: made square": int((image_checks["squared"] != "").sum())}
+        kept = image_checks["dropped"] == ""
+        found = {"identical image of another galaxy, kept": int(((image_checks["copy_of"] != "") & kept).sum()),
+                 "dropped: identical image of another galaxy":
+                     int((image_checks["dropped"] == "identical image of another galaxy").sum()),
+                 "no data (blank, or none in the centre), kept": int(((image_checks["no_data"] != "") & kept).sum()),
+                 "dropped: no data": int((image_checks["dropped"] == "no data").sum()),
+                 "transparent: composited onto black": int(((image_checks["transparent_pixels"] > 0) & kept).sum()),
+                 "non-square: made square": int(((image_checks["squared"] != "") & kept).sum())}
         rows.append(pd.DataFrame({"class_name": list(found), "galaxies": list(found.values()),
-                                  "percent": [round(100 * n / max(len(catalog), 1), 2) for n in found.values()]}))
+                                  "percent": [round(100 * n / max(len(image_checks), 1), 2) for n in found.values()]}))
     if manifest is not None:
         missing = int((manifest["status"] != "ok").sum())
         rows.append(pd.DataFrame({"class_name": ["dropped: cutout missing"], "galaxies": [missing],

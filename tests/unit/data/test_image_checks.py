@@ -10,8 +10,9 @@ import pytest
 from PIL import Image
 
 from galaxy_pretraining.data.array_store import ImageCheckError, write_array_store
-from galaxy_pretraining.data.catalog import sample_summary
+from galaxy_pretraining.data.catalog import sample_summary, stored_catalog
 from galaxy_pretraining.data.kinds import build_catalog, no_data_screening
+from galaxy_pretraining.data.splits import make_splits
 
 from helpers.configs import data_block
 from helpers.paths import DATA
@@ -169,9 +170,30 @@ def test_duplicate_images_warn_keeps_both_and_the_summary_counts_them(tmp_path):
     assert len(store) == 52 and len(copies) == 12
     for row, first in zip(copies["row"], copies["copy_of"]):
         assert np.array_equal(store[row], store[int(np.flatnonzero(catalog["id"] == first)[0])])
-    summary = sample_summary(catalog, CLASSES, checks).set_index("class_name")
-    assert summary.loc["identical image of another galaxy", "galaxies"] == 12
+    summary = sample_summary(stored_catalog(catalog, checks), CLASSES, checks).set_index("class_name")
+    assert summary.loc["identical image of another galaxy, kept", "galaxies"] == 12
     assert summary.loc["total", "galaxies"] == 52
+
+
+def test_duplicate_images_drop_leaves_the_copies_out_of_store_catalog_and_splits(tmp_path):
+    """duplicate_images: drop: the store and the catalog it writes hold 40 galaxies, row for row the same, and no
+    split puts a copy of a training image in the test set."""
+    listed, data = case_catalog("duplicate-images")
+    store, checks = store_of(listed, data, tmp_path / "images.npy", 32, duplicates="drop")
+    catalog = stored_catalog(listed, checks)
+    assert len(store) == len(catalog) == 40
+    dropped = checks[checks["dropped"] != ""]
+    assert len(dropped) == 12 and set(dropped["id"]).isdisjoint(catalog["id"])
+    for i, path in enumerate(catalog["image_path"]):  # row i of the store is row i of the catalog
+        with Image.open(path) as image:
+            assert np.array_equal(store[i], np.asarray(image).transpose(2, 0, 1)), path
+    assert len({row.tobytes() for row in store}) == 40
+    splits = make_splits(catalog["id"], [0, 1, 2], 10, 2023, 0)
+    for _, run in splits.groupby("run"):
+        train = {store[row].tobytes() for row in run[run["subset"] == "train"]["row"]}
+        assert not any(store[row].tobytes() in train for row in run[run["subset"] == "test"]["row"])
+    summary = sample_summary(catalog, CLASSES, checks).set_index("class_name")["galaxies"]
+    assert summary["dropped: identical image of another galaxy"] == 12 and summary["total"] == 40
 
 
 def test_identical_decoded_pixels_in_different_files_are_found_and_near_copies_are_not(tmp_path):
@@ -203,7 +225,7 @@ def test_folder_images_without_data_are_named_and_stop_the_store(tmp_path):
     pd.DataFrame({"id": ["g1", "blank", "hole"], "label": ["0", "1", "0"]}).to_csv(tmp_path / "labels.csv",
                                                                                  index=False)
     data = data_block("folder", table=str(tmp_path / "labels.csv"), image_pattern="{id}.png",
-                      class_map={"elliptical": [0], "spiral": [1]})
+                      class_map={"elliptical": [0], "spiral": [1]}, no_data_images="error")
     catalog = build_catalog(data, CLASSES, {"raw": data["folder"]["table"]})
     with pytest.raises(ImageCheckError, match=r"^2 image\(s\) with no data") as error:
         store_of(catalog, data, tmp_path / "images.npy", 32)
@@ -214,15 +236,24 @@ def test_folder_images_without_data_are_named_and_stop_the_store(tmp_path):
     store, checks = store_of(catalog, data, tmp_path / "images.npy", 32)
     assert len(store) == 3 and checks.set_index("id")["no_data"].ne("").to_dict() == {"g1": False, "blank": True,
                                                                                      "hole": True}
+    data["folder"]["no_data_images"] = "drop"  # the default, as the downloads set such cutouts aside
+    store, checks = store_of(catalog, data, tmp_path / "images.npy", 48)
+    kept = stored_catalog(catalog, checks)
+    assert kept["id"].tolist() == ["g1"] and len(store) == 1
+    assert np.array_equal(store[0], sky.transpose(2, 0, 1))
 
 
-def test_the_gz1_sdss_error_text_jpeg_is_flagged_by_the_folder_kind(gz1_sdss, tmp_path):
-    """docs/data.md: 587729387686002878 is the cutout service's error text on black, no galaxy."""
+def test_the_gz1_sdss_error_text_jpeg_is_dropped_by_the_folder_kind_and_named(gz1_sdss, tmp_path, caplog):
+    """docs/data.md: 587729387686002878 is the cutout service's error text on black, no galaxy; the frame cut by the
+    footprint's edge (34 % without data, its centre covered) is a galaxy and stays."""
     error_text, edge_cut = "587729387686002878", "587731514224672910"
     ids = [error_text, edge_cut, "587722952767439450"]
     pd.DataFrame({"id": ids, "label": ["0", "1", "0"]}).to_csv(tmp_path / "labels.csv", index=False)
     data = data_block("folder", table=str(tmp_path / "labels.csv"), image_dir=str(gz1_sdss / "images"),
                       image_pattern="{id}.jpeg", class_map={"elliptical": [0], "spiral": [1]})
     catalog = build_catalog(data, CLASSES, {"raw": data["folder"]["table"]})
-    with pytest.raises(ImageCheckError, match=rf"^1 image\(s\) with no data .*{error_text} .*the centre is not covered"):
-        store_of(catalog, data, tmp_path / "images.npy", 32)
+    with caplog.at_level(logging.INFO):
+        store, checks = store_of(catalog, data, tmp_path / "images.npy", 32)
+    assert stored_catalog(catalog, checks)["id"].tolist() == ids[1:] and len(store) == 2
+    assert f"1 image(s) with no data where a galaxy should be: {error_text} (" in caplog.text
+    assert "the centre is not covered" in caplog.text and "drop leaves them out" in caplog.text

@@ -115,6 +115,8 @@ def test_case_alpha_channel_png_study_summary_counts_what_the_store_checks_found
     assert result.returncode == 0, result.stderr[-3000:]
     results = tmp_path / "results/alpha-channel-png"
     summary = pd.read_csv(results / "tables/sample_summary.csv").set_index("class_name")["galaxies"]
-    assert summary["transparent: composited onto black"] == 40 and summary["identical image of another galaxy"] == 0
+    assert summary["transparent: composited onto black"] == 40 and summary["identical image of another galaxy, kept"] == 0
     assert (np.load(results / "images.npy") == 255).all(1).mean() < 0.001
+    assert pd.read_parquet(results / "catalog.parquet")["id"].tolist() == pd.read_parquet(
+        results / "catalog_listed.parquet")["id"].tolist()  # nothing dropped: the store's catalog is the listed one
     assert "composited 40 transparent images onto black" in (results / "logs/array_store.log").read_text()
