@@ -7,8 +7,8 @@ counted per galaxy.
 
 from __future__ import annotations
 
-import http.server
 import hashlib
+import http.server
 import io
 import socket
 import struct

@@ -8,8 +8,8 @@ al.'s views reach at most 240 of Galaxy Zoo 2's 424 pixels, so 240 of 240
 keeps every pixel they use at full resolution in a third of the bytes).
 
 Image modes: every image becomes 8-bit RGB by one stated rule (rgb8), never
-by a silent clip. Images of 8 bits per channel (PIL modes 1, L, P, RGB, RGBA,
-CMYK, ...) are converted by PIL as they are. Grayscale images of more bits
+by a silent clip. Images of 8 bits per channel (PIL modes 1, L, P, RGB,
+CMYK, ...) are converted by PIL as they are (with transparency: below). Grayscale images of more bits
 are scaled from their type's full range to 0-255 and rounded to the nearest
 step: 16-bit (I;16*, and I, the 32-bit mode PIL gives some 16-bit files,
 whose values must then lie in 0-65535) by 255/65535, i.e. value / 257;
@@ -55,6 +55,7 @@ from numpy.lib.format import open_memmap
 from PIL import Image
 from tqdm import tqdm
 
+from ..errors import NotRetryable
 from ..io import atomic_path
 from .screening import judge_frame
 
@@ -69,7 +70,7 @@ class ImageModeError(ImageDecodeError):
     """An image whose pixel mode has no stated rule to 8 bits, or whose values lie outside its mode's range."""
 
 
-class ImageCheckError(ValueError):
+class ImageCheckError(NotRetryable, ValueError):
     """Images that must not enter the store as they are: identical images under two ids, or no-data frames."""
 
 
@@ -354,7 +355,7 @@ def image_checks(facts: Sequence[ImageFacts], paths: Sequence[str], ids: Sequenc
                    + (f"; and {len(pairs) - 10} more" if len(pairs) > 10 else ""))
         if duplicates == "error":
             raise ImageCheckError(message + ". Remove one row of each pair from the sample table, or set "
-                                  "duplicate_images: warn to keep both")
+                                  "duplicate_images: drop to leave out the second of each (warn keeps both)")
         log.warning("array store: %s (%s)", message, "duplicate_images: drop leaves out the second of each pair"
                     if duplicates == "drop" else "duplicate_images: warn keeps both")
     flagged = [f"{_named(ids, paths, r)}: {reason}" for r, reason in enumerate(table["no_data"]) if reason]
@@ -366,6 +367,9 @@ def image_checks(facts: Sequence[ImageFacts], paths: Sequence[str], ids: Sequenc
                                   "set data.folder.no_data_images: drop (or warn, to keep them)")
         log.warning("array store: %s (no_data_images: %s)", message, "drop leaves them out of the catalog and the store"
                     if screen is not None and screen["no_data_images"] == "drop" else "warn keeps them")
+    if len(table) and (table["dropped"] != "").all():
+        raise ImageCheckError(f"every one of the {len(table)} images was dropped ({table['dropped'].iloc[0]}, ...): "
+                              "nothing is left to train on; see the warnings above")
     return table
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from galaxy_pretraining.data.array_store import ImageCheckError, write_array_store
+from galaxy_pretraining.data.array_store import ImageCheckError, open_array_store, read_rows, write_array_store
 from galaxy_pretraining.data.catalog import sample_summary, stored_catalog
 from galaxy_pretraining.data.kinds import build_catalog, no_data_screening
 from galaxy_pretraining.data.splits import make_splits
@@ -182,6 +182,8 @@ def test_duplicate_images_drop_leaves_the_copies_out_of_store_catalog_and_splits
     store, checks = store_of(listed, data, tmp_path / "images.npy", 32, duplicates="drop")
     catalog = stored_catalog(listed, checks)
     assert len(store) == len(catalog) == 40
+    assert open_array_store(tmp_path / "images.npy").shape == (40, 3, 32, 32)  # as the training jobs read it
+    assert np.array_equal(read_rows(tmp_path / "images.npy", np.arange(40)), store)
     dropped = checks[checks["dropped"] != ""]
     assert len(dropped) == 12 and set(dropped["id"]).isdisjoint(catalog["id"])
     for i, path in enumerate(catalog["image_path"]):  # row i of the store is row i of the catalog
