@@ -224,7 +224,7 @@ def test_folder_images_without_data_are_named_and_stop_the_store(tmp_path):
     holed = sky.copy()
     holed[12:36, 12:36] = 0
     Image.fromarray(holed).save(tmp_path / "hole.png")
-    pd.DataFrame({"id": ["g1", "blank", "hole"], "label": ["0", "1", "0"]}).to_csv(tmp_path / "labels.csv",
+    pd.DataFrame({"id": ["blank", "g1", "hole"], "label": ["1", "0", "0"]}).to_csv(tmp_path / "labels.csv",
                                                                                  index=False)
     data = data_block("folder", table=str(tmp_path / "labels.csv"), image_pattern="{id}.png",
                       class_map={"elliptical": [0], "spiral": [1]}, no_data_images="error")
@@ -236,7 +236,7 @@ def test_folder_images_without_data_are_named_and_stop_the_store(tmp_path):
     assert "g1.png" not in str(error.value) and not (tmp_path / "images.npy").exists()
     data["folder"]["no_data_images"] = "warn"
     store, checks = store_of(catalog, data, tmp_path / "images.npy", 32)
-    assert len(store) == 3 and checks.set_index("id")["no_data"].ne("").to_dict() == {"g1": False, "blank": True,
+    assert len(store) == 3 and checks.set_index("id")["no_data"].ne("").to_dict() == {"blank": True, "g1": False,
                                                                                      "hole": True}
     data["folder"]["no_data_images"] = "drop"  # the default, as the downloads set such cutouts aside
     store, checks = store_of(catalog, data, tmp_path / "images.npy", 48)
