@@ -41,7 +41,9 @@ def no_data_mask(pixels: np.ndarray) -> np.ndarray:
     wholly within the frame, whose pixels are all exactly black (0 in every
     channel): the morphological opening of the black pixels by that square.
     """
-    black = (pixels.max(axis=2) == 0).astype(np.uint8)
+    black = ((pixels[..., 0] | pixels[..., 1] | pixels[..., 2]) == 0).astype(np.uint8)  # as max(axis=2) == 0, faster
+    if int(black.sum()) < NO_DATA_WINDOW * NO_DATA_WINDOW:  # too few black pixels to fill one square: none
+        return np.zeros(black.shape, dtype=bool)
     eroded = ndimage.minimum_filter(black, size=NO_DATA_WINDOW, mode="constant", cval=0)
     return ndimage.maximum_filter(eroded, size=NO_DATA_WINDOW, mode="constant", cval=0).astype(bool)
 
