@@ -289,6 +289,12 @@ def job_settings(protocols: list[Mapping], config: Mapping) -> list[TrainSetting
     return [TrainSettings(**protocol, **machine) for protocol in protocols]
 
 
+def listed_catalog_path(config: Mapping) -> str:
+    """The catalog as the data kind lists the sample, before the array store's image checks (which write
+    catalog.parquet: the rows they keep)."""
+    return f"{results_folder(config)}/catalog_listed.parquet"
+
+
 def image_digest_path(config: Mapping) -> str:
     """The file that stands for the study's image files as an input of the array store (see refresh_image_digest)."""
     return f"{results_folder(config)}/image_digest.txt"
@@ -339,7 +345,7 @@ def refresh_image_digest(config: Mapping) -> bool:
     one (its study's runs are kept with one `snakemake --touch`, see
     docs/training.md).
     """
-    target, catalog = Path(image_digest_path(config)), Path(results_folder(config)) / "catalog.parquet"
+    target, catalog = Path(image_digest_path(config)), Path(listed_catalog_path(config))
     if not catalog.exists():
         return False
     digest = image_digest(catalog)
@@ -634,10 +640,12 @@ def table_path(config: Mapping, name: str, suffix: str = "parquet") -> str:
 
 
 def table_inputs(config: Mapping, name: str) -> dict[str, str]:
-    """The table's inputs by its make() argument names: other tables, the catalog, the data kind's extras."""
+    """The table's inputs by its make() argument names: other tables, the catalog, the array store's image checks,
+    the data kind's extras."""
     step = TABLES[name]
     results = results_folder(config)
-    inputs = {key: f"{results}/catalog.parquet" if key == "catalog" else table_path(config, key) for key in step.inputs}
+    inputs = {key: f"{results}/{key}.parquet" if key in ("catalog", "image_checks") else table_path(config, key)
+              for key in step.inputs}
     if step.data_inputs:
         inputs.update(data_kind(config).summary_inputs(config, results))
     return inputs

@@ -44,7 +44,7 @@ from .papers import fu, schneider2023, zhu2019
 @dataclass(frozen=True)
 class TableStep:
     make: Callable[..., pd.DataFrame]
-    inputs: tuple[str, ...]  # tables read (Parquet under tables/), or "catalog"; make()'s argument names
+    inputs: tuple[str, ...]  # tables read (Parquet under tables/), or "catalog", "image_checks"; make()'s argument names
     needs: tuple[str, ...] = ()  # context values passed to make()
     when: str | None = None  # "pairs", "long_runs", "frozen_shares", "label_budgets", "label_budget_pairs",
     # "test_sides", "zhu2019" or "zhu2019_ours": made only in studies that have them
@@ -66,9 +66,10 @@ def _gains(peak_accuracy, pairs):
 
 TABLES: dict[str, TableStep] = {
     "sample_summary": TableStep(
-        sample_summary, ("catalog",), ("class_names",), data_inputs=True,
-        description="The sample: galaxies per class and, for downloaded cutouts, how many galaxies were dropped "
-                    "because their cutout could not be fetched."),
+        sample_summary, ("catalog", "image_checks"), ("class_names",), data_inputs=True,
+        description="The sample: galaxies per class; what the array store's image checks found (images identical "
+                    "to another galaxy's, with no data, transparent, non-square); and, for downloaded cutouts, how "
+                    "many galaxies were dropped because their cutout could not be fetched."),
     "peak_accuracy": TableStep(
         lambda curves, budgets: peak_accuracy_table(curves, budgets), ("curves",), ("budgets",),
         description="Peak test accuracy and its epoch per model, run and budget, read off the stored curves "

@@ -7,6 +7,7 @@ counted per galaxy.
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import io
 import socket
@@ -75,7 +76,7 @@ class CutoutServer(LocalServer):
         self.url = f"{self.endpoint}/getjpeg"
 
     def respond(self, handler, behaviour: str, key: str, width: int) -> None:
-        body = jpeg_bytes(abs(hash(key)) % 1000)
+        body = jpeg_bytes(int(hashlib.sha256(key.encode()).hexdigest()[:12], 16))  # each galaxy its own image
         if behaviour == "ok":
             self._send(handler, 200, body, "image/jpeg")
         elif behaviour.startswith("galaxy"):  # galaxy, galaxy-black50, ...: the width asked for, part of it black

@@ -1,6 +1,8 @@
 # catalog -> images -> array store -> splits. The catalog's inputs come from the
 # data kind (galaxy_pretraining.data.kinds); the rules that fetch or make them follow.
 
+from galaxy_pretraining.data.kinds import no_data_screening
+
 
 rule mock_sample:
     output:
@@ -114,7 +116,7 @@ rule catalog:
     input:
         unpack(get_catalog_input),
     output:
-        catalog=f"{RESULTS}/catalog.parquet",
+        catalog=S.listed_catalog_path(config),
         image_digest=S.image_digest_path(config),
     log:
         f"{RESULTS}/logs/catalog.log",
@@ -129,12 +131,18 @@ rule catalog:
 
 # The image files are not inputs one by one (28,790 for Zhu et al.): the digest the
 # catalog rule writes stands for them, rewritten when one changes (study.refresh_image_digest).
+# The store checks each image as it decodes it (transparency, shape, identical images, the
+# folder kind's no-data screening), lists what it found in image_checks.parquet and writes
+# catalog.parquet: the rows it kept (an image dropped by duplicate_images or no_data_images
+# is in neither), which the splits, the training jobs and the tables read.
 rule array_store:
     input:
-        catalog=f"{RESULTS}/catalog.parquet",
+        catalog=S.listed_catalog_path(config),
         image_digest=S.image_digest_path(config),
     output:
-        f"{RESULTS}/images.npy",
+        store=f"{RESULTS}/images.npy",
+        catalog=f"{RESULTS}/catalog.parquet",
+        image_checks=f"{RESULTS}/image_checks.parquet",
     log:
         f"{RESULTS}/logs/array_store.log",
     conda:
@@ -145,6 +153,9 @@ rule array_store:
     params:
         size=config["image_size"],
         crop=config["image_crop"],
+        square=config["non_square_images"],
+        duplicates=config["duplicate_images"],
+        screen=no_data_screening(config["data"]),
     script:
         "../scripts/array_store.py"
 

@@ -6,7 +6,9 @@ class_name, image_path. Row order is the order of the array store.
 
 from __future__ import annotations
 
+import io
 import os
+import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -50,13 +52,99 @@ def catalog_from_ttypes(raw: pd.DataFrame, image_dir: os.PathLike, source: str =
     return catalog_table(raw, raw["ttype"], class_index, [Path(image_dir) / f"{i}.jpg" for i in ids], CLASS_NAMES)
 
 
+def nfc(text: str) -> str:
+    """`text` in Unicode normal form NFC (how editors and tables write accents; a Mac's file names are NFD)."""
+    return unicodedata.normalize("NFC", text)
+
+
 def _cell_text(value) -> str:
-    """A table cell as text: str as it is, bytes decoded (UTF-8, as astropy writes them), missing as ""."""
+    """A table cell as text in NFC: str as it is, bytes decoded (UTF-8, as astropy writes them), missing as ""."""
     if isinstance(value, bytes | np.bytes_):
-        return bytes(value).decode("utf-8")
+        return nfc(bytes(value).decode("utf-8"))
     if value is None or value is pd.NA or (isinstance(value, float | np.floating) and np.isnan(value)):
         return ""
-    return str(value)
+    return nfc(str(value))
+
+
+def on_disk(path: os.PathLike, listings: dict | None = None) -> Path:
+    """`path` as the file system spells it: each part that does not exist as written is matched, after Unicode
+    normalisation (NFC), with a name in its folder (a file named on a Mac, NFD, is found from its NFC name).
+
+    `listings` caches folder listings between calls. A path with no such match, or with two, comes back as
+    written (the caller reports it missing).
+    """
+    path = Path(path)
+    if path.exists():
+        return path
+    listings = {} if listings is None else listings
+    parts = path.parts[1:] if path.is_absolute() else path.parts
+    found = Path(path.anchor) if path.is_absolute() else Path()
+    for part in parts:
+        if not (found / part).exists() and found.is_dir():
+            if found not in listings:
+                names: dict[str, list[str]] = {}
+                for name in os.listdir(found):
+                    names.setdefault(nfc(name), []).append(name)
+                listings[found] = names
+            matches = listings[found].get(nfc(part), [])
+            if len(matches) != 1:
+                return path
+            part = matches[0]
+        found = found / part
+    return found if found.exists() else path
+
+
+# What a table file may be, by its first bytes: told apart so that a wrong name gets a message, not a traceback.
+_ZIP, _OLE = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
+
+
+def _read_text_table(table_path: Path, encoding: str, separator: str | None) -> pd.DataFrame:
+    """A CSV or tab-separated table, every cell as the text written, decoded with `encoding` (CatalogError naming
+    the line and the byte where it is not); `separator` None: comma or semicolon, as the header row has them."""
+    data = table_path.read_bytes()
+    if data.startswith(_ZIP) or data.startswith(_OLE):
+        raise CatalogError(f"{table_path}: is an Excel workbook ({'xlsx, a zip' if data.startswith(_ZIP) else 'xls'}), "
+                           f"not a text table: name it .xlsx (read as a workbook), or save it as 'CSV UTF-8'")
+    try:
+        text = data.decode("utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8") else encoding)
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise CatalogError(f"{table_path}: line {line} is not {encoding} (byte 0x{data[error.start]:02x} at byte "
+                           f"{error.start} of the file): save the table as 'CSV UTF-8', or set data.folder.encoding "
+                           f"to the encoding it was saved in (Excel on Windows: cp1252)") from None
+    if separator is None:
+        header = text.split("\n", 1)[0]
+        separator = ";" if header.count(";") > header.count(",") else ","
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False, sep=separator)
+
+
+def read_table_file(table_path: os.PathLike, encoding: str = "utf-8") -> pd.DataFrame:
+    """A sample table as people keep them: Parquet, an Excel workbook (.xlsx, its first sheet), tab-separated
+    (.tsv, .tab) or CSV (any other name; comma- or semicolon-separated), text in `encoding`. Cells of text
+    tables and workbooks come back as the text written (no number parsing, no NA guessing); column names in NFC.
+
+    Raises CatalogError naming the file: a missing file, an old .xls or .ods workbook, a workbook named as a CSV,
+    or a line that is not in `encoding` (naming the line and the byte).
+    """
+    table_path = on_disk(table_path)
+    if not table_path.exists():
+        raise CatalogError(f"sample table {table_path} does not exist")
+    suffix = table_path.suffix.lower()
+    if suffix == ".parquet":
+        table = pd.read_parquet(table_path)
+    elif suffix in (".xlsx", ".xlsm"):
+        try:
+            table = pd.read_excel(table_path, sheet_name=0, dtype=str, keep_default_na=False, na_filter=False,
+                                  engine="openpyxl")
+        except (ValueError, OSError, KeyError) as error:
+            raise CatalogError(f"{table_path}: cannot read it as an Excel workbook ({error}); save it as .xlsx, "
+                               f"'CSV UTF-8' or Parquet") from None
+    elif suffix in (".xls", ".ods", ".numbers"):
+        raise CatalogError(f"{table_path}: {suffix} workbooks are not read; save it as .xlsx, 'CSV UTF-8' or Parquet")
+    else:
+        table = _read_text_table(table_path, encoding, "\t" if suffix in (".tsv", ".tab") else None)
+    table.columns = [_cell_text(c) for c in table.columns]
+    return table
 
 
 def _text_column(table: pd.DataFrame, column: str, what: str, table_path: Path) -> list[str]:
@@ -77,8 +165,10 @@ def _text_column(table: pd.DataFrame, column: str, what: str, table_path: Path) 
     return texts
 
 
-def read_sample_table(table_path: os.PathLike, columns: Mapping[str, str]) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    """A user's CSV or Parquet sample table, and its named columns each as a list of text cells.
+def read_sample_table(table_path: os.PathLike, columns: Mapping[str, str],
+                      encoding: str = "utf-8") -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """A user's sample table (read_table_file: CSV, tab-separated, Excel or Parquet), and its named columns each
+    as a list of text cells in NFC.
 
     `columns` maps a role (id, label, image) to the table's column name. Cells
     are read as text exactly as written: `000001` stays `000001`, an 18-digit
@@ -89,13 +179,8 @@ def read_sample_table(table_path: os.PathLike, columns: Mapping[str, str]) -> tu
     column, a floating-point id column or an empty (or blank) cell.
     """
     table_path = Path(table_path)
-    if not table_path.exists():
-        raise CatalogError(f"sample table {table_path} does not exist")
-    if table_path.suffix == ".parquet":
-        table = pd.read_parquet(table_path)
-    else:  # every cell as the text written in the file: no number parsing, no NA guessing
-        table = pd.read_csv(table_path, dtype=str, keep_default_na=False, na_filter=False)
-    table.columns = [_cell_text(c) for c in table.columns]
+    table = read_table_file(table_path, encoding)
+    columns = {role: nfc(column) for role, column in columns.items()}
     _require_columns(table, list(columns.values()), str(table_path))
     return table, {role: _text_column(table, column, role, table_path) for role, column in columns.items()}
 
@@ -109,28 +194,32 @@ def catalog_from_folder(
     image_column: str | None,
     image_dir: os.PathLike | None,
     image_pattern: str,
+    encoding: str = "utf-8",
 ) -> pd.DataFrame:
-    """Labelled catalog of a user's own sample: a CSV or Parquet table of ids and labels.
+    """Labelled catalog of a user's own sample: a table of ids and labels (read_table_file).
 
     Ids and labels are text as written (read_sample_table). Each image path is
     the row's `image_column` cell, or `image_pattern` formatted with the row's
     id (`{id}` only: datakinds.folder.check refuses anything else), taken
     relative to `image_dir`, or to the table's folder when `image_dir` is None
-    (an absolute path in `image_column` stays as it is). Returns the catalog
+    (an absolute path in `image_column` stays as it is). Ids, labels and file
+    names are compared after Unicode normalisation (NFC; on_disk finds a file
+    whose name the file system spells in NFD). Returns the catalog
     (CATALOG_COLUMNS); raises CatalogError (empty cell, missing image, ...) or
     UnknownLabelError (a label outside the class map), naming the file and row.
     """
     table_path = Path(table_path)
     columns = {"id": id_column, "label": label_column, **({"image": image_column} if image_column else {})}
-    table, cells = read_sample_table(table_path, columns)
+    table, cells = read_sample_table(table_path, columns, encoding)
     ids, labels = cells["id"], cells["label"]
     try:
         class_index = classes_from_map(labels, class_map, class_names, ids=ids)
     except UnknownLabelError as error:
         raise UnknownLabelError(f"{table_path}: {error}") from None
-    folder = Path(image_dir) if image_dir is not None else table_path.parent
-    names = cells["image"] if image_column else [image_pattern.format(id=i) for i in ids]
-    paths = [folder / name for name in names]
+    folder = Path(image_dir) if image_dir is not None else on_disk(table_path).parent
+    names = cells["image"] if image_column else [nfc(image_pattern).format(id=i) for i in ids]
+    listings: dict = {}
+    paths = [on_disk(folder / name, listings) for name in names]
     raw = pd.DataFrame({"id": ids})
     for column in ("ra", "dec", "redshift", "size_arcsec"):  # optional numeric columns, used when present
         if column in table.columns:
@@ -175,6 +264,14 @@ def catalog_table(raw, raw_label, class_index, paths, class_names) -> pd.DataFra
     return catalog
 
 
+def stored_catalog(listed: pd.DataFrame, image_checks: pd.DataFrame) -> pd.DataFrame:
+    """The catalog of the rows the array store kept (image_checks' `dropped` empty), in store order: what the
+    splits, the training jobs and the tables read, row i being the store's row i."""
+    if image_checks["id"].tolist() != listed["id"].astype(str).tolist():
+        raise CatalogError("the array store's image checks do not list the catalog's galaxies in its order")
+    return listed[(image_checks["dropped"] == "").to_numpy()].reset_index(drop=True)
+
+
 def class_count_table(catalog: pd.DataFrame, class_names: Sequence[str]) -> pd.Series:
     """Galaxies per class, every configured class listed (zero where absent)."""
     return catalog["class_name"].value_counts().reindex(list(class_names), fill_value=0)
@@ -190,12 +287,27 @@ def check_class_counts(catalog: pd.DataFrame, expected: Mapping[str, int]) -> No
         raise CatalogError(f"class counts differ from the expected ones:\n{both.to_string()}")
 
 
-def sample_summary(catalog: pd.DataFrame, class_names: Sequence[str], manifest: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Galaxies per class in the sample, with the galaxies dropped for missing cutouts when downloaded."""
+def sample_summary(catalog: pd.DataFrame, class_names: Sequence[str], image_checks: pd.DataFrame | None = None,
+                   manifest: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Galaxies per class in the sample, with the galaxies dropped for missing cutouts when downloaded, and what
+    the array store's checks (`image_checks`, array_store.image_checks) found: images identical to another
+    galaxy's and images with no data, kept or dropped (per cent of the galaxies listed before the checks),
+    transparent images composited onto black and non-square images made square (among those kept)."""
     counts = class_count_table(catalog, class_names)
     table = pd.DataFrame({"class_name": counts.index, "galaxies": counts.to_numpy()})
     table["percent"] = (100 * table["galaxies"] / max(len(catalog), 1)).round(2)
     rows = [table, pd.DataFrame({"class_name": ["total"], "galaxies": [len(catalog)], "percent": [100.0]})]
+    if image_checks is not None:
+        kept = image_checks["dropped"] == ""
+        found = {"identical image of another galaxy, kept": int(((image_checks["copy_of"] != "") & kept).sum()),
+                 "dropped: identical image of another galaxy":
+                     int((image_checks["dropped"] == "identical image of another galaxy").sum()),
+                 "no data (blank, or none in the centre), kept": int(((image_checks["no_data"] != "") & kept).sum()),
+                 "dropped: no data": int((image_checks["dropped"] == "no data").sum()),
+                 "transparent: composited onto black": int(((image_checks["transparent_pixels"] > 0) & kept).sum()),
+                 "non-square: made square": int(((image_checks["squared"] != "") & kept).sum())}
+        rows.append(pd.DataFrame({"class_name": list(found), "galaxies": list(found.values()),
+                                  "percent": [round(100 * n / max(len(image_checks), 1), 2) for n in found.values()]}))
     if manifest is not None:
         missing = int((manifest["status"] != "ok").sum())
         rows.append(pd.DataFrame({"class_name": ["dropped: cutout missing"], "galaxies": [missing],

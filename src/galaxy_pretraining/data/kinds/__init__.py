@@ -11,7 +11,10 @@ through this registry and knows no kind by name:
   (a download manifest, say), `{}` where there are none;
 - `build_catalog(settings, class_names, inputs)`: the labelled catalog
   (catalog.CATALOG_COLUMNS) from those inputs, `settings` being the kind's
-  resolved config block.
+  resolved config block;
+- optionally `no_data_screening(settings)`: the settings of the no-data
+  screening the array store applies to the kind's images (data/screening.py),
+  for kinds whose images no download has screened.
 
 Adding a kind: one module here, its entry in KINDS, its block in the schema
 (workflow/schemas/config.schema.yaml, `data.kind` enum too) and its tests.
@@ -50,3 +53,10 @@ def check_data(config: Mapping) -> None:
 def build_catalog(data: Mapping, class_names, inputs: Mapping[str, str]):
     """The labelled catalog of the configured kind (`data` is the config's resolved `data` block)."""
     return KINDS[data["kind"]].build_catalog(data[data["kind"]], list(class_names), inputs)
+
+
+def no_data_screening(data: Mapping) -> dict | None:
+    """The no-data screening settings the array store applies to the configured kind's images; None for kinds
+    that have none (the SDSS cutouts are screened as they are downloaded)."""
+    module = KINDS[data["kind"]]
+    return module.no_data_screening(data[data["kind"]]) if hasattr(module, "no_data_screening") else None

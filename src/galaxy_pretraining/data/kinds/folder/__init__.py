@@ -1,7 +1,9 @@
-"""`folder`: bring your own sample, a CSV or Parquet table of ids and labels plus a folder of images."""
+"""`folder`: bring your own sample, a table of ids and labels (CSV, tab-separated, Excel or Parquet) plus a folder
+of images, screened for no data as the array store decodes them (no_data_screening)."""
 
 from __future__ import annotations
 
+import codecs
 import string
 from collections.abc import Mapping
 
@@ -37,6 +39,11 @@ def check(config: Mapping) -> None:
     folder = config["data"]["folder"]
     if not folder["image_column"]:
         check_image_pattern(folder["image_pattern"])
+    try:
+        codecs.lookup(folder["encoding"])
+    except LookupError:
+        raise ConfigError(f"data.folder.encoding: {folder['encoding']!r} is not a text encoding Python knows "
+                          "(utf-8, cp1252, latin-1, ...)") from None
     unknown = [name for name in folder["class_map"] if name not in config["classes"]]
     if unknown:
         raise ConfigError(f"data.folder.class_map: classes {unknown} are not in classes {config['classes']}")
@@ -60,10 +67,18 @@ def summary_inputs(config: Mapping, results: str) -> dict[str, str]:
     return {}
 
 
+def no_data_screening(settings: Mapping) -> dict:
+    """The no-data screening the array store applies to this kind's images (data/screening.py): the SDSS
+    downloads' rule, with this block's thresholds and what a flagged image does (no_data_images), its centre rule
+    lighter: flagged only when the whole centre box has no data (screening.judge_frame)."""
+    return {**{key: settings[key] for key in ("blank_max_std", "max_no_data_fraction", "no_data_images")},
+            "centre": "all"}
+
+
 def build_catalog(settings: Mapping, class_names: list[str], inputs: Mapping[str, str]):
     from ...catalog import catalog_from_folder
 
     return catalog_from_folder(
         inputs["raw"], settings["class_map"], class_names, settings["id_column"], settings["label_column"],
-        settings["image_column"], settings["image_dir"], settings["image_pattern"],
+        settings["image_column"], settings["image_dir"], settings["image_pattern"], settings["encoding"],
     )

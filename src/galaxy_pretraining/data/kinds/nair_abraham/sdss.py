@@ -58,22 +58,22 @@ import numpy as np
 import pandas as pd
 import requests
 from PIL import Image
-from scipy import ndimage
 from tqdm import tqdm
 
 from ....io import atomic_path, write_table
 from ...download import DownloadError  # also: too many cutouts could not be fetched
+from ...screening import (  # noqa: F401  (NO_DATA_WINDOW, no_data_mask: this kind's names too)
+    CENTRE_HALF_WIDTH,
+    NO_DATA_WINDOW,
+    judge_frame,
+    no_data_mask,
+    no_data_share,
+)
 
 MANIFEST_COLUMNS = ["id", "status", "attempts", "bytes", "sha256", "last_error", "image_path"]
 # status: ok | blank (a near-uniform frame) | partial (part of the frame has no data) | wrong_size (not the size
 # asked for) | invalid (not a complete JPEG) | failed (HTTP, network, deadline); everything but ok counts as missing.
 # blank, partial and wrong_size are not retried: asking again gives the same image.
-
-# Side, pixels, of the all-black squares that make a pixel "no data" (no_data_mask): a 16 x 16 JPEG macroblock
-# of noisy sky is never exactly black; 15 (odd) keeps the squares centred.
-NO_DATA_WINDOW = 15
-# The centre box that must be covered by data: this fraction of the frame's side on each side of its centre.
-CENTRE_HALF_WIDTH = 0.1
 
 
 class InvalidImageError(ValueError):
@@ -141,56 +141,22 @@ def pixel_spread(data: bytes) -> float:
     return float(pixels.std())
 
 
-def no_data_mask(pixels: np.ndarray) -> np.ndarray:
-    """Which pixels of an H x W x 3 uint8 frame have no data: an H x W bool array.
-
-    A pixel has no data when it lies inside some NO_DATA_WINDOW-pixel square,
-    wholly within the frame, whose pixels are all exactly black (0 in every
-    channel): the morphological opening of the black pixels by that square.
-    """
-    black = (pixels.max(axis=2) == 0).astype(np.uint8)
-    eroded = ndimage.minimum_filter(black, size=NO_DATA_WINDOW, mode="constant", cval=0)
-    return ndimage.maximum_filter(eroded, size=NO_DATA_WINDOW, mode="constant", cval=0).astype(bool)
-
-
-def no_data_share(pixels: np.ndarray) -> tuple[float, bool]:
-    """(fraction of the frame with no data, 0-1; whether the centre box has a pixel with no data).
-
-    `pixels` is H x W x 3 uint8; the centre box spans CENTRE_HALF_WIDTH of the
-    side (at least one pixel) on each side of the centre, on both axes.
-    """
-    mask = no_data_mask(pixels)
-    height, width = mask.shape
-    rows, cols = max(1, round(height * CENTRE_HALF_WIDTH)), max(1, round(width * CENTRE_HALF_WIDTH))
-    centre = mask[height // 2 - rows : height // 2 + rows + 1, width // 2 - cols : width // 2 + cols + 1]
-    return float(mask.mean()), bool(centre.any())
-
-
 def judge_cutout(data: bytes, settings: CutoutSettings, galaxy: str) -> tuple[str, str]:
     """(status, reason) of a complete JPEG cutout of `galaxy`: ok, wrong_size, blank or partial (module docstring).
 
     Its size must be cutout_pixels x cutout_pixels; then a grayscale standard
     deviation below blank_max_std is blank; then a no-data fraction above
-    max_no_data_fraction, or no data in the centre box, is partial. `reason`
-    names the galaxy and the measured value ("" when ok).
+    max_no_data_fraction, or no data in the centre box, is partial (screening.judge_frame,
+    the rule the folder kind's images are screened by too). `reason` names the measured value ("" when ok).
     """
     with Image.open(io.BytesIO(data)) as image:
         size = image.size
         pixels = np.asarray(image.convert("RGB"))
-        gray = np.asarray(image.convert("L"), dtype=np.float32)
     wanted = (settings.cutout_pixels, settings.cutout_pixels)
     if size != wanted:
         return "wrong_size", (f"galaxy {galaxy}: the service answered with a {size[0]} x {size[1]} px image; "
                               f"asked for {wanted[0]} x {wanted[1]} (cutout_pixels)")
-    spread = float(gray.std())  # as pixel_spread
-    if spread < settings.blank_max_std:
-        return "blank", f"blank: grayscale std {spread:.2f} < blank_max_std {settings.blank_max_std:g}"
-    fraction, centre_missing = no_data_share(pixels)
-    if fraction > settings.max_no_data_fraction or centre_missing:
-        return "partial", (f"partial: {fraction:.1%} of the frame has no data (max_no_data_fraction "
-                           f"{settings.max_no_data_fraction:g})" + ("; the centre is not covered" if centre_missing
-                                                                     else ""))
-    return "ok", ""
+    return judge_frame(pixels, settings.blank_max_std, settings.max_no_data_fraction)
 
 
 def blank_path(target: Path) -> Path:
