@@ -1,6 +1,6 @@
 """What longer training buys each model: its peak accuracy at its full budget minus at shorter budgets."""
 
-from .plotting import COLUMN_WIDTH, model_colours, plt, shared_bins, sns, style
+from .plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, shared_bins, sns, style
 
 TABLES = {"peaks": "peak_accuracy"}
 
@@ -24,4 +24,5 @@ def draw(peaks, models, budgets=(50, 20), bins=20):
         ax.set_ylabel("runs")
         ax.legend(frameon=False, fontsize="small")
     sns.despine(figure)
+    diverged_note(figure, peaks, models)
     return figure

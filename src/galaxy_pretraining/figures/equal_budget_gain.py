@@ -1,6 +1,6 @@
 """Per-run gain of pretraining when both models get the pretrained model's epochs only."""
 
-from .plotting import COLUMN_WIDTH, model_colours, plt, shared_bins, sns, style
+from .plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, shared_bins, sns, style
 
 TABLES = {"gains": "gains"}
 
@@ -19,4 +19,5 @@ def draw(gains, models, bins=20):
     ax.set_ylabel("runs")
     ax.legend(frameon=False, fontsize="small")
     sns.despine(figure)
+    diverged_note(figure, gains, models)
     return figure

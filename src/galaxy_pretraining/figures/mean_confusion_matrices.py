@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..analysis.per_class import confusion_matrix
-from .plotting import COLUMN_WIDTH, plt, sns, style
+from .plotting import COLUMN_WIDTH, diverged_note, plt, sns, style
 
 TABLES = {"summary": "confusion_summary"}
 
@@ -22,4 +22,5 @@ def draw(summary, models, class_names):
         ax.set_xlabel("predicted class")
         ax.set_ylabel("true class")
     figure.tight_layout()
+    diverged_note(figure, summary, models)
     return figure

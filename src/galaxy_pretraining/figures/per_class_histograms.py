@@ -1,6 +1,6 @@
 """Per-class accuracy (recall) at each run's best epoch, one panel per class, bins shared by the models."""
 
-from .plotting import COLUMN_WIDTH, model_colours, plt, shared_bins, sns, style
+from .plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, shared_bins, sns, style
 
 TABLES = {"per_class": "per_class"}
 
@@ -26,4 +26,5 @@ def draw(per_class, models, class_names, bins=15):
     axes.flat[0].legend(frameon=False, fontsize="small")
     sns.despine(figure)
     figure.tight_layout()
+    diverged_note(figure, per_class, models)
     return figure

@@ -4,7 +4,7 @@ legend (as Zhu et al. 2019 show them)."""
 from sklearn.metrics import auc
 
 from ..analysis.roc import roc_curve_points
-from .plotting import COLUMN_WIDTH, plt, rows_of_run, sns, style
+from .plotting import COLUMN_WIDTH, diverged_note, plt, rows_of_run, sns, style
 
 TABLES = {"predictions": "predictions"}
 
@@ -16,6 +16,10 @@ def draw(predictions, models, class_names, run):
     colours = dict(zip(class_names, sns.color_palette("colorblind", len(class_names))))
     for ax, model in zip(axes[0], models):
         own = chosen[chosen["model"] == model]
+        if "diverged" in own and own["diverged"].any():
+            ax.set_title(f"{model}, run {run}: diverged")
+            ax.set_axis_off()
+            continue
         for name, (fpr, tpr) in roc_curve_points(own, class_names).items():
             ax.plot(fpr, tpr, color=colours[name], label=f"{name} (AUC {auc(fpr, tpr):.3f})")
         ax.plot([0, 1], [0, 1], color="0.7", linestyle=":", linewidth=0.8)
@@ -26,4 +30,5 @@ def draw(predictions, models, class_names, run):
         ax.set_ylabel("true positive rate")
         ax.legend(fontsize="x-small", loc="lower right")
     figure.tight_layout()
+    diverged_note(figure, predictions, models)
     return figure
