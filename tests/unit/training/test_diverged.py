@@ -19,7 +19,7 @@ TOO_HIGH = {"name": "sgd", "lr": 1e30, "momentum": 0.9, "weight_decay": 0.0, "ne
 def test_the_first_non_finite_loss_stops_the_run_and_marks_it_diverged(tiny_study, tmp_path, caplog):
     s = settings(epochs=3, optimizer=TOO_HIGH)
     with caplog.at_level(logging.WARNING):
-        metrics = train_tiny(tiny_study, tmp_path, s)
+        train_tiny(tiny_study, tmp_path, s)
     lines = [r.getMessage() for r in caplog.records if "diverged" in r.getMessage()]
     assert len(lines) == 1
     assert lines[0].startswith("resnet18 (scratch) run 0: diverged (epoch=1, where=batch ")
