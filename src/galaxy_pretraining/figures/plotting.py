@@ -78,7 +78,7 @@ def diverged_note(figure, table, models: Sequence[str]) -> None:
     counts = diverged_runs(table, models)
     if any(counts.values()):
         listed = ", ".join(f"{model} {n}" for model, n in counts.items())
-        figure.text(0.01, -0.02, f"diverged runs (non-finite loss; left out): {listed}", fontsize=6, ha="left",
+        figure.text(0.01, -0.1, f"diverged runs (non-finite loss; left out): {listed}", fontsize=6, ha="left",
                     va="top", color="firebrick")
 
 

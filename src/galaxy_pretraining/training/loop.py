@@ -31,10 +31,14 @@ from .views import Views
 log = logging.getLogger(__name__)
 
 
+def autocasting(device: torch.device, settings: TrainSettings) -> bool:
+    """Whether the run computes in bfloat16: training.mixed_precision, on CUDA."""
+    return settings.mixed_precision and device.type == "cuda"
+
+
 def autocast(device: torch.device, settings: TrainSettings):
     """bfloat16 autocast on CUDA when training.mixed_precision; a no-op context elsewhere."""
-    enabled = settings.mixed_precision and device.type == "cuda"
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocasting(device, settings))
 
 
 # Seconds between reads of the running loss for a terminal's progress bar: each read waits for the device.
@@ -266,7 +270,8 @@ def _interrupted(run: Run, checkpoint_path, stop: StopRequest, where: str) -> Tr
     return TrainingInterrupted(stop.signum, message)
 
 
-DIVERGED_ADVICE = "lower training.optimizer.lr, or set training.mixed_precision: false"
+DIVERGED_ADVICE = "lower training.optimizer.lr"
+MIXED_PRECISION_ADVICE = ", or set training.mixed_precision: false (bf16 can overflow)"
 
 
 def _diverged(run: Run, epoch: int, batch, loss: float, seconds: float) -> None:
@@ -286,7 +291,7 @@ def _diverged(run: Run, epoch: int, batch, loss: float, seconds: float) -> None:
     arm = "scratch" if settings.weights == "none" else settings.weights
     log.warning("%s (%s) run %s: diverged (epoch=%s, where=%s, loss=%s); the run stops here and is recorded as "
                 "diverged, with its %d finished epochs; %s", settings.architecture, arm, settings.run, epoch, where,
-                loss, epoch - 1, DIVERGED_ADVICE)
+                loss, epoch - 1, DIVERGED_ADVICE + (MIXED_PRECISION_ADVICE if autocasting(run.device, settings) else ""))
 
 
 def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, stop: StopRequest | None = None) -> None:

@@ -23,7 +23,8 @@ def test_the_first_non_finite_loss_stops_the_run_and_marks_it_diverged(tiny_stud
     lines = [r.getMessage() for r in caplog.records if "diverged" in r.getMessage()]
     assert len(lines) == 1
     assert lines[0].startswith("resnet18 (scratch) run 0: diverged (epoch=1, where=batch ")
-    assert "lower training.optimizer.lr" in lines[0] and "mixed_precision" in lines[0]
+    assert "lower training.optimizer.lr" in lines[0]
+    assert "mixed_precision" not in lines[0]  # on the CPU nothing runs in bf16: no advice that cannot help
     stored = pd.read_parquet(tmp_path / "metrics.parquet")
     assert stored["epoch"].tolist() == [1] and stored["diverged"].tolist() == [True]  # stopped in epoch 1
     assert stored["test_accuracy"].isna().all()  # never a 0.5 "accuracy" of NaN logits
