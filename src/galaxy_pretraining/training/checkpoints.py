@@ -1,6 +1,6 @@
 """A run's resume checkpoint `last.pt`: the whole state written atomically (`save_checkpoint`), read back when
-its settings match (`resume`), and, once the run has finished, replaced by the small record of its results
-(`finish_checkpoint`).
+its settings and the data it read match (`resume`), and, once the run has finished, replaced by the small record
+of its results (`finish_checkpoint`).
 
 `last.pt` sits beside the run's outputs and is not a Snakemake output, so a
 job killed by a time limit and started again continues from it instead of
