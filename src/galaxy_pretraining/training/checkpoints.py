@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from ..errors import BadData
 from ..io import atomic_path, link_or_copy
 from .state import EpochPosition, Run, data_change
 
@@ -159,7 +160,7 @@ def resume(run: Run, path: os.PathLike) -> bool:
             if kept.exists():
                 weights = torch.load(kept, map_location="cpu", weights_only=False)
                 if weights["epoch"] != run.best["epoch"]:
-                    raise ValueError(f"{kept}: the weights of epoch {weights['epoch']}, but {path} says the best "
+                    raise BadData(f"{kept}: the weights of epoch {weights['epoch']}, but {path} says the best "
                                      f"epoch was {run.best['epoch']}; delete both to train the run again")
                 run.best = {**run.best, "state": weights["model"]}
             else:
@@ -174,7 +175,7 @@ def resume(run: Run, path: os.PathLike) -> bool:
     position = checkpoint.get("position")
     run.position = None if position is None else EpochPosition(**position)
     if run.position is not None and run.position.epoch != len(run.history) + 1:
-        raise ValueError(f"{path}: stopped in epoch {run.position.epoch} but holds {len(run.history)} finished epochs")
+        raise BadData(f"{path}: stopped in epoch {run.position.epoch} but holds {len(run.history)} finished epochs")
     if run.position is None:
         print(f"resuming from {path} after epoch {len(run.history)}", flush=True)
     else:

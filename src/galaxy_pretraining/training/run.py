@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..errors import BadConfig, BadData
 from ..io import atomic_path, write_table
 from ..models.build import build_model
 from ..models.freezing import freeze_layers, trainable_parameters
@@ -77,10 +78,10 @@ def _prepare_device(settings: TrainSettings, threads: int | None) -> torch.devic
 
 def _check_job(settings: TrainSettings, weights_path, class_names) -> list[str]:
     if settings.weights != "none" and weights_path is None:
-        raise ValueError(f"{settings.architecture}: a model with {settings.weights} weights needs a weights file")
+        raise BadConfig(f"{settings.architecture}: a model with {settings.weights} weights needs a weights file")
     class_names = list(class_names)
     if len(class_names) != settings.n_classes:
-        raise ValueError(f"{len(class_names)} class names {class_names} for a model of {settings.n_classes} classes")
+        raise BadConfig(f"{len(class_names)} class names {class_names} for a model of {settings.n_classes} classes")
     return class_names
 
 
@@ -169,7 +170,7 @@ def write_outputs(run: Run, metrics_path, predictions_path, best_model_path) -> 
         if state is None and diverged:
             state = run.model.state_dict()
         if state is None:
-            raise ValueError(f"{best_model_path}: run {run.settings.run} finished without keeping its best weights "
+            raise BadData(f"{best_model_path}: run {run.settings.run} finished without keeping its best weights "
                              "(config best_weights); delete its last.pt to train it again")
         with atomic_path(best_model_path) as tmp:
             torch.save({"model": states_on_cpu(state), "epoch": run.best["epoch"], "diverged": run.diverged,
