@@ -56,7 +56,9 @@ def _table2(per_class, class_names, paper_arms):
     summary = schneider2023.with_tables_2_and_4(per_class_summary(per_class, class_names), paper_arms)
     renamed = {"recall_n_runs": "n_runs", "recall_mean": "accuracy_mean", "recall_sd": "accuracy_sd",
                "paper_recall_mean": "paper_accuracy_mean", "paper_recall_sd": "paper_accuracy_sd"}
-    return summary[["model", "class_name", *[c for c in renamed if c in summary]]].rename(columns=renamed)
+    columns = ["model", "class_name", *[c for c in renamed if c in summary]]
+    columns.insert(3, "n_diverged")  # after n_runs: the diverged runs, left out of the mean
+    return summary[columns].rename(columns=renamed)
 
 
 def _gains(peak_accuracy, pairs):
@@ -105,7 +107,8 @@ TABLES: dict[str, TableStep] = {
         ("paper_arms",), when="pairs",
         description="Two-sided sign tests, pretrained against scratch, paired by run: peak accuracy (a win is a "
                     "higher peak), epoch of the peak (a win is an earlier peak) and peak accuracy when scratch gets "
-                    "only the pretrained model's epochs."),
+                    "only the pretrained model's epochs. A pair with a diverged run is left out of the test, with "
+                    "its partner (pairs_dropped_diverged; n_diverged_* per arm)."),
     "frozen_share_results": TableStep(
         lambda curves, arms, fu_arms: fu.with_table1(frozen_share_table(curves, arms), fu_arms), ("curves",),
         ("arms", "fu_arms"), when="frozen_shares",

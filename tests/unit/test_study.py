@@ -249,7 +249,7 @@ def test_captions_carry_the_paper_numbers_only_in_its_comparison(paper, demo):
 # --- parsing the workflow imports neither torch nor matplotlib -------------------------------
 
 
-PARSE_TIME = ("import sys, json\nfrom galaxy_pretraining import study\n"
+PARSE_TIME = ("import sys, json\nfrom galaxy_pretraining import study\nfrom galaxy_pretraining.errors import mark_invocation\n"
               "from galaxy_pretraining.data.kinds import galaxy10_decals, galaxy_zoo2, mock, nair_abraham\n"
               "print(json.dumps(sorted(sys.modules)))")
 

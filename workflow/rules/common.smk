@@ -2,9 +2,13 @@
 # Each helper asks the library (galaxy_pretraining.study); none holds logic of its own.
 
 from galaxy_pretraining import study as S
+from galaxy_pretraining.errors import mark_invocation
 from galaxy_pretraining.data.kinds import galaxy10_decals, galaxy_zoo2, mock, nair_abraham
 
 RESULTS = S.results_folder(config)
+# One id per snakemake command, inherited by its jobs: a retry of a job that failed in a way a retry cannot fix
+# fails at once (errors.not_retried); the next command tries again.
+mark_invocation()
 # A replaced or re-downloaded image rebuilds the array store (study.refresh_image_digest).
 if workflow.is_main_process:
     S.refresh_image_digest(config)

@@ -31,18 +31,28 @@ def training_set_sizes(catalog: pd.DataFrame, split: Mapping, runs: Sequence[int
 
 
 def label_budget_peaks(curves: pd.DataFrame, catalog: pd.DataFrame, split: Mapping) -> pd.DataFrame:
-    """Per model, run and label budget: the labelled galaxies trained on and the peak test accuracy (per cent)."""
-    peaks = (curves.groupby(["model", "run", "train_fraction"], sort=True)["test_accuracy"].max() * 100).rename(
-        "peak_accuracy").reset_index()
+    """Per model, run and label budget: the labelled galaxies trained on and the peak test accuracy (per cent);
+    a diverged run has none (NaN) and is marked `diverged`."""
+    if "diverged" not in curves:
+        curves = curves.assign(diverged=False)
+    grouped = curves.groupby(["model", "run", "train_fraction"], sort=True)
+    peaks = pd.DataFrame({"peak_accuracy": grouped["test_accuracy"].max() * 100,
+                          "diverged": grouped["diverged"].any()}).reset_index()
+    peaks.loc[peaks["diverged"], "peak_accuracy"] = np.nan
     sizes = training_set_sizes(catalog, split, sorted(peaks["run"].unique()), sorted(peaks["train_fraction"].unique()))
     return peaks.merge(sizes, on=["run", "train_fraction"], how="left", validate="many_to_one")
 
 
 def label_budget_table(peaks: pd.DataFrame) -> pd.DataFrame:
-    """Per model and label budget: labelled galaxies (mean over runs) and the peak accuracy's mean and sd."""
+    """Per model and label budget: labelled galaxies (mean over runs) and the peak accuracy's mean and sd over the
+    runs that did not diverge (n_runs); n_diverged counts the others."""
+    if "diverged" not in peaks:
+        peaks = peaks.assign(diverged=False)
     grouped = peaks.groupby(["model", "train_fraction"], sort=True)
-    table = grouped.agg(n_train=("n_train", "mean"), n_runs=("run", "count"), mean=("peak_accuracy", "mean"),
+    table = grouped.agg(n_train=("n_train", "mean"), n_runs=("peak_accuracy", "count"),
+                        n_diverged=("diverged", "sum"), mean=("peak_accuracy", "mean"),
                         sd=("peak_accuracy", "std")).reset_index()
+    table["n_diverged"] = table["n_diverged"].astype(int)
     return table.round(3)
 
 
@@ -68,12 +78,16 @@ def labels_saved_table(peaks: pd.DataFrame, pairs: Sequence[Sequence[str]]) -> p
     Besides the ratio of the mean curves, each run's own ratio (its scratch curve against its pretrained
     peak) gives the spread: median and quartiles over the runs where the scratch curve reaches it;
     `runs_not_reached` counts the others (scratch never matches within the budgets trained). A ratio at the
-    smallest budget is an upper bound: scratch may match with fewer labels than were tried.
+    smallest budget is an upper bound: scratch may match with fewer labels than were tried. Diverged runs
+    are left out of both curves; `n_diverged` counts them (both models, that budget).
     """
     rows = []
+    if "diverged" not in peaks:
+        peaks = peaks.assign(diverged=False)
     for pretrained, scratch in pairs:
-        own = peaks[peaks["model"] == pretrained]
-        other = peaks[peaks["model"] == scratch]
+        own_all = peaks[peaks["model"] == pretrained]
+        other_all = peaks[peaks["model"] == scratch]
+        own, other = own_all[~own_all["diverged"]], other_all[~other_all["diverged"]]
         mean_other = other.groupby("train_fraction").agg(n_train=("n_train", "mean"), accuracy=("peak_accuracy", "mean"))
         mean_other = mean_other.sort_values("n_train")
         for fraction, runs in own.groupby("train_fraction", sort=True):
@@ -94,13 +108,16 @@ def labels_saved_table(peaks: pd.DataFrame, pairs: Sequence[Sequence[str]]) -> p
                 "run_ratio_q25": np.quantile(reached, 0.25) if len(reached) else np.nan,
                 "run_ratio_q75": np.quantile(reached, 0.75) if len(reached) else np.nan,
                 "runs_not_reached": int((~np.isfinite(ratios)).sum()), "n_runs": len(ratios),
+                "n_diverged": int(own_all.loc[own_all["train_fraction"] == fraction, "diverged"].sum()
+                                  + other_all.loc[other_all["train_fraction"] == fraction, "diverged"].sum()),
             })
     return pd.DataFrame(rows).round(3)
 
 
 def label_budget_sign_tests(peaks: pd.DataFrame, pairs: Sequence[Sequence[str]]) -> pd.DataFrame:
     """Per pair and label budget: two-sided sign test of the pretrained model's peak accuracy against the
-    scratch model's, paired by run; and the mean difference (points)."""
+    scratch model's, paired by run; and the mean difference (points). As in pairs.comparison_table, a pair
+    with a diverged run is dropped with its partner (pairs_dropped_diverged counts them)."""
     rows = []
     for pretrained, scratch in pairs:
         a = peaks[peaks["model"] == pretrained].set_index(["train_fraction", "run"])["peak_accuracy"]
@@ -109,6 +126,8 @@ def label_budget_sign_tests(peaks: pd.DataFrame, pairs: Sequence[Sequence[str]])
         for fraction in sorted(both.get_level_values(0).unique()):
             keys = [key for key in both if key[0] == fraction]
             differences = a.loc[keys].to_numpy() - b.loc[keys].to_numpy()
+            kept = differences[np.isfinite(differences)]
             rows.append({"pretrained": pretrained, "scratch": scratch, "train_fraction": fraction,
-                         "n_runs": len(keys), "mean_difference": differences.mean(), **sign_test(differences)})
+                         "n_runs": len(kept), "mean_difference": kept.mean() if len(kept) else np.nan,
+                         **sign_test(kept), "pairs_dropped_diverged": len(differences) - len(kept)})
     return pd.DataFrame(rows)

@@ -29,7 +29,8 @@ def paired_gains(peaks: pd.DataFrame, pretrained: str, scratch: str) -> pd.DataF
 
     `equal_budget_gain` compares both at the pretrained model's epochs (the
     scratch curve read only up to there). Runs present for only one model are
-    left out.
+    left out. A pair in which either run diverged has no gains (NaN);
+    `pretrained_diverged` and `scratch_diverged` say which.
     """
     standard = peaks[~peaks["long_run"]]
     a = standard[standard["model"] == pretrained]
@@ -49,6 +50,9 @@ def paired_gains(peaks: pd.DataFrame, pretrained: str, scratch: str) -> pd.DataF
     table.insert(0, "scratch", scratch)
     table.insert(0, "pretrained", pretrained)
     table["equal_budget"] = budget
+    for arm, full in (("pretrained", a_full), ("scratch", b_full)):
+        flags = full.loc[runs, "diverged"].to_numpy(dtype=bool) if "diverged" in full else np.zeros(len(runs), bool)
+        table[f"{arm}_diverged"] = flags
     return table
 
 
@@ -58,16 +62,27 @@ def comparison_table(gains: pd.DataFrame) -> pd.DataFrame:
     Takes paired_gains' tables (one or more pairs); returns per pair and comparison n_runs, wins, losses,
     ties, p_value, mean_difference and sd_difference. For the peak epoch a win is an earlier peak (fewer
     epochs needed). In the paper's comparison papers.schneider2023.with_sign_tests puts its values beside ours.
+
+    A diverged run has no peak, so a pair with one is dropped from the test, with its partner (a divergence is
+    neither a win nor a loss of accuracy): `n_diverged_pretrained` and `n_diverged_scratch` count the diverged
+    runs of each arm, `pairs_dropped_diverged` the pairs left out for them.
     """
     rows = []
     for (pretrained, scratch), group in gains.groupby(["pretrained", "scratch"], sort=False):
+        flags = {arm: group[f"{arm}_diverged"].astype(bool) if f"{arm}_diverged" in group
+                 else pd.Series(False, index=group.index) for arm in ("pretrained", "scratch")}
+        diverged = {"n_diverged_pretrained": int(flags["pretrained"].sum()),
+                    "n_diverged_scratch": int(flags["scratch"].sum()),
+                    "pairs_dropped_diverged": int((flags["pretrained"] | flags["scratch"]).sum())}
+        group = group[~(flags["pretrained"] | flags["scratch"])]
         for comparison, column, sign in (("peak_accuracy", "peak_accuracy_gain", 1),
                                          ("peak_epoch", "peak_epoch_difference", -1),
                                          ("equal_budget", "equal_budget_gain", 1)):
             values = group[column].dropna()
             rows.append({"pretrained": pretrained, "scratch": scratch, "comparison": comparison,
                          "n_runs": len(values), **sign_test(sign * values), "mean_difference": values.mean(),
-                         "sd_difference": values.std()})
+                         "sd_difference": values.std(), **diverged})
     columns = ["pretrained", "scratch", "comparison", "n_runs", "wins", "losses", "ties", "p_value",
-               "mean_difference", "sd_difference"]
+               "mean_difference", "sd_difference", "n_diverged_pretrained", "n_diverged_scratch",
+               "pairs_dropped_diverged"]
     return pd.DataFrame(rows).reindex(columns=columns).round({"mean_difference": 3, "sd_difference": 3})

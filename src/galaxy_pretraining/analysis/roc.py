@@ -37,27 +37,43 @@ def _probabilities(predictions: pd.DataFrame, class_names: Sequence[str]) -> np.
 def roc_auc_table(predictions: pd.DataFrame, class_names: Sequence[str]) -> pd.DataFrame:
     """AUC per model, run and class, one class against the rest, from the best epoch's probabilities
     (sklearn's roc_auc_score), and their macro average (class_name `macro`: the mean over the classes present
-    in the run's test set). A class absent from a run's test set has no AUC (NaN)."""
+    in the run's test set). A class absent from a run's test set has no AUC (NaN). A diverged run (column
+    `diverged`) has no AUC either, and is marked `diverged`. Raises ValueError naming the model and run when
+    a run that did not diverge has probabilities that are not finite."""
     from sklearn.metrics import roc_auc_score
 
     rows = []
     for (model, run), group in predictions.groupby(["model", "run"], sort=True):
         probabilities, true = _probabilities(group, class_names), group["true"].to_numpy()
+        if "diverged" in group and group["diverged"].any():
+            rows += [(model, int(run), name, int((true == c).sum()), np.nan, True)
+                     for c, name in enumerate(class_names)]
+            rows.append((model, int(run), MACRO, len(true), np.nan, True))
+            continue
+        if not np.isfinite(probabilities).all():
+            raise ValueError(f"model {model} run {run}: {int((~np.isfinite(probabilities)).any(axis=1).sum())} test "
+                             "galaxies have probabilities that are not finite, but the run is not marked diverged "
+                             "(predictions of an older version?); delete its last.pt to train it again")
         aucs = []
         for c, name in enumerate(class_names):
             positive = true == c
             auc = roc_auc_score(positive, probabilities[:, c]) if 0 < positive.sum() < len(true) else np.nan
             aucs.append(auc)
-            rows.append((model, int(run), name, int(positive.sum()), auc))
-        rows.append((model, int(run), MACRO, len(true), float(np.nanmean(aucs))))
-    return pd.DataFrame(rows, columns=["model", "run", "class_name", "support", "auc"])
+            rows.append((model, int(run), name, int(positive.sum()), auc, False))
+        rows.append((model, int(run), MACRO, len(true), float(np.nanmean(aucs)), False))
+    return pd.DataFrame(rows, columns=["model", "run", "class_name", "support", "auc", "diverged"])
 
 
 def roc_auc_summary(roc_auc: pd.DataFrame, class_names: Sequence[str]) -> pd.DataFrame:
-    """Mean and sd over runs of each model's AUC per class and macro average (classes in config order)."""
+    """Mean and sd over runs of each model's AUC per class and macro average (classes in config order); n_runs
+    counts the runs with an AUC, n_diverged the diverged runs left out."""
     order = {name: i for i, name in enumerate([*class_names, MACRO])}
-    summary = roc_auc.groupby(["model", "class_name"], sort=False)["auc"].agg(
-        n_runs="count", auc_mean="mean", auc_sd="std").reset_index()
+    if "diverged" not in roc_auc:
+        roc_auc = roc_auc.assign(diverged=False)
+    summary = roc_auc.groupby(["model", "class_name"], sort=False).agg(
+        n_runs=("auc", "count"), n_diverged=("diverged", "sum"), auc_mean=("auc", "mean"),
+        auc_sd=("auc", "std")).reset_index()
+    summary["n_diverged"] = summary["n_diverged"].astype(int)
     summary["order"] = summary["class_name"].map(order)
     return summary.sort_values(["model", "order"]).drop(columns="order").reset_index(drop=True).round(4)
 

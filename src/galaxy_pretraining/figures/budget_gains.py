@@ -4,7 +4,7 @@ chooses others). A panel names the models trained no longer than its budget, and
 """
 
 from ..analysis.curves import gain_budgets
-from .plotting import COLUMN_WIDTH, explain_empty, model_colours, plt, shared_bins, sns, style
+from .plotting import COLUMN_WIDTH, diverged_note, explain_empty, model_colours, plt, shared_bins, sns, style
 
 TABLES = {"peaks": "peak_accuracy"}
 
@@ -56,4 +56,5 @@ def draw(peaks, models, budgets=None, bins=20):
         ax.set_ylabel("runs")
         ax.legend(frameon=False, fontsize="small")
     sns.despine(figure)
+    diverged_note(figure, peaks, models)
     return figure

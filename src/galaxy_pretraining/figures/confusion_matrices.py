@@ -1,7 +1,7 @@
 """Test confusion matrices (counts) of one run at its best epoch, one panel per model."""
 
 from ..analysis.per_class import confusion_matrix
-from .plotting import COLUMN_WIDTH, plt, rows_of_run, sns, style
+from .plotting import COLUMN_WIDTH, diverged_note, plt, rows_of_run, sns, style
 
 TABLES = {"confusions": "best_epoch_confusions"}
 
@@ -13,6 +13,10 @@ def draw(confusions, models, class_names, run):
     k = len(class_names)
     for ax, model in zip(axes[0], models):
         own = chosen[chosen["model"] == model]
+        if "diverged" in own and own["diverged"].any():
+            ax.set_title(f"{model}, run {run}: diverged")
+            ax.set_axis_off()
+            continue
         matrix = confusion_matrix(own, k)
         sns.heatmap(matrix, annot=True, fmt="d", cmap="Blues", cbar=False, square=True, ax=ax,
                     xticklabels=class_names, yticklabels=class_names)
@@ -20,4 +24,5 @@ def draw(confusions, models, class_names, run):
         ax.set_xlabel("predicted class")
         ax.set_ylabel("true class")
     figure.tight_layout()
+    diverged_note(figure, confusions, models)
     return figure

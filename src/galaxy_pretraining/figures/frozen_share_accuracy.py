@@ -4,7 +4,7 @@ line with its sd band."""
 
 import numpy as np
 
-from .plotting import COLUMN_WIDTH, model_colours, plt, sns, style
+from .plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, sns, style
 
 TABLES = {"results": "frozen_share_results", "curves": "curves"}
 
@@ -41,4 +41,5 @@ def draw(results, curves, models, jitter=1.5, seed=0):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=6, frameon=False, loc="best")
     sns.despine(figure)
+    diverged_note(figure, results, models)
     return figure

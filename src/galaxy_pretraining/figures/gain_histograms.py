@@ -1,6 +1,6 @@
 """Per-run gain of pretraining: peak accuracy (points) and epoch of the peak, pretrained minus scratch."""
 
-from .plotting import COLUMN_WIDTH, model_colours, plt, shared_bins, sns, style
+from .plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, shared_bins, sns, style
 
 TABLES = {"gains": "gains"}
 
@@ -20,4 +20,5 @@ def draw(gains, models, bins=20):
     right.set_xlabel("peak epoch difference (epochs)")
     left.legend(frameon=False, fontsize="small")
     sns.despine(figure)
+    diverged_note(figure, gains, models)
     return figure

@@ -3,7 +3,7 @@ and sd over runs (line and bars) of each model."""
 
 import matplotlib.ticker
 
-from .plotting import COLUMN_WIDTH, model_colours, plt, sns, style
+from .plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, sns, style
 
 TABLES = {"peaks": "label_budget_peaks", "table": "label_budget"}
 
@@ -26,4 +26,5 @@ def draw(peaks, table, models):
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=6, frameon=False)
     sns.despine(figure)
+    diverged_note(figure, peaks, models)
     return figure

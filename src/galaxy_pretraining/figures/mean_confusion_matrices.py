@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..analysis.per_class import confusion_matrix
-from .plotting import COLUMN_WIDTH, plt, sns, style
+from .plotting import COLUMN_WIDTH, diverged_note, plt, sns, style
 
 TABLES = {"summary": "confusion_summary"}
 
@@ -14,6 +14,10 @@ def draw(summary, models, class_names):
     k = len(class_names)
     for ax, model in zip(axes[0], models):
         own = summary[summary["model"] == model]
+        if own["n_runs"].max() == 0 or own.empty:  # every run of the model diverged
+            ax.set_title(f"{model}: no run (every run diverged)")
+            ax.set_axis_off()
+            continue
         mean, sd = confusion_matrix(own, k, "mean"), confusion_matrix(own, k, "sd")
         labels = np.vectorize(lambda m, s: f"{m:.2f}\n±{s:.2f}" if not np.isnan(s) else f"{m:.2f}")(mean, sd)
         sns.heatmap(mean, annot=labels, fmt="", cmap="Blues", vmin=0, vmax=1, cbar=False, square=True, ax=ax,
@@ -22,4 +26,5 @@ def draw(summary, models, class_names):
         ax.set_xlabel("predicted class")
         ax.set_ylabel("true class")
     figure.tight_layout()
+    diverged_note(figure, summary, models)
     return figure

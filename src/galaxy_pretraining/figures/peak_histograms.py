@@ -1,7 +1,7 @@
 """Peak test accuracy of each run and the epoch of that peak, per model."""
 
 from ..analysis.curves import full_budget
-from .plotting import COLUMN_WIDTH, model_colours, plt, shared_bins, sns, style
+from .plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, shared_bins, sns, style
 
 TABLES = {"peaks": "peak_accuracy"}
 
@@ -21,4 +21,5 @@ def draw(peaks, models, bins=20):
     right.set_xlabel("epoch of the peak")
     left.legend(frameon=False)
     sns.despine(figure)
+    diverged_note(figure, peaks, models)
     return figure

@@ -17,8 +17,8 @@ from ..io import atomic_path  # noqa: E402
 
 COLUMN_WIDTH = 3.4  # inches: one column of a two-column journal
 
-__all__ = ["COLUMN_WIDTH", "explain_empty", "model_colours", "plt", "rows_of_run", "save", "shared_bins", "sns",
-           "style"]
+__all__ = ["COLUMN_WIDTH", "diverged_note", "diverged_runs", "explain_empty", "model_colours", "plt", "rows_of_run",
+           "save", "shared_bins", "sns", "style"]
 
 
 def style() -> None:
@@ -62,6 +62,32 @@ def explain_empty(ax, reason: str) -> None:
             color="0.25")
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+def diverged_runs(table, models: Sequence[str]) -> dict[str, int]:
+    """Diverged runs per model in a figure's table: from its column `n_diverged` (a summary), `diverged` (one
+    row or more per run) or `pretrained_diverged` and `scratch_diverged` (the gains); 0 where none."""
+    counts = dict.fromkeys(models, 0)
+    if "n_diverged" in table:
+        for model, n in table.groupby("model")["n_diverged"].max().items():
+            counts[model] = int(n)
+    elif "diverged" in table:
+        for model, n in table[table["diverged"].astype(bool)].groupby("model")["run"].nunique().items():
+            counts[model] = int(n)
+    elif "pretrained_diverged" in table:
+        for arm in ("pretrained", "scratch"):
+            for model, n in table.groupby(arm)[f"{arm}_diverged"].sum().items():
+                counts[model] = int(n)
+    return counts
+
+
+def diverged_note(figure, table, models: Sequence[str]) -> None:
+    """A footnote under the figure naming how many runs of each model diverged (left out), when any did."""
+    counts = diverged_runs(table, models)
+    if any(counts.values()):
+        listed = ", ".join(f"{model} {n}" for model, n in counts.items())
+        figure.text(0.01, -0.1, f"diverged runs (non-finite loss; left out): {listed}", fontsize=6, ha="left",
+                    va="top", color="firebrick")
 
 
 def blank(axes) -> None:

@@ -5,7 +5,7 @@ galaxies of that class) is named in the legend's title."""
 from sklearn.metrics import auc
 
 from ..analysis.roc import roc_curve_points
-from .plotting import COLUMN_WIDTH, explain_empty, plt, rows_of_run, sns, style
+from .plotting import COLUMN_WIDTH, diverged_note, explain_empty, plt, rows_of_run, sns, style
 
 TABLES = {"predictions": "predictions"}
 
@@ -17,6 +17,10 @@ def draw(predictions, models, class_names, run):
     colours = dict(zip(class_names, sns.color_palette("colorblind", len(class_names))))
     for ax, model in zip(axes[0], models):
         own = chosen[chosen["model"] == model]
+        if "diverged" in own and own["diverged"].any():
+            ax.set_title(f"{model}, run {run}: diverged")
+            ax.set_axis_off()
+            continue
         points = roc_curve_points(own, class_names)
         for name, (fpr, tpr) in points.items():
             ax.plot(fpr, tpr, color=colours[name], label=f"{name} (AUC {auc(fpr, tpr):.3f})")
@@ -33,4 +37,5 @@ def draw(predictions, models, class_names, run):
         else:
             explain_empty(ax, f"no ROC curve: the test set of run {run}\nholds one class only")
     figure.tight_layout()
+    diverged_note(figure, predictions, models)
     return figure

@@ -1,6 +1,6 @@
 """Test accuracy after every epoch for every run, one panel per model."""
 
-from .plotting import COLUMN_WIDTH, model_colours, plt, sns, style
+from .plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, sns, style
 
 TABLES = {"curves": "curves"}
 
@@ -18,4 +18,5 @@ def draw(curves, models, alpha=0.3, linewidth=0.6):
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("test accuracy (%)")
     sns.despine(figure)
+    diverged_note(figure, curves, models)
     return figure

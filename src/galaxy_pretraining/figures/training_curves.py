@@ -1,6 +1,6 @@
 """Train (dotted) and test (solid) accuracy and loss of one run, every model."""
 
-from .plotting import COLUMN_WIDTH, model_colours, plt, sns, style
+from .plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, sns, style
 
 TABLES = {"curves": "curves"}
 
@@ -26,4 +26,5 @@ def draw(curves, models, run):
     accuracy.set_title(f"run {run}")
     accuracy.legend(frameon=False, fontsize="x-small")
     sns.despine(figure)
+    diverged_note(figure, curves, models)
     return figure

@@ -151,7 +151,9 @@ def comparison_table(peak_accuracy: pd.DataFrame, roc_auc: pd.DataFrame, per_cla
         accuracy = full.loc[full["model"] == model, "peak_accuracy"] * 100
         ours = per_class[per_class["model"] == model].groupby("run")[list(METRICS)].mean() * 100
         theirs = NETWORKS[network]
-        row = {"model": model, "zhu2019_network": network, "n_runs": len(accuracy),
+        diverged = full.loc[full["model"] == model, "diverged"].sum() if "diverged" in full else 0
+        row = {"model": model, "zhu2019_network": network, "n_runs": int(accuracy.count()),
+               "n_diverged": int(diverged),
                "accuracy_mean": accuracy.mean(), "accuracy_sd": accuracy.std(), "accuracy_best_run": accuracy.max(),
                "zhu2019_accuracy_mean": theirs["table6_mean"], "zhu2019_accuracy_best": theirs["accuracy"],
                "auc_macro_mean": macro.loc[macro["model"] == model, "auc"].mean(), "zhu2019_auc_macro": theirs["auc"]}

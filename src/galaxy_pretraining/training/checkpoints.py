@@ -1,6 +1,6 @@
 """A run's resume checkpoint `last.pt`: the whole state written atomically (`save_checkpoint`), read back when
-its settings match (`resume`), and, once the run has finished, replaced by the small record of its results
-(`finish_checkpoint`).
+its settings and the data it read match (`resume`), and, once the run has finished, replaced by the small record
+of its results (`finish_checkpoint`).
 
 `last.pt` sits beside the run's outputs and is not a Snakemake output, so a
 job killed by a time limit and started again continues from it instead of
@@ -10,14 +10,18 @@ outputs again without training, and a finished study keeps no optimiser states.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
+from ..errors import BadData
 from ..io import atomic_path, link_or_copy
-from .state import EpochPosition, Run
+from .state import EpochPosition, Run, data_change
+
+log = logging.getLogger(__name__)
 
 
 def rng_states(generators: dict[str, torch.Generator]) -> dict:
@@ -54,6 +58,7 @@ def save_checkpoint(run: Run, path: os.PathLike, position: EpochPosition | None 
             {
                 "fingerprint": run.settings.fingerprint(),
                 "settings": asdict(run.settings),
+                "data": run.identity,
                 "epoch": len(run.history),
                 "model": run.model.state_dict(),
                 "optimizer": run.optimizer.state_dict(),
@@ -105,8 +110,10 @@ def finish_checkpoint(run: Run, path: os.PathLike, best_model: os.PathLike | Non
             {
                 "fingerprint": run.settings.fingerprint(),
                 "settings": asdict(run.settings),
+                "data": run.identity,
                 "epoch": len(run.history),
                 "finished": True,
+                "diverged": run.diverged,
                 "metrics": run.history,
                 "best": {**run.best, "state": None},
                 "best_weights": kept.name if best_model is not None else None,
@@ -123,7 +130,12 @@ def finish_checkpoint(run: Run, path: os.PathLike, best_model: os.PathLike | Non
 
 
 def resume(run: Run, path: os.PathLike) -> bool:
-    """Continue from a checkpoint of the same settings; one of other settings is ignored. True if resumed.
+    """Continue from a checkpoint of the same settings and data; one of other settings or data is ignored.
+
+    True if resumed. The data (`run.identity`, state.data_identity: ids,
+    labels and image digests of the run's rows, class names) must equal what
+    the checkpoint recorded; when it does not, one line of the log says what
+    changed and the run is trained from epoch 0.
 
     A finished run's record (`finish_checkpoint`) sets `run.finished`: its metrics and best epoch come back, and
     there is nothing to train.
@@ -136,14 +148,19 @@ def resume(run: Run, path: os.PathLike) -> bool:
     if checkpoint["fingerprint"] != run.settings.fingerprint():
         print(f"{path} was made with other settings; starting over", flush=True)
         return False
+    change = data_change(checkpoint.get("data"), run.identity) if run.identity is not None else None
+    if change is not None:
+        log.warning("run %s: retrained (reason=data changed: %s, checkpoint=%s)", run.settings.run, change, path)
+        return False
     if checkpoint.get("finished"):
         run.history, run.best, run.finished = checkpoint["metrics"], checkpoint["best"], True
+        run.diverged = checkpoint.get("diverged")
         if checkpoint.get("best_weights"):  # kept as a second name of best.pt (a record from before held them)
             kept = path.with_name(checkpoint["best_weights"])
             if kept.exists():
                 weights = torch.load(kept, map_location="cpu", weights_only=False)
                 if weights["epoch"] != run.best["epoch"]:
-                    raise ValueError(f"{kept}: the weights of epoch {weights['epoch']}, but {path} says the best "
+                    raise BadData(f"{kept}: the weights of epoch {weights['epoch']}, but {path} says the best "
                                      f"epoch was {run.best['epoch']}; delete both to train the run again")
                 run.best = {**run.best, "state": weights["model"]}
             else:
@@ -158,7 +175,7 @@ def resume(run: Run, path: os.PathLike) -> bool:
     position = checkpoint.get("position")
     run.position = None if position is None else EpochPosition(**position)
     if run.position is not None and run.position.epoch != len(run.history) + 1:
-        raise ValueError(f"{path}: stopped in epoch {run.position.epoch} but holds {len(run.history)} finished epochs")
+        raise BadData(f"{path}: stopped in epoch {run.position.epoch} but holds {len(run.history)} finished epochs")
     if run.position is None:
         print(f"resuming from {path} after epoch {len(run.history)}", flush=True)
     else:

@@ -9,6 +9,7 @@ uninterrupted one.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -19,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from ..errors import BadData
 from ..models.freezing import hold_frozen_batch_norms
 from .checkpoints import save_checkpoint
 from .settings import TrainSettings
@@ -26,11 +28,17 @@ from .state import EpochInterrupted, EpochPosition, Run, RunData, Schedule
 from .stopping import StopRequest, TrainingInterrupted
 from .views import Views
 
+log = logging.getLogger(__name__)
+
+
+def autocasting(device: torch.device, settings: TrainSettings) -> bool:
+    """Whether the run computes in bfloat16: training.mixed_precision, on CUDA."""
+    return settings.mixed_precision and device.type == "cuda"
+
 
 def autocast(device: torch.device, settings: TrainSettings):
     """bfloat16 autocast on CUDA when training.mixed_precision; a no-op context elsewhere."""
-    enabled = settings.mixed_precision and device.type == "cuda"
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocasting(device, settings))
 
 
 # Seconds between reads of the running loss for a terminal's progress bar: each read waits for the device.
@@ -64,6 +72,73 @@ def epoch_order(labels: torch.Tensor, generator: torch.Generator, oversample: bo
         parts += [members, members[repeats]]
     chosen = torch.cat(parts)
     return chosen[torch.randperm(len(chosen), generator=generator, device=labels.device)]
+
+
+def batches(start: int, n: int, batch_size: int):
+    """(first, last) positions of an epoch's batches from `start` to `n`: batch_size images each, but a last
+    batch of one image is merged into the batch before it (batch_size + 1), since BatchNorm cannot train on one.
+
+    The bounds depend only on n and batch_size, so a resumed epoch (`start` a
+    bound of an earlier pass) continues on the same bounds. Raises BadData when
+    the whole epoch is one image.
+    """
+    if n - start == 1 and start == 0:
+        raise BadData("the training set holds 1 image: a batch of one cannot be trained (BatchNorm needs two); "
+                      "give the run more training galaxies (splits.test_size, validation_size, train_fractions)")
+    first = start
+    while first < n:
+        last = min(first + batch_size, n)
+        if n - last == 1:
+            last = n
+        yield first, last
+        first = last
+
+
+class NonFiniteLoss(Exception):
+    """A batch's training loss was NaN or infinite: the run diverged (`batch` counts from 1 in its epoch)."""
+
+    def __init__(self, batch: int, loss: float):
+        super().__init__(f"loss {loss} in batch {batch}")
+        self.batch, self.loss = batch, loss
+
+
+class LossCheck:
+    """Raises NonFiniteLoss for the first batch whose loss is not finite, without waiting for the batch in progress.
+
+    On the CPU (and MPS) each loss is checked at once. On CUDA each batch's
+    flag is copied to pinned host memory behind the batch and read one batch
+    later, so the host stays one batch ahead of the device and never stalls
+    the queue; the batch named is still the one whose loss was not finite.
+    """
+
+    def __init__(self, device: torch.device):
+        self.cuda = device.type == "cuda"
+        self.pending = None  # (batch, loss, flag on the host, event) of the batch not yet read
+        if self.cuda:
+            self.flags = [torch.empty((), dtype=torch.bool, pin_memory=True) for _ in range(2)]
+
+    def after(self, loss: torch.Tensor, batch: int) -> None:
+        """Check the loss of `batch` (0-d, on the device), or the batch before it on CUDA."""
+        if not self.cuda:
+            if not bool(torch.isfinite(loss)):
+                raise NonFiniteLoss(batch, loss.item())
+            return
+        self.finish()
+        flag = self.flags[batch % 2]
+        flag.copy_(~torch.isfinite(loss.detach()), non_blocking=True)
+        event = torch.cuda.Event()
+        event.record()
+        self.pending = (batch, loss.detach(), flag, event)
+
+    def finish(self) -> None:
+        """Read the batch still pending (CUDA); call after the epoch's last batch and before a checkpoint."""
+        if self.pending is None:
+            return
+        batch, loss, flag, event = self.pending
+        self.pending = None
+        event.synchronize()
+        if bool(flag):
+            raise NonFiniteLoss(batch, loss.item())
 
 
 def optimizer_step(model, optimizer, batch: torch.Tensor, target: torch.Tensor, device: torch.device,
@@ -108,17 +183,19 @@ def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, vi
     progress = progress and sys.stderr.isatty()
     bar = tqdm(total=n, initial=position.next_image, desc="train", unit="img", leave=False, disable=not progress,
                mininterval=1)
-    for first in range(position.next_image, n, settings.batch_size):
-        index = rows[order[first : first + settings.batch_size]]
+    check = LossCheck(device)
+    for first, last in batches(position.next_image, n, settings.batch_size):
+        index = rows[order[first:last]]
         batch = views.train(data.images[index], generator)
         if device.type == "cuda":
             batch = batch.contiguous(memory_format=torch.channels_last)
         target = data.labels[index]
         logits, loss = optimizer_step(model, optimizer, batch, target, device, settings)
+        check.after(loss, first // settings.batch_size + 1)
         total_loss += loss.detach() * len(index)
         correct += (logits.argmax(1) == target).sum()
         bar.update(len(index))
-        done = first + len(index)
+        done = last
         if schedule is not None:
             schedule.after_step()
             if schedule.done:
@@ -126,11 +203,13 @@ def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, vi
                 break
         if stop is not None and stop.requested and done < n:
             bar.close()
+            check.finish()
             raise EpochInterrupted(EpochPosition(position.epoch, order, done, total_loss, correct,
                                                  time.perf_counter() - start))
         if progress and time.perf_counter() - shown > PROGRESS_SECONDS:
             shown = time.perf_counter()
             bar.set_postfix(loss=f"{total_loss.item() / bar.n:.3f}", img_s=f"{bar.n / (shown - start):.0f}")
+    check.finish()
     bar.close()
     train_loss, train_correct = total_loss.item(), correct.item()  # the epoch's one wait for the device
     seconds = time.perf_counter() - start
@@ -191,11 +270,38 @@ def _interrupted(run: Run, checkpoint_path, stop: StopRequest, where: str) -> Tr
     return TrainingInterrupted(stop.signum, message)
 
 
+DIVERGED_ADVICE = "lower training.optimizer.lr"
+MIXED_PRECISION_ADVICE = ", or set training.mixed_precision: false (bf16 can overflow)"
+
+
+def _diverged(run: Run, epoch: int, batch, loss: float, seconds: float) -> None:
+    """Stop a run whose loss is not finite: its epochs so far stay, a last row marks the epoch it diverged in,
+    its best epoch's predictions become NaN (no result), and the log says where and what to change."""
+    settings = run.settings
+    run.diverged = {"epoch": epoch, "batch": batch, "loss": float(loss)}
+    run.history.append({"epoch": epoch, "train_loss": float("nan"), "train_accuracy": float("nan"),
+                        "iterations": run.schedule.iterations, "learning_rate": run.optimizer.param_groups[0]["lr"],
+                        "test_loss": float("nan"), "test_accuracy": float("nan"), "seconds": seconds, "diverged": True})
+    rows = run.data.rows["test"]
+    table = pd.DataFrame({"row": rows.cpu().numpy(), "true": run.data.labels[rows].cpu().numpy(), "predicted": -1})
+    for name in run.class_names:
+        table[f"probability_{name}"] = np.nan
+    run.best = {**run.best, "predictions": table, "accuracy": float("nan")}
+    where = f"batch {batch}" if isinstance(batch, int) else batch
+    arm = "scratch" if settings.weights == "none" else settings.weights
+    log.warning("%s (%s) run %s: diverged (epoch=%s, where=%s, loss=%s); the run stops here and is recorded as "
+                "diverged, with its %d finished epochs; %s", settings.architecture, arm, settings.run, epoch, where,
+                loss, epoch - 1, DIVERGED_ADVICE + (MIXED_PRECISION_ADVICE if autocasting(run.device, settings) else ""))
+
+
 def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, stop: StopRequest | None = None) -> None:
     """Train from where the run stands to the last epoch; evaluate and checkpoint as set.
 
     When `stop` is requested, the batch in progress is finished, the exact
     state is written to `checkpoint_path` and TrainingInterrupted is raised.
+    The first non-finite training loss (or non-finite test probabilities)
+    stops the run: `run.diverged` says where, its history ends with a row
+    marked diverged, and the caller writes its outputs as a diverged run's.
     """
     settings = run.settings
     if run.finished:
@@ -210,6 +316,9 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, 
         try:
             trained = train_one_epoch(run.forward, run.optimizer, run.data, settings, run.views, run.generators["train"],
                                       run.device, progress, epoch, position, stop, run.schedule)
+        except NonFiniteLoss as bad:
+            _diverged(run, epoch, bad.batch, bad.loss, time.perf_counter() - start)
+            break
         except EpochInterrupted as interrupted:
             save_checkpoint(run, checkpoint_path, interrupted.position)
             n = len(interrupted.position.order)
@@ -220,6 +329,9 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, 
         row = {"epoch": epoch, **trained, "iterations": run.schedule.iterations,
                "learning_rate": run.optimizer.param_groups[0]["lr"]}
         test, side_accuracies = evaluate_test(run)
+        if not (np.isfinite(test["loss"]) and np.isfinite(test["probabilities"]).all()):
+            _diverged(run, epoch, "test evaluation", test["loss"], time.perf_counter() - start)
+            break
         row.update(test_loss=test["loss"], test_accuracy=test["accuracy"], test_confusion=test["confusion"].tolist())
         row.update(side_accuracies)
         if "validation" in run.data.rows:
@@ -227,6 +339,7 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, 
                                   run.device)
             row.update(validation_loss=validation["loss"], validation_accuracy=validation["accuracy"])
         row["seconds"] = time.perf_counter() - start
+        row["diverged"] = False
         run.history.append(row)
         if test["accuracy"] > run.best["accuracy"]:
             run.best = {

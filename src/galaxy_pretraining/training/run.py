@@ -17,9 +17,11 @@ import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
+from ..errors import BadConfig, BadData
 from ..io import atomic_path, write_table
 from ..models.build import build_model
 from ..models.freezing import freeze_layers, trainable_parameters
@@ -28,7 +30,18 @@ from .augment import FROM_WEIGHTS
 from .checkpoints import finish_checkpoint, kept_weights_path, resume, states_on_cpu
 from .loop import train_epochs
 from .settings import TrainSettings
-from .state import Run, Schedule, choose_device, compiling, load_store, run_data, run_seed
+from .state import (
+    DIGEST_BYTES,
+    Run,
+    Schedule,
+    choose_device,
+    compiling,
+    data_identity,
+    load_store_digested,
+    row_digests,
+    run_data,
+    run_seed,
+)
 from .stopping import StopRequest, stop_on_signals
 from .views import Views
 
@@ -65,26 +78,35 @@ def _prepare_device(settings: TrainSettings, threads: int | None) -> torch.devic
 
 def _check_job(settings: TrainSettings, weights_path, class_names) -> list[str]:
     if settings.weights != "none" and weights_path is None:
-        raise ValueError(f"{settings.architecture}: a model with {settings.weights} weights needs a weights file")
+        raise BadConfig(f"{settings.architecture}: a model with {settings.weights} weights needs a weights file")
     class_names = list(class_names)
     if len(class_names) != settings.n_classes:
-        raise ValueError(f"{len(class_names)} class names {class_names} for a model of {settings.n_classes} classes")
+        raise BadConfig(f"{len(class_names)} class names {class_names} for a model of {settings.n_classes} classes")
     return class_names
 
 
 def build_run(settings: TrainSettings, images: torch.Tensor, catalog: pd.DataFrame, weights_path, class_names,
-              shared: Run | None = None) -> Run:
+              shared: Run | None = None, digests: np.ndarray | None = None) -> Run:
     """The run's rows of the store, model (ImageNet weights or default init), optimiser and random streams.
 
     With `shared` (the group's previous run) the network and its compiled
     wrapper are reused: this run's initialisation is copied into them, so
     nothing is built or compiled twice and the numbers are those of a solo run.
+    `digests`: state.row_digests of every store row (load_store_digested); None
+    hashes the run's rows of `images` here. With them the run's `identity`
+    (state.data_identity) ties its checkpoints to the data it reads.
     """
     class_names = _check_job(settings, weights_path, class_names)
     device = images.device
     arm = "scratch" if settings.weights == "none" else settings.weights
     print(f"training {settings.architecture} ({arm}) run {settings.run} on {device}", flush=True)
     data = run_data(images, catalog, settings.split, settings.run, settings.train_fraction, settings.budget_scaling)
+    rows = {subset: chosen.cpu().numpy() for subset, chosen in data.rows.items()}
+    if digests is None:
+        digests = np.zeros((len(catalog), DIGEST_BYTES), dtype=np.uint8)
+        used = np.unique(np.concatenate(list(rows.values())))
+        digests[used] = row_digests(images[torch.as_tensor(used, device=images.device)].cpu().numpy())
+    read = data_identity(catalog, rows, digests, class_names)
     # Arms of one architecture with any pretrained weights draw alike (the seeds predate the zoobot source).
     identity = (settings.seed, settings.architecture, settings.weights != "none", settings.run)
     torch.manual_seed(run_seed(*identity, "init"))
@@ -124,22 +146,36 @@ def build_run(settings: TrainSettings, images: torch.Tensor, catalog: pd.DataFra
         generators[name].manual_seed(run_seed(*identity, name))
     best = {"accuracy": -1.0, "epoch": 0, "state": None, "predictions": None}
     views = Views.from_settings(settings, compiling(settings, device))
-    return Run(settings, device, data, views, model, forward, optimizer, generators, schedule, class_names, [], best)
+    return Run(settings, device, data, views, model, forward, optimizer, generators, schedule, class_names, [], best,
+               identity=read)
 
 
 def write_outputs(run: Run, metrics_path, predictions_path, best_model_path) -> pd.DataFrame:
     """The per-epoch metrics, the best epoch's predictions and (unless `best_model_path` is None) the best model,
-    each written atomically."""
+    each written atomically.
+
+    Both tables have a column `diverged`: in the metrics True on the row of the
+    epoch a diverged run stopped in (loop.train_epochs), in the predictions
+    True on every row of a diverged run (whose probabilities are NaN). A
+    diverged run's best.pt holds its best finished epoch's weights, or the
+    weights it diverged with when it finished none, and says `diverged`.
+    """
     metrics = pd.DataFrame(run.history)
     metrics.insert(0, "run", run.settings.run)
+    metrics["diverged"] = (metrics["diverged"].fillna(False) if "diverged" in metrics else False)
+    metrics["diverged"] = metrics["diverged"].astype(bool)
+    diverged = run.diverged is not None
     if best_model_path is not None:
-        if run.best["state"] is None:
-            raise ValueError(f"{best_model_path}: run {run.settings.run} finished without keeping its best weights "
+        state = run.best["state"]
+        if state is None and diverged:
+            state = run.model.state_dict()
+        if state is None:
+            raise BadData(f"{best_model_path}: run {run.settings.run} finished without keeping its best weights "
                              "(config best_weights); delete its last.pt to train it again")
         with atomic_path(best_model_path) as tmp:
-            torch.save({"model": states_on_cpu(run.best["state"]), "epoch": run.best["epoch"],
+            torch.save({"model": states_on_cpu(state), "epoch": run.best["epoch"], "diverged": run.diverged,
                         "settings": asdict(run.settings), "class_names": run.class_names}, tmp)
-    write_table(run.best["predictions"].assign(epoch=run.best["epoch"]), predictions_path)
+    write_table(run.best["predictions"].assign(epoch=run.best["epoch"], diverged=diverged), predictions_path)
     write_table(metrics, metrics_path)
     return metrics
 
@@ -220,17 +256,17 @@ def train_group(
     log.info("device %s, settings %s, runs %s", device, group[0], [s.run for s in group])
     catalog = pd.read_parquet(catalog_path)
     with contextlib.nullcontext(stop) if stop is not None else stop_on_signals() as stop:
-        images = load_store(store_path, len(catalog), device)
+        images, digests = load_store_digested(store_path, len(catalog), device)
         shared, tables = None, []
         for settings, out in zip(group, outputs):
-            run = shared = build_run(settings, images, catalog, weights_path, class_names, shared)
+            run = shared = build_run(settings, images, catalog, weights_path, class_names, shared, digests)
             checkpoint_path = Path(out.metrics).with_name("last.pt")
             resume(run, checkpoint_path)
             if run.finished and out.best_model is not None and run.best["state"] is None:
                 print(f"run {settings.run}: its best.pt is asked for, but the record holds no best weights (they were "
                       "not kept when it ran, or its best-kept.pt is gone, as said above): it is trained again from "
                       "epoch 0", flush=True)
-                run = shared = build_run(settings, images, catalog, weights_path, class_names, shared)
+                run = shared = build_run(settings, images, catalog, weights_path, class_names, shared, digests)
             elif run.finished:
                 print(f"run {settings.run}: its outputs are written again from {checkpoint_path.name}"
                       + (f" and {kept_weights_path(checkpoint_path).name}" if out.best_model is not None else "")

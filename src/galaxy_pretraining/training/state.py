@@ -18,6 +18,7 @@ import torch
 
 from ..data.array_store import open_array_store, read_rows
 from ..data.splits import labelled_subset, rows_of, study_splits
+from ..errors import BadData
 from .settings import TrainSettings
 from .views import Views
 
@@ -98,19 +99,83 @@ class RunData:
 
 
 def load_store(store_path, n_rows: int, device: torch.device) -> torch.Tensor:
-    """The whole array store onto the device, once per process (a group's runs share it).
+    """The whole array store onto the device, once per process (a group's runs share it); see load_store_digested."""
+    return load_store_digested(store_path, n_rows, device)[0]
+
+
+DIGEST_BYTES = 16  # of a store row's SHA-256: what ties a run's record to the pixels it trained on
+
+
+def row_digests(rows: np.ndarray) -> np.ndarray:
+    """The first DIGEST_BYTES of each image's SHA-256 (uint8 K x 3 x S x S on the host): K x DIGEST_BYTES uint8.
+
+    SHA-256, not blake2b: CPUs with SHA extensions hash it about twice as fast, and the job hashes its whole store.
+    """
+    return np.array([np.frombuffer(hashlib.sha256(np.ascontiguousarray(row).data).digest()[:DIGEST_BYTES],
+                                   dtype=np.uint8) for row in rows], dtype=np.uint8).reshape(len(rows), DIGEST_BYTES)
+
+
+def load_store_digested(store_path, n_rows: int, device: torch.device) -> tuple[torch.Tensor, np.ndarray]:
+    """The whole array store onto the device and a digest of each row (row_digests), in one read.
 
     Read in chunks of 1,024 images with plain file reads, so the host never
-    holds a float copy (nor, on CUDA, a full uint8 copy) of the data set.
+    holds a float copy (nor, on CUDA, a full uint8 copy) of the data set; each
+    chunk is hashed while it is on the host, so the digests cost a hash, not a
+    second read. Raises BadData when the store and the catalog differ in rows.
     """
     store = open_array_store(store_path)
     if len(store) != n_rows:
-        raise ValueError(f"{store_path} holds {len(store)} images but the catalog has {n_rows} rows")
+        raise BadData(f"{store_path} holds {len(store)} images but the catalog has {n_rows} rows")
     target = torch.empty(store.shape, dtype=torch.uint8, device=device)
+    digests = np.empty((len(store), DIGEST_BYTES), dtype=np.uint8)
     for start in range(0, len(store), 1024):
         part = np.arange(start, min(start + 1024, len(store)))
-        target[start : start + len(part)] = torch.from_numpy(read_rows(store_path, part)).to(device)
-    return target
+        chunk = read_rows(store_path, part)
+        digests[start : start + len(part)] = row_digests(chunk)
+        target[start : start + len(part)] = torch.from_numpy(chunk).to(device)
+    return target, digests
+
+
+def data_identity(catalog: pd.DataFrame, rows: dict[str, np.ndarray], digests: np.ndarray, class_names) -> dict:
+    """What a run read: the class names in order and, per subset, the ids, labels and image digests of its rows.
+
+    Saved in last.pt and in a finished run's record; `data_change` compares two.
+    """
+    ids, labels = catalog["id"].astype(str).to_numpy(), catalog["class_index"].to_numpy()
+    return {"classes": [str(c) for c in class_names],
+            "subsets": {subset: {"ids": ids[chosen].tolist(), "labels": labels[chosen].astype(int).tolist(),
+                                 "images": digests[chosen]}
+                        for subset, chosen in rows.items()}}
+
+
+def data_change(old: dict | None, new: dict) -> str | None:
+    """What differs between the data a checkpoint was made from (`old`) and the run's (`new`); None: nothing.
+
+    Names each kind of change with its count: class names or order, rows in
+    or out of a subset, labels, images.
+    """
+    if old is None:
+        return "the checkpoint does not record the data it was trained on"
+    reasons = []
+    if old["classes"] != new["classes"]:
+        reasons.append(f"classes {old['classes']} -> {new['classes']}")
+    labels = images = 0
+    for subset in sorted(set(old["subsets"]) | set(new["subsets"])):
+        before = old["subsets"].get(subset, {"ids": [], "labels": [], "images": np.empty((0, DIGEST_BYTES))})
+        after = new["subsets"].get(subset, {"ids": [], "labels": [], "images": np.empty((0, DIGEST_BYTES))})
+        was = {i: k for k, i in enumerate(before["ids"])}
+        now = {i: k for k, i in enumerate(after["ids"])}
+        added, removed = len(now.keys() - was.keys()), len(was.keys() - now.keys())
+        if added or removed:
+            reasons.append(f"{subset} rows {added} in, {removed} out")
+        for i in now.keys() & was.keys():
+            labels += before["labels"][was[i]] != after["labels"][now[i]]
+            images += not np.array_equal(before["images"][was[i]], after["images"][now[i]])
+    if labels:
+        reasons.append(f"labels of {labels} rows")
+    if images:
+        reasons.append(f"images of {images} rows")
+    return "; ".join(reasons) or None
 
 
 def run_data(images: torch.Tensor, catalog: pd.DataFrame, split: dict, run: int, train_fraction: float,
@@ -194,3 +259,5 @@ class Run:
     best: dict  # accuracy, epoch, state (on the device) and predictions of the best epoch so far
     position: EpochPosition | None = None  # where the unfinished epoch stopped, when resumed mid-epoch
     finished: bool = False  # resumed from the record a finished run leaves (finish_checkpoint): nothing to train
+    identity: dict | None = None  # data_identity of the run's rows: what its checkpoints are tied to
+    diverged: dict | None = None  # {epoch, batch, loss} when a non-finite loss stopped the run

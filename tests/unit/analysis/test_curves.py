@@ -56,7 +56,7 @@ def test_long_runs_table():
     peaks = peak_accuracy_table(pd.concat([curve([0.8, 0.85, 0.84], "mine", 45, long_run=True)]), [2])
     table = long_runs_table(peaks)
     assert table[["run", "epochs", "peak_accuracy", "peak_epoch"]].values.tolist() == [[45, 3, 85.0, 2]]
-    assert list(table.columns) == ["model", "run", "epochs", "peak_accuracy", "peak_epoch"]
+    assert list(table.columns) == ["model", "run", "epochs", "peak_accuracy", "peak_epoch", "diverged"]
 
 
 def test_validation_selected_accuracy_does_not_look_at_the_test_set():

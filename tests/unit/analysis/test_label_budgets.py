@@ -40,3 +40,29 @@ def test_labels_saved_and_sign_tests_per_budget_checked_by_hand():
     tests = label_budget_sign_tests(peaks, [["p", "s"]]).set_index("train_fraction")
     assert tests.loc[0.1, "wins"] == 3 and tests.loc[0.1, "p_value"] == pytest.approx(0.25)
     assert tests.loc[1.0, "mean_difference"] == pytest.approx(6.0)
+
+
+def test_a_diverged_run_has_no_peak_is_left_out_of_the_curves_and_tests_and_is_counted():
+    """Run 2 of the scratch model diverged at 10 % of the labels (its only finished epoch read 0.9)."""
+    from galaxy_pretraining.analysis.label_budgets import label_budget_peaks
+
+    rows = []
+    for model, base in (("p", 0.6), ("s", 0.5)):
+        for run in range(3):
+            for fraction in (0.5, 1.0):
+                diverged = (model, run, fraction) == ("s", 2, 0.5)
+                for epoch in (1, 2):
+                    accuracy = np.nan if diverged and epoch == 2 else (0.9 if diverged else base + 0.1 * fraction)
+                    rows.append({"model": model, "run": run, "train_fraction": fraction, "epoch": epoch,
+                                 "test_accuracy": accuracy, "diverged": diverged})
+    catalog = pd.DataFrame({"id": [f"g{i}" for i in range(40)], "class_index": np.arange(40) % 2})
+    split = {"test_size": 10, "validation_size": 0, "stratify": False, "seed": 1}
+    peaks = label_budget_peaks(pd.DataFrame(rows), catalog, split)
+    mine = peaks.set_index(["model", "run", "train_fraction"])
+    assert np.isnan(mine.loc[("s", 2, 0.5), "peak_accuracy"]) and mine.loc[("s", 2, 0.5), "diverged"]
+    table = label_budget_table(peaks).set_index(["model", "train_fraction"])
+    assert table.loc[("s", 0.5), ["n_runs", "n_diverged", "mean"]].tolist() == [2, 1, 55.0]
+    tests = label_budget_sign_tests(peaks, [["p", "s"]]).set_index("train_fraction")
+    assert tests.loc[0.5, ["n_runs", "pairs_dropped_diverged", "wins"]].tolist() == [2, 1, 2]
+    saved = labels_saved_table(peaks, [["p", "s"]]).set_index("train_fraction")
+    assert saved.loc[0.5, ["n_runs", "n_diverged"]].tolist() == [3, 1]

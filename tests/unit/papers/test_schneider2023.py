@@ -67,4 +67,4 @@ def test_table3_sits_beside_our_long_runs_of_its_length_only():
     assert table.loc[47, ["paper_peak_accuracy", "paper_peak_epoch"]].tolist() == [83.4, 994]
     assert np.isnan(table.loc[46, "paper_peak_accuracy"])  # 3 epochs, not the paper's 1,000
     assert list(schneider2023.with_table3(long_runs_table(long), {}).columns) == [
-        "model", "run", "epochs", "peak_accuracy", "peak_epoch"]
+        "model", "run", "epochs", "peak_accuracy", "peak_epoch", "diverged"]

@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from galaxy_pretraining.training.loop import confusion_matrices, evaluate, train_one_epoch
+from galaxy_pretraining.errors import BadData
+from galaxy_pretraining.training.loop import batches, confusion_matrices, evaluate, train_one_epoch
 from galaxy_pretraining.training.run import build_run
 from galaxy_pretraining.training.state import EpochInterrupted, RunData, load_store
 from galaxy_pretraining.training.stopping import StopRequest
@@ -71,3 +72,43 @@ def test_a_validation_split_is_evaluated_every_epoch(tiny_study, tmp_path):
     metrics = train_tiny(tiny_study, tmp_path, settings(epochs=2, split={**SPLIT, "validation_size": 12}))
     assert metrics["validation_accuracy"].between(0, 1).all() and metrics["validation_loss"].notna().all()
     assert (confusion_matrices(metrics).sum(axis=(1, 2)) == 24).all()  # the test set is unchanged
+
+
+def test_no_batch_of_one_reaches_the_network_and_a_stopped_epoch_continues_on_the_same_batches(tiny_study):
+    """65 training galaxies, batch_size 16 (the case bn-last-batch-of-one: 4 x 16 + 1): ResNet-18 at 32 px ends
+    in a 1 x 1 map, where BatchNorm cannot train on one image. The last image joins the batch before it (17),
+    every image is trained once per epoch, and an epoch stopped after a batch continues to the same numbers."""
+    s = settings(split={**SPLIT, "test_size": 31})
+    catalog = pd.read_parquet(tiny_study / "catalog.parquet")
+    images = load_store(tiny_study / "images.npy", len(catalog), torch.device("cpu"))
+
+    def fresh():
+        r = build_run(s, images, catalog, None, CLASSES)
+        return r, (r.model, r.optimizer, r.data, s, r.views, r.generators["train"], r.device, False, 1)
+
+    whole, args = fresh()
+    assert len(whole.data.rows["train"]) == 65
+    sizes = []
+    whole.model.register_forward_pre_hook(lambda module, inputs: sizes.append(len(inputs[0])))
+    through = train_one_epoch(*args)
+    assert sizes == [16, 16, 16, 17]
+    assert through["train_accuracy"] * 65 == pytest.approx(round(through["train_accuracy"] * 65))
+    stopped, args = fresh()
+    stop = StopRequest()
+    stop.signum = signal.SIGUSR1
+    with pytest.raises(EpochInterrupted) as interrupted:
+        train_one_epoch(*args, stop=stop)
+    continued = train_one_epoch(*args, position=interrupted.value.position)
+    assert {k: through[k] for k in ("train_loss", "train_accuracy")} == {
+        k: continued[k] for k in ("train_loss", "train_accuracy")}
+    for name, value in whole.model.state_dict().items():
+        assert torch.equal(value, stopped.model.state_dict()[name]), name
+
+
+def test_batches_merge_only_a_last_batch_of_one_and_refuse_an_epoch_of_one_image():
+    assert list(batches(0, 33, 16)) == [(0, 16), (16, 33)]
+    assert list(batches(0, 32, 16)) == [(0, 16), (16, 32)]
+    assert list(batches(0, 34, 16)) == [(0, 16), (16, 32), (32, 34)]
+    assert list(batches(16, 33, 16)) == [(16, 33)]  # resumed after the first batch: the same bounds
+    with pytest.raises(BadData, match="the training set holds 1 image"):
+        list(batches(0, 1, 16))
