@@ -14,31 +14,12 @@ import time
 import pytest
 import yaml
 
+from helpers.configs import cluster_case_config
 from helpers.paths import DATA
 
 pytestmark = pytest.mark.slow
 
 FAKE_SLURM = DATA / "cases/slurm-mem-per-cpu/fake-slurm"
-SAMPLE = DATA / "cases/cluster-node"  # 40 JPEGs of 32 px, two classes
-
-
-def case_config(sample) -> dict:
-    """The case's study: a folder sample, EfficientNet-Lite0 from scratch, the schema's train_resources memory."""
-    return {
-        "study": "slurm-mem-per-cpu",
-        "data": {"kind": "folder", "folder": {
-            "table": str(sample / "labels.csv"), "id_column": "id", "label_column": "label",
-            "image_dir": str(sample / "images"), "image_pattern": "{id}.jpg",
-            "class_map": {"elliptical": [0], "spiral": [1]}}},
-        "classes": ["elliptical", "spiral"],
-        "image_size": 32,
-        "splits": {"runs": 1, "test_size": 8, "seed": 2023},
-        "models": {"lite-scratch": {"architecture": "efficientnet_lite0", "weights": "none", "epochs": 2}},
-        "training": {"batch_size": 16, "optimizer": {"name": "adam", "lr": 0.001}, "crop_size": 32,
-                     "evaluation": "center", "device": "cpu", "checkpoint_every": 1},
-        "analysis": {"budgets": [1, 2]},
-        "train_resources": {"threads": 2, "retries": 1},
-    }
 
 
 def site_profile(folder, root, memory: dict):
@@ -56,7 +37,9 @@ def site_profile(folder, root, memory: dict):
 def study(root, tmp_path_factory, snakemake_exe):
     """The case's store and catalog, made locally: only the training job is left to submit."""
     folder = tmp_path_factory.mktemp("slurm-submission")
-    (folder / "config.yaml").write_text(yaml.safe_dump(case_config(SAMPLE)))
+    config = cluster_case_config("slurm-mem-per-cpu")
+    config["train_resources"]["retries"] = 1  # two attempts to see
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
     base = [snakemake_exe, "-s", str(root / "Snakefile"), "-d", str(folder), "--configfile",
             str(folder / "config.yaml")]
     made = subprocess.run(base + ["--cores", "2", "results/slurm-mem-per-cpu/images.npy",

@@ -2,9 +2,12 @@
 # Each helper asks the library (galaxy_pretraining.study); none holds logic of its own.
 
 from galaxy_pretraining import study as S
+from galaxy_pretraining.caches import use_workflow_caches
 from galaxy_pretraining.data.kinds import galaxy10_decals, galaxy_zoo2, mock, nair_abraham
 
 RESULTS = S.results_folder(config)
+# Matplotlib's, torch's and other home caches into .cache/ here, for the jobs too: a read-only $HOME stops nothing.
+use_workflow_caches()
 # A replaced or re-downloaded image rebuilds the array store (study.refresh_image_digest).
 if workflow.is_main_process:
     S.refresh_image_digest(config)
