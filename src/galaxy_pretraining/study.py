@@ -377,7 +377,7 @@ def stated_memory(mem_mb: int) -> dict[str, int | None]:
     return {"mem_mb": mem_mb, "mem_mb_per_cpu": None}
 
 
-def train_job_resources(config: Mapping) -> dict[str, int | str]:
+def train_job_resources(config: Mapping) -> dict[str, int | str | None]:
     """What every training job asks the scheduler for, whatever its rule is called (config: train_resources).
 
     Returns Snakemake resources: `gpu` (count; also the limit the local profile
