@@ -14,7 +14,7 @@ import copy
 import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -356,18 +356,42 @@ def refresh_image_digest(config: Mapping) -> bool:
     return True
 
 
-def train_runtime_minutes(config: Mapping, epochs: int) -> int:
-    """Scheduler time limit of a training job: a fixed overhead plus a time per epoch, rounded up."""
+def train_runtime_minutes(config: Mapping, epochs: int, attempt: int = 1) -> int:
+    """Scheduler time limit of a training job's `attempt`: (overhead + time per epoch x epochs, rounded up) x attempt.
+
+    Every retry asks for more: an attempt that follows a time-limit stop resumes
+    from last.pt, and one given the same limit as the one before would be stopped
+    again where the GPU is slower than minutes_per_epoch says.
+    """
     resources = config["train_resources"]
-    return int(resources["minutes_overhead"] + resources["minutes_per_epoch"] * epochs + 0.999)
+    return int(resources["minutes_overhead"] + resources["minutes_per_epoch"] * epochs + 0.999) * attempt
 
 
-def train_job_resources(config: Mapping) -> dict[str, int | str]:
+def train_runtime(config: Mapping, epochs: int) -> Callable[..., int]:
+    """The `runtime` resource of a training job of `epochs` epochs: Snakemake calls it with each attempt's number."""
+
+    def runtime(wildcards, attempt: int) -> int:
+        return train_runtime_minutes(config, epochs, attempt)
+
+    return runtime
+
+
+def stated_memory(mem_mb: int) -> dict[str, int | None]:
+    """Resources that give a job `mem_mb` MB whatever the profile's default-resources say.
+
+    snakemake-executor-plugin-slurm submits `--mem-per-cpu` whenever a job has
+    `mem_mb_per_cpu`, even one from the profile's defaults, and then ignores the
+    rule's `mem_mb`; None removes the profile's value, so the rule's `--mem` goes out.
+    """
+    return {"mem_mb": mem_mb, "mem_mb_per_cpu": None}
+
+
+def train_job_resources(config: Mapping) -> dict[str, int | str | None]:
     """What every training job asks the scheduler for, whatever its rule is called (config: train_resources).
 
     Returns Snakemake resources: `gpu` (count; also the limit the local profile
     sets, one training job per GPU), `cpus_per_task` (the job's threads),
-    `mem_mb` (host memory, MB), and `slurm_partition`, `gpu_model` and
+    the job's memory (`stated_memory`), and `slurm_partition`, `gpu_model` and
     `slurm_extra` (further sbatch options) where set.
     They are stated on the training rule itself because a profile's
     `set-resources` selects rules by name, and with runs_per_job > 1 every group
@@ -375,7 +399,7 @@ def train_job_resources(config: Mapping) -> dict[str, int | str]:
     resources take precedence over the profile's default-resources.
     """
     block = config["train_resources"]
-    resources = {"gpu": block["gpu"], "cpus_per_task": block["threads"], "mem_mb": block["mem_mb"]}
+    resources = {"gpu": block["gpu"], "cpus_per_task": block["threads"], **stated_memory(block["mem_mb"])}
     for key in ("slurm_partition", "gpu_model", "slurm_extra"):
         if block[key] is not None:
             resources[key] = block[key]

@@ -110,22 +110,30 @@ def test_demo_study_through_the_slurm_profile(root, tmp_path, snakemake_exe, clu
 
 def test_a_training_job_stopped_by_its_time_limit_resumes_from_the_batch_it_stopped_at(root, tmp_path, snakemake_exe,
                                                                                        cluster):
-    """A 1-minute time limit: SLURM's SIGTERM, last.pt, a retry that resumes there, the numbers of a run never stopped.
+    """A 1-minute time limit: SLURM's SIGTERM, last.pt, a retry with more time that resumes there, the numbers of a
+    run never stopped; and the memory the rule states, under a site profile that asks for memory per CPU.
 
     checkpoint_every equals the epochs, so only the signal's own checkpoints can
     carry the run across the kills: without them every attempt starts over.
     The epochs are sized to this machine's speed, measured first on a short
     local run of the same config: TRAINING_SECONDS of training, as long as the
-    time limit, so that the first attempt, which must also start up and trains
-    slower under SLURM (1.5 times as long per epoch here, beside the daemons and
-    Snakemake's status checks), is killed mid-training on a fast machine as on
-    a slow one. A fixed count (250 epochs) finished its training just before
-    the kill on a faster machine, and the test saw no stop. A short run made
-    while the machine was busy still sizes the job too small (40 epochs, when
-    another workflow ran beside it); when no attempt was stopped mid-training,
-    the job is run again from nothing, sized from its own speed under SLURM
-    (SIZINGS times at most).
+    first attempt's limit, so that the first attempt, which must also start up
+    and trains slower under SLURM (1.5 times as long per epoch here, beside the
+    daemons and Snakemake's status checks), is killed mid-training on a fast
+    machine as on a slow one. A fixed count (250 epochs) finished its training
+    just before the kill on a faster machine, and the test saw no stop. A short
+    run made while the machine was busy still sizes the job too small (40
+    epochs, when another workflow ran beside it); when no attempt was stopped
+    mid-training, the job is run again from nothing, sized from its own speed
+    under SLURM (SIZINGS times at most). Attempt k asks for k minutes, so the
+    job finishes however busy the machine is (with the same minute for every
+    attempt, three attempts in a row were stopped on a busy CI machine).
     """
+    profile = yaml.safe_load((root / "profiles/slurm/config.yaml").read_text())
+    profile["default-resources"].pop("mem_mb")
+    profile["default-resources"]["mem_mb_per_cpu"] = 1000  # SITE: memory per CPU (the case slurm-mem-per-cpu)
+    (tmp_path / "profile").mkdir()
+    (tmp_path / "profile/config.yaml").write_text(yaml.safe_dump(profile))
     config = tiny_config(root)
     config["study"] = "timeout"
     config["analysis"]["budgets"] = [5]
@@ -136,9 +144,9 @@ def test_a_training_job_stopped_by_its_time_limit_resumes_from_the_batch_it_stop
         config["models"] = {"efficientnet_lite0-scratch": {"architecture": "efficientnet_lite0", "weights": "none",
                                                            "epochs": epochs}}
         config["training"].update(checkpoint_every=epochs)
-        # a 1-minute limit (minutes_per_epoch x epochs rounds up to 1); retries: room for a slow or busy machine
-        # (an attempt makes less progress there); unused ones cost nothing
-        config["train_resources"] = {"minutes_overhead": 0, "minutes_per_epoch": 0.5 / epochs, "retries": 8,
+        # a 1-minute limit (minutes_per_epoch x epochs rounds up to 1), 2 for the second attempt, ...; retries: room
+        # for a slow or busy machine (an attempt makes less progress there); unused ones cost nothing
+        config["train_resources"] = {"minutes_overhead": 0, "minutes_per_epoch": 0.5 / epochs, "retries": 4,
                                      "threads": 2}
         path = tmp_path / f"config-{epochs}.yaml"
         path.write_text(yaml.safe_dump(config))
@@ -164,16 +172,18 @@ def test_a_training_job_stopped_by_its_time_limit_resumes_from_the_batch_it_stop
     for attempt in range(1, SIZINGS + 1):
         base, folder = configured(epochs), tmp_path / f"cluster{attempt}"
         result = subprocess.run(
-            base + ["-d", str(folder), "--cores", "8", "--profile", str(root / "slurm"),
+            base + ["-d", str(folder), "--cores", "8", "--profile", str(tmp_path / "profile"),
                     "--slurm-init-seconds-before-status-checks", "2"],
             capture_output=True, text=True, timeout=1500, env=cluster.env, cwd=root,
         )
         assert result.returncode == 0, result.stderr[-5000:]
-        train_jobs = [j for j in cluster.jobs() if j.get("Comment", "").startswith("rule_train_")
-                      and str(folder) in j.get("WorkDir", "") + j.get("StdOut", "")]
+        train_jobs = sorted((j for j in cluster.jobs() if j.get("Comment", "").startswith("rule_train_")
+                             and str(folder) in j.get("WorkDir", "") + j.get("StdOut", "")), key=lambda j: int(j["JobId"]))
         states = [j["JobState"] for j in train_jobs]
-        assert states.count("COMPLETED") == 1 and set(states) <= {"TIMEOUT", "COMPLETED"}, states
-        assert all(j["TimeLimit"] == "00:01:00" for j in train_jobs)
+        assert states[-1] == "COMPLETED" and set(states[:-1]) <= {"TIMEOUT"}, states
+        # attempt k asked for k minutes, and every attempt for the rule's memory, not the profile's 2 x 1000 MB
+        assert [j["TimeLimit"] for j in train_jobs] == [f"00:0{k}:00" for k in range(1, len(train_jobs) + 1)], states
+        assert all(j["MinMemoryNode"] == "16000M" for j in train_jobs), [j.get("MinMemoryCPU") for j in train_jobs]
         stops, finished = [], False
         for job in train_jobs:
             if job["JobState"] == "TIMEOUT":

@@ -251,6 +251,7 @@ def test_captions_carry_the_paper_numbers_only_in_its_comparison(paper, demo):
 
 PARSE_TIME = ("import sys, json\nfrom galaxy_pretraining import study\nfrom galaxy_pretraining.errors import mark_invocation\n"
               "from galaxy_pretraining.data.kinds import galaxy10_decals, galaxy_zoo2, mock, nair_abraham\n"
+              "from galaxy_pretraining.caches import use_workflow_caches\n"
               "print(json.dumps(sorted(sys.modules)))")
 
 

@@ -2,10 +2,13 @@
 # Each helper asks the library (galaxy_pretraining.study); none holds logic of its own.
 
 from galaxy_pretraining import study as S
+from galaxy_pretraining.caches import use_workflow_caches
 from galaxy_pretraining.errors import mark_invocation
 from galaxy_pretraining.data.kinds import galaxy10_decals, galaxy_zoo2, mock, nair_abraham
 
 RESULTS = S.results_folder(config)
+# Matplotlib's, torch's and other home caches into .cache/ here, for the jobs too: a read-only $HOME stops nothing.
+use_workflow_caches()
 # One id per snakemake command, inherited by its jobs: a retry of a job that failed in a way a retry cannot fix
 # fails at once (errors.not_retried); the next command tries again.
 mark_invocation()

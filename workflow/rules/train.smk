@@ -35,7 +35,7 @@ for group in S.training_groups(config):
         threads: config["train_resources"]["threads"]
         resources:
             **TRAIN_RESOURCES,
-            runtime=S.train_runtime_minutes(config, group.epochs),
+            runtime=S.train_runtime(config, group.epochs),
         params:
             settings=group_settings(group),
             classes=config["classes"],

@@ -229,7 +229,6 @@ def train_group(
     class_names,
     threads: int | None = None,
     progress: bool = True,
-    compile_cache: os.PathLike | None = None,
     stop: StopRequest | None = None,
 ) -> list[pd.DataFrame]:
     """Train several runs of one model in one process, one after the other (`train_resources.runs_per_job`).
@@ -241,14 +240,12 @@ def train_group(
     the running run's last checkpoint. On SIGTERM or
     SIGUSR1 (SLURM's warning before a kill) the running run saves its exact
     state after the batch in progress and TrainingInterrupted ends the job
-    with 128 + the signal's number; nothing is lost. `compile_cache`:
-    torch.compile's cache folder, unless TORCHINDUCTOR_CACHE_DIR is set already.
+    with 128 + the signal's number; nothing is lost. torch.compile's cache is
+    chosen before torch is imported (caches.use_compile_cache, in the rule's script).
     `stop`: a request whose signal handlers the caller installed already (the
     rule's script does, before importing torch); None installs them here.
     """
     _check_group(group)
-    if compile_cache is not None:
-        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(Path(compile_cache).resolve()))
     if len(outputs) != len(group):
         raise ValueError(f"{len(group)} runs but {len(outputs)} sets of outputs")
     _check_job(group[0], weights_path, class_names)
