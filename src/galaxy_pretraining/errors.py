@@ -9,3 +9,7 @@ class NotRetryable(Exception):
     A job that stops with one records it, so that Snakemake's next attempt of the same job fails at once with
     the same message instead of paying for the same failure again.
     """
+
+
+class NoSpaceLeft(NotRetryable, OSError):
+    """A write that does not fit: the disk or quota is full, or the file is larger than the process may write."""

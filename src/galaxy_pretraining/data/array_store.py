@@ -26,11 +26,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from numpy.lib.format import open_memmap
 from PIL import Image
 from tqdm import tqdm
 
-from ..io import atomic_path
+from ..io import npy_rows
 
 
 class ImageDecodeError(ValueError):
@@ -164,13 +163,15 @@ def write_array_store(image_paths: list[str], target: os.PathLike, size: int, th
 
     Images are decoded by `threads` workers a chunk of CHUNK_ROWS at a time;
     images inside an HDF5 file (`<file>#<dataset>/<row>`) are read from it a
-    chunk of rows at a time.
+    chunk of rows at a time. The file is written by io.npy_rows: its space
+    is checked and reserved first (errors.NoSpaceLeft names the file, the
+    space needed and free), SIGTERM removes the temporary file, and the
+    temporary files of earlier, killed attempts are removed.
     """
     references = [hdf5_reference(p) for p in image_paths]
     if any(references) and not all(references):
         raise ValueError("the catalog mixes image files and images inside HDF5 files")
-    with atomic_path(target) as tmp:
-        store = open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(image_paths), 3, size, size))
+    with npy_rows(target, (len(image_paths), 3, size, size), np.uint8) as store:
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             if references and all(references):
                 images = _hdf5_images(references, size, crop, pool)
@@ -178,8 +179,6 @@ def write_array_store(image_paths: list[str], target: os.PathLike, size: int, th
                 images = _file_images(list(image_paths), size, crop, pool)
             for i, pixels in enumerate(tqdm(images, total=len(image_paths), desc="array store", unit="img")):
                 store[i] = pixels
-        store.flush()
-        del store
 
 
 def read_rows(path: os.PathLike, rows: np.ndarray) -> np.ndarray:
