@@ -34,6 +34,7 @@ import socket
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -214,6 +215,12 @@ def atomic_path(target: os.PathLike, needed: int = 0, only_writer: bool = False)
     except Exception as error:
         no_space = _space_failure(target, tmp, error)
         if no_space is not None:
+            # The failed writer's frames hold its open file (torch's): freed with them, the space is free again.
+            failed, seen = error, set()
+            while failed is not None and id(failed) not in seen:
+                seen.add(id(failed))
+                traceback.clear_frames(failed.__traceback__)
+                failed = failed.__cause__ or failed.__context__
             raise no_space from error
         raise
     finally:
