@@ -12,4 +12,4 @@ class NotRetryable(Exception):
 
 
 class NoSpaceLeft(NotRetryable, OSError):
-    """A write that does not fit: the disk or quota is full, or the file is larger than the process may write."""
+    """A write that does not fit: a full disk or quota, or a file over the file size limit."""

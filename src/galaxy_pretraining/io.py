@@ -1,10 +1,9 @@
-"""Small file helpers: atomic writes so a killed job never leaves half a file, nor, after its next attempt, a
-temporary file; a check of the free space before a large write; an .npy file written row by row; a second name
-for a file; a file's sha256.
+"""Small file helpers: atomic writes, free-space checks, .npy files row by row, hard links, sha256.
 
-A write that does not fit (a full disk or quota, a file size limit) raises
-errors.NoSpaceLeft naming the file, the space it needs and the space free, and
-leaves no temporary file: a retry cannot fix it.
+An atomic write never leaves half a file, nor, after the job's next
+attempt, a temporary file. A write that does not fit (a full disk or quota, a
+file size limit) raises errors.NoSpaceLeft naming the file, the space it
+needs and the space free, and leaves no temporary file: a retry cannot fix it.
 
 Temporary files are named `.<stem>.tmp-<host>-<pid><suffix>` beside their
 target. A writer removes its own on any exception and, where a long write
@@ -66,9 +65,9 @@ def _no_space(message: str, code: int = errno.ENOSPC) -> NoSpaceLeft:
 
 
 def check_free_space(target: os.PathLike, needed: int) -> None:
-    """Raise NoSpaceLeft naming `target`, `needed` and the free space, unless `needed` bytes fit in its folder.
+    """Raise NoSpaceLeft naming `target`, `needed` and the space free, unless `needed` bytes fit.
 
-    The free space is what the file system reports (os.statvfs); a user or
+    `needed` bytes must fit in the folder of `target`. The free space is what the file system reports (os.statvfs); a user or
     project quota that it does not report is caught when the space is reserved
     or written instead.
     """
@@ -81,8 +80,10 @@ def check_free_space(target: os.PathLike, needed: int) -> None:
 
 
 def payload_bytes(*objects) -> int:
-    """The bytes of every array or tensor (anything with an integer `nbytes`) in nested dicts, lists and tuples:
-    what a checkpoint of them needs on disk, at least."""
+    """The bytes of the arrays and tensors in nested dicts, lists and tuples: what a checkpoint needs, at least.
+
+    Anything with an integer `nbytes` counts (numpy arrays, torch tensors).
+    """
     total = 0
     stack = list(objects)
     while stack:
@@ -108,7 +109,7 @@ def _errnos(error: BaseException) -> set[int]:
 
 
 def _space_failure(target: Path, tmp: Path, error: Exception) -> NoSpaceLeft | None:
-    """A NoSpaceLeft naming `target` when `error` (raised while writing `tmp`) came from a lack of space; else None."""
+    """A NoSpaceLeft naming `target` when `error`, raised writing `tmp`, came from a lack of space; else None."""
     if isinstance(error, NoSpaceLeft):
         return None
     codes = _errnos(error)
@@ -164,8 +165,9 @@ def _temporary_names(folder: Path) -> list[str]:
 
 
 def stale_temporaries(target: os.PathLike, only_writer: bool = False) -> list[Path]:
-    """The temporary files of `target` (by this and earlier versions' names) whose writer is gone (module docstring).
+    """The temporary files of `target` whose writer is gone (the rule: the module docstring).
 
+    Names of earlier versions (`.<stem>.tmp-<pid><suffix>`) count too.
     `only_writer`: no other process writes `target` now, so all of them are.
     """
     target = Path(target)
@@ -245,7 +247,7 @@ def atomic_path(target: os.PathLike, needed: int = 0, only_writer: bool = False)
 
 
 class WriteInterrupted(SystemExit):
-    """A long write stopped by a signal after removing its temporary file; exits with 128 + the signal's number."""
+    """A long write stopped by a signal, its temporary file removed; exits with 128 + the signal's number."""
 
     def __init__(self, signum: int, message: str):
         super().__init__(128 + signum)
@@ -258,8 +260,12 @@ class WriteInterrupted(SystemExit):
 
 @contextlib.contextmanager
 def stopped_on_term(what: str) -> Iterator[None]:
-    """For the block, SIGTERM (a time limit, preemption, scancel) raises WriteInterrupted, so that `finally` blocks
-    (atomic_path's removal of its temporary file) run before the process ends; outside the main thread, nothing."""
+    """For the block, SIGTERM raises WriteInterrupted, so that `finally` blocks run before the process ends.
+
+    SIGTERM is a time limit, preemption or scancel; the `finally` that
+    matters is atomic_path's removal of its temporary file. Outside the main
+    thread (where no handler can be installed) nothing changes.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -277,9 +283,12 @@ def stopped_on_term(what: str) -> Iterator[None]:
 
 
 def reserve(fd: int, size: int) -> None:
-    """Make the open file `fd` `size` bytes long with its blocks allocated, so that a full disk or quota fails
-    here (ENOSPC, EDQUOT) and not in the middle of the write; a sparse file where the file system allocates
-    nothing ahead (ZFS, some network file systems)."""
+    """Make the open file `fd` `size` bytes long with its blocks allocated (posix_fallocate).
+
+    A full disk or quota then fails here (ENOSPC, EDQUOT), not in the middle
+    of the write. Where the file system allocates nothing ahead (ZFS, some
+    network file systems) the file is made sparse, and the writes find out.
+    """
     try:
         os.posix_fallocate(fd, 0, size)
     except OSError as error:
@@ -291,7 +300,7 @@ def reserve(fd: int, size: int) -> None:
 
 
 class NpyRows:
-    """The rows of an .npy file being written (`npy_rows`): `rows[i] = array` writes row i with a plain write.
+    """The rows of an .npy file being written (`npy_rows`): `rows[i] = array` writes row i.
 
     Plain writes, not a memory map: a write that does not fit raises an
     OSError where a memory map's would kill the process with SIGBUS.
@@ -320,7 +329,7 @@ class NpyRows:
 
 @contextlib.contextmanager
 def npy_rows(target: os.PathLike, shape: tuple[int, ...], dtype, only_writer: bool = True) -> Iterator[NpyRows]:
-    """An .npy file of `shape` and `dtype` written row by row, atomically, its space checked and reserved first.
+    """An .npy file of `shape` and `dtype`, written row by row and atomically, its space reserved first.
 
     For a long write: the free space is checked (NoSpaceLeft names the file,
     the space needed and the space free) and the file's blocks are reserved
