@@ -1,7 +1,7 @@
 """Failures that a retry cannot fix: the same job on the same inputs would meet them again.
 
 A job's script wraps its work in `not_retried(record, fingerprint)`. When the
-work raises `NotRetryable` (or a subclass: `BadData`, `BadConfig`, `NoSpace`),
+work raises `NotRetryable` (or a subclass: `BadData`, `BadConfig`, `NoSpaceLeft`),
 the message is recorded in `record` with the job's fingerprint and the
 Snakemake invocation (`INVOCATION`, set once by the main process, inherited by
 every job it starts, on SLURM too); Snakemake's next attempt of the same job
@@ -44,8 +44,9 @@ class BadConfig(NotRetryable, ValueError):
     """The config asks for something the job cannot do; the message names the key."""
 
 
-class NoSpace(NotRetryable, OSError):
-    """No space left where the job writes; the message names the path, the space needed and the space free."""
+class NoSpaceLeft(NotRetryable, OSError):
+    """A write that does not fit: a full disk or quota, or a file over the file size limit; the message names the
+    path, the space needed and the space free."""
 
 
 def mark_invocation() -> str:

@@ -51,12 +51,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from numpy.lib.format import open_memmap
 from PIL import Image
 from tqdm import tqdm
 
 from ..errors import NotRetryable
-from ..io import atomic_path
+from ..io import npy_rows
 from .screening import judge_frame
 
 log = logging.getLogger(__name__)
@@ -285,22 +284,6 @@ def _hdf5_images(references: list[tuple[str, str, int]], size: int, crop: int | 
             handle.close()
 
 
-def _keep_first_rows(path: os.PathLike, rows: int) -> None:
-    """Cut a .npy file to its first `rows` rows in place: its header says the new shape (padded to the old header's
-    length) and the file is truncated after them."""
-    with open(path, "r+b") as stream:
-        version = np.lib.format.read_magic(stream)
-        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, fortran_order, dtype = read_header(stream)
-        offset = stream.tell()
-        header = repr({"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": fortran_order,
-                       "shape": (rows, *shape[1:])})
-        start = 10 if version == (1, 0) else 12  # magic string, version, header length
-        stream.seek(start)
-        stream.write((header.ljust(offset - start - 1) + "\n").encode("latin1"))
-        stream.truncate(offset + rows * int(np.prod(shape[1:])) * dtype.itemsize)
-
-
 def _named(ids: Sequence[str], paths: Sequence[str], row: int) -> str:
     return f"{ids[row]} ({paths[row]})"
 
@@ -391,12 +374,15 @@ def write_array_store(image_paths: list[str], target: os.PathLike, size: int, th
     order (the table's `dropped` says which are not: catalog.stored_catalog
     makes the catalog that matches). `ids` name the rows in messages and in
     the table (default: row numbers). On an error no store is written.
+    The file is written by io.npy_rows: its space
+    is checked and reserved first (errors.NoSpaceLeft names the file, the
+    space needed and free), SIGTERM removes the temporary file, and the
+    temporary files of earlier, killed attempts are removed.
     """
     references = [hdf5_reference(p) for p in image_paths]
     if any(references) and not all(references):
         raise ValueError("the catalog mixes image files and images inside HDF5 files")
-    with atomic_path(target) as tmp:
-        store = open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(image_paths), 3, size, size))
+    with npy_rows(target, (len(image_paths), 3, size, size), np.uint8) as store:
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             if references and all(references):
                 images = _hdf5_images(references, size, crop, pool, square, screen)
@@ -410,10 +396,7 @@ def write_array_store(image_paths: list[str], target: os.PathLike, size: int, th
                     kept += 1
                 seen.add(found.digest)
         checks = image_checks(facts, image_paths, ids, duplicates, screen)
-        store.flush()
-        del store
-        if kept < len(image_paths):
-            _keep_first_rows(tmp, kept)
+        store.keep_first(kept)
     return checks
 
 

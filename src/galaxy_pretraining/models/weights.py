@@ -201,9 +201,8 @@ def fetch_weights_file(spec: ArchitectureSpec, target: os.PathLike, mirror: str 
             )
         shipped = Path(found.origin).parent / spec.weights_package_path
         verify_weights(shipped, spec)
-        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        shutil.copyfile(shipped, tmp)
-        os.replace(tmp, target)
+        with atomic_path(target, only_writer=True) as tmp:
+            shutil.copyfile(shipped, tmp)
     verify_weights(target, spec)
 
 

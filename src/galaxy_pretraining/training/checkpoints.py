@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from ..errors import BadData
-from ..io import atomic_path, link_or_copy
+from ..io import atomic_path, link_or_copy, payload_bytes
 from .state import EpochPosition, Run, data_change
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,8 @@ def save_checkpoint(run: Run, path: os.PathLike, position: EpochPosition | None 
     With `position`, the state is that of the middle of an epoch (after the
     batch that ended at `position.next_image`), and resume continues there.
     """
-    with atomic_path(path) as tmp:
+    needed = payload_bytes(run.model.state_dict(), run.optimizer.state_dict(), run.best["state"])
+    with atomic_path(path, needed=needed, only_writer=True) as tmp:
         torch.save(
             {
                 "fingerprint": run.settings.fingerprint(),
@@ -105,7 +106,7 @@ def finish_checkpoint(run: Run, path: os.PathLike, best_model: os.PathLike | Non
     if best_model is not None and not link_or_copy(best_model, kept):
         print(f"{kept.parent}: this file system makes no hard links, so the best weights are kept twice, in "
               f"{Path(best_model).name} and {kept.name}", flush=True)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, only_writer=True) as tmp:
         torch.save(
             {
                 "fingerprint": run.settings.fingerprint(),

@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 
 from ..errors import BadConfig, BadData
-from ..io import atomic_path, write_table
+from ..io import atomic_path, payload_bytes, write_table
 from ..models.build import build_model
 from ..models.freezing import freeze_layers, trainable_parameters
 from ..models.weights import weights_normalization
@@ -172,7 +172,7 @@ def write_outputs(run: Run, metrics_path, predictions_path, best_model_path) -> 
         if state is None:
             raise BadData(f"{best_model_path}: run {run.settings.run} finished without keeping its best weights "
                              "(config best_weights); delete its last.pt to train it again")
-        with atomic_path(best_model_path) as tmp:
+        with atomic_path(best_model_path, needed=payload_bytes(state), only_writer=True) as tmp:
             torch.save({"model": states_on_cpu(state), "epoch": run.best["epoch"], "diverged": run.diverged,
                         "settings": asdict(run.settings), "class_names": run.class_names}, tmp)
     write_table(run.best["predictions"].assign(epoch=run.best["epoch"], diverged=diverged), predictions_path)
