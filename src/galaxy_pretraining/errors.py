@@ -36,6 +36,18 @@ class NotRetryable(Exception):
     """
 
 
+class SignalExit(SystemExit):
+    """A process ending on a signal after cleaning up (an interruption, retried); exits with 128 + its number."""
+
+    def __init__(self, signum: int, message: str):
+        super().__init__(128 + signum)
+        self.signum = signum
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class BadData(NotRetryable, ValueError):
     """The job's input data cannot give a result (a file, a row, a label); the message names which."""
 

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import NoSpaceLeft
+from .errors import NoSpaceLeft, SignalExit
 
 logger = logging.getLogger(__name__)
 
@@ -246,16 +246,8 @@ def atomic_path(target: os.PathLike, needed: int = 0, only_writer: bool = False)
             tmp.unlink()
 
 
-class WriteInterrupted(SystemExit):
+class WriteInterrupted(SignalExit):
     """A long write stopped by a signal, its temporary file removed; exits with 128 + the signal's number."""
-
-    def __init__(self, signum: int, message: str):
-        super().__init__(128 + signum)
-        self.signum = signum
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
 
 
 @contextlib.contextmanager

@@ -18,6 +18,8 @@ import sys
 import threading
 from collections.abc import Iterator
 
+from ..errors import SignalExit
+
 # The signals that ask a training job to save and stop: SLURM's own warning and the usual `--signal` choice.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
 ANNOUNCEMENT = "from here SIGTERM and SIGUSR1 finish the batch in progress, save last.pt and stop"
@@ -38,16 +40,8 @@ class StopRequest:
         return signal.Signals(self.signum).name if self.signum is not None else "no signal"
 
 
-class TrainingInterrupted(SystemExit):
+class TrainingInterrupted(SignalExit):
     """Training stopped on a signal after writing its state; exits with 128 + the signal's number."""
-
-    def __init__(self, signum: int, message: str):
-        super().__init__(128 + signum)
-        self.signum = signum
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
 
 
 @contextlib.contextmanager

@@ -41,6 +41,12 @@ def test_one_epoch_of_evaluation_checked_by_hand():
     assert result["confusion"].tolist() == [[0, 1, 0], [0, 2, 0], [0, 1, 0]]
 
 
+def fresh_run(s, images, catalog):
+    """A newly built run and the arguments train_one_epoch takes for it."""
+    r = build_run(s, images, catalog, None, CLASSES)
+    return r, (r.model, r.optimizer, r.data, s, r.views, r.generators["train"], r.device, False, 1)
+
+
 @pytest.mark.parametrize("protocol", [{}, {"oversample": True, "channel_shift": 20.0}], ids=["paper", "fu"])
 def test_an_epoch_stopped_after_a_batch_continues_exactly_where_it_stopped(tiny_study, protocol):
     """The stopped epoch's position, continued, gives the weights and metrics of the epoch run through
@@ -49,13 +55,9 @@ def test_an_epoch_stopped_after_a_batch_continues_exactly_where_it_stopped(tiny_
     catalog = pd.read_parquet(tiny_study / "catalog.parquet")
     images = load_store(tiny_study / "images.npy", len(catalog), torch.device("cpu"))
 
-    def fresh():
-        r = build_run(s, images, catalog, None, CLASSES)
-        return r, (r.model, r.optimizer, r.data, s, r.views, r.generators["train"], r.device, False, 1)
-
-    whole, args = fresh()
+    whole, args = fresh_run(s, images, catalog)
     through = train_one_epoch(*args)
-    stopped, args = fresh()
+    stopped, args = fresh_run(s, images, catalog)
     stop = StopRequest()
     stop.signum = signal.SIGUSR1
     with pytest.raises(EpochInterrupted) as interrupted:
@@ -82,18 +84,14 @@ def test_no_batch_of_one_reaches_the_network_and_a_stopped_epoch_continues_on_th
     catalog = pd.read_parquet(tiny_study / "catalog.parquet")
     images = load_store(tiny_study / "images.npy", len(catalog), torch.device("cpu"))
 
-    def fresh():
-        r = build_run(s, images, catalog, None, CLASSES)
-        return r, (r.model, r.optimizer, r.data, s, r.views, r.generators["train"], r.device, False, 1)
-
-    whole, args = fresh()
+    whole, args = fresh_run(s, images, catalog)
     assert len(whole.data.rows["train"]) == 65
     sizes = []
     whole.model.register_forward_pre_hook(lambda module, inputs: sizes.append(len(inputs[0])))
     through = train_one_epoch(*args)
     assert sizes == [16, 16, 16, 17]
     assert through["train_accuracy"] * 65 == pytest.approx(round(through["train_accuracy"] * 65))
-    stopped, args = fresh()
+    stopped, args = fresh_run(s, images, catalog)
     stop = StopRequest()
     stop.signum = signal.SIGUSR1
     with pytest.raises(EpochInterrupted) as interrupted:
