@@ -54,7 +54,13 @@ def paper_settings(**overrides):
     return dataclasses.replace(settings, **overrides)
 
 
+def gpu_name(device: torch.device) -> str:
+    """The GPU's name where `device` is CUDA, else "cpu"."""
+    return torch.cuda.get_device_name(0) if device.type == "cuda" else "cpu"
+
+
 def machine() -> dict:
+    """The machine (architecture, cores, GPU), torch's version and today's date, for a results row."""
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else ""
     return {"machine": f"{platform.machine()}, {os.cpu_count()} cores" + (f", {gpu}" if gpu else ""),
             "torch": torch.__version__, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}

@@ -26,7 +26,7 @@ does not depend on the pixels); `paper_way` decodes real JPEGs (mock galaxies wh
 
 `--protocols` times the configs' own settings (study.train_settings of config/config.yaml, zhu2019-gz2.yaml and
 fu-galaxy10.yaml) through build_run / train_one_epoch / evaluate, so with exactly the views training builds
-(time_protocol); benchmarks/gpu_study.py runs it as its part (a).
+(time_protocol); benchmarks/gpu_study/ runs it as its part protocol-epochs.
 """
 
 from __future__ import annotations

@@ -31,8 +31,9 @@ CONDA_HEADER = """\
 # The conda environment of every rule (`snakemake --software-deployment-method conda`).
 # Written from requirements.lock by `make lock`; do not edit by hand (a test checks that the pins
 # equal the lock's). The library itself (src/galaxy_pretraining) is not a conda package: the
-# workflow's scripts import it from the clone (see docs/development.md). Not solved on the development
-# machines, which reach no conda channel.
+# workflow's scripts import it from the clone (see docs/development.md). UNTESTED: never solved and
+# never run, since no conda channel is reachable where it is written; what is tested is requirements.lock
+# installed with pip into a venv. .snakemake-workflow-catalog.yml therefore says `conda: false`.
 """
 
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)\s*$")

@@ -8,7 +8,7 @@ way a user's run of it can be checked offline, in a test:
   the repository (its tracked files: no results yet); `--report <file>` is dropped, since a report is written
   even under `-n` (the end-to-end tests make the demo's report);
 - `python -m pytest ...`: with `--collect-only`;
-- `python benchmarks/<name>.py ...`: `--help`, and every option the command uses is one the script has;
+- `python benchmarks/<name>.py ...` or `python benchmarks/<package> ...`: `--help`, and every option the command uses is one the script has;
 - `python -m galaxy_pretraining.<module> ...`: `--help`;
 - `source .venv/bin/activate`, `cd <folder>`: the file or folder exists (after `make setup`);
 - `git clone <url> [folder]`: not run (no network here); the URL must name a git repository.
