@@ -96,7 +96,11 @@ def per_class_summary(per_class: pd.DataFrame, class_names: Sequence[str]) -> pd
 
 def confusion_summary(confusions: pd.DataFrame) -> pd.DataFrame:
     """Mean and sd over runs of each confusion matrix cell as a proportion of its true class (Fig. 11); diverged
-    runs left out and counted per model (n_diverged)."""
+    runs left out and counted per model (n_diverged).
+
+    A model whose every run diverged still has its rows, with n_runs 0 and no mean (true and predicted -1 when no
+    model has a matrix), so the table says why it holds no value for it.
+    """
     diverged = confusions["diverged"].astype(bool) if "diverged" in confusions else pd.Series(False, confusions.index)
     counts = confusions[diverged].groupby("model")["run"].nunique()
     table = confusions[~diverged].copy()
@@ -104,6 +108,13 @@ def confusion_summary(confusions: pd.DataFrame) -> pd.DataFrame:
     table["proportion"] = table["count"] / totals.where(totals > 0)
     grouped = table.groupby(["model", "true", "predicted"])["proportion"]
     summary = grouped.agg(n_runs="count", mean="mean", sd="std").reset_index()
+    # A model whose every run diverged keeps its rows: n_runs 0, no mean, and its count of diverged runs.
+    gone = [model for model in counts.index if model not in set(summary["model"])]
+    cells = summary[["true", "predicted"]].drop_duplicates()
+    if len(cells) == 0:
+        cells = pd.DataFrame({"true": [-1], "predicted": [-1]})  # no run of any model left a matrix
+    absent = [cells.assign(model=model, n_runs=0, mean=np.nan, sd=np.nan) for model in gone]
+    summary = pd.concat([summary, *absent], ignore_index=True)[["model", "true", "predicted", "n_runs", "mean", "sd"]]
     summary.insert(summary.columns.get_loc("n_runs") + 1, "n_diverged",
                    summary["model"].map(counts).fillna(0).astype(int))
     return summary

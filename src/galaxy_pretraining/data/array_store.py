@@ -311,8 +311,13 @@ def image_checks(facts: Sequence[ImageFacts], paths: Sequence[str], ids: Sequenc
     """
     ids = [str(i) for i in ids] if ids is not None else [str(i) for i in range(len(paths))]
     first: dict[str, int] = {}
-    copies = {row: first.setdefault(found.digest, row) for row, found in enumerate(facts)}
-    copies = {row: earlier for row, earlier in copies.items() if earlier != row}
+    copies = {}
+    for row, found in enumerate(facts):
+        if found.no_data:  # a blank frame shows no galaxy: the no-data rule decides it, not this one
+            continue
+        earlier = first.setdefault(found.digest, row)
+        if earlier != row:
+            copies[row] = earlier
     table = pd.DataFrame({
         "row": np.arange(len(facts), dtype=np.int64), "id": ids, "image_path": [str(p) for p in paths],
         "width": [f.width for f in facts], "height": [f.height for f in facts],
@@ -391,10 +396,12 @@ def write_array_store(image_paths: list[str], target: os.PathLike, size: int, th
             facts, seen, kept = [], set(), 0
             for pixels, found in tqdm(images, total=len(image_paths), desc="array store", unit="img"):
                 facts.append(found)
-                if not dropped_because(found.digest in seen, found.no_data, duplicates, screen):
+                copy = not found.no_data and found.digest in seen
+                if not dropped_because(copy, found.no_data, duplicates, screen):
                     store[kept] = pixels
                     kept += 1
-                seen.add(found.digest)
+                if not found.no_data:
+                    seen.add(found.digest)
         checks = image_checks(facts, image_paths, ids, duplicates, screen)
         store.keep_first(kept)
     return checks

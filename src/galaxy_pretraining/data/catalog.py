@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import BadData
 from .classes import CLASS_NAMES, UnknownLabelError, classes_from_map, classes_from_ttypes
 
 CATALOG_COLUMNS = [
@@ -30,7 +31,7 @@ CATALOG_COLUMNS = [
 ]
 
 
-class CatalogError(ValueError):
+class CatalogError(BadData):
     """A catalog that cannot be used: missing column, missing image, wrong counts."""
 
 
@@ -269,7 +270,14 @@ def stored_catalog(listed: pd.DataFrame, image_checks: pd.DataFrame) -> pd.DataF
     splits, the training jobs and the tables read, row i being the store's row i."""
     if image_checks["id"].tolist() != listed["id"].astype(str).tolist():
         raise CatalogError("the array store's image checks do not list the catalog's galaxies in its order")
-    return listed[(image_checks["dropped"] == "").to_numpy()].reset_index(drop=True)
+    kept = (image_checks["dropped"] == "").to_numpy()
+    emptied = [name for name in listed["class_name"].unique() if not (kept & (listed["class_name"] == name).to_numpy()).any()]
+    if emptied:
+        reasons = image_checks.loc[listed["class_name"].isin(emptied).to_numpy(), "dropped"].value_counts()
+        raise CatalogError(f"class {', '.join(map(repr, emptied))}: every one of its galaxies was dropped by the array "
+                           f"store ({', '.join(f'{n} {why}' for why, n in reasons.items())}), so no run could learn or "
+                           "test it; look at image_checks.parquet, fix or replace those images, or remove the class")
+    return listed[kept].reset_index(drop=True)
 
 
 def class_count_table(catalog: pd.DataFrame, class_names: Sequence[str]) -> pd.Series:

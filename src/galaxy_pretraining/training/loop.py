@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -274,9 +275,12 @@ DIVERGED_ADVICE = "lower training.optimizer.lr"
 MIXED_PRECISION_ADVICE = ", or set training.mixed_precision: false (bf16 can overflow)"
 
 
-def _diverged(run: Run, epoch: int, batch, loss: float, seconds: float) -> None:
+def _diverged(run: Run, model: str, epoch: int, batch, loss: float, seconds: float) -> None:
     """Stop a run whose loss is not finite: its epochs so far stay, a last row marks the epoch it diverged in,
-    its best epoch's predictions become NaN (no result), and the log says where and what to change."""
+    its best epoch's predictions become NaN (no result), and the log says where and what to change.
+
+    `model` is the run's folder under runs/ (the config's model name, with a label budget's or long run's suffix).
+    """
     settings = run.settings
     run.diverged = {"epoch": epoch, "batch": batch, "loss": float(loss)}
     run.history.append({"epoch": epoch, "train_loss": float("nan"), "train_accuracy": float("nan"),
@@ -289,8 +293,9 @@ def _diverged(run: Run, epoch: int, batch, loss: float, seconds: float) -> None:
     run.best = {**run.best, "predictions": table, "accuracy": float("nan")}
     where = f"batch {batch}" if isinstance(batch, int) else batch
     arm = "scratch" if settings.weights == "none" else settings.weights
-    log.warning("%s (%s) run %s: diverged (epoch=%s, where=%s, loss=%s); the run stops here and is recorded as "
-                "diverged, with its %d finished epochs; %s", settings.architecture, arm, settings.run, epoch, where,
+    log.warning("%s run %s: diverged (architecture=%s, weights=%s, epoch=%s, where=%s, loss=%s); the run stops here "
+                "and is recorded as diverged, with its %d finished epochs; %s", model, settings.run,
+                settings.architecture, arm, epoch, where,
                 loss, epoch - 1, DIVERGED_ADVICE + (MIXED_PRECISION_ADVICE if autocasting(run.device, settings) else ""))
 
 
@@ -317,7 +322,7 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, 
             trained = train_one_epoch(run.forward, run.optimizer, run.data, settings, run.views, run.generators["train"],
                                       run.device, progress, epoch, position, stop, run.schedule)
         except NonFiniteLoss as bad:
-            _diverged(run, epoch, bad.batch, bad.loss, time.perf_counter() - start)
+            _diverged(run, Path(checkpoint_path).parent.parent.name, epoch, bad.batch, bad.loss, time.perf_counter() - start)
             break
         except EpochInterrupted as interrupted:
             save_checkpoint(run, checkpoint_path, interrupted.position)
@@ -330,7 +335,7 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, 
                "learning_rate": run.optimizer.param_groups[0]["lr"]}
         test, side_accuracies = evaluate_test(run)
         if not (np.isfinite(test["loss"]) and np.isfinite(test["probabilities"]).all()):
-            _diverged(run, epoch, "test evaluation", test["loss"], time.perf_counter() - start)
+            _diverged(run, Path(checkpoint_path).parent.parent.name, epoch, "test evaluation", test["loss"], time.perf_counter() - start)
             break
         row.update(test_loss=test["loss"], test_accuracy=test["accuracy"], test_confusion=test["confusion"].tolist())
         row.update(side_accuracies)

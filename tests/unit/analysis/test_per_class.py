@@ -40,6 +40,21 @@ def test_confusion_summary_is_proportions_of_each_true_class():
     assert cell["mean"] == pytest.approx((0.75 + 0.5) / 2) and cell["n_runs"] == 2
 
 
+def test_a_model_whose_every_run_diverged_keeps_its_rows_in_the_confusion_summary():
+    """The nan-loss study: its scratch model's one run diverged. Its rows say so (n_runs 0, n_diverged 1, no
+    mean) instead of leaving the model out of the table without a word."""
+    table = confusions(confusion_rows("pre", 0, [[3, 1], [0, 4]]), confusion_rows("scr", 0, [[-1]]))
+    table["diverged"] = table["model"] == "scr"
+    summary = confusion_summary(table)
+    scratch = summary[summary["model"] == "scr"]
+    assert len(scratch) == 4 and set(scratch["n_runs"]) == {0} and set(scratch["n_diverged"]) == {1}
+    assert scratch["mean"].isna().all()
+    assert sorted(zip(scratch["true"], scratch["predicted"])) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    only_diverged = confusion_summary(table[table["model"] == "scr"])
+    assert only_diverged[["model", "true", "predicted", "n_runs", "n_diverged"]].values.tolist() == [
+        ["scr", -1, -1, 0, 1]]
+
+
 def test_best_epoch_confusions_take_the_peak_epoch():
     metrics = curve([0.5, 0.9, 0.7])
     metrics["test_confusion"] = [[[1, 1], [1, 1]], [[2, 0], [0, 2]], [[2, 0], [1, 1]]]

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from galaxy_pretraining.data.array_store import ImageCheckError, open_array_store, read_rows, write_array_store
-from galaxy_pretraining.data.catalog import sample_summary, stored_catalog
+from galaxy_pretraining.data.catalog import CatalogError, sample_summary, stored_catalog
 from galaxy_pretraining.data.kinds import build_catalog, no_data_screening
 from galaxy_pretraining.data.splits import make_splits
 
@@ -220,12 +220,13 @@ def test_folder_images_without_data_are_named_and_stop_the_store(tmp_path):
     rng = np.random.default_rng(0)
     sky = rng.integers(10, 60, size=(48, 48, 3), dtype=np.uint8)
     Image.fromarray(sky).save(tmp_path / "g1.png")
+    Image.fromarray(rng.integers(10, 60, size=(48, 48, 3), dtype=np.uint8)).save(tmp_path / "g2.png")
     Image.fromarray(np.zeros((48, 48, 3), np.uint8)).save(tmp_path / "blank.png")
     holed = sky.copy()
     holed[12:36, 12:36] = 0
     Image.fromarray(holed).save(tmp_path / "hole.png")
-    pd.DataFrame({"id": ["blank", "g1", "hole"], "label": ["1", "0", "0"]}).to_csv(tmp_path / "labels.csv",
-                                                                                 index=False)
+    pd.DataFrame({"id": ["blank", "g1", "g2", "hole"], "label": ["1", "0", "1", "0"]}).to_csv(
+        tmp_path / "labels.csv", index=False)
     data = data_block("folder", table=str(tmp_path / "labels.csv"), image_pattern="{id}.png",
                       class_map={"elliptical": [0], "spiral": [1]}, no_data_images="error")
     catalog = build_catalog(data, CLASSES, {"raw": data["folder"]["table"]})
@@ -233,16 +234,54 @@ def test_folder_images_without_data_are_named_and_stop_the_store(tmp_path):
         store_of(catalog, data, tmp_path / "images.npy", 32)
     assert "blank (" in str(error.value) and "blank.png): blank: grayscale std 0.00" in str(error.value)
     assert "hole.png): partial:" in str(error.value) and "the centre is not covered" in str(error.value)
-    assert "g1.png" not in str(error.value) and not (tmp_path / "images.npy").exists()
+    assert "g1.png" not in str(error.value) and "g2.png" not in str(error.value)
+    assert not (tmp_path / "images.npy").exists()
     data["folder"]["no_data_images"] = "warn"
     store, checks = store_of(catalog, data, tmp_path / "images.npy", 32)
-    assert len(store) == 3 and checks.set_index("id")["no_data"].ne("").to_dict() == {"blank": True, "g1": False,
-                                                                                     "hole": True}
+    assert len(store) == 4 and checks.set_index("id")["no_data"].ne("").to_dict() == {
+        "blank": True, "g1": False, "g2": False, "hole": True}
     data["folder"]["no_data_images"] = "drop"  # the default, as the downloads set such cutouts aside
     store, checks = store_of(catalog, data, tmp_path / "images.npy", 48)
     kept = stored_catalog(catalog, checks)
-    assert kept["id"].tolist() == ["g1"] and len(store) == 1
+    assert kept["id"].tolist() == ["g1", "g2"] and len(store) == 2
     assert np.array_equal(store[0], sky.transpose(2, 0, 1))
+
+
+def sample_with_grey_frames(folder, grey_label: str) -> tuple[pd.DataFrame, dict]:
+    """Four galaxies (labels 0, 1, 0, 1) and three uniform grey frames labelled `grey_label` (the relabel case's
+    replacement cutouts): a folder sample with the defaults (no_data_images drop, duplicate_images error)."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for k in range(4):
+        Image.fromarray(rng.integers(10, 200, size=(48, 48, 3), dtype=np.uint8)).save(folder / f"g{k}.png")
+        rows.append((f"g{k}", str(k % 2)))
+    for k in range(3):
+        Image.fromarray(np.full((48, 48, 3), 128, np.uint8)).save(folder / f"grey{k}.png")
+        rows.append((f"grey{k}", grey_label))
+    pd.DataFrame(rows, columns=["id", "label"]).to_csv(folder / "labels.csv", index=False)
+    data = data_block("folder", table=str(folder / "labels.csv"), image_pattern="{id}.png",
+                      class_map={"elliptical": [0], "spiral": [1]})
+    return build_catalog(data, CLASSES, {"raw": data["folder"]["table"]}), data
+
+
+def test_identical_blank_frames_are_frames_without_data_not_one_galaxy_under_two_ids(tmp_path):
+    catalog, data = sample_with_grey_frames(tmp_path, "1")
+    store, checks = store_of(catalog, data, tmp_path / "images.npy", 32)
+    checks = checks.set_index("id")
+    assert checks["copy_of"].eq("").all()
+    assert checks["dropped"].to_dict() == {"g0": "", "g1": "", "g2": "", "g3": "", "grey0": "no data",
+                                           "grey1": "no data", "grey2": "no data"}
+    assert stored_catalog(catalog, checks.reset_index())["id"].tolist() == ["g0", "g1", "g2", "g3"] and len(store) == 4
+
+
+def test_a_class_whose_every_galaxy_the_store_dropped_is_an_error_naming_it(tmp_path):
+    catalog, data = sample_with_grey_frames(tmp_path, "1")
+    catalog.loc[catalog["id"].isin(["g1", "g3"]), ["raw_label", "class_name"]] = ["0", "elliptical"]
+    catalog.loc[catalog["id"].isin(["g1", "g3"]), "class_index"] = 0
+    _, checks = store_of(catalog, data, tmp_path / "images.npy", 32)
+    with pytest.raises(CatalogError, match=r"^class 'spiral': every one of its galaxies was dropped by the array "
+                                           r"store \(3 no data\)"):
+        stored_catalog(catalog, checks)
 
 
 def test_the_gz1_sdss_error_text_jpeg_is_dropped_by_the_folder_kind_and_named(gz1_sdss, tmp_path, caplog):

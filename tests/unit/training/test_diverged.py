@@ -18,11 +18,14 @@ TOO_HIGH = {"name": "sgd", "lr": 1e30, "momentum": 0.9, "weight_decay": 0.0, "ne
 
 def test_the_first_non_finite_loss_stops_the_run_and_marks_it_diverged(tiny_study, tmp_path, caplog):
     s = settings(epochs=3, optimizer=TOO_HIGH)
+    tmp_path = tmp_path / "runs" / "resnet-scratch" / "run000"  # the log names the model by its folder, as the config
+    tmp_path.mkdir(parents=True)
     with caplog.at_level(logging.WARNING):
         train_tiny(tiny_study, tmp_path, s)
     lines = [r.getMessage() for r in caplog.records if "diverged" in r.getMessage()]
     assert len(lines) == 1
-    assert lines[0].startswith("resnet18 (scratch) run 0: diverged (epoch=1, where=batch ")
+    assert lines[0].startswith("resnet-scratch run 0: diverged (architecture=resnet18, weights=scratch, epoch=1, "
+                               "where=batch ")
     assert "lower training.optimizer.lr" in lines[0]
     assert "mixed_precision" not in lines[0]  # on the CPU nothing runs in bf16: no advice that cannot help
     stored = pd.read_parquet(tmp_path / "metrics.parquet")
@@ -33,7 +36,7 @@ def test_the_first_non_finite_loss_stops_the_run_and_marks_it_diverged(tiny_stud
     # written again from its record: still diverged, not trained again
     caplog.clear()
     again = train_tiny(tiny_study, tmp_path, s)
-    assert again["diverged"].tolist() == [True] and "diverged (epoch" not in caplog.text
+    assert again["diverged"].tolist() == [True] and "diverged (architecture" not in caplog.text
 
 
 @pytest.fixture(scope="module")
