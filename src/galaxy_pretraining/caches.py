@@ -44,11 +44,14 @@ def use_workflow_caches(root: os.PathLike = WORKFLOW_CACHE,
     return chosen
 
 
-def use_compile_cache(folder: os.PathLike | None, environ: MutableMapping[str, str] = os.environ) -> Path | None:
+def use_compile_cache(folder: os.PathLike | None, compiles: bool | str = True,
+                      environ: MutableMapping[str, str] = os.environ) -> Path | None:
     """Make `folder` torch.compile's cache; call it before torch is imported. The user's TORCHINDUCTOR_CACHE_DIR wins.
 
     Args:
         folder: config train_resources.compile_cache; None leaves torch's own default (under /tmp, per node).
+        compiles: config training.compile (true, false or "auto"); a job that never compiles (false) makes and
+            checks no folder.
 
     Returns:
         the cache folder in use (created), or None for torch's default.
@@ -57,6 +60,8 @@ def use_compile_cache(folder: os.PathLike | None, environ: MutableMapping[str, s
         RuntimeError: torch is imported already, so its default may be in the environment as if the user had set it.
         NotRetryable: the folder cannot be created or written; the message names it and where it was set.
     """
+    if compiles is False:
+        return None
     if "torch" in sys.modules:
         raise RuntimeError(f"the compile cache must be chosen before torch is imported ({COMPILE_CACHE_VARIABLE})")
     if COMPILE_CACHE_VARIABLE in environ:
@@ -71,9 +76,9 @@ def use_compile_cache(folder: os.PathLike | None, environ: MutableMapping[str, s
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as error:
+        instead = ("unset it" if source.startswith("environment") else "set it to null") + " for torch's default under /tmp"
         raise NotRetryable(f"{source}: the compile cache {path} cannot be created or written "
-                           f"({error.strerror or error}); give a writable folder, or null for torch's default "
-                           "under /tmp") from error
+                           f"({error.strerror or error}); give a writable folder, or {instead}") from error
     environ[COMPILE_CACHE_VARIABLE] = str(path)
     log.info("compile cache: in use (folder=%s, set_by=%s)", path, source)
     return path

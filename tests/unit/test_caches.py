@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from galaxy_pretraining.caches import HOME_CACHES, use_workflow_caches
+from galaxy_pretraining.caches import HOME_CACHES, use_compile_cache, use_workflow_caches
 
 from helpers.read_only import needs_read_only_mounts, read_only
 
@@ -79,6 +79,24 @@ def test_a_compile_cache_that_cannot_be_created_stops_the_job_naming_the_folder_
     assert result.returncode != 0
     assert f"config key train_resources.compile_cache: the compile cache {tmp_path}/scratch/torch-compile-cache " \
            "cannot be created or written (Not a directory)" in result.stderr, result.stderr[-2000:]
+
+
+def test_a_job_that_never_compiles_makes_and_checks_no_cache_folder(tmp_path):
+    """training.compile false: an unwritable compile_cache (a CPU run in a clone whose resources/ is read-only)
+    stops nothing, and no folder is made."""
+    (tmp_path / "scratch").write_text("a file, not a folder")
+    environ = {}
+    assert use_compile_cache(tmp_path / "scratch/cache", compiles=False, environ=environ) is None
+    assert environ == {} and (tmp_path / "scratch").is_file()
+
+
+def test_an_unwritable_cache_from_the_environment_is_named_with_what_to_do_there(tmp_path):
+    (tmp_path / "scratch").write_text("a file, not a folder")
+    result = job(tmp_path / "cache", tmp_path, TORCHINDUCTOR_CACHE_DIR=str(tmp_path / "scratch/cache"))
+    assert result.returncode != 0
+    assert (f"environment variable TORCHINDUCTOR_CACHE_DIR: the compile cache {tmp_path}/scratch/cache cannot be "
+            "created or written (Not a directory); give a writable folder, or unset it for torch's default under "
+            "/tmp") in result.stderr, result.stderr[-2000:]
 
 
 def test_a_compile_cache_on_a_read_only_file_system_stops_the_job_naming_it(tmp_path):

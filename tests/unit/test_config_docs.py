@@ -26,7 +26,7 @@ def test_the_page_lists_every_key_with_its_type_default_and_meaning():
     for key in ("training.checkpoint_every", "data.nair_abraham.columns.ttype", "models.<name>.weights",
                 "train_resources.runs_per_job"):
         assert key in keys
-    assert ("| `training.optimizer.lr` | number | *required* | learning rate |" in page)
+    assert ("| `training.optimizer.lr` | number | *required* | learning rate; too high a rate" in page)
     assert '| `training.device` | `"auto"` \\| `"cuda"` \\| `"mps"` \\| `"cpu"` | `"auto"` |' in page
     assert '| `training.rotation` | number or `"quarter_turns"` | `180` |' in page  # a const names its value
 

@@ -12,7 +12,7 @@ with stop_on_signals(announce="SLURM_JOB_ID" in os.environ) as stop:
     # A failure a retry cannot fix (errors.NotRetryable) fails this job's next attempt at once.
     fingerprint = job_fingerprint([snakemake.params.settings, snakemake.params.classes], snakemake.input)
     with log_to(snakemake.log[0]), not_retried(failure_record_path(snakemake.log[0]), fingerprint):
-        use_compile_cache(snakemake.config["train_resources"]["compile_cache"])
+        use_compile_cache(snakemake.config["train_resources"]["compile_cache"], snakemake.config["training"]["compile"])
         from galaxy_pretraining.study import job_settings
         from galaxy_pretraining.training.run import run_outputs, train_group
 
