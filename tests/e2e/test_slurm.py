@@ -136,7 +136,7 @@ def test_a_training_job_stopped_by_its_time_limit_resumes_from_the_batch_it_stop
     (tmp_path / "profile/config.yaml").write_text(yaml.safe_dump(profile))
     config = tiny_config(root)
     config["study"] = "timeout"
-    config["analysis"]["budgets"] = [5]
+    config["analysis"]["budgets"] = [1, 5]  # the tiny config's budget_gains reads budget 1
     run_folder = "results/timeout/runs/efficientnet_lite0-scratch/run000"
 
     def configured(epochs: int) -> list[str]:

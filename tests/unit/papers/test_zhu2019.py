@@ -441,7 +441,7 @@ def test_imagenet_weights_for_a_published_galaxy_network_are_a_config_error(zhu_
 def test_the_store_keeps_the_central_crop_at_full_resolution_and_names_a_small_image(tmp_path):
     pixels = np.random.default_rng(0).integers(0, 256, (42, 42, 3), dtype=np.uint8)
     Image.fromarray(pixels).save(tmp_path / "a.png")
-    write_array_store([str(tmp_path / "a.png")] * 3, tmp_path / "store.npy", 24, threads=2, crop=24)
+    write_array_store([str(tmp_path / "a.png")] * 3, tmp_path / "store.npy", 24, threads=2, crop=24, duplicates="warn")
     store = open_array_store(tmp_path / "store.npy")
     assert store.shape == (3, 3, 24, 24) and np.array_equal(store[2], pixels[9:33, 9:33].transpose(2, 0, 1))
     Image.fromarray(pixels[:20, :30]).save(tmp_path / "small.png")
