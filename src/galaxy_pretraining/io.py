@@ -97,15 +97,18 @@ def payload_bytes(*objects) -> int:
     return total
 
 
-def _errnos(error: BaseException) -> set[int]:
-    """The errno of `error` and of the errors it was raised from or during."""
-    codes, seen = set(), set()
+def _chain(error: BaseException | None) -> Iterator[BaseException]:
+    """`error` and the errors it was raised from or during, each once."""
+    seen = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
-        if isinstance(error, OSError) and error.errno is not None:
-            codes.add(error.errno)
+        yield error
         error = error.__cause__ or error.__context__
-    return codes
+
+
+def _errnos(error: BaseException) -> set[int]:
+    """The errno of `error` and of the errors it was raised from or during."""
+    return {e.errno for e in _chain(error) if isinstance(e, OSError) and e.errno is not None}
 
 
 def _space_failure(target: Path, tmp: Path, error: Exception) -> NoSpaceLeft | None:
@@ -234,11 +237,8 @@ def atomic_path(target: os.PathLike, needed: int = 0, only_writer: bool = False)
         no_space = _space_failure(target, tmp, error)
         if no_space is not None:
             # The failed writer's frames hold its open file (torch's): freed with them, the space is free again.
-            failed, seen = error, set()
-            while failed is not None and id(failed) not in seen:
-                seen.add(id(failed))
+            for failed in _chain(error):
                 traceback.clear_frames(failed.__traceback__)
-                failed = failed.__cause__ or failed.__context__
             raise no_space from error
         raise
     finally:
