@@ -13,8 +13,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 
+import logging
+
 import numpy as np
 import pandas as pd
+
+from ..errors import BadData
+
+log = logging.getLogger(__name__)
 
 SUBSETS = ("train", "validation", "test")
 
@@ -92,7 +98,44 @@ def study_splits(catalog: pd.DataFrame, runs: Sequence[int], split: Mapping) -> 
     and train_fractions; stratified by class_index when split["stratify"]): what splits.parquet holds and what
     every training job and table draws again."""
     labels = catalog["class_index"].to_numpy() if split["stratify"] else None
-    return make_splits(catalog["id"], list(runs), split["test_size"], split["seed"], split["validation_size"], labels)
+    splits = make_splits(catalog["id"], list(runs), split["test_size"], split["seed"], split["validation_size"], labels)
+    check_test_classes(splits, catalog)
+    return splits
+
+
+def check_test_classes(splits: pd.DataFrame, catalog: pd.DataFrame) -> None:
+    """Refuse splits whose test set cannot measure the classification; log a class a run's test set lacks.
+
+    A test set of one class scores 100 % for a network that predicts only that
+    class, and a class with no training galaxy cannot be learnt: both would be
+    reported as results, so they stop the study. A class missing from one
+    run's test set (a small class in a random split) only leaves its
+    per-class accuracy undefined for that run, which is logged.
+
+    Args:
+        splits: the table of `make_splits` (run, row, id, subset); row indexes `catalog`.
+        catalog: the study's catalog: class_index, and class_name to name the classes in messages.
+
+    Raises:
+        BadData: naming the run, the class and its number of galaxies in the catalog.
+    """
+    labels = catalog["class_index"].to_numpy()
+    names = (catalog.groupby("class_index")["class_name"].first() if "class_name" in catalog
+             else pd.Series({c: f"index {c}" for c in np.unique(labels)}))
+    counts = catalog["class_index"].value_counts()
+    for run, table in splits.groupby("run", sort=True):
+        for subset in ("test", "train"):
+            present = set(labels[table.loc[table["subset"] == subset, "row"].to_numpy()])
+            missing = [c for c in sorted(counts.index) if c not in present]
+            if subset == "train" and missing or subset == "test" and len(present) < 2:
+                detail = ", ".join(f"{names[c]!r} ({counts[c]} galaxies in the catalog)" for c in missing)
+                raise BadData(f"run {run}: its {subset} set holds no galaxy of class {detail}; "
+                              + ("a test set of one class scores 100 % for a network that predicts only it"
+                                 if subset == "test" else "a class with no training galaxy cannot be learnt")
+                              + ": add galaxies of that class, drop it from `classes`, or change `splits`")
+            if subset == "test" and missing:
+                log.warning("splits: run %d's test set holds no galaxy of class %s (galaxies=%s)", run,
+                            ", ".join(repr(names[c]) for c in missing), ", ".join(str(counts[c]) for c in missing))
 
 
 def labelled_subset(rows: np.ndarray, ids: Sequence[str], labels: np.ndarray, fraction: float, seed: int,

@@ -78,3 +78,56 @@ def test_labelled_subsets_are_stratified_nested_and_drawn_from_the_training_rows
     assert set(other_run) != set(kept[0.1])
     with pytest.raises(ValueError, match="training fraction"):
         labelled_subset(train, ids, labels, 0.0, 5, 0)
+
+
+def _catalog(counts):
+    """A catalog with counts[c] galaxies of class c (class names 'class0', ...)."""
+    import pandas as pd
+
+    labels = np.repeat(np.arange(len(counts)), counts)
+    return pd.DataFrame({"id": [f"G{i:04d}" for i in range(len(labels))], "class_index": labels,
+                         "class_name": [f"class{c}" for c in labels]})
+
+
+SPLIT = {"test_size": 20, "validation_size": 0, "seed": 2023}
+
+
+def test_a_test_set_of_one_class_is_refused_naming_run_and_class():
+    from galaxy_pretraining.data.splits import study_splits
+    from galaxy_pretraining.errors import BadData
+
+    # One galaxy of class1 among 100, stratified: its test quota rounds to 0 and every test set is all class0,
+    # which a network predicting class0 alone would score 100 % on.
+    with pytest.raises(BadData, match=r"run 0: its test set holds no galaxy of class 'class1' \(1 galaxies"):
+        study_splits(_catalog([99, 1]), [0, 1], {**SPLIT, "stratify": True})
+
+
+def test_a_class_with_no_training_galaxy_is_refused():
+    from galaxy_pretraining.data.splits import study_splits
+    from galaxy_pretraining.errors import BadData
+
+    # Two galaxies of class2 (stratified quota 0 in test would leave both for training): make both fall in test
+    # with a random split by trying runs until one puts every class2 galaxy in its test set.
+    catalog = _catalog([30, 30, 1])
+    unstratified = {**SPLIT, "stratify": False}
+    runs = [r for r in range(200) if _all_in_test(catalog, r, unstratified)]
+    assert runs, "no run put the single class2 galaxy in its test set"
+    with pytest.raises(BadData, match=rf"run {runs[0]}: its train set holds no galaxy of class 'class2'"):
+        study_splits(catalog, [runs[0]], unstratified)
+
+
+def _all_in_test(catalog, run, split):
+    table = make_splits(catalog["id"], [run], split["test_size"], split["seed"], split["validation_size"])
+    test = table.loc[table["subset"] == "test", "row"].to_numpy()
+    return (catalog["class_index"].to_numpy()[test] == 2).any()
+
+
+def test_a_class_missing_from_one_test_set_is_logged_not_refused(caplog):
+    from galaxy_pretraining.data.splits import study_splits
+
+    catalog = _catalog([50, 49, 1])
+    with caplog.at_level("WARNING"):
+        splits = study_splits(catalog, list(range(5)), {**SPLIT, "stratify": False})
+    missing = [r for r in range(5) if not _all_in_test(catalog, r, {**SPLIT, "stratify": False})]
+    assert len(splits) == 5 * 100 and missing
+    assert sum("test set holds no galaxy of class 'class2'" in m for m in caplog.messages) == len(missing)
