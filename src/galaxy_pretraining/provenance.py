@@ -123,3 +123,24 @@ def provenance_differences(table) -> dict[str, list[str]]:
     """{field: its distinct values} for each of SHARED_FIELDS on which the rows of a provenance table differ."""
     return {field: sorted(map(str, table[field].unique())) for field in SHARED_FIELDS
             if field in table and table[field].nunique() > 1}
+
+
+def provenance_summary(path: os.PathLike) -> str:
+    """One paragraph for the report: which commit, lock and versions made the study's runs (tables/provenance.csv
+    at `path`), and a WARNING naming each field on which its runs differ; "" when the table is not made yet."""
+    import pandas as pd
+
+    if not Path(path).exists():
+        return ""
+    table = pd.read_csv(path, dtype=str)
+    if table.empty:
+        return ""
+    first = table.iloc[0]
+    text = (f"Made by commit {first['commit']} (dirty: {first['dirty']}), requirements.lock {first['lock_digest']}, "
+            f"torch {first['torch_version']}, CUDA {first['cuda_version']}, cuDNN {first['cudnn_version']}, on "
+            f"{', '.join(sorted(table['device'].unique()))}.")
+    differences = provenance_differences(table)
+    if differences:
+        text += " WARNING: the runs of this study differ in " + "; ".join(
+            f"{field} ({', '.join(values)})" for field, values in differences.items()) + "."
+    return text

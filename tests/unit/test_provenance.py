@@ -43,3 +43,17 @@ def test_slurm_fields_from_the_environment():
     job = slurm_job({"SLURM_JOB_ID": "812", "SLURM_ARRAY_JOB_ID": "800", "SLURM_ARRAY_TASK_ID": "12"})
     assert job == {"slurm_job_id": "812", "slurm_array_job_id": "800", "slurm_array_task_id": "12",
                    "slurm_restart_count": "0"}
+
+
+def test_the_report_summary_warns_when_runs_differ(tmp_path):
+    from galaxy_pretraining.provenance import RUN_FIELDS, provenance_summary
+
+    row = dict.fromkeys(RUN_FIELDS, "x") | {"commit": "abc", "torch_version": "2.14.1"}
+    path = tmp_path / "provenance.csv"
+    import pandas as pd
+
+    pd.DataFrame([row, row]).to_csv(path, index=False)
+    assert provenance_summary(path).startswith("Made by commit abc") and "WARNING" not in provenance_summary(path)
+    pd.DataFrame([row, row | {"commit": "def"}]).to_csv(path, index=False)
+    assert provenance_summary(path).endswith("WARNING: the runs of this study differ in commit (abc, def).")
+    assert provenance_summary(tmp_path / "none.csv") == ""
