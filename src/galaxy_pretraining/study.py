@@ -25,6 +25,7 @@ from .figures import FIGURES, check_options
 from .models.registry import ARCHITECTURES, is_timm, sha256_record, timm_has, timm_model_name, weights_file_name
 from .models.timm_models import TIMM_MODELS, TIMM_VERSION
 from .papers import fu, schneider2023, zhu2019
+from .provenance import provenance_summary
 from .tables import TABLES
 from .training.settings import TrainSettings
 
@@ -765,7 +766,10 @@ def _caption(config: Mapping, name: str, description: str) -> str:
 
 
 def table_caption(config: Mapping, name: str) -> str:
-    return _caption(config, name, TABLES[name].description)
+    caption = _caption(config, name, TABLES[name].description)
+    if name == "provenance":  # made when the report is (snakemake --report), from the table the study wrote
+        caption = f"{provenance_summary(table_path(config, name, 'csv'))} {caption}".strip()
+    return caption
 
 
 # --- figures ----------------------------------------------------------------------------------

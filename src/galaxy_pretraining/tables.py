@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .analysis.cost import budget_cost_table, cost_table, cost_to_peak_table
 from .analysis.curves import (
     budget_table,
     frozen_share_table,
@@ -39,6 +40,7 @@ from .analysis.per_class import best_epoch_confusions, confusion_summary, per_cl
 from .analysis.roc import roc_auc_summary, roc_auc_table
 from .data.catalog import sample_summary
 from .papers import fu, schneider2023, zhu2019
+from .provenance import provenance_table
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,25 @@ TABLES: dict[str, TableStep] = {
         ("per_class", "roc_auc"), ("class_names", "zhu_arms"), when="zhu2019_ours",
         description="Zhu et al.'s wide ResNet run here: precision, recall and F1 per class (per cent) and AUC, "
                     "mean and sd over runs, beside their best model's (zhu2019_* columns)."),
+    "compute_cost": TableStep(
+        lambda curves: cost_table(curves), ("curves",),
+        description="What the runs cost: per model (standard and long runs apart) and device, the runs, device-hours "
+                    "per run (mean, sd) and in all, then per device the whole study (model 'all runs'; label-budget "
+                    "runs not included). Hours are the sum of each run's epoch seconds (training and evaluation, "
+                    "each epoch once over its attempts), measured on the device named; devices are never pooled."),
+    "compute_cost_budgets": TableStep(
+        lambda curves, budgets: budget_cost_table(curves, budgets), ("curves",), ("budgets",),
+        description="Device-hours to reach each training budget (the paper's epochs): per model and device, the "
+                    "hours of a run's first B epochs, mean and sd over runs."),
+    "compute_cost_to_peak": TableStep(
+        lambda curves, pairs: cost_to_peak_table(curves, pairs), ("curves",), ("pairs",), when="pairs",
+        description="Cheaper in the unit users pay: the device-hours each arm needs until its test accuracy first "
+                    "reaches the other arm's mean peak accuracy (runs that reach it; n_reached of n_runs)."),
+    "provenance": TableStep(
+        lambda curves: provenance_table(curves), ("curves",),
+        description="What made each run: per model, run and attempt, the git commit (and whether the tree was "
+                    "dirty), the digest of requirements.lock, the torch, CUDA and cuDNN versions, the device, host "
+                    "and SLURM job id, with the epochs that attempt trained."),
     "table3_long_runs": TableStep(
         lambda peak_accuracy, paper_arms: schneider2023.with_table3(long_runs_table(peak_accuracy), paper_arms),
         ("peak_accuracy",), ("paper_arms",), when="long_runs",

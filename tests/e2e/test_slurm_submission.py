@@ -96,3 +96,13 @@ def test_each_attempt_after_a_failed_one_asks_for_more_time(study, root, tmp_pat
     """The schema's 15 min overhead + 2 epochs x 0.2 min: 16 min for the first attempt, twice that for the retry."""
     calls = submitted(study, root, tmp_path, {"mem_mb": 8000})
     assert [option(call, "-t") for call in calls] == ["16", "32"]
+
+
+def test_jobs_are_named_with_the_profiles_prefix_and_log_into_its_folder(study, root, tmp_path):
+    """The shipped profile's slurm-jobname-prefix and slurm-logdir: sbatch gets --job-name galaxy-pretraining_<id>
+    and an --output under <working directory>/logs/slurm/<rule>/."""
+    folder, _ = study
+    call = submitted(study, root, tmp_path, {"mem_mb": 8000}, attempts=1)[0]
+    assert re.fullmatch(r"galaxy-pretraining_[0-9a-f-]+", option(call, "--job-name").strip("'\"")), call
+    output = option(call, "--output").strip("'\"")
+    assert output.startswith(f"{folder}/logs/slurm/rule_train_lite_scratch_run000/"), call

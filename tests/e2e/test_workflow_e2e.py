@@ -2,6 +2,7 @@
 
 import shutil
 import subprocess
+import sys
 from contextlib import contextmanager
 
 import numpy as np
@@ -602,3 +603,23 @@ def test_galaxy_zoo2_mock_with_zhus_protocol_runs_the_whole_study(root, tmp_path
         assert {p.name for p in (results / "figures" / figure).iterdir()} == {
             f"{model}.{suffix}" for model in config["models"] for suffix in ("png", "pdf")}
     assert not list((results / "tables").glob("zhu2019*"))
+
+
+def test_the_study_accounts_for_its_cost_and_provenance_and_its_status(small_study, root):
+    """compute_cost's hours are the runs' epoch seconds summed; provenance names this clone's commit; every run has
+    its progress file (each epoch once) and the status command reads the finished study."""
+    results, config, *_ = small_study
+    seconds = sum(pd.read_parquet(path)["seconds"].sum() for path in results.glob("runs/*/*/metrics.parquet"))
+    cost = pd.read_csv(results / "tables/compute_cost.csv")
+    assert cost.loc[cost["model"] == "all runs", "device_hours_total"].sum() == pytest.approx(seconds / 3600)
+    assert cost.loc[cost["model"] == "all runs", "n_runs"].sum() == 6
+    head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    assert set(pd.read_csv(results / "tables/provenance.csv")["commit"]) == {head}
+    for metrics in results.glob("runs/*/*/metrics.parquet"):
+        progress = pd.read_csv(metrics.with_name("progress.csv"))
+        assert progress["epoch"].tolist() == pd.read_parquet(metrics)["epoch"].tolist()
+    status = subprocess.run([sys.executable, "-m", "galaxy_pretraining.status", "--configfile",
+                             str(results.parents[1] / "config.yaml"), "-d", str(results.parents[1])],
+                            capture_output=True, text=True, check=True)
+    assert "6 runs: 6 finished, 0 running, 0 waiting, 0 failed" in status.stdout

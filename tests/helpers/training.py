@@ -47,7 +47,9 @@ def zhu_settings(**overrides):
     return settings(**{**protocol, **overrides})
 
 
-TIMING = ["seconds", "train_seconds", "images_per_second"]  # metrics columns that differ between equal runs
+# Metrics columns that differ between equal runs: timings, and which attempt (of a resumed run) trained an epoch.
+TIMING = ["seconds", "train_seconds", "eval_seconds", "images_per_second", "peak_memory_gb", "gpu_utilisation",
+          "attempt"]
 
 
 def train_tiny(study, out, s, progress=False):

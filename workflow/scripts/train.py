@@ -26,4 +26,5 @@ with stop_on_signals(announce="SLURM_JOB_ID" in os.environ) as stop:
             class_names=snakemake.params.classes,
             threads=snakemake.threads,
             stop=stop,
+            tensorboard=snakemake.config["tensorboard"],
         )

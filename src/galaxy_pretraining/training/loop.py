@@ -299,7 +299,8 @@ def _diverged(run: Run, model: str, epoch: int, batch, loss: float, seconds: flo
                 loss, epoch - 1, DIVERGED_ADVICE + (MIXED_PRECISION_ADVICE if autocasting(run.device, settings) else ""))
 
 
-def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, stop: StopRequest | None = None) -> None:
+def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, stop: StopRequest | None = None,
+                 on_epoch=None) -> None:
     """Train from where the run stands to the last epoch; evaluate and checkpoint as set.
 
     When `stop` is requested, the batch in progress is finished, the exact
@@ -307,6 +308,7 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, 
     The first non-finite training loss (or non-finite test probabilities)
     stops the run: `run.diverged` says where, its history ends with a row
     marked diverged, and the caller writes its outputs as a diverged run's.
+    `on_epoch(row)` (live.RunAccount.epoch) adds its columns to each finished epoch's row and writes it out.
     """
     settings = run.settings
     if run.finished:
@@ -318,6 +320,7 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, 
             break  # resumed after the run's last step (max_iterations)
         start = time.perf_counter()
         position, run.position = run.position, None
+        earlier = 0.0 if position is None else position.seconds  # the epoch's part trained before a resume
         try:
             trained = train_one_epoch(run.forward, run.optimizer, run.data, settings, run.views, run.generators["train"],
                                       run.device, progress, epoch, position, stop, run.schedule)
@@ -333,6 +336,7 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, 
         run.schedule.after_epoch()
         row = {"epoch": epoch, **trained, "iterations": run.schedule.iterations,
                "learning_rate": run.optimizer.param_groups[0]["lr"]}
+        evaluated = time.perf_counter()
         test, side_accuracies = evaluate_test(run)
         if not (np.isfinite(test["loss"]) and np.isfinite(test["probabilities"]).all()):
             _diverged(run, Path(checkpoint_path).parent.parent.name, epoch, "test evaluation", test["loss"], time.perf_counter() - start)
@@ -343,8 +347,11 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, 
             validation = evaluate(run.forward, run.data, "validation", settings, run.views, run.generators["evaluate"],
                                   run.device)
             row.update(validation_loss=validation["loss"], validation_accuracy=validation["accuracy"])
-        row["seconds"] = time.perf_counter() - start
+        row["eval_seconds"] = time.perf_counter() - evaluated
+        row["seconds"] = time.perf_counter() - start + earlier
         row["diverged"] = False
+        if on_epoch is not None:
+            on_epoch(row)
         run.history.append(row)
         if test["accuracy"] > run.best["accuracy"]:
             run.best = {

@@ -26,8 +26,10 @@ from ..io import atomic_path, payload_bytes, write_table
 from ..models.build import build_model
 from ..models.freezing import freeze_layers, trainable_parameters
 from ..models.weights import weights_normalization
+from .accounting import DeviceMonitor
 from .augment import FROM_WEIGHTS
 from .checkpoints import finish_checkpoint, kept_weights_path, resume, states_on_cpu
+from .live import RunAccount, check_tensorboard
 from .loop import train_epochs
 from .settings import TrainSettings
 from .state import (
@@ -42,7 +44,7 @@ from .state import (
     run_data,
     run_seed,
 )
-from .stopping import StopRequest, stop_on_signals
+from .stopping import StopRequest, TrainingInterrupted, stop_on_signals
 from .views import Views
 
 log = logging.getLogger(__name__)
@@ -230,6 +232,7 @@ def train_group(
     threads: int | None = None,
     progress: bool = True,
     stop: StopRequest | None = None,
+    tensorboard: bool = False,
 ) -> list[pd.DataFrame]:
     """Train several runs of one model in one process, one after the other (`train_resources.runs_per_job`).
 
@@ -244,15 +247,20 @@ def train_group(
     chosen before torch is imported (caches.use_compile_cache, in the rule's script).
     `stop`: a request whose signal handlers the caller installed already (the
     rule's script does, before importing torch); None installs them here.
+    Each run trained accounts for itself (live.RunAccount: progress.csv, record.json, and TensorBoard events
+    with `tensorboard`).
     """
     _check_group(group)
     if len(outputs) != len(group):
         raise ValueError(f"{len(group)} runs but {len(outputs)} sets of outputs")
     _check_job(group[0], weights_path, class_names)
+    check_tensorboard(tensorboard)
     device = _prepare_device(group[0], threads)
     log.info("device %s, settings %s, runs %s", device, group[0], [s.run for s in group])
     catalog = pd.read_parquet(catalog_path)
-    with contextlib.nullcontext(stop) if stop is not None else stop_on_signals() as stop:
+    monitor = DeviceMonitor(device)
+    with contextlib.nullcontext(stop) if stop is not None else stop_on_signals() as stop, \
+            contextlib.closing(monitor):
         images, digests = load_store_digested(store_path, len(catalog), device)
         shared, tables = None, []
         for settings, out in zip(group, outputs):
@@ -268,9 +276,21 @@ def train_group(
                 print(f"run {settings.run}: its outputs are written again from {checkpoint_path.name}"
                       + (f" and {kept_weights_path(checkpoint_path).name}" if out.best_model is not None else "")
                       + ", without training", flush=True)
-            train_epochs(run, checkpoint_path, progress, stop)
+            account = None if run.finished else RunAccount(run, checkpoint_path.parent, monitor, tensorboard)
+            try:
+                train_epochs(run, checkpoint_path, progress, stop, None if account is None else account.epoch)
+            except TrainingInterrupted:
+                if account is not None:
+                    account.end("interrupted")
+                raise
+            except BaseException as error:
+                if account is not None:
+                    account.end("failed", error)
+                raise
             tables.append(write_outputs(run, out.metrics, out.predictions, out.best_model))
             finish_checkpoint(run, checkpoint_path, out.best_model)
+            if account is not None:
+                account.end("diverged" if run.diverged else "finished")
     return tables
 
 

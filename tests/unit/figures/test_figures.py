@@ -39,7 +39,8 @@ def synthetic_curves() -> pd.DataFrame:
                 accuracy = np.trace(confusion) / support.sum()
                 rows.append({"model": model, "run": run, "epochs": EPOCHS, "long_run": False, "epoch": epoch,
                              "train_loss": 1.0 / epoch, "train_accuracy": accuracy, "test_loss": 1.1 / epoch,
-                             "test_accuracy": accuracy, "test_confusion": confusion.tolist()})
+                             "test_accuracy": accuracy, "test_confusion": confusion.tolist(),
+                             "seconds": 60.0 + run, "device": "cpu (test)", "diverged": False})
     return pd.DataFrame(rows)
 
 

@@ -1,0 +1,59 @@
+"""provenance: a clone of this repository names its real commit, says when its tree is dirty, digests the lock."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+from galaxy_pretraining.provenance import NOT_SLURM, git_state, slurm_job
+
+from helpers.paths import ROOT
+
+PRINT = "import json; from galaxy_pretraining.provenance import job_provenance; print(json.dumps(job_provenance()))"
+
+
+def _provenance_in(clone):
+    environment = {**os.environ, "PYTHONPATH": str(clone / "src")}
+    out = subprocess.run([sys.executable, "-c", PRINT], env=environment, cwd="/", check=True, capture_output=True,
+                         text=True).stdout
+    return json.loads(out)
+
+
+def test_a_clone_names_its_real_commit_and_whether_it_is_dirty(tmp_path):
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", "--shared", str(ROOT), str(clone)], check=True)
+    head = subprocess.run(["git", "-C", str(clone), "rev-parse", "HEAD"], check=True, capture_output=True,
+                          text=True).stdout.strip()
+    found = _provenance_in(clone)
+    assert found["commit"] == head and found["dirty"] == "false" and found["source"] == str(clone)
+    assert found["lock_digest"] == "sha256:" + hashlib.sha256((clone / "requirements.lock").read_bytes()).hexdigest()
+    with open(clone / "README.md", "a") as readme:
+        readme.write("\nchanged\n")
+    assert _provenance_in(clone)["dirty"] == "true"
+
+
+def test_outside_a_work_tree_the_commit_says_why(tmp_path):
+    state = git_state(tmp_path)
+    assert state["commit"].startswith(f"unknown ({tmp_path} is not in a git work tree")
+
+
+def test_slurm_fields_from_the_environment():
+    assert slurm_job({}) == dict.fromkeys(slurm_job({}), NOT_SLURM)
+    job = slurm_job({"SLURM_JOB_ID": "812", "SLURM_ARRAY_JOB_ID": "800", "SLURM_ARRAY_TASK_ID": "12"})
+    assert job == {"slurm_job_id": "812", "slurm_array_job_id": "800", "slurm_array_task_id": "12",
+                   "slurm_restart_count": "0"}
+
+
+def test_the_report_summary_warns_when_runs_differ(tmp_path):
+    from galaxy_pretraining.provenance import RUN_FIELDS, provenance_summary
+
+    row = dict.fromkeys(RUN_FIELDS, "x") | {"commit": "abc", "torch_version": "2.14.1"}
+    path = tmp_path / "provenance.csv"
+    import pandas as pd
+
+    pd.DataFrame([row, row]).to_csv(path, index=False)
+    assert provenance_summary(path).startswith("Made by commit abc") and "WARNING" not in provenance_summary(path)
+    pd.DataFrame([row, row | {"commit": "def"}]).to_csv(path, index=False)
+    assert provenance_summary(path).endswith("WARNING: the runs of this study differ in commit (abc, def).")
+    assert provenance_summary(tmp_path / "none.csv") == ""

@@ -1,0 +1,87 @@
+"""training.live: every run's progress.csv and record.json, continued exactly once per epoch across a SIGTERM resume."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import torch
+
+from galaxy_pretraining.progress import read_progress, read_record
+from galaxy_pretraining.provenance import git_state
+from galaxy_pretraining.training.accounting import DeviceMonitor
+
+from helpers.paths import TESTS
+from helpers.training import settings, train_tiny
+
+KILL_SCRIPT = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from helpers.training import settings
+from galaxy_pretraining.training.run import train_run
+study, out = Path(sys.argv[1]), Path(sys.argv[2])
+s = settings(epochs=6, evaluation="paper", checkpoint_every=int(sys.argv[4]))
+train_run(s, study / "images.npy", study / "catalog.parquet", out / "metrics.parquet",
+          out / "predictions.parquet", out / "best.pt", weights_path=None, class_names=["a", "b", "c"], threads=1,
+          progress=False)
+"""
+
+
+def test_a_run_stopped_by_sigterm_and_resumed_has_each_epoch_once_in_its_progress_file(tiny_study, tmp_path):
+    """SIGTERM mid-run, then the retry: progress.csv holds epochs 1..6 once each, with the metrics' numbers; rows a
+    lost attempt wrote past the checkpoint are replaced; the record counts two attempts, one resume."""
+    out = tmp_path / "model" / "run000"
+    command = [sys.executable, "-c", KILL_SCRIPT, str(tiny_study), str(out), str(TESTS), "100"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().startswith("training resnet18")
+    time.sleep(1.0)
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM
+    stopped_after = torch.load(out / "last.pt", weights_only=False)["epoch"]
+    record = read_record(out)
+    assert record["state"] == "interrupted" and record["epochs_done"] == stopped_after
+    before = read_progress(out)
+    assert before["epoch"].tolist() == list(range(1, stopped_after + 1))
+    # What a job killed after its checkpoint leaves: rows of epochs the checkpoint does not hold.
+    lost = before.tail(1).assign(epoch=stopped_after + 1, attempt=99) if len(before) else \
+        pd.DataFrame([{"epoch": 1, "attempt": 99}])
+    pd.concat([before, lost]).to_csv(out / "progress.csv", index=False)
+
+    subprocess.run(command, check=True, capture_output=True)
+    metrics = pd.read_parquet(out / "metrics.parquet")
+    progress = read_progress(out)
+    assert progress["epoch"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert 99 not in progress["attempt"].tolist()
+    assert progress["test_accuracy"].tolist() == metrics["test_accuracy"].tolist()
+    assert progress["best_accuracy"].tolist() == metrics["test_accuracy"].cummax().tolist()
+    assert progress["attempt"].tolist() == [1] * stopped_after + [2] * (6 - stopped_after)
+    assert metrics["attempt"].tolist() == progress["attempt"].tolist()
+    record = read_record(out)
+    assert record["state"] == "finished" and record["epochs_done"] == 6 and record["epochs"] == 6
+    assert [a["attempt"] for a in record["attempts"]] == [1, 2] and record["resumed"] == 1
+    assert [a["state"] for a in record["attempts"]] == ["interrupted", "finished"]
+    assert record["attempts"][1]["resumed_after_epoch"] == stopped_after
+    assert record["seconds"] == sum(metrics["seconds"])
+    assert sum(a["epochs_trained"] for a in record["attempts"]) == 6
+    assert abs(sum(a["seconds"] for a in record["attempts"]) - record["seconds"]) < 1e-6
+    assert (metrics["train_seconds"] + metrics["eval_seconds"] <= metrics["seconds"] + 1e-6).all()
+
+
+def test_on_the_cpu_the_device_fields_say_why_they_are_empty(tiny_study, tmp_path):
+    """A CPU run: the device is named, peak memory and GPU utilisation are NaN, and the record says why."""
+    out = tmp_path / "model" / "run000"
+    metrics = train_tiny(tiny_study, out, settings(epochs=2))
+    assert metrics["device"].str.startswith("cpu (").all()
+    assert metrics["peak_memory_gb"].isna().all() and metrics["gpu_utilisation"].isna().all()
+    record = json.loads((out / "record.json").read_text())
+    assert record["unavailable"]["gpu_utilisation"] == "unavailable: the device is cpu, not a CUDA GPU"
+    assert record["unavailable"]["peak_memory_gb"].startswith("unavailable: the device is cpu")
+    assert record["devices"] == [metrics["device"].iloc[0]] and record["resumed"] == 0
+    assert record["commit"] == git_state()["commit"] and record["torch_version"] == torch.__version__
+    assert record["slurm_job_id"] in ("none (not a SLURM job)", record["attempts"][0]["slurm_job_id"])
+    monitor = DeviceMonitor(torch.device("cpu"))
+    assert set(monitor.unavailable) == {"peak_memory_gb", "gpu_utilisation"}
