@@ -11,9 +11,8 @@ the training set.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
-
 import logging
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd

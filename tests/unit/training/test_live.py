@@ -85,3 +85,25 @@ def test_on_the_cpu_the_device_fields_say_why_they_are_empty(tiny_study, tmp_pat
     assert record["slurm_job_id"] in ("none (not a SLURM job)", record["attempts"][0]["slurm_job_id"])
     monitor = DeviceMonitor(torch.device("cpu"))
     assert set(monitor.unavailable) == {"peak_memory_gb", "gpu_utilisation"}
+
+
+def test_tensorboard_events_hold_each_epoch_once_under_one_run_folder(tiny_study, tmp_path):
+    """tensorboard: true writes the run's scalars into runs/.../tensorboard/, one value per epoch and tag, the same
+    values as the metrics."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from galaxy_pretraining.training.run import RunOutputs, train_group
+
+    out = tmp_path / "model" / "run000"
+    out.mkdir(parents=True)
+    s = settings(epochs=3)
+    train_group([s], tiny_study / "images.npy", tiny_study / "catalog.parquet",
+                [RunOutputs(out / "metrics.parquet", out / "predictions.parquet", out / "best.pt")],
+                weights_path=None, class_names=["a", "b", "c"], threads=1, progress=False, tensorboard=True)
+    metrics = pd.read_parquet(out / "metrics.parquet")
+    events = EventAccumulator(str(out / "tensorboard"))
+    events.Reload()
+    accuracy = events.Scalars("accuracy/test")
+    assert [e.step for e in accuracy] == [1, 2, 3]
+    assert [e.value for e in accuracy] == [float(torch.tensor(v, dtype=torch.float32)) for v in metrics["test_accuracy"]]
+    assert [e.step for e in events.Scalars("cost/seconds_per_epoch")] == [1, 2, 3]
