@@ -1,5 +1,7 @@
-"""The figure registry: every module in this folder is one figure, found and read without importing it
-(but `plotting`, the style and helpers the figures share; `inspection/` holds the per-model figures).
+"""The figure registry: every public module in this folder is one figure, read without importing it.
+
+A private module (`_plotting`: the style and helpers the figures share) is not a figure, and `inspection/`
+holds the per-model figures.
 
 A figure module has a docstring (its caption), `TABLES` (a dict literal:
 draw() argument -> the table it reads) and `draw(...) -> Figure`. draw()'s
@@ -22,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CONTEXT = ("models", "class_names", "run", "pairs")
-HELPERS = ("plotting",)  # modules here that are not figures
 
 
 class FigureDeclarationError(ValueError):
@@ -74,7 +75,7 @@ def read_spec(path: Path) -> FigureSpec:
 
 FIGURES: dict[str, FigureSpec] = {
     path.stem: read_spec(path) for path in sorted(Path(__file__).parent.glob("*.py"))
-    if not path.stem.startswith("_") and path.stem not in HELPERS
+    if not path.stem.startswith("_")
 }
 
 
@@ -100,7 +101,7 @@ def render(name: str, inputs: Mapping[str, str], outputs: Sequence[str], argumen
 
     import pandas as pd
 
-    from .plotting import save
+    from ._plotting import save
 
     spec = figure_spec(name)
     module = importlib.import_module(f"{__name__}.{name}")

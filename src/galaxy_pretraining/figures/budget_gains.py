@@ -4,7 +4,7 @@ chooses others). A panel names the models trained no longer than its budget, and
 """
 
 from ..analysis.curves import gain_budgets
-from .plotting import COLUMN_WIDTH, diverged_note, explain_empty, model_colours, plt, shared_bins, sns, style
+from ._plotting import COLUMN_WIDTH, diverged_note, explain_empty, model_colours, plt, shared_bins, sns, style
 
 TABLES = {"peaks": "peak_accuracy"}
 

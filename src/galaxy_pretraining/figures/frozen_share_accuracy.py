@@ -4,7 +4,7 @@ line with its sd band."""
 
 import numpy as np
 
-from .plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, sns, style
+from ._plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, sns, style
 
 TABLES = {"results": "frozen_share_results", "curves": "curves"}
 

@@ -3,7 +3,7 @@ and sd over runs (line and bars) of each model."""
 
 import matplotlib.ticker
 
-from .plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, sns, style
+from ._plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, sns, style
 
 TABLES = {"peaks": "label_budget_peaks", "table": "label_budget"}
 

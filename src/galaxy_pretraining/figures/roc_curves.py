@@ -5,7 +5,7 @@ galaxies of that class) is named in the legend's title."""
 from sklearn.metrics import auc
 
 from ..analysis.roc import roc_curve_points
-from .plotting import COLUMN_WIDTH, diverged_note, explain_empty, plt, rows_of_run, sns, style
+from ._plotting import COLUMN_WIDTH, diverged_note, explain_empty, plt, rows_of_run, sns, style
 
 TABLES = {"predictions": "predictions"}
 

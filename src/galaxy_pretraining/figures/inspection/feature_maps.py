@@ -185,7 +185,7 @@ def network_view(best_model: os.PathLike, store: os.PathLike, predictions: os.Pa
 
 def draw_filters(view: NetworkView, title: str):
     """The first layer's kernels in a grid, FILTER_COLUMNS to a row."""
-    from ..plotting import blank, plt
+    from .._plotting import blank, plt
 
     shown = filter_images(view.kernels[:MAX_FILTERS])
     rows = -(-len(shown) // FILTER_COLUMNS)
@@ -202,7 +202,7 @@ def draw_filters(view: NetworkView, title: str):
 
 def draw_maps(view: NetworkView, title: str, maps_per_layer: int):
     """The galaxy as the network sees it, then per layer (a row) its strongest maps."""
-    from ..plotting import blank, plt
+    from .._plotting import blank, plt
 
     columns = maps_per_layer + 1
     figure, axes = plt.subplots(len(view.layers), columns, squeeze=False,
@@ -229,7 +229,7 @@ def draw_maps(view: NetworkView, title: str, maps_per_layer: int):
 def render(best_model: os.PathLike, store: os.PathLike, predictions: os.PathLike, options: Mapping, title: str,
            filters_outputs: Sequence[os.PathLike], maps_outputs: Sequence[os.PathLike]) -> None:
     """Both figures of one model and run, each saved (atomically) to its outputs (PNG, PDF)."""
-    from ..plotting import save
+    from .._plotting import save
 
     view = network_view(best_model, store, predictions, options["layers"], options["class_name"])
     save(draw_filters(view, title), filters_outputs)

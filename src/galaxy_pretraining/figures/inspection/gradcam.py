@@ -111,7 +111,7 @@ def draw(maps: GradCamMaps, class_names: Sequence[str], title: str):
     Grad-CAM heatmap and the two laid over each other. A class with no test galaxy keeps an empty column."""
     from pytorch_grad_cam.utils.image import show_cam_on_image
 
-    from ..plotting import blank, plt
+    from .._plotting import blank, plt
 
     per_class = int(maps.galaxies.groupby("class_name").size().max())
     figure, axes = plt.subplots(3 * per_class, len(class_names), squeeze=False,
@@ -145,7 +145,7 @@ def draw(maps: GradCamMaps, class_names: Sequence[str], title: str):
 def render(best_model: os.PathLike, store: os.PathLike, predictions: os.PathLike, per_class: int, title: str,
            outputs: Sequence[os.PathLike]) -> None:
     """The Grad-CAM figure of one model and run, saved (atomically) to every output (PNG, PDF)."""
-    from ..plotting import save
+    from .._plotting import save
 
     maps, class_names = gradcam_maps(best_model, store, predictions, per_class)
     save(draw(maps, class_names, title), outputs)

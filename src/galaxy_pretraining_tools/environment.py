@@ -8,8 +8,8 @@ test suite fails when the environment it runs in differs from it; and
 `workflow/envs/galaxy-pretraining.yaml` is written from it, so the conda
 environment of every rule carries the same pins.
 
-    python -m galaxy_pretraining.environment conda-env requirements.lock workflow/envs/galaxy-pretraining.yaml
-    python -m galaxy_pretraining.environment check requirements.lock
+    python -m galaxy_pretraining_tools.environment conda-env requirements.lock workflow/envs/galaxy-pretraining.yaml
+    python -m galaxy_pretraining_tools.environment check requirements.lock
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .io import atomic_path
+from galaxy_pretraining.io import atomic_path
 
 # The one package that is not locked: this repository's own library, installed editable from the clone.
 OWN_PACKAGE = "galaxy-pretraining"
@@ -115,7 +115,7 @@ def conda_pins(env_path: os.PathLike) -> dict[str, tuple[str, str]]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m galaxy_pretraining.environment", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m galaxy_pretraining_tools.environment", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     conda = commands.add_parser("conda-env", help="write the rules' conda environment from the lock")
     conda.add_argument("lock")

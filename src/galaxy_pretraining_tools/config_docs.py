@@ -1,6 +1,6 @@
 """config/README.md: every config key, written from the schema's descriptions.
 
-    python -m galaxy_pretraining.config_docs workflow/schemas/config.schema.yaml config/README.md
+    python -m galaxy_pretraining_tools.config_docs workflow/schemas/config.schema.yaml config/README.md
 
 The schema is the one place where keys, types, defaults and their meaning
 are stated; this page is generated from it (a test fails when it is out of
@@ -16,13 +16,13 @@ from pathlib import Path
 
 import yaml
 
-from .io import atomic_path
+from galaxy_pretraining.io import atomic_path
 
 HEADER = """\
 # Configuration
 
 <!-- Generated from workflow/schemas/config.schema.yaml by
-     `python -m galaxy_pretraining.config_docs workflow/schemas/config.schema.yaml config/README.md`;
+     `python -m galaxy_pretraining_tools.config_docs workflow/schemas/config.schema.yaml config/README.md`;
      edit the schema's descriptions, not this file. -->
 
 A study is one YAML file: `config/config.yaml` is the paper's study (Schneider,
