@@ -105,10 +105,12 @@ def config_docs(schema: dict) -> str:
 
 
 def load_schema(path: os.PathLike) -> dict:
+    """The schema at `path` as a dict."""
     return yaml.safe_load(Path(path).read_text())
 
 
 def main(argv=None) -> int:
+    """Command line: write config/README.md from the schema; 1 when a key has no description."""
     schema_path, target = (argv or sys.argv[1:])[:2]
     schema = load_schema(schema_path)
     missing = undocumented(schema)

@@ -134,6 +134,7 @@ def update(paths: Sequence[Path], root: Path, snakemake: str, workdir: Path, che
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: fill (or with --check, compare) the dag-counts blocks of the files."""
     import tempfile
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -149,7 +149,7 @@ def test_real_data_path_against_local_vizier_and_cutout_servers(root, tmp_path, 
     manifest = pd.read_parquet(tmp_path / "results/na-local/download_manifest.parquet")
     assert (manifest["status"] == "ok").sum() == 13
     assert manifest.set_index("id").loc[raw["SDSS"].iloc[-1], "last_error"] == "HTTP 404"
-    assert "1 dropped for missing cutouts" in (tmp_path / "results/na-local/logs/catalog.log").read_text()
+    assert "dropped_missing_cutouts=1," in (tmp_path / "results/na-local/logs/catalog.log").read_text()
     summary_run = subprocess.run(command[:-1] + ["results/na-local/tables/sample_summary.csv"], capture_output=True,
                                  text=True, timeout=600)
     assert summary_run.returncode == 0, summary_run.stderr[-3000:]

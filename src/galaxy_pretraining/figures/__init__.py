@@ -32,6 +32,7 @@ class FigureDeclarationError(ValueError):
 
 @dataclass(frozen=True)
 class FigureSpec:
+    """A figure module's declarations, read from its source."""
     name: str
     tables: dict[str, str]  # draw() argument -> table name
     context: tuple[str, ...]  # draw() arguments the workflow supplies
@@ -41,6 +42,7 @@ class FigureSpec:
 
 
 def read_spec(path: Path) -> FigureSpec:
+    """The declarations of one figure module, read with ast; FigureDeclarationError when unusable."""
     tree = ast.parse(path.read_text(), filename=str(path))
     tables, draw = None, None
     for node in tree.body:
@@ -80,6 +82,7 @@ FIGURES: dict[str, FigureSpec] = {
 
 
 def figure_spec(name: str) -> FigureSpec:
+    """The registered figure `name`; KeyError listing the figures when there is none."""
     try:
         return FIGURES[name]
     except KeyError:

@@ -1,5 +1,7 @@
-"""Peak test accuracy against the number of labelled galaxies (log axis): every run (dots) and the mean
-and sd over runs (line and bars) of each model."""
+"""Peak test accuracy against the number of labelled galaxies (log axis).
+
+Every run (dots) and the mean and sd over runs (line and bars) of each model.
+"""
 
 import matplotlib.ticker
 

@@ -1,5 +1,8 @@
-"""Per-class accuracy (recall) at each run's best epoch, one panel per class, bins shared by the models. A class
-with no test galaxy in any run has no accuracy; its panel says so."""
+"""Per-class accuracy (recall) at each run's best epoch, one panel per class.
+
+Per-class accuracy (recall) at each run's best epoch, one panel per class, bins shared by the models. A class with
+no test galaxy in any run has no accuracy; its panel says so.
+"""
 
 from ._plotting import COLUMN_WIDTH, diverged_note, explain_empty, model_colours, plt, shared_bins, sns, style
 

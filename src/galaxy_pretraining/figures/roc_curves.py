@@ -1,6 +1,8 @@
-"""ROC curves of one run at its best epoch, one panel per model: each class against the rest, its AUC in the
-legend (as Zhu et al. 2019 show them). A class with no ROC curve in the run (none, or only, of its test
-galaxies of that class) is named in the legend's title."""
+"""ROC curves of one run at its best epoch, one panel per model.
+
+Each class against the rest, its AUC in the legend (as Zhu et al. 2019 show them). A class with no ROC curve in the
+run (none, or only, of its test galaxies of that class) is named in the legend's title.
+"""
 
 from sklearn.metrics import auc
 

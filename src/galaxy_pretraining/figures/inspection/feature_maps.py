@@ -49,8 +49,11 @@ class LayerMaps:
 
 
 def outputs_in_order(model: nn.Module, batch: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
-    """The output of each named module for `batch`, in the order the modules first ran (one that did not run is
-    absent; a module run twice keeps its first output)."""
+    """The output of each named module for `batch`, in the order the modules first ran.
+
+    The output of each named module for `batch`, in the order the modules first ran (one that did not run is absent;
+    a module run twice keeps its first output).
+    """
     modules = dict(model.named_modules())
     outputs: dict[str, torch.Tensor] = {}
 
@@ -88,8 +91,10 @@ def spread(names: Sequence[str], count: int) -> list[str]:
 
 
 def chosen_layers(model: nn.Module, convolutions: Sequence[str], layers: int | Sequence[str]) -> list[str]:
-    """The layers drawn: `layers` of the `convolutions` the input runs through (convolutions_in_order), spread,
-    or the named modules."""
+    """The layers to draw: `layers` of the input's convolutions, spread, or the named modules.
+
+    `layers` of the `convolutions` the input runs through (convolutions_in_order), spread, or the named modules.
+    """
     if isinstance(layers, int):
         return spread(convolutions, layers)
     modules = dict(model.named_modules())
@@ -130,15 +135,20 @@ def stretch(values: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
 
 
 def map_pictures(maps: np.ndarray, count: int) -> np.ndarray:
-    """The `count` strongest of C x H x W maps, each stretched to 0-1 on its own; one-pixel maps (the end of a
-    network), which would all be flat so, are stretched against each other."""
+    """The `count` strongest of C x H x W maps, each stretched to 0-1 on its own.
+
+    One-pixel maps (the end of a network), which would all be flat so, are stretched against each other.
+    """
     chosen = maps[strongest_channels(maps, count)]
     return stretch(chosen, (0, 1, 2) if chosen.shape[1] * chosen.shape[2] == 1 else (1, 2))
 
 
 def filter_images(kernels: np.ndarray) -> np.ndarray:
-    """Kernels (out x in x kh x kw) as pictures: kh x kw x 3 colour where they read three channels, else the mean
-    over their input channels in grey (kh x kw); each stretched on its own."""
+    """Kernels (out x in x kh x kw) as pictures.
+
+    Kh x kw x 3 colour where they read three channels, else the mean over their input channels in grey (kh x kw);
+    each stretched on its own.
+    """
     if kernels.shape[1] == 3:
         return stretch(kernels.transpose(0, 2, 3, 1), (1, 2, 3))
     return stretch(kernels.mean(axis=1), (1, 2))

@@ -54,8 +54,10 @@ def load_best_model(path: os.PathLike) -> tuple[nn.Module, dict, list[str]]:
 
 
 def choose_galaxies(predictions: pd.DataFrame, class_names: Sequence[str], per_class: int) -> pd.DataFrame:
-    """The first `per_class` test galaxies of every class (by store row). A class the test set lacks (a rare
-    class in a small sample) has none; an empty test set is an error."""
+    """The first `per_class` test galaxies of every class (by store row).
+
+    A class the test set lacks (a rare class in a small sample) has none; an empty test set is an error.
+    """
     if predictions.empty:
         raise GradCamError("the run's test set is empty: there is no galaxy to explain")
     ordered = predictions.sort_values("row")
@@ -107,8 +109,11 @@ def gradcam_maps(best_model: os.PathLike, store: os.PathLike, predictions: os.Pa
 
 
 def draw(maps: GradCamMaps, class_names: Sequence[str], title: str):
-    """One column per class; per galaxy three rows: the image (titled with what the network said), its
-    Grad-CAM heatmap and the two laid over each other. A class with no test galaxy keeps an empty column."""
+    """Grad-CAM of the chosen galaxies: one column per class, three rows per galaxy.
+
+    Per galaxy three rows: the image (titled with what the network said), its Grad-CAM heatmap and the two laid over
+    each other. A class with no test galaxy keeps an empty column.
+    """
     from pytorch_grad_cam.utils.image import show_cam_on_image
 
     from .._plotting import blank, plt
