@@ -31,7 +31,7 @@ lock:
 	    "# Resolved on Linux x86-64, CPython 3.11. No hashes: see docs/development.md (\"The locked environment\")."; \
 	  .venv-lock/bin/pip freeze $(PIP) --exclude-editable; } > $(LOCK).tmp
 	mv $(LOCK).tmp $(LOCK)
-	.venv-lock/bin/python -m galaxy_pretraining.environment conda-env $(LOCK) $(CONDA_ENV)
+	.venv-lock/bin/python -m galaxy_pretraining_tools.environment conda-env $(LOCK) $(CONDA_ENV)
 	rm -rf .venv-lock
 
 demo: $(STAMP)

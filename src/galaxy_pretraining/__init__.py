@@ -1,0 +1,1 @@
+"""The library of the galaxy-pretraining workflow: data, models, training, analysis, papers, figures."""

@@ -36,6 +36,7 @@ def use_workflow_caches(root: os.PathLike = WORKFLOW_CACHE,
 
     Returns:
         the variables set here, with their absolute folders (the jobs inherit them from the environment).
+
     """
     chosen = {}
     for variable, folder in HOME_CACHES.items():
@@ -52,6 +53,7 @@ def use_compile_cache(folder: os.PathLike | None, compiles: bool | str = True,
         folder: config train_resources.compile_cache; None leaves torch's own default (under /tmp, per node).
         compiles: config training.compile (true, false or "auto"); a job that never compiles (false) makes and
             checks no folder.
+        environ: the environment to read TORCHINDUCTOR_CACHE_DIR from and write it to.
 
     Returns:
         the cache folder in use (created), or None for torch's default.
@@ -59,6 +61,7 @@ def use_compile_cache(folder: os.PathLike | None, compiles: bool | str = True,
     Raises:
         RuntimeError: torch is imported already, so its default may be in the environment as if the user had set it.
         NotRetryable: the folder cannot be created or written; the message names it and where it was set.
+
     """
     if compiles is False:
         return None

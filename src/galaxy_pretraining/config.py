@@ -23,6 +23,7 @@ class ConfigError(ValueError):
 
 @functools.lru_cache(maxsize=4)
 def load_schema(path: os.PathLike = SCHEMA_PATH) -> dict:
+    """The config schema (workflow/schemas/config.schema.yaml) as a dict."""
     import yaml
 
     with open(path) as stream:
@@ -69,7 +70,7 @@ def check_count_keys(key: str, counts: Mapping | None, class_names) -> None:
 
 
 def schema_defaults(*keys: str) -> dict:
-    """The defaults the schema states for the object at a key path, e.g. schema_defaults("training")."""
+    """The defaults the schema states for the object at a key path, e.g. ("training",)."""
     node = load_schema()
     for key in keys:
         node = node["properties"][key]
@@ -87,12 +88,14 @@ def resolve_config(config: dict, schema: Mapping | None = None) -> dict:
 
 
 def restated_defaults(config: Mapping, effective: Callable[[dict], object] | None = None) -> list[str]:
-    """The keys of a (not yet resolved) config that state what the defaults give anyway: those whose removal
-    leaves `effective(config)` the same, as dotted key paths (`training.flips`), outermost first (a key listed
-    is not looked into). `effective` maps a copy of a raw config to what it means; by default the config with
-    the schema's defaults filled in. study.effective_config also fills the defaults computed from other keys
-    (analysis.example_run, the last run). A removal that makes the config invalid (`effective` raises
-    ConfigError) changes it. A config that states only what differs from the defaults returns []."""
+    """The keys of a (not yet resolved) config that state what the defaults give anyway.
+
+    Those whose removal leaves `effective(config)` the same, as dotted key paths (`training.flips`), outermost first
+    (a key listed is not looked into). `effective` maps a copy of a raw config to what it means; by default the
+    config with the schema's defaults filled in. study.effective_config also fills the defaults computed from other
+    keys (analysis.example_run, the last run). A removal that makes the config invalid (`effective` raises
+    ConfigError) changes it. A config that states only what differs from the defaults returns [].
+    """
     if effective is None:
         schema = load_schema()
 

@@ -57,8 +57,11 @@ class BadConfig(NotRetryable, ValueError):
 
 
 class NoSpaceLeft(NotRetryable, OSError):
-    """A write that does not fit: a full disk or quota, or a file over the file size limit; the message names the
-    path, the space needed and the space free."""
+    """A write that does not fit.
+
+    A full disk or quota, or a file over the file size limit; the message names the path, the space needed and the
+    space free.
+    """
 
 
 def mark_invocation() -> str:

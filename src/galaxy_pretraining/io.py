@@ -223,6 +223,7 @@ def atomic_path(target: os.PathLike, needed: int = 0, only_writer: bool = False)
             than the free space; during it when it fails for lack of space or
             a file size limit (torch's "iostream error" included), naming the
             file and the space free.
+
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -264,7 +265,8 @@ def stopped_on_term(what: str) -> Iterator[None]:
 
     def handler(signum, frame):
         message = f"{what}: stopped by {signal.Signals(signum).name}; its temporary file is removed"
-        print(message, file=sys.stderr, flush=True)
+        # Not `logging`: the interrupted code may hold a handler's lock, and a handler that waits for it hangs.
+        print(message, file=sys.stderr, flush=True)  # noqa: T201
         raise WriteInterrupted(signum, message)
 
     previous = signal.signal(signal.SIGTERM, handler)
@@ -327,8 +329,10 @@ class NpyRows:
 
 
 def _cut_rows(fd: int, offset: int, shape: tuple[int, ...], dtype: np.dtype, row_bytes: int) -> None:
-    """Make an open .npy file (version 1.0 header ending at `offset`) hold only `shape[0]` rows: a header of the
-    same length with the new shape, and the file truncated after the last row."""
+    """Make an open .npy file (version 1.0 header ending at `offset`) hold only `shape[0]` rows.
+
+    A header of the same length with the new shape, and the file truncated after the last row.
+    """
     start = 10  # magic string, version and header length: the header's length stays, so they do too
     text = repr({"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape})
     os.pwrite(fd, (text.ljust(offset - start - 1) + "\n").encode("latin1"), start)
@@ -379,8 +383,10 @@ def sha256_of(path: os.PathLike) -> str:
 
 
 def link_or_copy(source: os.PathLike, target: os.PathLike) -> bool:
-    """Make `target` a second name of the file `source` (a hard link: one copy on disk), replacing `target`
-    atomically; True if linked.
+    """Make `target` a hard link to `source`, replacing `target` atomically; True if linked.
+
+    Make `target` a second name of the file `source` (a hard link: one copy on disk), replacing `target` atomically;
+    True if linked.
 
     Where the file system has no hard links (os.link raises OSError: EPERM,
     EXDEV, ENOTSUP), `target` becomes an atomically written copy, False is

@@ -48,4 +48,4 @@ def log_to(path: os.PathLike | None) -> Iterator[None]:
             os.close(saved[1])
             if stopped:
                 # Also where the scheduler's own job log sees it: Snakemake removes a failed job's log before a retry.
-                print(stopped, file=sys.stderr, flush=True)
+                logging.getLogger(__name__).error(stopped)

@@ -1,6 +1,8 @@
-"""A run's live files, without torch: `progress.csv` (one row per finished epoch, rewritten atomically after
-each) and `record.json` (its state, attempts, device and provenance), both in the run's folder beside
-`metrics.parquet`. The training job writes them (training.live); `status` and the cost tables read them.
+"""A run's live files, without torch: `progress.csv` and `record.json`, in the run's folder.
+
+`progress.csv` holds one row per finished epoch, rewritten atomically after
+each; `record.json` the run's state, attempts, device and provenance. The
+training job writes them (training.live); `status` and the cost tables read them.
 
 A resumed run continues its progress file: an epoch trained again after a
 resume from an earlier checkpoint replaces its row, so every epoch is in the
@@ -30,10 +32,12 @@ STATES = ("running", "interrupted", "failed", "diverged", "finished")
 
 
 def progress_path(run_folder: os.PathLike) -> Path:
+    """The run's progress.csv."""
     return Path(run_folder) / PROGRESS_FILE
 
 
 def record_path(run_folder: os.PathLike) -> Path:
+    """The run's record.json."""
     return Path(run_folder) / RECORD_FILE
 
 
@@ -46,8 +50,10 @@ def read_progress(run_folder: os.PathLike) -> pd.DataFrame:
 
 
 def append_progress(run_folder: os.PathLike, row: dict) -> pd.DataFrame:
-    """Add one epoch's row to the run's progress file, dropping rows of that epoch and later (trained again after a
-    resume), and write the file atomically. Returns the rows now in the file."""
+    """Add one epoch's row to the run's progress file, written atomically; returns the rows now in it.
+
+    Rows of that epoch and later (trained again after a resume) are dropped first.
+    """
     rows = read_progress(run_folder)
     rows = rows[rows["epoch"] < row["epoch"]]
     new = pd.DataFrame([{column: row.get(column) for column in PROGRESS_COLUMNS}])

@@ -1,5 +1,6 @@
-"""What made an output: the source's git commit (and whether its tree was dirty), the lock file's digest, the
-host and the SLURM job, without torch (the training job adds torch, CUDA and cuDNN: training.accounting).
+"""What made an output: git commit and dirtiness, the lock file's digest, the host and the SLURM job.
+
+No torch here: the training job adds the torch, CUDA and cuDNN versions (training.accounting).
 
 Every value is a string that says what it is or why it is unknown (never a
 blank), so that a table of them (tables/provenance.csv) can be read alone.
@@ -70,8 +71,11 @@ def lock_digest(root: os.PathLike) -> str:
 
 
 def slurm_job(environ: os.Mapping | None = None) -> dict[str, str]:
-    """The SLURM job id, array job id and task id and restart count from the environment, each NOT_SLURM outside
-    a SLURM job, "none (not an array job)" for the array fields of a plain job and "0" restarts when unset."""
+    """The SLURM job id, array job and task ids and restart count, read from the environment.
+
+    Each is NOT_SLURM outside a SLURM job, "none (not an array job)" for the
+    array fields of a plain job, and "0" restarts when unset.
+    """
     environ = os.environ if environ is None else environ
     if "SLURM_JOB_ID" not in environ:
         return {key: NOT_SLURM for key in SLURM_VARIABLES}
@@ -101,8 +105,10 @@ RUN_FIELDS = ("commit", "dirty", "lock_digest", "torch_version", "cuda_version",
 
 
 def provenance_table(curves):
-    """One row per model, run and attempt (standard and long runs): the RUN_FIELDS its epochs were trained under,
-    with its first and last epoch; runs whose metrics predate these columns say so."""
+    """One row per model, run and attempt: the RUN_FIELDS its epochs were trained under, first and last epoch.
+
+    Standard and long runs alike; runs whose metrics predate these columns say so.
+    """
     import pandas as pd
 
     missing = [field for field in (*RUN_FIELDS, "attempt") if field not in curves]
@@ -126,8 +132,11 @@ def provenance_differences(table) -> dict[str, list[str]]:
 
 
 def provenance_summary(path: os.PathLike) -> str:
-    """One paragraph for the report: which commit, lock and versions made the study's runs (tables/provenance.csv
-    at `path`), and a WARNING naming each field on which its runs differ; "" when the table is not made yet."""
+    """One paragraph for the report: the commit, lock and versions that made the study's runs.
+
+    Read from tables/provenance.csv at `path`; a WARNING names each field on
+    which the runs differ; "" when the table is not made yet.
+    """
     import pandas as pd
 
     if not Path(path).exists():

@@ -79,8 +79,12 @@ def run_state(folder: Path, record: dict | None, seconds_per_epoch: float, now: 
 
 def study_status(config: dict, directory: os.PathLike = ".", now: datetime.datetime | None = None,
                  stale_after: float = STALE_AFTER) -> pd.DataFrame:
-    """One row per run of the (resolved) config: model, run, state, note, epochs_done, epochs, best_accuracy,
-    seconds_per_epoch and seconds_left (NaN where no run of its model and length has finished an epoch yet)."""
+    """One row per run of the resolved config, read from the run folders only.
+
+    Columns: model, run, state, note, epochs_done, epochs, best_accuracy,
+    seconds_per_epoch and seconds_left (NaN where no run of its model and
+    length has finished an epoch yet).
+    """
     now = now or datetime.datetime.now(datetime.timezone.utc)
     results = Path(directory) / results_folder(config)
     rows = []
@@ -109,8 +113,10 @@ def _hours(seconds: float) -> str:
 
 
 def summary(table: pd.DataFrame) -> str:
-    """The study's counts per state and time left: device time for every run left, and the wall time if the runs
-    running now keep their pace (their number of devices)."""
+    """The study's counts per state and its time left, in device time and in wall time.
+
+    The wall time assumes the runs running now keep their pace (their number of devices).
+    """
     counts = ", ".join(f"{(table['state'] == s).sum()} {s}" for s in STATES)
     unknown = table["seconds_left"].isna() & (table["state"] != "finished")
     left = table["seconds_left"].sum()
@@ -124,6 +130,7 @@ def summary(table: pd.DataFrame) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Print the status table and summary of the study a config file names; the command line's entry."""
     parser = argparse.ArgumentParser(prog="python -m galaxy_pretraining.status", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configfile", default="config/config.yaml", help="the study's config (default: %(default)s)")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from galaxy_pretraining import dag_counts
+from galaxy_pretraining_tools import dag_counts
 
 from helpers.paths import ROOT
 
@@ -137,7 +137,7 @@ def test_every_command_the_docs_show_runs_or_dry_runs(where, command, clone):
 def test_every_dag_count_block_matches_a_dry_run_of_todays_code(tmp_path):
     workdir = dag_counts.fresh_workdir(ROOT, tmp_path)
     stale = dag_counts.update(DOCS, ROOT, str(BIN / "snakemake"), workdir, check=True)
-    assert not stale, f"run `python -m galaxy_pretraining.dag_counts README.md docs/*.md docs/*/*.md`: {stale}"
+    assert not stale, f"run `python -m galaxy_pretraining_tools.dag_counts README.md docs/*.md docs/*/*.md`: {stale}"
 
 
 def test_no_count_of_jobs_is_stated_outside_a_generated_block():

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from galaxy_pretraining import study as S
-from galaxy_pretraining.dag_counts import local_rule_names
+from galaxy_pretraining_tools.dag_counts import local_rule_names
 
 from helpers.network_use import network_rules, rule_scripts
 from helpers.paths import ROOT

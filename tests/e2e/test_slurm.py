@@ -16,7 +16,7 @@ import yaml
 
 from galaxy_pretraining.training.stopping import ANNOUNCEMENT
 
-from helpers.configs import small_demo_config
+from helpers.configs import case_config
 from helpers.slurm_cluster import SlurmCluster, install
 
 ENABLED = os.environ.get("CI") == "true" or os.environ.get("GALAXY_SLURM_TEST") == "1"
@@ -45,9 +45,7 @@ def cluster(tmp_path_factory):
 
 
 def tiny_config(root, runs=1):
-    config = small_demo_config("slurm", n_galaxies=80, image_size=36, runs=runs, test_size=20)
-    config["training"].update(deterministic=True, device="cpu")
-    return config
+    return case_config("slurm-1-run" if runs == 1 else "slurm-2-runs")
 
 
 def test_demo_study_through_the_slurm_profile(root, tmp_path, snakemake_exe, cluster):

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers.configs import small_demo_config
+from helpers.configs import case_config
 
 pytestmark = pytest.mark.slow
 
@@ -26,9 +26,7 @@ def h5py_file(path):
 @pytest.fixture(scope="module")
 def small_study(root, tmp_path_factory, snakemake_exe):
     workdir = tmp_path_factory.mktemp("study")
-    config = small_demo_config("small", n_galaxies=120, image_size=40, runs=2, test_size=30)
-    config["long_runs"] = {"runs": [1], "epochs": 3}
-    config["train_resources"] = {"runs_per_job": 2}  # runs 0 and 1 of a model in one job; the long run alone
+    config = case_config("small")
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     command = [snakemake_exe, "-s", str(root / "Snakefile"), "-d", str(workdir), "--configfile",
                str(workdir / "config.yaml"), "--cores", "2"]
@@ -150,7 +148,7 @@ def test_real_data_path_against_local_vizier_and_cutout_servers(root, tmp_path, 
     manifest = pd.read_parquet(tmp_path / "results/na-local/download_manifest.parquet")
     assert (manifest["status"] == "ok").sum() == 13
     assert manifest.set_index("id").loc[raw["SDSS"].iloc[-1], "last_error"] == "HTTP 404"
-    assert "1 dropped for missing cutouts" in (tmp_path / "results/na-local/logs/catalog.log").read_text()
+    assert "dropped_missing_cutouts=1," in (tmp_path / "results/na-local/logs/catalog.log").read_text()
     summary_run = subprocess.run(command[:-1] + ["results/na-local/tables/sample_summary.csv"], capture_output=True,
                                  text=True, timeout=600)
     assert summary_run.returncode == 0, summary_run.stderr[-3000:]
@@ -376,7 +374,7 @@ def test_the_workflow_as_a_module_of_another_project(root, tmp_path, snakemake_e
     results folder, none of our files copied; the module's own default config is not mixed in."""
     project = tmp_path / "my_project"
     (project / "config").mkdir(parents=True)
-    config = small_demo_config("mine", n_galaxies=80, image_size=36, runs=1, test_size=20)
+    config = case_config("module")
     (project / "config/config.yaml").write_text(yaml.safe_dump(config))
     (project / "Snakefile").write_text(MODULE_SNAKEFILE.format(snakefile=root / "Snakefile"))
     result = subprocess.run([snakemake_exe, "--cores", "2"], cwd=project, capture_output=True, text=True, timeout=900)
@@ -409,14 +407,13 @@ def test_galaxy10_from_a_server_that_drops_the_connection_to_the_array_store(roo
     with h5py_file(served) as handle:
         answers = handle["ans"][()]
     counts = {name: int((answers == i).sum()) for i, name in enumerate(CLASS_NAMES)}
-    config = small_demo_config("g10", n_galaxies=120, image_size=40, runs=1, test_size=30)
-    config["classes"] = list(CLASS_NAMES)
+    config = case_config("galaxy10-server")
     workdir = tmp_path / "work"
     command = [snakemake_exe, "-s", str(root / "Snakefile"), "-d", str(workdir), "--configfile",
                str(workdir / "config.yaml"), "--cores", "2"]
     with FileServer(payload, ["drop", "whole"]) as server:
-        config["data"] = {"kind": "galaxy10_decals", "galaxy10_decals": {
-            "url": server.url, "sha256": hashlib.sha256(payload).hexdigest(), "expected_class_counts": counts}}
+        config["data"]["galaxy10_decals"] = {
+            "url": server.url, "sha256": hashlib.sha256(payload).hexdigest(), "expected_class_counts": counts}
         workdir.mkdir()
         (workdir / "config.yaml").write_text(yaml.safe_dump(config))
         result = subprocess.run(command + ["results/g10/images.npy", "results/g10/catalog.parquet"],
@@ -451,28 +448,9 @@ def run_study(root, snakemake_exe, workdir, config: dict):
     return workdir / "results" / config["study"]
 
 
-def fu_mock_config() -> dict:
-    """config/fu-galaxy10.yaml on a rendered Galaxy10 file: its protocol (oversampling, channel shifts, Adam at
-    lr 0.0005, Grad-CAM), with EfficientNet-Lite0 (ImageNet weights offline) in place of DenseNet-121, shrunk."""
-    from helpers.paths import ROOT
-
-    config = yaml.safe_load((ROOT / "config/fu-galaxy10.yaml").read_text())
-    config["study"] = "fu-mock"
-    config["data"]["galaxy10_decals"] = {"mock": {"n_galaxies": 160, "seed": 3, "image_size": 96}}
-    config["image_size"] = 96  # EfficientNet-Lite0's Grad-CAM layer maps 96 px to 3x3 (and 40 px to one pixel)
-    config["splits"].update(runs=2, test_size=40)
-    config["models"] = {f"lite0-frozen{round(s * 100):03d}": {"architecture": "efficientnet_lite0", "weights": "imagenet",
-                                                             "epochs": 2, "frozen_share": s} for s in (0.0, 0.6, 1.0)}
-    config["models"]["lite0-scratch"] = {"architecture": "efficientnet_lite0", "weights": "none", "epochs": 2}
-    config["training"].update(crop_size=88, device="cpu")
-    config["analysis"] = {"budgets": [1, 2]}
-    config["figures"] = {"budget_gains": {"budgets": [1]}}
-    return config
-
-
 def test_fus_study_runs_offline_on_a_mock_galaxy10_file(root, tmp_path, snakemake_exe):
     """Every table and figure of Fu's study, the frozen-share figure and a Grad-CAM figure per model."""
-    config = fu_mock_config()
+    config = case_config("fu-mock")
     results = run_study(root, snakemake_exe, tmp_path / "fu", config)
     table = pd.read_csv(results / "tables/frozen_share_results.csv").set_index("model")
     assert table["frozen_share"].to_dict() == pytest.approx(
@@ -507,9 +485,7 @@ def test_fus_study_runs_offline_on_a_mock_galaxy10_file(root, tmp_path, snakemak
 def test_label_budgets_end_to_end(root, tmp_path, snakemake_exe):
     """splits.train_fractions: every (model, run) again on a quarter and a half of its labels; the
     label-budget tables and figure; the paper's tables still read the runs on all the labels only."""
-    config = small_demo_config("budgets", n_galaxies=120, image_size=40, runs=2, test_size=30)
-    config["splits"]["train_fractions"] = [0.25, 0.5, 1.0]
-    config["training"]["budget_scaling"] = "steps"
+    config = case_config("label-budgets")
     results = run_study(root, snakemake_exe, tmp_path / "budgets", config)
     for model in config["models"]:
         for variant in ("", "-f0.25", "-f0.5"):
@@ -543,9 +519,7 @@ def test_a_zoobot_arm_fetches_its_encoder_from_a_hub_and_is_paired_with_scratch(
     encoder = timm.create_model("convnext_atto", num_classes=0).state_dict()
     buffer = io.BytesIO()
     torch.save(encoder, buffer)
-    config = small_demo_config("zoobot", n_galaxies=100, image_size=40, runs=2, test_size=30)
-    config["models"] = {"atto-zoobot": {"architecture": "timm/convnext_atto", "weights": "zoobot", "epochs": 2},
-                        "atto-scratch": {"architecture": "timm/convnext_atto", "weights": "none", "epochs": 2}}
+    config = case_config("zoobot")
     with HubServer({("mwalmsley/zoobot-encoder-convnext_atto", "pytorch_model.bin"): buffer.getvalue()}) as hub:
         config["hub_endpoint"] = hub.endpoint
         results = run_study(root, snakemake_exe, tmp_path / "zoobot", config)
@@ -565,20 +539,7 @@ def test_galaxy_zoo2_mock_with_zhus_protocol_runs_the_whole_study(root, tmp_path
     second epoch; Dieleman's network from scratch and EfficientNet-Lite0 from ImageNet and scratch; ROC/AUC and
     per-side accuracy; first-layer filters and feature maps; none of Zhu et al.'s numbers (a mock is not their
     sample)."""
-    config = small_demo_config("gz2-mock", n_galaxies=100, image_size=56, runs=2, test_size=30)
-    config["data"] = {"kind": "galaxy_zoo2", "galaxy_zoo2": {"mock": {"n_galaxies": 150, "image_size": 64}}}
-    config["classes"] = ["round-smooth", "in-between-smooth", "cigar-smooth", "edge-on", "spiral"]
-    config["image_crop"] = 56
-    config["splits"]["stratify"] = True
-    config["models"] = {"dieleman2015-scratch": {"architecture": "dieleman2015", "weights": "none", "epochs": 2},
-                        **{name: {**spec, "epochs": 2} for name, spec in config["models"].items()}}
-    config["training"].update(
-        crop_size=40, batch_size=32, rotation="quarter_turns", flips=True, normalization="per_image",
-        evaluation="center", scale_jitter={"sides": [44, 56], "resize": 48, "test_sides": [48, 56], "test_side": 56},
-        colour_jitter={"brightness": 0.1, "contrast": 0.3, "saturation": 0.3, "hue": 0.1},
-        optimizer={"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0001, "nesterov": True},
-        lr_schedule={"milestones": [2], "gamma": 0.1, "unit": "iterations"}, max_iterations=4)
-    config["feature_maps"] = {"run": 1, "class_name": "edge-on", "layers": 3, "maps_per_layer": 4}
+    config = case_config("gz2-zhu-mock")
     results = run_study(root, snakemake_exe, tmp_path / "gz2", config)
     catalog = pd.read_parquet(results / "catalog.parquet")
     assert len(catalog) == 120 and catalog["class_index"].nunique() == 5  # 30 of 150 meet no class's cuts

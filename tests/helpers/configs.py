@@ -2,22 +2,14 @@
 
 from .paths import DATA, ROOT
 
+CONFIGS = ROOT / "tests/configs"
 
-def small_demo_config(study: str, n_galaxies: int, image_size: int, runs: int, test_size: int) -> dict:
-    """config/demo.yaml shrunk to a study of seconds: 2 epochs per model, 32 px crops, budgets 1 and 2."""
+
+def case_config(name: str) -> dict:
+    """The end-to-end case `name`: tests/configs/<name>.yaml, one file per feature (as rna-seq's .test/config_*)."""
     import yaml
 
-    config = yaml.safe_load((ROOT / "config/demo.yaml").read_text())
-    config["study"] = study
-    config["data"]["mock"].update(n_galaxies=n_galaxies, image_size_min=48, image_size_max=64)
-    config["image_size"] = image_size
-    config["splits"].update(runs=runs, test_size=test_size)
-    for spec in config["models"].values():
-        spec["epochs"] = 2
-    config["training"].update(crop_size=32, batch_size=32)
-    config["analysis"].update(budgets=[1, 2], example_run=runs - 1)
-    config["figures"] = {"budget_gains": {"budgets": [1]}}
-    return config
+    return yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
 
 
 def data_block(kind: str, **settings) -> dict:

@@ -1,5 +1,7 @@
-"""What the runs cost in the unit users pay: device-hours, read off the per-epoch `seconds` of the curves (each
-epoch's training and evaluation, summed over a resumed run's attempts, each epoch once).
+"""What the runs cost in the unit users pay: device-hours, from the per-epoch `seconds` of the curves.
+
+The seconds are each epoch's training and evaluation, summed over a resumed
+run's attempts, each epoch once.
 
 Every number is labelled with the device it was measured on (the `device`
 column of the metrics, e.g. "NVIDIA H100 80GB HBM3" or "cpu (x86_64, 2
@@ -19,8 +21,7 @@ UNKNOWN_DEVICE = "unknown (metrics from before device accounting)"
 
 
 def run_hours(curves: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, long_run, run): device (its devices joined by " + "), epochs_trained, device_hours,
-    diverged."""
+    """One row per (model, long_run, run): device (joined by " + "), epochs_trained, device_hours, diverged."""
     curves = curves.assign(device=curves["device"].fillna(UNKNOWN_DEVICE) if "device" in curves
                            else UNKNOWN_DEVICE)
     grouped = curves.groupby(["model", "long_run", "run"], sort=True)
@@ -29,8 +30,10 @@ def run_hours(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 def cost_table(curves: pd.DataFrame) -> pd.DataFrame:
-    """Per model (standard and long runs apart) and device: runs, device-hours per run (mean, sd) and all of them
-    together; then per device the whole study (model "all runs")."""
+    """Per model, run length and device: runs and device-hours per run (mean, sd) and in all.
+
+    The last rows give per device the whole study (model "all runs").
+    """
     runs = run_hours(curves)
     per_arm = runs.groupby(["model", "long_run", "device"], sort=False).agg(
         n_runs=("run", "size"), n_diverged=("diverged", "sum"), device_hours_per_run_mean=("device_hours", "mean"),
@@ -44,8 +47,10 @@ def cost_table(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 def budget_cost_table(curves: pd.DataFrame, budgets: Sequence[int]) -> pd.DataFrame:
-    """Per standard model, device and training budget (epochs): the device-hours of a run's first `budget` epochs,
-    mean and sd over the runs that trained that many epochs."""
+    """Per standard model, device and training budget (epochs): the device-hours of a run's first epochs.
+
+    Mean and sd over the runs that trained that many epochs.
+    """
     standard = curves[~curves["long_run"]].assign(
         device=curves["device"].fillna(UNKNOWN_DEVICE) if "device" in curves else UNKNOWN_DEVICE)
     devices = run_hours(standard).set_index(["model", "run"])["device"]
@@ -71,8 +76,11 @@ def hours_to_reach(metrics: pd.DataFrame, accuracy: float) -> float:
 
 
 def cost_to_peak_table(curves: pd.DataFrame, pairs: Sequence[Sequence[str]]) -> pd.DataFrame:
-    """For each [pretrained, scratch] pair, each arm against the other's mean peak test accuracy (standard runs, not
-    diverged): how many of its runs reach it and the device-hours they take to get there (mean, sd)."""
+    """For each [pretrained, scratch] pair, the device-hours each arm needs to reach the other's peak accuracy.
+
+    The peak is the other arm's mean peak test accuracy (standard runs, not
+    diverged); the table gives how many runs reach it and their hours (mean, sd).
+    """
     standard = curves[~curves["long_run"] & ~curves["diverged"]]
     runs = run_hours(standard).set_index(["model", "run"])["device"]
     rows = []

@@ -1,5 +1,7 @@
-"""Per-epoch curves and what is read off them: the peak within a training budget, the budget table, the long
-runs, the accuracy at each test side and the last epoch of partially frozen models.
+"""Per-epoch curves and what is read off them.
+
+The peak within a training budget, the budget table, the long runs, the accuracy at each test side and the last
+epoch of partially frozen models.
 
 Restricted budgets are a re-reading of the stored curves (the peak over the
 first `budget` epochs), never new training. Pure functions; no paper's
@@ -100,8 +102,11 @@ def peak_accuracy_table(curves: pd.DataFrame, budgets: Sequence[int]) -> pd.Data
 
 
 def run_diverged(table: pd.DataFrame) -> bool:
-    """Whether the rows of one run (of the curves, or a table with a `diverged` column) are those of a diverged
-    run; tables of an older version without the column: False."""
+    """Whether the rows of one run are those of a diverged run.
+
+    Whether the rows of one run (of the curves, or a table with a `diverged` column) are those of a diverged run;
+    tables of an older version without the column: False.
+    """
     return bool(table["diverged"].any()) if "diverged" in table else False
 
 
@@ -114,9 +119,11 @@ def diverged_counts(table: pd.DataFrame, by: Sequence[str]) -> pd.Series:
 
 
 def gain_budgets(budgets: Sequence[int], epochs: Sequence[int], n: int = 2) -> list[int]:
-    """The budgets the budget-gain figure compares by default: the `n` longest of `budgets` shorter than the
-    shortest of the models' `epochs` (so that every model gains over each), longest first; fewer, or none, where
-    fewer are that short."""
+    """The budgets the budget-gain figure compares by default.
+
+    The `n` longest of `budgets` shorter than the shortest of the models' `epochs` (so that every model gains over
+    each), longest first; fewer, or none, where fewer are that short.
+    """
     shortest = min(epochs)
     return sorted({int(b) for b in budgets if b < shortest}, reverse=True)[:n]
 
@@ -151,8 +158,11 @@ def budget_table(peaks: pd.DataFrame) -> pd.DataFrame:
 
 
 def long_runs_table(peaks: pd.DataFrame) -> pd.DataFrame:
-    """Table 3's layout: model, run, epochs, peak accuracy (per cent) and its epoch of every long run, from the
-    peak table. In the paper's comparison papers.schneider2023.with_table3 puts its runs beside ours."""
+    """Table 3's layout: every long run's peak accuracy (per cent) and its epoch, from the peak table.
+
+    Model, run, epochs, peak accuracy (per cent) and its epoch of every long run, from the peak table. In the
+    paper's comparison papers.schneider2023.with_table3 puts its runs beside ours.
+    """
     long = full_budget(peaks, long_run=True)
     table = long[["model", "run", "epochs", "peak_accuracy", "peak_epoch"]].copy()
     table["peak_accuracy"] = (table["peak_accuracy"] * 100).round(2)
@@ -161,9 +171,12 @@ def long_runs_table(peaks: pd.DataFrame) -> pd.DataFrame:
 
 
 def side_accuracy_table(curves: pd.DataFrame) -> pd.DataFrame:
-    """Accuracy at each test side (training.scale_jitter): per model, the peak over the epochs of the
-    test_accuracy_side<Q> columns and the accuracy at the epoch of the peak of test_accuracy (the test side
-    the study's other tables use), mean and sd over the standard runs on all the labels, per cent."""
+    """Accuracy at each test side (training.scale_jitter).
+
+    Per model, the peak over the epochs of the test_accuracy_side<Q> columns and the accuracy at the epoch of the
+    peak of test_accuracy (the test side the study's other tables use), mean and sd over the standard runs on all
+    the labels, per cent.
+    """
     every = curves[~curves["long_run"] & (curves["train_fraction"] == 1.0)]
     standard = every[~every["diverged"]] if "diverged" in every else every
     columns = [c for c in standard.columns if c.startswith("test_accuracy_side") and standard[c].notna().any()]
@@ -192,8 +205,10 @@ LAST_EPOCH_METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accurac
 
 
 def frozen_share_table(curves: pd.DataFrame, arms: Mapping[str, Mapping]) -> pd.DataFrame:
-    """Per model: its frozen share and the mean and sd over runs of the last epoch's losses and accuracies
-    (per cent), as Fu's Table 1 reports them, plus the peak test accuracy over the epochs.
+    """Per model, the last epoch's losses and accuracies over runs, as Fu's Table 1 reports them.
+
+    Per model: its frozen share and the mean and sd over runs of the last epoch's losses and accuracies (per cent),
+    as Fu's Table 1 reports them, plus the peak test accuracy over the epochs.
 
     `arms`: {model: {architecture, weights, frozen_share}}; a model trained from scratch has no share (NaN).
     Raises ValueError when the curves hold no finished run of a model of `arms`. In Fu's comparison

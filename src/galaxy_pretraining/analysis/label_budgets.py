@@ -15,8 +15,11 @@ from .pairs import sign_test
 
 def training_set_sizes(catalog: pd.DataFrame, split: Mapping, runs: Sequence[int],
                        fractions: Sequence[float]) -> pd.DataFrame:
-    """(run, train_fraction, n_train): how many labelled galaxies each run trains on at each budget, drawn
-    exactly as the training jobs draw them (splits.study_splits, then splits.labelled_subset)."""
+    """How many labelled galaxies each run trains on at each budget: (run, train_fraction, n_train).
+
+    How many labelled galaxies each run trains on at each budget, drawn exactly as the training jobs draw them
+    (splits.study_splits, then splits.labelled_subset).
+    """
     from ..data.splits import labelled_subset, rows_of, study_splits
 
     splits = study_splits(catalog, runs, split)
@@ -31,8 +34,11 @@ def training_set_sizes(catalog: pd.DataFrame, split: Mapping, runs: Sequence[int
 
 
 def label_budget_peaks(curves: pd.DataFrame, catalog: pd.DataFrame, split: Mapping) -> pd.DataFrame:
-    """Per model, run and label budget: the labelled galaxies trained on and the peak test accuracy (per cent);
-    a diverged run has none (NaN) and is marked `diverged`."""
+    """Per model, run and label budget: labelled galaxies trained on and the peak test accuracy.
+
+    The labelled galaxies trained on and the peak test accuracy (per cent); a diverged run has none (NaN) and is
+    marked `diverged`.
+    """
     if "diverged" not in curves:
         curves = curves.assign(diverged=False)
     grouped = curves.groupby(["model", "run", "train_fraction"], sort=True)
@@ -44,8 +50,11 @@ def label_budget_peaks(curves: pd.DataFrame, catalog: pd.DataFrame, split: Mappi
 
 
 def label_budget_table(peaks: pd.DataFrame) -> pd.DataFrame:
-    """Per model and label budget: labelled galaxies (mean over runs) and the peak accuracy's mean and sd over the
-    runs that did not diverge (n_runs); n_diverged counts the others."""
+    """Per model and label budget: labelled galaxies and the peak accuracy's mean and sd over runs.
+
+    Labelled galaxies (mean over runs) and the peak accuracy's mean and sd over the runs that did not diverge
+    (n_runs); n_diverged counts the others.
+    """
     if "diverged" not in peaks:
         peaks = peaks.assign(diverged=False)
     grouped = peaks.groupby(["model", "train_fraction"], sort=True)
@@ -57,9 +66,11 @@ def label_budget_table(peaks: pd.DataFrame) -> pd.DataFrame:
 
 
 def labels_needed(n_train: Sequence[float], accuracy: Sequence[float], target: float) -> float:
-    """Labelled galaxies at which an accuracy curve (ascending n_train) first reaches `target`: linear
-    interpolation on log n between the two budgets around the crossing; the smallest budget if it reaches it
-    already there; NaN if it never does."""
+    """Labelled galaxies at which an accuracy curve (ascending n_train) first reaches `target`.
+
+    Linear interpolation on log n between the two budgets around the crossing; the smallest budget if it reaches it
+    already there; NaN if it never does.
+    """
     n, a = np.asarray(n_train, dtype=float), np.asarray(accuracy, dtype=float)
     reached = np.nonzero(a >= target)[0]
     if len(reached) == 0:
@@ -72,8 +83,10 @@ def labels_needed(n_train: Sequence[float], accuracy: Sequence[float], target: f
 
 
 def labels_saved_table(peaks: pd.DataFrame, pairs: Sequence[Sequence[str]]) -> pd.DataFrame:
-    """Per [pretrained, scratch] pair and label budget: how many labels the scratch model needs to match the
-    pretrained model's mean peak accuracy there, and the ratio to the pretrained model's labels.
+    """Per pair and label budget: the labels the scratch model needs to match the pretrained model.
+
+    How many labels the scratch model needs to match the pretrained model's mean peak accuracy there, and the ratio
+    to the pretrained model's labels.
 
     Besides the ratio of the mean curves, each run's own ratio (its scratch curve against its pretrained
     peak) gives the spread: median and quartiles over the runs where the scratch curve reaches it;
@@ -115,9 +128,12 @@ def labels_saved_table(peaks: pd.DataFrame, pairs: Sequence[Sequence[str]]) -> p
 
 
 def label_budget_sign_tests(peaks: pd.DataFrame, pairs: Sequence[Sequence[str]]) -> pd.DataFrame:
-    """Per pair and label budget: two-sided sign test of the pretrained model's peak accuracy against the
-    scratch model's, paired by run; and the mean difference (points). As in pairs.comparison_table, a pair
-    with a diverged run is dropped with its partner (pairs_dropped_diverged counts them)."""
+    """Per pair and label budget: sign test of pretrained against scratch peak accuracy, by run.
+
+    Two-sided sign test of the pretrained model's peak accuracy against the scratch model's, paired by run; and the
+    mean difference (points). As in pairs.comparison_table, a pair with a diverged run is dropped with its partner
+    (pairs_dropped_diverged counts them).
+    """
     rows = []
     for pretrained, scratch in pairs:
         a = peaks[peaks["model"] == pretrained].set_index(["train_fraction", "run"])["peak_accuracy"]

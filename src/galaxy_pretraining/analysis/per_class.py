@@ -95,8 +95,9 @@ def per_class_summary(per_class: pd.DataFrame, class_names: Sequence[str]) -> pd
 
 
 def confusion_summary(confusions: pd.DataFrame) -> pd.DataFrame:
-    """Mean and sd over runs of each confusion matrix cell as a proportion of its true class (Fig. 11); diverged
-    runs left out and counted per model (n_diverged).
+    """Mean and sd over runs of each confusion matrix cell as a proportion of its true class (Fig. 11).
+
+    Diverged runs left out and counted per model (n_diverged).
 
     A model whose every run diverged still has its rows, with n_runs 0 and no mean (true and predicted -1 when no
     model has a matrix), so the table says why it holds no value for it.

@@ -12,8 +12,11 @@ import pandas as pd
 
 
 def collect_predictions(paths: Sequence[str], keys: Sequence[Sequence]) -> pd.DataFrame:
-    """Every run's best-epoch test predictions (row, true, predicted, probability_<class>, epoch) in one
-    table with model and run first; `keys` holds (model, run, ...) for each path, as collect_curves'."""
+    """Every run's best-epoch test predictions in one table, with model and run first.
+
+    Every run's best-epoch test predictions (row, true, predicted, probability_<class>, epoch) in one table with
+    model and run first; `keys` holds (model, run, ...) for each path, as collect_curves'.
+    """
     frames = []
     for path, key in zip(paths, keys, strict=True):
         table = pd.read_parquet(path)
@@ -35,11 +38,14 @@ def _probabilities(predictions: pd.DataFrame, class_names: Sequence[str]) -> np.
 
 
 def roc_auc_table(predictions: pd.DataFrame, class_names: Sequence[str]) -> pd.DataFrame:
-    """AUC per model, run and class, one class against the rest, from the best epoch's probabilities
-    (sklearn's roc_auc_score), and their macro average (class_name `macro`: the mean over the classes present
-    in the run's test set). A class absent from a run's test set has no AUC (NaN). A diverged run (column
-    `diverged`) has no AUC either, and is marked `diverged`. Raises ValueError naming the model and run when
-    a run that did not diverge has probabilities that are not finite."""
+    """AUC per model, run and class (one class against the rest), and their macro average.
+
+    AUC per model, run and class, one class against the rest, from the best epoch's probabilities (sklearn's
+    roc_auc_score), and their macro average (class_name `macro`: the mean over the classes present in the run's test
+    set). A class absent from a run's test set has no AUC (NaN). A diverged run (column `diverged`) has no AUC
+    either, and is marked `diverged`. Raises ValueError naming the model and run when a run that did not diverge has
+    probabilities that are not finite.
+    """
     from sklearn.metrics import roc_auc_score
 
     rows = []
@@ -65,8 +71,10 @@ def roc_auc_table(predictions: pd.DataFrame, class_names: Sequence[str]) -> pd.D
 
 
 def roc_auc_summary(roc_auc: pd.DataFrame, class_names: Sequence[str]) -> pd.DataFrame:
-    """Mean and sd over runs of each model's AUC per class and macro average (classes in config order); n_runs
-    counts the runs with an AUC, n_diverged the diverged runs left out."""
+    """Mean and sd over runs of each model's AUC per class and macro average (classes in config order).
+
+    N_runs counts the runs with an AUC, n_diverged the diverged runs left out.
+    """
     order = {name: i for i, name in enumerate([*class_names, MACRO])}
     if "diverged" not in roc_auc:
         roc_auc = roc_auc.assign(diverged=False)
@@ -79,8 +87,11 @@ def roc_auc_summary(roc_auc: pd.DataFrame, class_names: Sequence[str]) -> pd.Dat
 
 
 def roc_curve_points(predictions: pd.DataFrame, class_names: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """One run's ROC curve of each class against the rest: class -> (false positive rates, true positive rates)
-    (sklearn's roc_curve); classes absent from the predictions are left out."""
+    """One run's ROC curve of each class against the rest.
+
+    Class -> (false positive rates, true positive rates) (sklearn's roc_curve); classes absent from the predictions
+    are left out.
+    """
     from sklearn.metrics import roc_curve
 
     probabilities, true = _probabilities(predictions, class_names), predictions["true"].to_numpy()

@@ -138,8 +138,11 @@ def _alpha(image: Image.Image) -> np.ndarray | None:
 
 
 def decode_rgb(image: Image.Image, where: str) -> tuple[Image.Image, int]:
-    """`image` as 8-bit RGB (rgb8) with any transparency composited onto black, and how many pixels were
-    transparent (alpha < 255): the module's rule (its docstring, "Transparency")."""
+    """`image` as 8-bit RGB with transparency composited onto black, and its transparent pixels.
+
+    `image` as 8-bit RGB (rgb8) with any transparency composited onto black, and how many pixels were transparent
+    (alpha < 255): the module's rule (its docstring, "Transparency").
+    """
     alpha = _alpha(image)
     if alpha is None or alpha.min() == 255:
         return rgb8(image, where), 0
@@ -166,9 +169,11 @@ def _squared(image: Image.Image, square: str) -> Image.Image:
 
 def _resized(image: Image.Image, size: int, crop: int | None = None, where: str = "",
              square: str = "pad") -> np.ndarray:
-    """An RGB image as 3 x size x size uint8: its central crop x crop pixels when `crop` is given, else made
-    square by `square` (pad or crop) when it is not, resized (bilinear, with antialiasing) when that is
-    another size."""
+    """An RGB image as 3 x size x size uint8.
+
+    Its central crop x crop pixels when `crop` is given, else made square by `square` (pad or crop) when it is not,
+    resized (bilinear, with antialiasing) when that is another size.
+    """
     if crop is None and image.size[0] != image.size[1]:
         image = _squared(image, square)
     if crop is not None:
@@ -184,8 +189,11 @@ def _resized(image: Image.Image, size: int, crop: int | None = None, where: str 
 
 def _prepared(image: Image.Image, transparent: int, size: int, crop: int | None, square: str, where: str,
               screen: Mapping | None) -> tuple[np.ndarray, ImageFacts]:
-    """A decoded RGB image as its store row, and its facts (screened first when `screen` gives the no-data
-    settings: blank_max_std, max_no_data_fraction, centre)."""
+    """A decoded RGB image as its store row, and its facts.
+
+    A decoded RGB image as its store row, and its facts (screened first when `screen` gives the no-data settings:
+    blank_max_std, max_no_data_fraction, centre).
+    """
     pixels = np.asarray(image, dtype=np.uint8)
     digest = hashlib.blake2b(f"{image.size[0]}x{image.size[1]}\0".encode() + pixels.tobytes(), digest_size=16)
     no_data = ""
@@ -223,8 +231,11 @@ def load_image(path: os.PathLike, size: int, crop: int | None = None, square: st
 
 
 def hdf5_reference(path: str) -> tuple[str, str, int] | None:
-    """(file, dataset, row) of an image path `<file>#<dataset>/<row>` (an image inside an HDF5 file, as
-    Galaxy10 DECaLS' catalog names them); None for an ordinary image file."""
+    """(file, dataset, row) of an image inside an HDF5 file; None for an ordinary image file.
+
+    (file, dataset, row) of an image path `<file>#<dataset>/<row>` (an image inside an HDF5 file, as Galaxy10
+    DECaLS' catalog names them); None for an ordinary image file.
+    """
     file, hash_, reference = str(path).rpartition("#")
     dataset, slash, row = reference.rpartition("/")
     return (file, dataset, int(row)) if hash_ and slash and row.isdigit() else None
@@ -258,8 +269,10 @@ def _file_images(paths: list[str], size: int, crop: int | None, pool: ThreadPool
 
 def _hdf5_images(references: list[tuple[str, str, int]], size: int, crop: int | None, pool: ThreadPoolExecutor,
                  square: str = "pad", screen: Mapping | None = None):
-    """The referenced images (store row, facts), resized by `pool`, in order; read from each file a chunk of rows
-    at a time."""
+    """The referenced images (store row, facts), resized by `pool`, in order.
+
+    Read from each file a chunk of rows at a time.
+    """
     import h5py
 
     handles = {}
@@ -289,8 +302,10 @@ def _named(ids: Sequence[str], paths: Sequence[str], row: int) -> str:
 
 
 def dropped_because(copy: bool, no_data: str, duplicates: str, screen: Mapping | None) -> str:
-    """Why the store drops an image ("" when it keeps it): a copy of an earlier image with duplicates "drop", a
-    no-data frame with screen["no_data_images"] "drop"."""
+    """Why the store drops an image ("" when it keeps it).
+
+    A copy of an earlier image with duplicates "drop", a no-data frame with screen["no_data_images"] "drop".
+    """
     if copy and duplicates == "drop":
         return "identical image of another galaxy"
     if no_data and screen is not None and screen["no_data_images"] == "drop":
@@ -300,8 +315,9 @@ def dropped_because(copy: bool, no_data: str, duplicates: str, screen: Mapping |
 
 def image_checks(facts: Sequence[ImageFacts], paths: Sequence[str], ids: Sequence[str] | None = None,
                  duplicates: str = "error", screen: Mapping | None = None) -> pd.DataFrame:
-    """The checks of a store's images as a table (one row per image), logged in one line; raises
-    ImageCheckError naming the pairs of identical images (duplicates "error") or the no-data frames
+    """The checks of a store's images as a table (one row per image), logged in one line.
+
+    Raises ImageCheckError naming the pairs of identical images (duplicates "error") or the no-data frames
     (screen["no_data_images"] "error"), or logs them as warnings naming them ("warn", and "drop": dropped).
 
     Columns: row (in the listed catalog), id, image_path, width, height,
@@ -364,8 +380,10 @@ def image_checks(facts: Sequence[ImageFacts], paths: Sequence[str], ids: Sequenc
 def write_array_store(image_paths: list[str], target: os.PathLike, size: int, threads: int = 1,
                       crop: int | None = None, *, square: str = "pad", duplicates: str = "error",
                       screen: Mapping | None = None, ids: Sequence[str] | None = None) -> pd.DataFrame:
-    """Decode every image (its central `crop` pixels, when given) into one .npy file, written under a
-    temporary name and renamed; the checks of every image (image_checks) as a table.
+    """Decode every image into one .npy store, written atomically; returns the checks of every image.
+
+    Decode every image (its central `crop` pixels, when given) into one .npy file, written under a temporary name
+    and renamed; the checks of every image (image_checks) as a table.
 
     Images are decoded by `threads` workers a chunk of CHUNK_ROWS at a time;
     images inside an HDF5 file (`<file>#<dataset>/<row>`) are read from it a
@@ -408,8 +426,11 @@ def write_array_store(image_paths: list[str], target: os.PathLike, size: int, th
 
 
 def read_rows(path: os.PathLike, rows: np.ndarray) -> np.ndarray:
-    """Rows of the store read with plain file reads (not a memory map, whose pages would count as
-    the process's memory): a chunk of the data set costs its own size and nothing more."""
+    """Rows of the store, read with plain file reads rather than a memory map.
+
+    Rows of the store read with plain file reads (not a memory map, whose pages would count as the process's
+    memory): a chunk of the data set costs its own size and nothing more.
+    """
     with open(path, "rb") as stream:
         version = np.lib.format.read_magic(stream)
         read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0

@@ -68,8 +68,10 @@ def _cell_text(value) -> str:
 
 
 def on_disk(path: os.PathLike, listings: dict | None = None) -> Path:
-    """`path` as the file system spells it: each part that does not exist as written is matched, after Unicode
-    normalisation (NFC), with a name in its folder (a file named on a Mac, NFD, is found from its NFC name).
+    """`path` as the file system spells it.
+
+    Each part that does not exist as written is matched, after Unicode normalisation (NFC), with a name in its
+    folder (a file named on a Mac, NFD, is found from its NFC name).
 
     `listings` caches folder listings between calls. A path with no such match, or with two, comes back as
     written (the caller reports it missing).
@@ -100,8 +102,11 @@ _ZIP, _OLE = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
 
 
 def _read_text_table(table_path: Path, encoding: str, separator: str | None) -> pd.DataFrame:
-    """A CSV or tab-separated table, every cell as the text written, decoded with `encoding` (CatalogError naming
-    the line and the byte where it is not); `separator` None: comma or semicolon, as the header row has them."""
+    """A CSV or tab-separated table, every cell as the text written, decoded with `encoding`.
+
+    A CSV or tab-separated table, every cell as the text written, decoded with `encoding` (CatalogError naming the
+    line and the byte where it is not); `separator` None: comma or semicolon, as the header row has them.
+    """
     data = table_path.read_bytes()
     if data.startswith(_ZIP) or data.startswith(_OLE):
         raise CatalogError(f"{table_path}: is an Excel workbook ({'xlsx, a zip' if data.startswith(_ZIP) else 'xls'}), "
@@ -120,9 +125,11 @@ def _read_text_table(table_path: Path, encoding: str, separator: str | None) -> 
 
 
 def read_table_file(table_path: os.PathLike, encoding: str = "utf-8") -> pd.DataFrame:
-    """A sample table as people keep them: Parquet, an Excel workbook (.xlsx, its first sheet), tab-separated
-    (.tsv, .tab) or CSV (any other name; comma- or semicolon-separated), text in `encoding`. Cells of text
-    tables and workbooks come back as the text written (no number parsing, no NA guessing); column names in NFC.
+    """A sample table as people keep them.
+
+    Parquet, an Excel workbook (.xlsx, its first sheet), tab-separated (.tsv, .tab) or CSV (any other name; comma-
+    or semicolon-separated), text in `encoding`. Cells of text tables and workbooks come back as the text written
+    (no number parsing, no NA guessing); column names in NFC.
 
     Raises CatalogError naming the file: a missing file, an old .xls or .ods workbook, a workbook named as a CSV,
     or a line that is not in `encoding` (naming the line and the byte).
@@ -168,8 +175,10 @@ def _text_column(table: pd.DataFrame, column: str, what: str, table_path: Path) 
 
 def read_sample_table(table_path: os.PathLike, columns: Mapping[str, str],
                       encoding: str = "utf-8") -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    """A user's sample table (read_table_file: CSV, tab-separated, Excel or Parquet), and its named columns each
-    as a list of text cells in NFC.
+    """A user's sample table and its named columns, each as a list of text cells in NFC.
+
+    A user's sample table (read_table_file: CSV, tab-separated, Excel or Parquet), and its named columns each as a
+    list of text cells in NFC.
 
     `columns` maps a role (id, label, image) to the table's column name. Cells
     are read as text exactly as written: `000001` stays `000001`, an 18-digit
@@ -239,8 +248,11 @@ def _image_exists(path) -> bool:
 
 
 def catalog_table(raw, raw_label, class_index, paths, class_names) -> pd.DataFrame:
-    """The workflow's catalog (one row per galaxy, the columns every data kind gives) from a kind's selected rows;
-    an image file that is missing is an error naming the first ones."""
+    """The workflow's catalog (one row per galaxy, the columns every kind gives) from a kind's rows.
+
+    The workflow's catalog (one row per galaxy, the columns every data kind gives) from a kind's selected rows; an
+    image file that is missing is an error naming the first ones.
+    """
     missing = [str(p) for p in paths if not _image_exists(p)]
     if missing:
         raise CatalogError(f"{len(missing)} image file(s) missing, first: {missing[:5]}")
@@ -266,8 +278,10 @@ def catalog_table(raw, raw_label, class_index, paths, class_names) -> pd.DataFra
 
 
 def stored_catalog(listed: pd.DataFrame, image_checks: pd.DataFrame) -> pd.DataFrame:
-    """The catalog of the rows the array store kept (image_checks' `dropped` empty), in store order: what the
-    splits, the training jobs and the tables read, row i being the store's row i."""
+    """The catalog of the rows the array store kept (image_checks' `dropped` empty), in store order.
+
+    What the splits, the training jobs and the tables read, row i being the store's row i.
+    """
     if image_checks["id"].tolist() != listed["id"].astype(str).tolist():
         raise CatalogError("the array store's image checks do not list the catalog's galaxies in its order")
     kept = (image_checks["dropped"] == "").to_numpy()
@@ -297,10 +311,13 @@ def check_class_counts(catalog: pd.DataFrame, expected: Mapping[str, int]) -> No
 
 def sample_summary(catalog: pd.DataFrame, class_names: Sequence[str], image_checks: pd.DataFrame | None = None,
                    manifest: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Galaxies per class in the sample, with the galaxies dropped for missing cutouts when downloaded, and what
-    the array store's checks (`image_checks`, array_store.image_checks) found: images identical to another
-    galaxy's and images with no data, kept or dropped (per cent of the galaxies listed before the checks),
-    transparent images composited onto black and non-square images made square (among those kept)."""
+    """Galaxies per class in the sample, and what the downloads and the array store's checks left out.
+
+    Galaxies per class in the sample, with the galaxies dropped for missing cutouts when downloaded, and what the
+    array store's checks (`image_checks`, array_store.image_checks) found: images identical to another galaxy's and
+    images with no data, kept or dropped (per cent of the galaxies listed before the checks), transparent images
+    composited onto black and non-square images made square (among those kept).
+    """
     counts = class_count_table(catalog, class_names)
     table = pd.DataFrame({"class_name": counts.index, "galaxies": counts.to_numpy()})
     table["percent"] = (100 * table["galaxies"] / max(len(catalog), 1)).round(2)

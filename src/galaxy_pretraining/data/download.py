@@ -12,6 +12,7 @@ removed with an error that names both hashes.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
@@ -24,10 +25,14 @@ from ..io import sha256_of
 
 CHUNK_BYTES = 1 << 16  # a connection cut mid-chunk loses at most this much of what it brought
 
+log = logging.getLogger(__name__)
+
 
 class DownloadError(RuntimeError):
-    """A file that could not be fetched whole, or whose content is not the expected one; or too many of a
-    set of files (the SDSS cutouts) that could not be fetched."""
+    """A file that could not be fetched whole, or whose content is not the expected one.
+
+    Or too many of a set of files (the SDSS cutouts) that could not be fetched.
+    """
 
 
 def verify_sha256(path: os.PathLike, sha256: str) -> None:
@@ -42,6 +47,7 @@ def verify_sha256(path: os.PathLike, sha256: str) -> None:
 
 
 def part_path(target: os.PathLike) -> Path:
+    """Where a download of `target` is written until it is whole."""
     return Path(f"{target}.part")
 
 
@@ -89,7 +95,7 @@ def fetch_verified(url: str, target: os.PathLike, sha256: str, max_attempts: int
                     if response.status_code not in (200, 206):
                         raise requests.HTTPError(f"HTTP {response.status_code}", response=response)
                     if response.status_code == 200 and have:
-                        print(f"{url} ignores Range requests: starting {part.name} over", flush=True)
+                        log.warning("download: server ignores Range requests, starting over (url=%s, file=%s)", url, part.name)
                         have = 0
                     total = _total_size(response, have) or total
                     bar.reset(total=total)
@@ -109,14 +115,14 @@ def fetch_verified(url: str, target: os.PathLike, sha256: str, max_attempts: int
                     raise DownloadError(f"cannot fetch {url}: HTTP {status}") from None
                 if size() > have:  # it moved on: continue at once
                     failures, wait = 0, backoff_seconds
-                    print(f"{url}: {error}; continuing from byte {size()}", flush=True)
+                    log.warning("download: interrupted, continuing (url=%s, error=%s, byte=%d)", url, error, size())
                     continue
                 failures += 1
                 if failures >= max_attempts:
                     raise DownloadError(f"cannot fetch {url}: {max_attempts} attempts in a row brought nothing "
                                         f"({error}); the {size()} bytes so far are kept in {part}, and the next "
                                         "run continues from there") from None
-                print(f"{url}: {error}; trying again from byte {size()} in {wait:.0f} s", flush=True)
+                log.warning("download: failed, trying again (url=%s, error=%s, byte=%d, wait_s=%.0f)", url, error, size(), wait)
                 time.sleep(wait)
                 wait *= 2
     finally:

@@ -49,8 +49,10 @@ def no_data_mask(pixels: np.ndarray) -> np.ndarray:
 
 
 def _centre_box(mask: np.ndarray) -> np.ndarray:
-    """The centre box of an H x W mask: CENTRE_HALF_WIDTH of the side (at least one pixel) on each side of the
-    centre, on both axes."""
+    """The centre box of an H x W mask.
+
+    CENTRE_HALF_WIDTH of the side (at least one pixel) on each side of the centre, on both axes.
+    """
     height, width = mask.shape
     rows, cols = max(1, round(height * CENTRE_HALF_WIDTH)), max(1, round(width * CENTRE_HALF_WIDTH))
     return mask[height // 2 - rows : height // 2 + rows + 1, width // 2 - cols : width // 2 + cols + 1]

@@ -33,8 +33,11 @@ def _order(ids: Sequence[str], seed: int, run: int) -> np.ndarray:
 
 
 def _quotas(counts: np.ndarray, total: int) -> np.ndarray:
-    """`total` shared among classes in proportion to their counts: the floors, then one more for the largest
-    remainders (ties to the earlier class), so that the quotas add up to `total` exactly."""
+    """`total` shared among classes in proportion to their counts.
+
+    The floors, then one more for the largest remainders (ties to the earlier class), so that the quotas add up to
+    `total` exactly.
+    """
     exact = counts * total / counts.sum()
     quotas = np.floor(exact).astype(np.int64)
     remainders = exact - quotas
@@ -45,9 +48,12 @@ def _quotas(counts: np.ndarray, total: int) -> np.ndarray:
 
 def _stratified_order(ids: Sequence[str], labels: np.ndarray, seed: int, run: int, test_size: int,
                       validation_size: int) -> np.ndarray:
-    """An order of the rows whose first test_size rows hold each class's share of the test set (its test
-    quota, _quotas) and the next validation_size rows each class's share of the validation set; within each
-    class the rows come in the hash order of `_order`."""
+    """An order of the rows whose first rows hold each class's share of the test, then validation set.
+
+    An order of the rows whose first test_size rows hold each class's share of the test set (its test quota,
+    _quotas) and the next validation_size rows each class's share of the validation set; within each class the rows
+    come in the hash order of `_order`.
+    """
     order = _order(ids, seed, run)
     ranked = labels[order]
     classes, counts = np.unique(labels, return_counts=True)
@@ -93,9 +99,12 @@ def make_splits(ids: Sequence[str], runs: Sequence[int], test_size: int, seed: i
 
 
 def study_splits(catalog: pd.DataFrame, runs: Sequence[int], split: Mapping) -> pd.DataFrame:
-    """The splits of a study's runs as its config's `splits` block draws them (split: that block without runs
-    and train_fractions; stratified by class_index when split["stratify"]): what splits.parquet holds and what
-    every training job and table draws again."""
+    """The splits of a study's runs, as its config's `splits` block draws them.
+
+    The splits of a study's runs as its config's `splits` block draws them (split: that block without runs and
+    train_fractions; stratified by class_index when split["stratify"]): what splits.parquet holds and what every
+    training job and table draws again.
+    """
     labels = catalog["class_index"].to_numpy() if split["stratify"] else None
     splits = make_splits(catalog["id"], list(runs), split["test_size"], split["seed"], split["validation_size"], labels)
     check_test_classes(splits, catalog)

@@ -52,6 +52,7 @@ def class_counts(n_galaxies: int, fractions: np.ndarray = PAPER_CLASS_FRACTIONS)
 
 
 def sersic(r: np.ndarray, r_e: float, n: float) -> np.ndarray:
+    """Sersic profile of index `n` at radii `r`, 1 at the effective radius `r_e`."""
     b = 2.0 * n - 1.0 / 3.0
     return np.exp(-b * ((r / r_e) ** (1.0 / n) - 1.0))
 
@@ -126,8 +127,11 @@ def observe(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def render_mock_galaxy(class_index: int, size: int, rng: np.random.Generator) -> np.ndarray:
-    """One mock galaxy of Galaxy10's ten classes (in galaxy10_decals.classes.CLASS_NAMES' order) as linear flux (H x W x 3):
-    each class drawn by what tells it apart. The Galaxy10 and Galaxy Zoo 2 mocks draw these."""
+    """One mock galaxy of Galaxy10's ten classes as linear flux (H x W x 3).
+
+    One mock galaxy of Galaxy10's ten classes (in galaxy10_decals.classes.CLASS_NAMES' order) as linear flux (H x W
+    x 3): each class drawn by what tells it apart. The Galaxy10 and Galaxy Zoo 2 mocks draw these.
+    """
     y, x = np.mgrid[0:size, 0:size].astype(np.float64)
     x0, y0 = (size - 1) / 2 + rng.normal(0, 1.0, 2)
     angle = rng.uniform(0, np.pi)

@@ -1,5 +1,7 @@
-"""The figure registry: every module in this folder is one figure, found and read without importing it
-(but `plotting`, the style and helpers the figures share; `inspection/` holds the per-model figures).
+"""The figure registry: every public module in this folder is one figure, read without importing it.
+
+A private module (`_plotting`: the style and helpers the figures share) is not a figure, and `inspection/`
+holds the per-model figures.
 
 A figure module has a docstring (its caption), `TABLES` (a dict literal:
 draw() argument -> the table it reads) and `draw(...) -> Figure`. draw()'s
@@ -22,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CONTEXT = ("models", "class_names", "run", "pairs")
-HELPERS = ("plotting",)  # modules here that are not figures
 
 
 class FigureDeclarationError(ValueError):
@@ -31,6 +32,7 @@ class FigureDeclarationError(ValueError):
 
 @dataclass(frozen=True)
 class FigureSpec:
+    """A figure module's declarations, read from its source."""
     name: str
     tables: dict[str, str]  # draw() argument -> table name
     context: tuple[str, ...]  # draw() arguments the workflow supplies
@@ -40,6 +42,7 @@ class FigureSpec:
 
 
 def read_spec(path: Path) -> FigureSpec:
+    """The declarations of one figure module, read with ast; FigureDeclarationError when unusable."""
     tree = ast.parse(path.read_text(), filename=str(path))
     tables, draw = None, None
     for node in tree.body:
@@ -74,11 +77,12 @@ def read_spec(path: Path) -> FigureSpec:
 
 FIGURES: dict[str, FigureSpec] = {
     path.stem: read_spec(path) for path in sorted(Path(__file__).parent.glob("*.py"))
-    if not path.stem.startswith("_") and path.stem not in HELPERS
+    if not path.stem.startswith("_")
 }
 
 
 def figure_spec(name: str) -> FigureSpec:
+    """The registered figure `name`; KeyError listing the figures when there is none."""
     try:
         return FIGURES[name]
     except KeyError:
@@ -100,7 +104,7 @@ def render(name: str, inputs: Mapping[str, str], outputs: Sequence[str], argumen
 
     import pandas as pd
 
-    from .plotting import save
+    from ._plotting import save
 
     spec = figure_spec(name)
     module = importlib.import_module(f"{__name__}.{name}")

@@ -1,5 +1,8 @@
-"""Test accuracy against the cumulative device-hours of training and evaluation, per model: the mean over its
-runs (line) and their range (band), each model labelled with the device its hours were measured on."""
+"""Test accuracy against the cumulative device-hours of training and evaluation, per model.
+
+The mean over its runs (line) and their range (band), each model labelled with the device its hours were
+measured on.
+"""
 
 import numpy as np
 

@@ -1,10 +1,12 @@
-"""What longer training buys each model: its peak accuracy at its full budget minus at shorter budgets (by
-default the two longest budgets of analysis.budgets shorter than every model's epochs; figures.budget_gains.budgets
-chooses others). A panel names the models trained no longer than its budget, and says so where that is all.
+"""What longer training buys each model.
+
+Its peak accuracy at its full budget minus at shorter budgets (by default the two longest budgets of
+analysis.budgets shorter than every model's epochs; figures.budget_gains.budgets chooses others). A panel names the
+models trained no longer than its budget, and says so where that is all.
 """
 
 from ..analysis.curves import gain_budgets
-from .plotting import COLUMN_WIDTH, diverged_note, explain_empty, model_colours, plt, shared_bins, sns, style
+from ._plotting import COLUMN_WIDTH, diverged_note, explain_empty, model_colours, plt, shared_bins, sns, style
 
 TABLES = {"peaks": "peak_accuracy"}
 
@@ -16,8 +18,11 @@ def model_epochs(standard, models) -> dict[str, int]:
 
 
 def no_gain_reason(epochs: dict[str, int], budget: int | None, read: set[int] | None = None) -> str:
-    """Why a panel has no gain: no model trains longer than its budget, its budget is not among those `read` off
-    the curves, or (budget None) no budget is shorter than every model's epochs."""
+    """Why a panel has no gain.
+
+    No model trains longer than its budget, its budget is not among those `read` off the curves, or (budget None) no
+    budget is shorter than every model's epochs.
+    """
     trained = " and ".join(str(e) for e in sorted(set(epochs.values())))
     if budget is None:
         return (f"no budget of analysis.budgets is shorter than the models' epochs\n(they train {trained}); "

@@ -1,7 +1,7 @@
 """Test confusion matrices (counts) of one run at its best epoch, one panel per model."""
 
 from ..analysis.per_class import confusion_matrix
-from .plotting import COLUMN_WIDTH, diverged_note, plt, rows_of_run, sns, style
+from ._plotting import COLUMN_WIDTH, diverged_note, plt, rows_of_run, sns, style
 
 TABLES = {"confusions": "best_epoch_confusions"}
 

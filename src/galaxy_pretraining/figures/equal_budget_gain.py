@@ -1,7 +1,9 @@
-"""Per-run gain of pretraining when both models get the pretrained model's epochs only. A pair whose scratch
-model trains fewer epochs than that has no equal-budget gain; the panel names it."""
+"""Per-run gain of pretraining when both models get the pretrained model's epochs only.
 
-from .plotting import COLUMN_WIDTH, diverged_note, explain_empty, model_colours, plt, shared_bins, sns, style
+A pair whose scratch model trains fewer epochs than that has no equal-budget gain; the panel names it.
+"""
+
+from ._plotting import COLUMN_WIDTH, diverged_note, explain_empty, model_colours, plt, shared_bins, sns, style
 
 TABLES = {"gains": "gains"}
 

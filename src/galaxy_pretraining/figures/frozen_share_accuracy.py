@@ -1,10 +1,12 @@
-"""Test accuracy after the last epoch against the share of ImageNet layers kept frozen: every run (dots),
-the mean and sd over runs (line and bars) per architecture, and each model trained from scratch as a dashed
-line with its sd band."""
+"""Test accuracy after the last epoch against the share of ImageNet layers kept frozen.
+
+Every run (dots), the mean and sd over runs (line and bars) per architecture, and each model trained from scratch as
+a dashed line with its sd band.
+"""
 
 import numpy as np
 
-from .plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, sns, style
+from ._plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, sns, style
 
 TABLES = {"results": "frozen_share_results", "curves": "curves"}
 

@@ -1,6 +1,6 @@
 """Per-run gain of pretraining: peak accuracy (points) and epoch of the peak, pretrained minus scratch."""
 
-from .plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, shared_bins, sns, style
+from ._plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, shared_bins, sns, style
 
 TABLES = {"gains": "gains"}
 

@@ -1,9 +1,11 @@
-"""Peak test accuracy against the number of labelled galaxies (log axis): every run (dots) and the mean
-and sd over runs (line and bars) of each model."""
+"""Peak test accuracy against the number of labelled galaxies (log axis).
+
+Every run (dots) and the mean and sd over runs (line and bars) of each model.
+"""
 
 import matplotlib.ticker
 
-from .plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, sns, style
+from ._plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, sns, style
 
 TABLES = {"peaks": "label_budget_peaks", "table": "label_budget"}
 

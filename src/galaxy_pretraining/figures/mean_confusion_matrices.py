@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..analysis.per_class import confusion_matrix
-from .plotting import COLUMN_WIDTH, diverged_note, plt, sns, style
+from ._plotting import COLUMN_WIDTH, diverged_note, plt, sns, style
 
 TABLES = {"summary": "confusion_summary"}
 

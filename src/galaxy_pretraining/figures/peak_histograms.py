@@ -1,7 +1,7 @@
 """Peak test accuracy of each run and the epoch of that peak, per model."""
 
 from ..analysis.curves import full_budget
-from .plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, shared_bins, sns, style
+from ._plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, shared_bins, sns, style
 
 TABLES = {"peaks": "peak_accuracy"}
 

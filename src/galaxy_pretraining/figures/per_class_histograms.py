@@ -1,7 +1,10 @@
-"""Per-class accuracy (recall) at each run's best epoch, one panel per class, bins shared by the models. A class
-with no test galaxy in any run has no accuracy; its panel says so."""
+"""Per-class accuracy (recall) at each run's best epoch, one panel per class.
 
-from .plotting import COLUMN_WIDTH, diverged_note, explain_empty, model_colours, plt, shared_bins, sns, style
+Per-class accuracy (recall) at each run's best epoch, one panel per class, bins shared by the models. A class with
+no test galaxy in any run has no accuracy; its panel says so.
+"""
+
+from ._plotting import COLUMN_WIDTH, diverged_note, explain_empty, model_colours, plt, shared_bins, sns, style
 
 TABLES = {"per_class": "per_class"}
 

@@ -1,11 +1,13 @@
-"""ROC curves of one run at its best epoch, one panel per model: each class against the rest, its AUC in the
-legend (as Zhu et al. 2019 show them). A class with no ROC curve in the run (none, or only, of its test
-galaxies of that class) is named in the legend's title."""
+"""ROC curves of one run at its best epoch, one panel per model.
+
+Each class against the rest, its AUC in the legend (as Zhu et al. 2019 show them). A class with no ROC curve in the
+run (none, or only, of its test galaxies of that class) is named in the legend's title.
+"""
 
 from sklearn.metrics import auc
 
 from ..analysis.roc import roc_curve_points
-from .plotting import COLUMN_WIDTH, diverged_note, explain_empty, plt, rows_of_run, sns, style
+from ._plotting import COLUMN_WIDTH, diverged_note, explain_empty, plt, rows_of_run, sns, style
 
 TABLES = {"predictions": "predictions"}
 

@@ -1,6 +1,6 @@
 """Test accuracy after every epoch for every run, one panel per model."""
 
-from .plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, sns, style
+from ._plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, sns, style
 
 TABLES = {"curves": "curves"}
 

@@ -1,6 +1,6 @@
 """Train (dotted) and test (solid) accuracy and loss of one run, every model."""
 
-from .plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, sns, style
+from ._plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, sns, style
 
 TABLES = {"curves": "curves"}
 

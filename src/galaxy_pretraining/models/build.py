@@ -1,5 +1,7 @@
-"""Networks of the architecture registry (registry.py), built with torch: a fresh head for the study's classes,
-pretrained weights loaded from a verified file (weights.py), and where a network's head and Grad-CAM layer are.
+"""Networks of the architecture registry (registry.py), built with torch.
+
+A fresh head for the study's classes, pretrained weights loaded from a verified file (weights.py), and where a
+network's head and Grad-CAM layer are.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""Partial fine-tuning (models.<name>.frozen_share): the layers below a network's head, counted from the input,
-and keeping the first share of them at their pretrained weights.
+"""Partial fine-tuning (models.<name>.frozen_share).
+
+The layers below a network's head, counted from the input, and keeping the first share of them at their pretrained
+weights.
 """
 
 from __future__ import annotations

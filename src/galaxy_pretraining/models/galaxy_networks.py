@@ -15,18 +15,23 @@ from torch import nn
 
 
 def _he_fan_in(weight: torch.Tensor) -> None:
-    """He initialisation with the variance of TF-slim's variance_scaling_initializer() (factor 2, fan in): a
-    normal of sd sqrt(2 / fan_in). TF-slim draws sd sqrt(1.3 x 2 / fan_in) truncated at 2 sd, whose variance is
-    the same 2 / fan_in; the truncation is not reproduced (it costs ten times the build time on a CPU)."""
+    """He initialisation with the variance of TF-slim's variance_scaling_initializer() (factor 2, fan in).
+
+    A normal of sd sqrt(2 / fan_in). TF-slim draws sd sqrt(1.3 x 2 / fan_in) truncated at 2 sd, whose variance is
+    the same 2 / fan_in; the truncation is not reproduced (it costs ten times the build time on a CPU).
+    """
     nn.init.kaiming_normal_(weight, mode="fan_in", nonlinearity="relu")
 
 
 class PreActBottleneck(nn.Module):
-    """A full pre-activation bottleneck unit, as Zhu et al.'s code builds it (TF-slim's resnet_v2 `bottleneck`,
-    GalaxyNet/resnet_v2.py): BN-ReLU of the input ("preact"); the residual conv 1x1 -> BN-ReLU -> conv 3x3
-    (with the unit's stride) -> BN-ReLU -> dropout -> conv 1x1 (with a bias, no BN); added to the shortcut. The
-    shortcut is a 1x1 convolution (with a bias, the unit's stride) of the pre-activated input where the unit
-    changes the width, else the input itself subsampled by the stride (their `subsample`: a 1x1 max pool)."""
+    """A full pre-activation bottleneck unit, as Zhu et al.'s code builds it (TF-slim's resnet_v2).
+
+    A full pre-activation bottleneck unit, as Zhu et al.'s code builds it (TF-slim's resnet_v2 `bottleneck`,
+    GalaxyNet/resnet_v2.py): BN-ReLU of the input ("preact"); the residual conv 1x1 -> BN-ReLU -> conv 3x3 (with the
+    unit's stride) -> BN-ReLU -> dropout -> conv 1x1 (with a bias, no BN); added to the shortcut. The shortcut is a
+    1x1 convolution (with a bias, the unit's stride) of the pre-activated input where the unit changes the width,
+    else the input itself subsampled by the stride (their `subsample`: a 1x1 max pool).
+    """
 
     def __init__(self, inputs: int, middle: int, outputs: int, stride: int, dropout: float):
         super().__init__()
@@ -40,6 +45,7 @@ class PreActBottleneck(nn.Module):
         self.shortcut = nn.Conv2d(inputs, outputs, 1, stride=stride, bias=True) if inputs != outputs else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (or features) of the batch `x`."""
         activated = self.relu(self.norm1(x))
         shortcut = x[:, :, ::self.stride, ::self.stride] if self.shortcut is None else self.shortcut(activated)
         out = self.conv1(activated)
@@ -48,18 +54,21 @@ class PreActBottleneck(nn.Module):
 
 
 class WidePreActResNet(nn.Module):
-    """Zhu et al.'s wide pre-activation ResNet, as their code builds it (`resnet_v2_26_2` in GalaxyNet/resnet_v2.py
-    of github.com/Adaydl/GalaxyClassification; the paper's Table 3): a 6x6 convolution of 64 filters (stride 1,
-    TensorFlow's "same" padding, a bias, no BN or activation), 2x2 max pooling; four groups (conv2 ... conv5)
-    of `units` bottleneck units (PreActBottleneck) of widths (middle, output) 64k/256k, 128k/512k, 256k/1024k
-    and 512k/2048k, the last unit of conv2, conv3 and conv4 with stride 2; then BN-ReLU, the global mean and
-    the classifier `fc` (their logits: a 1x1 convolution with a bias, i.e. a dense layer). 26 layers with
-    weights at units = 2 (1 + 4 x 2 x 3 + 1), besides the four 1x1 shortcut projections. Weights with the
-    variance of TF-slim's variance_scaling_initializer (_he_fan_in), biases 0, BN scale 1 and offset 0 (their
-    resnet_arg_scope: BN with scale, epsilon 1e-5).
+    """Zhu et al.'s wide pre-activation ResNet (`resnet_v2_26_2`), as their code builds it.
+
+    Zhu et al.'s wide pre-activation ResNet, as their code builds it (`resnet_v2_26_2` in GalaxyNet/resnet_v2.py of
+    github.com/Adaydl/GalaxyClassification; the paper's Table 3): a 6x6 convolution of 64 filters (stride 1,
+    TensorFlow's "same" padding, a bias, no BN or activation), 2x2 max pooling; four groups (conv2 ... conv5) of
+    `units` bottleneck units (PreActBottleneck) of widths (middle, output) 64k/256k, 128k/512k, 256k/1024k and
+    512k/2048k, the last unit of conv2, conv3 and conv4 with stride 2; then BN-ReLU, the global mean and the
+    classifier `fc` (their logits: a 1x1 convolution with a bias, i.e. a dense layer). 26 layers with weights at
+    units = 2 (1 + 4 x 2 x 3 + 1), besides the four 1x1 shortcut projections. Weights with the variance of TF-slim's
+    variance_scaling_initializer (_he_fan_in), biases 0, BN scale 1 and offset 0 (their resnet_arg_scope: BN with
+    scale, epsilon 1e-5).
 
     `dropout`: the probability of dropping a unit after each 3x3 (the paper prints "0.8"; their code keeps
-    every unit). Input: N x 3 x H x W floats; output: N x num_classes logits."""
+    every unit). Input: N x 3 x H x W floats; output: N x num_classes logits.
+    """
 
     GROUP_WIDTHS = (64, 128, 256, 512)
 
@@ -89,6 +98,7 @@ class WidePreActResNet(nn.Module):
                 nn.init.zeros_(module.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (or features) of the batch `x`."""
         x = self.pool(self.stem(x))
         x = self.final(self.conv5(self.conv4(self.conv3(self.conv2(x)))))
         return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
@@ -102,17 +112,20 @@ class Maxout(nn.Module):
         self.linear, self.pieces = nn.Linear(inputs, outputs * pieces), pieces
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (or features) of the batch `x`."""
         return self.linear(x).unflatten(1, (-1, self.pieces)).amax(2)
 
 
 class Dieleman2015(nn.Module):
-    """Dieleman, Willett & Dambre (2015)'s network on one view: convolutions of 32 (6x6), 64 (5x5), 128 (3x3)
-    and 128 (3x3) filters with ReLU, 2x2 max pooling after the first, second and fourth; two dense maxout
-    layers of 2,048 units (two pieces each) with dropout 0.5; the classifier `head`. Seven layers with weights.
-    Their rotated and flipped viewpoints are not extracted: Zhu et al. feed it their 64 x 64 views like every
-    other network. No padding, as in theirs: a 64-pixel input leaves 8 x 8 x 128 features before the last
-    pooling, 4 x 4 after it. That pooling is adaptive (to 4 x 4), so that other input sizes work too; at 64
-    pixels it is their 2x2 max pooling."""
+    """Dieleman, Willett & Dambre (2015)'s network on one view.
+
+    Convolutions of 32 (6x6), 64 (5x5), 128 (3x3) and 128 (3x3) filters with ReLU, 2x2 max pooling after the first,
+    second and fourth; two dense maxout layers of 2,048 units (two pieces each) with dropout 0.5; the classifier
+    `head`. Seven layers with weights. Their rotated and flipped viewpoints are not extracted: Zhu et al. feed it
+    their 64 x 64 views like every other network. No padding, as in theirs: a 64-pixel input leaves 8 x 8 x 128
+    features before the last pooling, 4 x 4 after it. That pooling is adaptive (to 4 x 4), so that other input sizes
+    work too; at 64 pixels it is their 2x2 max pooling.
+    """
 
     def __init__(self, num_classes: int = 1000):
         super().__init__()
@@ -128,6 +141,7 @@ class Dieleman2015(nn.Module):
         self.head = nn.Linear(2048, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (or features) of the batch `x`."""
         return self.head(self.dense(self.features(x)))
 
 
@@ -138,7 +152,8 @@ def build_network(name: str, dropout: float | None = None) -> nn.Module:
     """One of NETWORKS with a 1,000-class head (models.build_model puts the study's head in its place).
 
     `dropout` (models.<name>.dropout; wide_preact_resnet26 only): the probability of dropping a unit after each
-    3x3; None: none. Raises ValueError for a dropout on a network without that option."""
+    3x3; None: none. Raises ValueError for a dropout on a network without that option.
+    """
     if dropout is None:
         return NETWORKS[name]()
     if name != "wide_preact_resnet26":

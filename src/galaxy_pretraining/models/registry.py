@@ -96,16 +96,21 @@ class ArchitectureSpec:
 
     @property
     def has_weights(self) -> bool:
-        """Whether pretrained weights exist for it (a timm model's come from the hub; the published galaxy
-        networks have none)."""
+        """Whether pretrained weights exist for it.
+
+        Whether pretrained weights exist for it (a timm model's come from the hub; the published galaxy networks
+        have none).
+        """
         return bool(self.weights_file) or self.source == "timm"
 
     @property
     def weights_url(self) -> str | None:
+        """The download URL of the weights file on torchvision's server; None when a package ships it."""
         return None if self.weights_package else TORCHVISION_WEIGHTS_URL + self.weights_file
 
     @property
     def hash_prefix(self) -> str:
+        """The hash prefix torchvision writes into the weights file's name."""
         match = re.search(r"-([a-f0-9]{6,})\.", self.weights_file)
         if not match:
             raise ValueError(f"weights file name {self.weights_file} carries no hash")
@@ -160,6 +165,7 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
 
 
 def is_timm(name: str) -> bool:
+    """Whether `name` is a timm architecture (`timm/<model>`)."""
     return name.startswith(TIMM_PREFIX)
 
 
@@ -176,6 +182,7 @@ def timm_has(name: str) -> bool:
 
 
 def architecture_spec(name: str) -> ArchitectureSpec:
+    """The registry's entry for `name` (a timm model's built on demand); KeyError naming it."""
     if is_timm(name):
         if not timm_model_name(name):
             raise KeyError(f"architecture {name!r} names no timm model (timm/<model>, e.g. timm/convnext_nano)")

@@ -1,6 +1,8 @@
-"""The model names of timm 1.0.31 (timm.list_models()), as plain data: the config check
-reads them when the workflow parses, without importing timm (which imports torch). Written by
-tests/unit/models/test_timm_models.py (run as a script), which also checks them against timm."""
+"""The model names of timm 1.0.31 (timm.list_models()), as plain data.
+
+The config check reads them when the workflow parses, without importing timm (which imports torch). Written by
+tests/unit/models/test_timm_models.py (run as a script), which also checks them against timm.
+"""
 
 TIMM_VERSION = "1.0.31"
 TIMM_MODELS = frozenset("""

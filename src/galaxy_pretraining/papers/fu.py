@@ -44,8 +44,11 @@ PROTOCOL = {
 
 
 def arms(config: Mapping) -> dict[str, float]:
-    """{model: frozen share} for the ImageNet DenseNet-121 models of 10 epochs at one of Fu's shares, when the
-    study is Fu's (the real Galaxy10 DECaLS file, Adam lr 0.0005, oversampling); {} for any other study."""
+    """{model: frozen share} for Fu's ImageNet DenseNet-121 models when the study is Fu's; else {}.
+
+    {model: frozen share} for the ImageNet DenseNet-121 models of 10 epochs at one of Fu's shares, when the study is
+    Fu's (the real Galaxy10 DECaLS file, Adam lr 0.0005, oversampling); {} for any other study.
+    """
     if differences(config, PROTOCOL):
         return {}
     return {model: spec["frozen_share"] for model, spec in config["models"].items()

@@ -1,5 +1,6 @@
-"""Schneider, Stenning & Elliott (2023), Front. Astron. Space Sci. 10:1197358: AlexNet pretrained on ImageNet
-against AlexNet from scratch on the Nair & Abraham sample.
+"""Schneider, Stenning & Elliott (2023): ImageNet-pretrained AlexNet against AlexNet from scratch.
+
+Front. Astron. Space Sci. 10:1197358, on the Nair & Abraham sample.
 
 Its published numbers (values from its Tables 1-4 and Section 3, mean and sd
 over 100 runs, per cent), keyed by arm (pretrained / scratch), never by a

@@ -106,9 +106,12 @@ PROTOCOL_SOURCES = {
 
 
 def arms(config: Mapping) -> dict[str, str]:
-    """{model: their network} for the scratch models of Zhu et al.'s architectures when the study follows their
+    """{model: their network} for Zhu et al.'s scratch models when the study follows their protocol.
+
+    {model: their network} for the scratch models of Zhu et al.'s architectures when the study follows their
     protocol (the real Galaxy Zoo 2 sample, their views and optimiser, and the schedule of their paper or of their
-    code: PROTOCOL_SOURCES); {} for any other study."""
+    code: PROTOCOL_SOURCES); {} for any other study.
+    """
     training_of = {source: {path: value for path, value in settings.items() if path[0] == "training"}
                    for source, settings in PROTOCOL_SOURCES.items()}
     if differences(config, PROTOCOL) or all(differences(config, t) for t in training_of.values()):

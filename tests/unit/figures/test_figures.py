@@ -10,7 +10,7 @@ from matplotlib.collections import PathCollection, QuadMesh
 from matplotlib.patches import Rectangle
 
 from galaxy_pretraining.figures import FIGURES, render
-from galaxy_pretraining.figures.plotting import model_colours, shared_bins
+from galaxy_pretraining.figures._plotting import model_colours, shared_bins
 from galaxy_pretraining.tables import TABLES
 
 matplotlib.use("Agg")

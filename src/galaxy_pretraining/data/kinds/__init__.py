@@ -35,6 +35,7 @@ KINDS: dict[str, ModuleType] = {"mock": mock, "nair_abraham": nair_abraham, "fol
 
 
 def data_kind(config: Mapping) -> ModuleType:
+    """The module of the config's data kind; ConfigError naming `data.kind` for an unknown one."""
     kind = config["data"]["kind"]
     try:
         return KINDS[kind]
@@ -56,7 +57,9 @@ def build_catalog(data: Mapping, class_names, inputs: Mapping[str, str]):
 
 
 def no_data_screening(data: Mapping) -> dict | None:
-    """The no-data screening settings the array store applies to the configured kind's images; None for kinds
-    that have none (the SDSS cutouts are screened as they are downloaded)."""
+    """The no-data screening settings the array store applies to the configured kind's images.
+
+    None for kinds that have none (the SDSS cutouts are screened as they are downloaded).
+    """
     module = KINDS[data["kind"]]
     return module.no_data_screening(data[data["kind"]]) if hasattr(module, "no_data_screening") else None

@@ -49,8 +49,11 @@ class LayerMaps:
 
 
 def outputs_in_order(model: nn.Module, batch: torch.Tensor, names: Sequence[str]) -> dict[str, torch.Tensor]:
-    """The output of each named module for `batch`, in the order the modules first ran (one that did not run is
-    absent; a module run twice keeps its first output)."""
+    """The output of each named module for `batch`, in the order the modules first ran.
+
+    The output of each named module for `batch`, in the order the modules first ran (one that did not run is absent;
+    a module run twice keeps its first output).
+    """
     modules = dict(model.named_modules())
     outputs: dict[str, torch.Tensor] = {}
 
@@ -88,8 +91,10 @@ def spread(names: Sequence[str], count: int) -> list[str]:
 
 
 def chosen_layers(model: nn.Module, convolutions: Sequence[str], layers: int | Sequence[str]) -> list[str]:
-    """The layers drawn: `layers` of the `convolutions` the input runs through (convolutions_in_order), spread,
-    or the named modules."""
+    """The layers to draw: `layers` of the input's convolutions, spread, or the named modules.
+
+    `layers` of the `convolutions` the input runs through (convolutions_in_order), spread, or the named modules.
+    """
     if isinstance(layers, int):
         return spread(convolutions, layers)
     modules = dict(model.named_modules())
@@ -130,15 +135,20 @@ def stretch(values: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
 
 
 def map_pictures(maps: np.ndarray, count: int) -> np.ndarray:
-    """The `count` strongest of C x H x W maps, each stretched to 0-1 on its own; one-pixel maps (the end of a
-    network), which would all be flat so, are stretched against each other."""
+    """The `count` strongest of C x H x W maps, each stretched to 0-1 on its own.
+
+    One-pixel maps (the end of a network), which would all be flat so, are stretched against each other.
+    """
     chosen = maps[strongest_channels(maps, count)]
     return stretch(chosen, (0, 1, 2) if chosen.shape[1] * chosen.shape[2] == 1 else (1, 2))
 
 
 def filter_images(kernels: np.ndarray) -> np.ndarray:
-    """Kernels (out x in x kh x kw) as pictures: kh x kw x 3 colour where they read three channels, else the mean
-    over their input channels in grey (kh x kw); each stretched on its own."""
+    """Kernels (out x in x kh x kw) as pictures.
+
+    Kh x kw x 3 colour where they read three channels, else the mean over their input channels in grey (kh x kw);
+    each stretched on its own.
+    """
     if kernels.shape[1] == 3:
         return stretch(kernels.transpose(0, 2, 3, 1), (1, 2, 3))
     return stretch(kernels.mean(axis=1), (1, 2))
@@ -185,7 +195,7 @@ def network_view(best_model: os.PathLike, store: os.PathLike, predictions: os.Pa
 
 def draw_filters(view: NetworkView, title: str):
     """The first layer's kernels in a grid, FILTER_COLUMNS to a row."""
-    from ..plotting import blank, plt
+    from .._plotting import blank, plt
 
     shown = filter_images(view.kernels[:MAX_FILTERS])
     rows = -(-len(shown) // FILTER_COLUMNS)
@@ -202,7 +212,7 @@ def draw_filters(view: NetworkView, title: str):
 
 def draw_maps(view: NetworkView, title: str, maps_per_layer: int):
     """The galaxy as the network sees it, then per layer (a row) its strongest maps."""
-    from ..plotting import blank, plt
+    from .._plotting import blank, plt
 
     columns = maps_per_layer + 1
     figure, axes = plt.subplots(len(view.layers), columns, squeeze=False,
@@ -229,7 +239,7 @@ def draw_maps(view: NetworkView, title: str, maps_per_layer: int):
 def render(best_model: os.PathLike, store: os.PathLike, predictions: os.PathLike, options: Mapping, title: str,
            filters_outputs: Sequence[os.PathLike], maps_outputs: Sequence[os.PathLike]) -> None:
     """Both figures of one model and run, each saved (atomically) to its outputs (PNG, PDF)."""
-    from ..plotting import save
+    from .._plotting import save
 
     view = network_view(best_model, store, predictions, options["layers"], options["class_name"])
     save(draw_filters(view, title), filters_outputs)

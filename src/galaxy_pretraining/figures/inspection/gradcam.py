@@ -54,8 +54,10 @@ def load_best_model(path: os.PathLike) -> tuple[nn.Module, dict, list[str]]:
 
 
 def choose_galaxies(predictions: pd.DataFrame, class_names: Sequence[str], per_class: int) -> pd.DataFrame:
-    """The first `per_class` test galaxies of every class (by store row). A class the test set lacks (a rare
-    class in a small sample) has none; an empty test set is an error."""
+    """The first `per_class` test galaxies of every class (by store row).
+
+    A class the test set lacks (a rare class in a small sample) has none; an empty test set is an error.
+    """
     if predictions.empty:
         raise GradCamError("the run's test set is empty: there is no galaxy to explain")
     ordered = predictions.sort_values("row")
@@ -107,11 +109,14 @@ def gradcam_maps(best_model: os.PathLike, store: os.PathLike, predictions: os.Pa
 
 
 def draw(maps: GradCamMaps, class_names: Sequence[str], title: str):
-    """One column per class; per galaxy three rows: the image (titled with what the network said), its
-    Grad-CAM heatmap and the two laid over each other. A class with no test galaxy keeps an empty column."""
+    """Grad-CAM of the chosen galaxies: one column per class, three rows per galaxy.
+
+    Per galaxy three rows: the image (titled with what the network said), its Grad-CAM heatmap and the two laid over
+    each other. A class with no test galaxy keeps an empty column.
+    """
     from pytorch_grad_cam.utils.image import show_cam_on_image
 
-    from ..plotting import blank, plt
+    from .._plotting import blank, plt
 
     per_class = int(maps.galaxies.groupby("class_name").size().max())
     figure, axes = plt.subplots(3 * per_class, len(class_names), squeeze=False,
@@ -145,7 +150,7 @@ def draw(maps: GradCamMaps, class_names: Sequence[str], title: str):
 def render(best_model: os.PathLike, store: os.PathLike, predictions: os.PathLike, per_class: int, title: str,
            outputs: Sequence[os.PathLike]) -> None:
     """The Grad-CAM figure of one model and run, saved (atomically) to every output (PNG, PDF)."""
-    from ..plotting import save
+    from .._plotting import save
 
     maps, class_names = gradcam_maps(best_model, store, predictions, per_class)
     save(draw(maps, class_names, title), outputs)

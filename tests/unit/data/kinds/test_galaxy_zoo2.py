@@ -6,6 +6,7 @@ columns Class1.1 ... Class11.6, and images_training_rev1/<GalaxyID>.jpg.
 """
 
 import copy
+import logging
 import subprocess
 
 import numpy as np
@@ -64,13 +65,13 @@ def test_the_default_selection_is_the_papers_table_1():
     assert settings["overlap"] == "drop"
 
 
-def test_the_clean_sample_takes_each_galaxy_whose_cuts_hold_and_drops_the_ambiguous(tmp_path, capsys):
+def test_the_clean_sample_takes_each_galaxy_whose_cuts_hold_and_drops_the_ambiguous(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
     catalog = catalog_from_kaggle(kaggle_folder(tmp_path / "gz2"), paper_selection(), CLASSES, "drop", "weighted")
     assert dict(zip(catalog["id"], catalog["class_index"])) == EXPECTED
     assert catalog["image_path"].iloc[0].endswith("images_training_rev1/100008.jpg")
-    assert ("8 galaxies, 5 in the clean sample (weighted fractions), 1 dropped for meeting two classes' cuts, "
-            "2 in no class") in \
-        capsys.readouterr().out
+    assert ("galaxy_zoo2: clean sample cut (galaxies=8, kept=5, fractions=weighted, ambiguous=1, in_no_class=2)"
+            in caplog.text)
     with pytest.raises(CatalogError, match="1 galaxies meet the cuts of two classes, first GalaxyID 100123 "
                                            r"\(round-smooth, in-between-smooth\)"):
         catalog_from_kaggle(tmp_path / "gz2", paper_selection(), CLASSES, "error", "weighted")
@@ -135,12 +136,12 @@ BY_READING = {"weighted": {"200003": 0, "200004": 2, "200005": 0},
 
 
 @pytest.mark.parametrize("fractions", ["weighted", "conditional"])
-def test_each_reading_of_the_fractions_gives_the_classes_known_by_hand(tmp_path, fractions, capsys):
+def test_each_reading_of_the_fractions_gives_the_classes_known_by_hand(tmp_path, fractions, caplog):
+    caplog.set_level(logging.INFO)
     folder = kaggle_folder(tmp_path / "gz2", READING_ROWS)
     catalog = catalog_from_kaggle(folder, paper_selection(), CLASSES, "drop", fractions)
     assert dict(zip(catalog["id"], catalog["class_index"])) == BY_READING[fractions]
-    assert f"5 galaxies, {len(BY_READING[fractions])} in the clean sample ({fractions} fractions)" in \
-        capsys.readouterr().out
+    assert f"(galaxies=5, kept={len(BY_READING[fractions])}, fractions={fractions}," in caplog.text
 
 
 def test_conditional_fractions_divide_by_the_answer_that_led_to_the_question():

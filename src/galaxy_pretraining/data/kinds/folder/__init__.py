@@ -1,5 +1,8 @@
-"""`folder`: bring your own sample, a table of ids and labels (CSV, tab-separated, Excel or Parquet) plus a folder
-of images, screened for no data as the array store decodes them (no_data_screening)."""
+"""`folder`: bring your own sample, a table of ids and labels plus a folder of images.
+
+`folder`: bring your own sample, a table of ids and labels (CSV, tab-separated, Excel or Parquet) plus a folder of
+images, screened for no data as the array store decodes them (no_data_screening).
+"""
 
 from __future__ import annotations
 
@@ -68,9 +71,11 @@ def summary_inputs(config: Mapping, results: str) -> dict[str, str]:
 
 
 def no_data_screening(settings: Mapping) -> dict:
-    """The no-data screening the array store applies to this kind's images (data/screening.py): the SDSS
-    downloads' rule, with this block's thresholds and what a flagged image does (no_data_images), its centre rule
-    lighter: flagged only when the whole centre box has no data (screening.judge_frame)."""
+    """The no-data screening the array store applies to this kind's images (data/screening.py).
+
+    The SDSS downloads' rule, with this block's thresholds and what a flagged image does (no_data_images), its
+    centre rule lighter: flagged only when the whole centre box has no data (screening.judge_frame).
+    """
     return {**{key: settings[key] for key in ("blank_max_std", "max_no_data_fraction", "no_data_images")},
             "centre": "all"}
 

@@ -1,14 +1,20 @@
-"""`galaxy_zoo2`: the Kaggle Galaxy Challenge training set from a local folder, cut to a clean sample
-(Zhu et al. 2019's five classes by default); see galaxy_zoo2.py."""
+"""`galaxy_zoo2`: the Kaggle Galaxy Challenge training set, cut to a clean sample.
+
+`galaxy_zoo2`: the Kaggle Galaxy Challenge training set from a local folder, cut to a clean sample (Zhu et al.
+2019's five classes by default); see galaxy_zoo2.py.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from ....config import ConfigError, check_count_keys
 from .kaggle_files import SOLUTIONS_FILE
 
 FIXED_CLASSES = None  # the config's `classes`: the keys of data.galaxy_zoo2.selection
+
+log = logging.getLogger(__name__)
 
 
 def mock_folder(results: str) -> str:
@@ -49,7 +55,8 @@ def build_catalog(settings: Mapping, class_names: list[str], inputs: Mapping[str
     """The clean sample's catalog; on the real file, its class counts against expected_class_counts.
 
     A count mismatch is a CatalogError that says which reading of the vote fractions (data.galaxy_zoo2.fractions)
-    gave the counts and names the other one to try: the paper does not say which it used."""
+    gave the counts and names the other one to try: the paper does not say which it used.
+    """
     from pathlib import Path
 
     from ...catalog import CatalogError, check_class_counts
@@ -66,6 +73,5 @@ def build_catalog(settings: Mapping, class_names: list[str], inputs: Mapping[str
                                f"(data.galaxy_zoo2.fractions: {settings['fractions']}). The paper does not say which "
                                f"reading its Table 1 used: try data.galaxy_zoo2.fractions: {other}, and tell the "
                                f"project which one gives the paper's counts.") from None
-        print(f"galaxy_zoo2: the class counts are the expected ones with the cuts on {settings['fractions']} vote "
-              f"fractions", flush=True)
+        log.info("galaxy_zoo2: class counts as expected (fractions=%s)", settings["fractions"])
     return catalog

@@ -29,6 +29,7 @@ that fails names the reading it used and the other one to try.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -42,6 +43,8 @@ from .kaggle_files import SOLUTIONS_FILE
 IMAGE_DIR = "images_training_rev1"
 ID_COLUMN = "GalaxyID"
 KAGGLE_PAGE = "https://www.kaggle.com/c/galaxy-zoo-the-galaxy-challenge/data"
+
+log = logging.getLogger(__name__)
 
 
 def missing_files_message(folder: os.PathLike) -> str:
@@ -83,6 +86,7 @@ def read_solutions(path: os.PathLike, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def selection_columns(selection: Mapping[str, Sequence[Mapping]]) -> list[str]:
+    """The vote-fraction columns a class selection's cuts read, sorted."""
     return sorted({cut["column"] for cuts in selection.values() for cut in cuts})
 
 
@@ -90,11 +94,14 @@ FRACTIONS = ("weighted", "conditional")  # data.galaxy_zoo2.fractions
 
 
 def conditional_fractions(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """`table` with each of `columns` (Kaggle's weighted vote fractions, floats in [0, 1]) turned conditional:
-    divided by the answer that led to its question (PARENT_ANSWER); questions 1 and 6, asked of every galaxy,
-    stay as they are. Where that answer is 0 (nobody reached the question) the fraction is 0; a quotient above 1
-    (the file's six-decimal rounding) is held at 1. The parent columns must be in `table`; other columns are
-    left alone. Returns a copy."""
+    """`table` with each vote fraction of `columns` made conditional on the answer that led to it.
+
+    `table` with each of `columns` (Kaggle's weighted vote fractions, floats in [0, 1]) turned conditional: divided
+    by the answer that led to its question (PARENT_ANSWER); questions 1 and 6, asked of every galaxy, stay as they
+    are. Where that answer is 0 (nobody reached the question) the fraction is 0; a quotient above 1 (the file's six-
+    decimal rounding) is held at 1. The parent columns must be in `table`; other columns are left alone. Returns a
+    copy.
+    """
     out = table.copy()
     for column in columns:
         parent = PARENT_ANSWER.get(question_of(column))
@@ -155,9 +162,8 @@ def catalog_from_kaggle(folder: os.PathLike, selection: Mapping[str, Sequence[Ma
     if fractions == "conditional":
         table = conditional_fractions(table, columns)
     sample, left_out = select_clean_sample(table, selection, class_names, overlap)
-    print(f"galaxy_zoo2: {len(table)} galaxies, {len(sample)} in the clean sample ({fractions} fractions), "
-          f"{left_out['ambiguous']} dropped for meeting two classes' cuts, {left_out['in_no_class']} in no class",
-          flush=True)
+    log.info("galaxy_zoo2: clean sample cut (galaxies=%d, kept=%d, fractions=%s, ambiguous=%d, in_no_class=%d)",
+             len(table), len(sample), fractions, left_out["ambiguous"], left_out["in_no_class"])
     raw = sample.rename(columns={ID_COLUMN: "id"})
     paths = [folder / IMAGE_DIR / f"{galaxy}.jpg" for galaxy in raw["id"]]
     labels = pd.Series([class_names[c] for c in sample["class_index"]])
@@ -189,9 +195,12 @@ PARENT_ANSWER = {2: "Class1.2", 3: "Class2.2", 4: "Class2.2", 5: "Class2.2", 7: 
 
 
 def mock_votes(class_index: int | None, rng: np.random.Generator) -> dict[str, float]:
-    """Vote fractions of one galaxy, weighted down the tree as Kaggle's are (each question's answers add up to
-    the answer that led to it), meeting the paper's cuts (Table 1) of `class_index` by a margin, or (None)
-    those of no class."""
+    """Mock vote fractions of one galaxy that meet the paper's cuts of `class_index`, or of no class.
+
+    Vote fractions of one galaxy, weighted down the tree as Kaggle's are (each question's answers add up to the
+    answer that led to it), meeting the paper's cuts (Table 1) of `class_index` by a margin, or (None) those of no
+    class.
+    """
     votes = dict.fromkeys(SOLUTION_COLUMNS, 0.0)
 
     def put(question, values):
@@ -226,8 +235,10 @@ def mock_votes(class_index: int | None, rng: np.random.Generator) -> dict[str, f
 
 
 def write_mock_kaggle(folder: os.PathLike, n_galaxies: int, seed: int = 0, image_size: int = 424) -> None:
-    """A Kaggle Galaxy Challenge training folder of rendered galaxies: the solutions file (37 columns, weighted
-    down the tree) and images_training_rev1/<GalaxyID>.jpg, each image the shape its votes select.
+    """A Kaggle Galaxy Challenge training folder of rendered galaxies.
+
+    The solutions file (37 columns, weighted down the tree) and images_training_rev1/<GalaxyID>.jpg, each image the
+    shape its votes select.
 
     Class shares follow the paper's clean sample (each class at least once); MOCK_UNCLASSIFIED_SHARE of the
     galaxies have votes that meet no class's cuts. The table is written last, under a temporary name.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from ...classes import CLASS_NAMES
@@ -9,6 +10,8 @@ from ...classes import CLASS_NAMES
 FIXED_CLASSES = CLASS_NAMES  # the paper's four classes (data/classes.py maps TType onto them)
 RAW_TABLE = "resources/nair_abraham/table2.parquet"
 CUTOUT_DIR = "resources/sdss/cutouts"
+
+log = logging.getLogger(__name__)
 
 
 def manifest(results: str) -> str:
@@ -43,6 +46,6 @@ def build_catalog(settings: Mapping, class_names: list[str], inputs: Mapping[str
     downloads = pd.read_parquet(inputs["manifest"])
     ok = set(downloads.loc[downloads["status"] == "ok", "id"].astype(str))
     kept = raw[raw["id"].isin(ok)]
-    print(f"catalog: {len(raw)} galaxies, {len(raw) - len(kept)} dropped for missing cutouts "
-          f"(see {inputs['manifest']})", flush=True)
+    log.info("catalog: galaxies read (galaxies=%d, dropped_missing_cutouts=%d, manifest=%s)",
+             len(raw), len(raw) - len(kept), inputs["manifest"])
     return catalog_from_ttypes(kept.reset_index(drop=True), CUTOUT_DIR, source=inputs["raw"])

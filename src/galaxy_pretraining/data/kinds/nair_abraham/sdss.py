@@ -15,21 +15,16 @@ A decodable JPEG is not proof of a usable cutout. Each reply is judged
   change the field of view). Not kept, not asked for again in this run.
 - `blank`: outside the imaging footprint the service is reported to answer
   with a valid, blank (black) JPEG. A cutout whose grayscale pixel values
-  have a standard deviation below `blank_max_std` (0-255 scale) is blank. On
-  the 6,664 real SDSS JPEGs of gz1-sdss the smallest such standard deviation
-  is 5.96, the median 15.6; a black or one-grey frame has 0.
+  have a standard deviation below `blank_max_std` (0-255 scale) is blank.
 - `partial`: at the footprint's edge part of the frame has no data, drawn
   black. A pixel has no data when it lies in a square of NO_DATA_WINDOW x
-  NO_DATA_WINDOW pixels (15) that are all exactly black (0 in all three
-  channels); real sky, however dark, is noisy and JPEG-coded, so it almost
-  never holds such a square (no_data_mask). A cutout is partial when more
-  than `max_no_data_fraction` of its frame has no data, or when any pixel of
-  its centre box (the central fifth of the frame on each axis: the galaxy's
-  centre must be covered) has none. On the 6,664 gz1-sdss JPEGs the no-data
-  fraction is 0 for most; the largest among those with real sky all over is
-  0.13; two are larger: one frame 34 % cut by the footprint's edge, and one
-  that is the service's error message ("getFrames() has failed") on black
-  (78 %, its centre too).
+  NO_DATA_WINDOW pixels that are all exactly black (0 in all three channels);
+  real sky, however dark, is noisy and JPEG-coded, so it almost never holds
+  such a square (no_data_mask). A cutout is partial when more than
+  `max_no_data_fraction` of its frame has no data, or when any pixel of its
+  centre box (the central fifth of the frame on each axis) has none.
+
+What these thresholds give on real SDSS cutouts is in docs/data.md ("The cutouts from SDSS").
 
 `blank` and `partial` cutouts are kept beside the others as `<id>.blank.jpg`
 and `<id>.partial.jpg` for inspection, never asked for again, and counted as
@@ -45,6 +40,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import io
+import logging
 import os
 import random
 import threading
@@ -69,6 +65,8 @@ from ...screening import (  # noqa: F401  (NO_DATA_WINDOW, no_data_mask: this ki
     no_data_mask,
     no_data_share,
 )
+
+log = logging.getLogger(__name__)
 
 MANIFEST_COLUMNS = ["id", "status", "attempts", "bytes", "sha256", "last_error", "image_path"]
 # status: ok | blank (a near-uniform frame) | partial (part of the frame has no data) | wrong_size (not the size
@@ -206,6 +204,7 @@ class RateLimiter:
         self.next_time = time.monotonic()
 
     def wait(self) -> None:
+        """Block until the next request may go out, then book the one after."""
         with self.lock:
             now = time.monotonic()
             start = max(now, self.next_time)
@@ -235,9 +234,11 @@ def _manifest_fields(status: str, attempts: int, data: bytes, last_error: str = 
 
 
 def _keep(data: bytes, target: Path, settings: CutoutSettings, attempts: int, note: str = "") -> dict:
-    """Judge a complete cutout and write it where its status says: <id>.jpg when ok, <id>.blank.jpg or
-    <id>.partial.jpg when set aside, nowhere when of the wrong size (written under a temporary name, renamed;
-    a copy in another of those places is removed). Its manifest fields."""
+    """Judge a complete cutout and write it where its status says.
+
+    <id>.jpg when ok, <id>.blank.jpg or <id>.partial.jpg when set aside, nowhere when of the wrong size (written
+    under a temporary name, renamed; a copy in another of those places is removed). Its manifest fields.
+    """
     status, reason = judge_cutout(data, settings, target.stem)
     places = {"ok": target, **{name: where(target) for name, where in ASIDE.items()}}
     for name, path in places.items():
@@ -276,9 +277,12 @@ def fetch_cutout(session, url, params, target: Path, settings: CutoutSettings, l
 
 
 def existing_cutout(target: Path, settings: CutoutSettings) -> dict | None:
-    """Manifest fields of a cutout already on disk (as <id>.jpg, or set aside as blank or partial), judged again
-    with the current settings and moved to where its status says; None (ask the service) when there is none, or
-    when it is not a complete JPEG of the size asked for."""
+    """Manifest fields of a cutout already on disk, judged again and moved to where its status says.
+
+    Manifest fields of a cutout already on disk (as <id>.jpg, or set aside as blank or partial), judged again with
+    the current settings and moved to where its status says; None (ask the service) when there is none, or when it
+    is not a complete JPEG of the size asked for.
+    """
     for path in (target, *(where(target) for where in ASIDE.values())):
         if not path.is_file():
             continue
@@ -327,8 +331,8 @@ def download_cutouts(
     missing = manifest[manifest["status"] != "ok"]
     fraction = len(missing) / max(len(manifest), 1)
     reasons = ", ".join(f"{n} {status}" for status, n in missing["status"].value_counts().items())
-    print(f"cutouts: {len(manifest) - len(missing)} ok, {len(missing)} missing ({fraction:.2%}"
-          f"{': ' + reasons if reasons else ''}); manifest {persistent_manifest}", flush=True)
+    log.info("cutouts: downloads done (ok=%d, missing=%d, missing_fraction=%.2f%%, reasons=%s, manifest=%s)",
+             len(manifest) - len(missing), len(missing), 100 * fraction, reasons or "none", persistent_manifest)
     if fraction > settings.max_missing_fraction:
         raise DownloadError(
             f"{len(missing)} of {len(manifest)} cutouts missing ({fraction:.2%} > max_missing_fraction "

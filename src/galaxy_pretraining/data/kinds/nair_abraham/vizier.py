@@ -10,6 +10,7 @@ both exist they must agree within POSITION_TOLERANCE_ARCSEC.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -24,6 +25,7 @@ from ...classes import UnknownLabelError, ttype_to_class
 COMPUTED_POSITIONS = ("_RAJ2000", "_DEJ2000")
 # A designation truncates the position to 0.01 s of RA and 0.01" (or 0.1") of Dec: far inside this.
 POSITION_TOLERANCE_ARCSEC = 1.0
+log = logging.getLogger(__name__)
 DESIGNATION = re.compile(r"^J(\d{2})(\d{2})(\d{2}(?:\.\d*)?)([+-])(\d{2})(\d{2})(\d{2}(?:\.\d*)?)$")
 
 
@@ -41,7 +43,7 @@ def fetch_nair_abraham(target: os.PathLike, server: str, table: str) -> pd.DataF
         raise RuntimeError(f"VizieR server {server} returned no table for {table}")
     raw = result[0].to_pandas()
     write_table(raw, target)
-    print(f"{table}: {len(raw)} rows, columns {list(raw.columns)}", flush=True)
+    log.info("vizier: table fetched (table=%s, rows=%d, columns=%s)", table, len(raw), list(raw.columns))
     return raw
 
 
@@ -84,30 +86,27 @@ def _whole_ttypes(values: pd.Series, empty_ttype: int | None, names: list, label
 
 
 def raw_to_ttype_table(raw: pd.DataFrame, columns: Mapping[str, str], empty_ttype: int | None) -> pd.DataFrame:
-    """The raw VizieR table as id, ra, dec, redshift, size_arcsec, ttype.
+    """The raw VizieR table as id, ra, dec, redshift, size_arcsec, ttype, one row per galaxy.
 
-    Takes the table as `fetch_nair_abraham` saved it (one row per galaxy, VizieR's
-    labels) and returns one row per galaxy: id (str), ra and dec (float64,
-    degrees J2000), redshift (float64, NaN where empty), size_arcsec (float64)
-    and ttype (int64).
+    The positions come from the `ra`/`dec` columns where the table has them, else from the designation in the
+    `id` column; with both, every galaxy's two positions must agree within POSITION_TOLERANCE_ARCSEC. VizieR
+    serves `TT` as a float and leaves it empty where the authors' own files have 99 (docs/data.md, "The catalog
+    from VizieR").
 
-    `columns` maps ours to VizieR's (config: data.nair_abraham.columns, defaults in
-    the schema). The positions come from the `ra`/`dec` columns where the table
-    has them, else from the designation in the `id` column; with both, every
-    galaxy's two positions must agree within POSITION_TOLERANCE_ARCSEC.
+    Args:
+        raw: the table as `fetch_nair_abraham` saved it (VizieR's column labels).
+        columns: ours -> VizieR's column names (config data.nair_abraham.columns).
+        empty_ttype: the T-type an empty `TT` is read as (config data.nair_abraham.empty_ttype); None makes an
+            empty one an error.
 
-    The T-type: VizieR serves `TT` as a float (e.g. -2.0) and leaves it empty
-    where the authors' own files have 99 (irregular/unclassifiable, Nair &
-    Abraham 2010, Table 1; in a public export of the table, 4 of 80 rows had an
-    empty TT and none had 99). An empty T-type is read as `empty_ttype`
-    (config: data.nair_abraham.empty_ttype); with None it is an error. A T-type
-    that is not a whole number, or is outside the paper's scheme (-5, -3 ... 9,
-    10, 99; classes.ttype_to_class), is an error naming the galaxy.
+    Returns:
+        id (str), ra and dec (float64, degrees J2000), redshift (float64, NaN where empty), size_arcsec
+        (float64) and ttype (int64).
 
-    Raises NairAbrahamTableError for a missing column, an empty id or size (or
-    T-type when `empty_ttype` is None), a bad T-type, or a position that
-    disagrees with its designation; an empty redshift stays empty (only the
-    sample summary reads it).
+    Raises:
+        NairAbrahamTableError: a missing column; an empty id or size (or T-type when `empty_ttype` is None); a
+            T-type that is not a whole number or is outside the paper's scheme (classes.ttype_to_class); a
+            position that disagrees with its designation. The message names the galaxy.
     """
     needed = {ours: theirs for ours, theirs in columns.items() if ours not in ("ra", "dec")}
     missing = {ours: theirs for ours, theirs in needed.items() if theirs not in raw.columns}
@@ -131,8 +130,8 @@ def raw_to_ttype_table(raw: pd.DataFrame, columns: Mapping[str, str], empty_ttyp
         empty = [names[i] for i in np.flatnonzero(table[ours].isna().to_numpy())]
         galaxies = f"{len(empty)} galax{'y has' if len(empty) == 1 else 'ies have'} an empty {columns[ours]}"
         if empty and ours == "ttype" and empty_ttype is not None:
-            print(f"{galaxies}: read as T-type {empty_ttype} (data.nair_abraham.empty_ttype), first: {empty[:5]}",
-                  flush=True)
+            log.warning("nair_abraham: %s, read as T-type %s (data.nair_abraham.empty_ttype=%s, first=%s)",
+                        galaxies, empty_ttype, empty_ttype, empty[:5])
             continue
         if empty:
             hint = " and data.nair_abraham.empty_ttype is null (99 reads it as the authors' 99)" if ours == "ttype" else ""
@@ -152,7 +151,7 @@ def raw_to_ttype_table(raw: pd.DataFrame, columns: Mapping[str, str], empty_ttyp
                 f"{int((apart > POSITION_TOLERANCE_ARCSEC).sum())} galaxies disagree"
             )
     else:
-        print(f"positions from the designations ({columns['id']}): the table has no complete {computed}", flush=True)
+        log.info("nair_abraham: positions from the designations (column=%s, missing=%s)", columns["id"], computed)
         ra, dec = from_designation[:, 0], from_designation[:, 1]
     table.insert(1, "ra", ra)
     table.insert(2, "dec", dec)

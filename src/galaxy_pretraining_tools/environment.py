@@ -1,5 +1,7 @@
-"""The locked Python environment: `requirements.lock`, the check that an environment is exactly it,
-and the conda environment of the rules written from it.
+"""The locked Python environment.
+
+`requirements.lock`, the check that an environment is exactly it, and the conda environment of the rules written
+from it.
 
 `make lock` resolves pyproject.toml's dependencies afresh in a new virtual
 environment and writes every installed distribution with its exact version
@@ -8,8 +10,8 @@ test suite fails when the environment it runs in differs from it; and
 `workflow/envs/galaxy-pretraining.yaml` is written from it, so the conda
 environment of every rule carries the same pins.
 
-    python -m galaxy_pretraining.environment conda-env requirements.lock workflow/envs/galaxy-pretraining.yaml
-    python -m galaxy_pretraining.environment check requirements.lock
+    python -m galaxy_pretraining_tools.environment conda-env requirements.lock workflow/envs/galaxy-pretraining.yaml
+    python -m galaxy_pretraining_tools.environment check requirements.lock
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .io import atomic_path
+from galaxy_pretraining.io import atomic_path
 
 # The one package that is not locked: this repository's own library, installed editable from the clone.
 OWN_PACKAGE = "galaxy-pretraining"
@@ -45,7 +47,7 @@ def normalize(name: str) -> str:
 
 
 def read_lock(path: os.PathLike) -> dict[str, tuple[str, str]]:
-    """normalized name -> (name as written, exact version) of every `name==version` line of a lock file.
+    """Normalized name -> (name as written, exact version) of every `name==version` line of a lock file.
 
     Comments and blank lines are skipped; any other line is an error naming the file and the line.
     """
@@ -115,7 +117,8 @@ def conda_pins(env_path: os.PathLike) -> dict[str, tuple[str, str]]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m galaxy_pretraining.environment", description=__doc__.split("\n")[0])
+    """Command line: write the conda environment from the lock, or check the running one against it."""
+    parser = argparse.ArgumentParser(prog="python -m galaxy_pretraining_tools.environment", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     conda = commands.add_parser("conda-env", help="write the rules' conda environment from the lock")
     conda.add_argument("lock")

@@ -65,8 +65,11 @@ def explain_empty(ax, reason: str) -> None:
 
 
 def diverged_runs(table, models: Sequence[str]) -> dict[str, int]:
-    """Diverged runs per model in a figure's table: from its column `n_diverged` (a summary), `diverged` (one
-    row or more per run) or `pretrained_diverged` and `scratch_diverged` (the gains); 0 where none."""
+    """Diverged runs per model in a figure's table.
+
+    From its column `n_diverged` (a summary), `diverged` (one row or more per run) or `pretrained_diverged` and
+    `scratch_diverged` (the gains); 0 where none.
+    """
     counts = dict.fromkeys(models, 0)
     if "n_diverged" in table:
         for model, n in table.groupby("model")["n_diverged"].max().items():

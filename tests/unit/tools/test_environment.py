@@ -5,7 +5,7 @@ import re
 import pytest
 import yaml
 
-from galaxy_pretraining.environment import conda_env_text, conda_pins, installed, mismatches, read_lock
+from galaxy_pretraining_tools.environment import conda_env_text, conda_pins, installed, mismatches, read_lock
 
 from helpers.paths import ROOT
 

@@ -1,6 +1,6 @@
 """config/README.md: every config key, written from the schema's descriptions.
 
-    python -m galaxy_pretraining.config_docs workflow/schemas/config.schema.yaml config/README.md
+    python -m galaxy_pretraining_tools.config_docs workflow/schemas/config.schema.yaml config/README.md
 
 The schema is the one place where keys, types, defaults and their meaning
 are stated; this page is generated from it (a test fails when it is out of
@@ -16,13 +16,13 @@ from pathlib import Path
 
 import yaml
 
-from .io import atomic_path
+from galaxy_pretraining.io import atomic_path
 
 HEADER = """\
 # Configuration
 
 <!-- Generated from workflow/schemas/config.schema.yaml by
-     `python -m galaxy_pretraining.config_docs workflow/schemas/config.schema.yaml config/README.md`;
+     `python -m galaxy_pretraining_tools.config_docs workflow/schemas/config.schema.yaml config/README.md`;
      edit the schema's descriptions, not this file. -->
 
 A study is one YAML file: `config/config.yaml` is the paper's study (Schneider,
@@ -105,10 +105,12 @@ def config_docs(schema: dict) -> str:
 
 
 def load_schema(path: os.PathLike) -> dict:
+    """The schema at `path` as a dict."""
     return yaml.safe_load(Path(path).read_text())
 
 
 def main(argv=None) -> int:
+    """Command line: write config/README.md from the schema; 1 when a key has no description."""
     schema_path, target = (argv or sys.argv[1:])[:2]
     schema = load_schema(schema_path)
     missing = undocumented(schema)

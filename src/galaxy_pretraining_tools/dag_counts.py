@@ -6,7 +6,7 @@ A Markdown file marks where the counts go:
     <!-- END dag-counts -->
 
 (the config, and optionally the profile, relative to the repository root).
-`python -m galaxy_pretraining.dag_counts README.md docs/*.md docs/*/*.md` fills every such
+`python -m galaxy_pretraining_tools.dag_counts README.md docs/*.md docs/*/*.md` fills every such
 block from `snakemake -n` of that config on a fresh clone (no results yet);
 `--check` only says which blocks are out of date and exits 1 if any is.
 """
@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .io import atomic_path
+from galaxy_pretraining.io import atomic_path
 
 BLOCK = re.compile(r"(<!-- BEGIN dag-counts (\S+)(?: (\S+))? -->\n)(.*?)(<!-- END dag-counts -->)", re.S)
 
@@ -61,7 +61,7 @@ def render(config_path: str, profile: str | None, counts: dict[str, int], runs: 
     training = sum(n for rule, n in counts.items() if rule == "train" or rule.startswith("train_"))
     command = f"snakemake -n {'--profile ' + profile + ' ' if profile else ''}--configfile {config_path}"
     return (
-        f"Generated from `{command}` on a fresh clone (`python -m galaxy_pretraining.dag_counts`; a test checks it):\n"
+        f"Generated from `{command}` on a fresh clone (`python -m galaxy_pretraining_tools.dag_counts`; a test checks it):\n"
         "\n"
         "| what | count |\n"
         "|---|---|\n"
@@ -78,7 +78,7 @@ def block_text(root: Path, config_path: str, profile: str | None, snakemake: str
     """The content of the block for `config_path` (and `profile`), from a dry run in the empty `workdir`."""
     import yaml
 
-    from . import study
+    from galaxy_pretraining import study
 
     config = study.resolve(yaml.safe_load((root / config_path).read_text()))
     counts = job_stats(root, config_path, profile, snakemake, workdir)
@@ -134,6 +134,7 @@ def update(paths: Sequence[Path], root: Path, snakemake: str, workdir: Path, che
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: fill (or with --check, compare) the dag-counts blocks of the files."""
     import tempfile
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -1,7 +1,7 @@
 """config/README.md describes every config key, and is what the schema's descriptions generate."""
 
 
-from galaxy_pretraining.config_docs import config_docs, load_schema, main, rows, undocumented
+from galaxy_pretraining_tools.config_docs import config_docs, load_schema, main, rows, undocumented
 
 from helpers.paths import ROOT
 
@@ -15,7 +15,7 @@ def test_every_key_of_the_schema_has_a_description():
 def test_config_readme_is_up_to_date_with_the_schema():
     expected = config_docs(load_schema(SCHEMA))
     assert (ROOT / "config/README.md").read_text() == expected, (
-        "config/README.md is out of date: python -m galaxy_pretraining.config_docs "
+        "config/README.md is out of date: python -m galaxy_pretraining_tools.config_docs "
         "workflow/schemas/config.schema.yaml config/README.md")
 
 
