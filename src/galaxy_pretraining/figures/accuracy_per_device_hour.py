@@ -6,7 +6,7 @@ measured on.
 
 import numpy as np
 
-from .plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, sns, style
+from ._plotting import COLUMN_WIDTH, diverged_note, model_colours, plt, sns, style
 
 TABLES = {"curves": "curves"}
 
