@@ -104,6 +104,17 @@ class RunPaths:
     predictions: Path
     best_model: Path | None
 
+    def params(self) -> dict:
+        """The paths as plain strings (best_model: None when not kept): what the training rule states as params."""
+        return {"metrics": str(self.metrics), "predictions": str(self.predictions),
+                "best_model": None if self.best_model is None else str(self.best_model)}
+
+    @classmethod
+    def from_params(cls, params: Mapping) -> RunPaths:
+        """The paths a rule's params hold (the inverse of `params`)."""
+        best = params["best_model"]
+        return cls(Path(params["metrics"]), Path(params["predictions"]), None if best is None else Path(best))
+
     @property
     def checkpoint(self) -> Path:
         """The run's `last.pt`, beside its metrics."""

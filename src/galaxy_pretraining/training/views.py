@@ -1,9 +1,9 @@
-"""The images a network sees, built once from a run's settings: one object for training, evaluation, Grad-CAM,
-feature maps and the benchmarks.
+"""The images a network sees, built once per run: one object for training, evaluation, Grad-CAM, feature maps
+and the benchmarks.
 
 `Views.from_settings` reads the augmentation and normalisation fields of a
-run's settings (a TrainSettings, or the mapping a best.pt holds) and checks
-them together; its methods then take only the images and the random stream,
+run's settings (a Protocol, or the mapping `Run.settings()` gives and a best.pt
+holds, with the values resolved for the run) and checks them together; its methods then take only the images and the random stream,
 as torchvision's transform presets do. Every caller that builds its views
 this way runs the very transform training runs: no caller picks which of the
 settings to pass. The tensor operations themselves are in `augment`.
@@ -33,7 +33,7 @@ from .augment import (
     shift_channels,
     to_float,
 )
-from .settings import TrainSettings
+from .spec import Protocol
 
 EVALUATIONS = ("paper", "center")  # training.evaluation
 INTERPOLATIONS = ("nearest", "bilinear")  # training.interpolation
@@ -70,13 +70,13 @@ class Views:
             raise ValueError(f"unknown interpolation {self.interpolation!r}; use one of {INTERPOLATIONS}")
         if self.normalization == FROM_WEIGHTS:
             raise ValueError("normalization 'weights' is resolved when the model is built "
-                             "(models.weights.weights_normalization); build the views from the run's settings after that")
+                             "(models.weights.weights_normalization); build the views from Run.settings()")
         if not isinstance(self.normalization, Mapping) and self.normalization not in NORMALIZATIONS:
             raise ValueError(f"unknown normalization {self.normalization!r}; use one of {NORMALIZATIONS}")
 
     @classmethod
-    def from_settings(cls, settings: TrainSettings | Mapping, compiled: bool = False) -> Views:
-        """The views of a run from its settings: a TrainSettings, or the mapping of one that a best.pt holds.
+    def from_settings(cls, settings: Protocol | Mapping, compiled: bool = False) -> Views:
+        """The views of a run from its settings: a Protocol, or the mapping Run.settings() gives (a best.pt holds it).
 
         Raises KeyError naming a field the mapping lacks, and ValueError as the class says."""
         values = asdict(settings) if is_dataclass(settings) else settings
