@@ -125,9 +125,11 @@ class Run:
     def settings(self) -> dict:
         """The protocol with the values resolved for this run: what last.pt and best.pt save as `settings`.
 
-        Views.from_settings reads a best.pt's back (Grad-CAM, feature maps).
+        Grad-CAM and the feature maps read a best.pt's back: its network (`architecture`, `n_classes`) and
+        views (Views.from_settings).
         """
-        return {**self.protocol.params(), "normalization": self.normalization, "scale_jitter": self.scale_jitter}
+        return {**self.protocol.params(), "n_classes": self.protocol.n_classes, "normalization": self.normalization,
+                "scale_jitter": self.scale_jitter}
 
 
 def _identity_seed(protocol: Protocol) -> tuple:
