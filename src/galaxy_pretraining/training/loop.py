@@ -226,7 +226,7 @@ def train_one_epoch(run: Run, epoch: int, position: EpochPosition | None = None,
 
 
 @torch.no_grad()
-def evaluate(model, data: RunData, subset: str, views: Views, generator: torch.Generator, device: torch.device,
+def evaluate(model: torch.nn.Module, data: RunData, subset: str, views: Views, generator: torch.Generator, device: torch.device,
              batch_size: int, mixed_precision: bool = False, test_side: int | None = None) -> dict:
     """Loss, accuracy, confusion matrix (rows true, columns predicted) and probabilities on a subset.
 

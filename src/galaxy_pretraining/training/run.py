@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -137,7 +138,8 @@ def _identity_seed(protocol: Protocol) -> tuple:
     return protocol.seed, protocol.architecture, protocol.weights != "none", protocol.run
 
 
-def build_run(protocol: Protocol, machine: Machine, images: torch.Tensor, catalog: pd.DataFrame, weights_path=None,
+def build_run(protocol: Protocol, machine: Machine, images: torch.Tensor, catalog: pd.DataFrame,
+              weights_path: os.PathLike | None = None,
               shared: Run | None = None, digests: np.ndarray | None = None) -> Run:
     """The run's rows of the store, model (pretrained weights or default init), optimiser and random streams.
 
