@@ -1,4 +1,6 @@
-"""A run's resume checkpoint `last.pt`: the whole state written atomically (`save_checkpoint`), read back when
+"""A run's resume checkpoint `last.pt`: saved, resumed, and replaced by a finished run's record.
+
+The whole state is written atomically (`save_checkpoint`) and read back when
 its protocol and the data it read match (`resume`), and, once the run has finished, replaced by the small record
 of its results (`finish_checkpoint`).
 
@@ -77,8 +79,10 @@ KEPT_WEIGHTS = "best-kept.pt"
 
 
 def kept_weights_path(checkpoint_path: os.PathLike) -> Path:
-    """Where a finished run keeps its best weights beside `last.pt`: a second name (hard link) of its `best.pt`,
-    which Snakemake's removal of `best.pt` before it runs the job again leaves in place."""
+    """Where a finished run keeps its best weights beside `last.pt`: a second name (hard link) of its `best.pt`.
+
+    Snakemake's removal of `best.pt` before it runs the job again leaves that name in place.
+    """
     return Path(checkpoint_path).with_name(KEPT_WEIGHTS)
 
 

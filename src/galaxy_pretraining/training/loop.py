@@ -1,5 +1,8 @@
-"""The training loop: one epoch (`train_one_epoch`), evaluation on a subset (`evaluate`) and the epochs of a
-run from where it stands to its last (`train_epochs`), with its metrics, best epoch and checkpoints.
+"""The training loop: one epoch, evaluation on a subset and the epochs of a run.
+
+`train_one_epoch` trains one epoch of a run, `evaluate` evaluates a network
+on a subset, and `train_epochs` runs the epochs of a run from where it stands
+to its last, with its metrics, best epoch and checkpoints.
 
 Nothing in an epoch waits for the device but its end: loss and hits add up
 on it. A stop request (SIGTERM, SIGUSR1) ends the batch in progress and saves
@@ -69,8 +72,9 @@ def epoch_order(labels: torch.Tensor, generator: torch.Generator, oversample: bo
 
 
 def batches(start: int, n: int, batch_size: int):
-    """(first, last) positions of an epoch's batches from `start` to `n`: batch_size images each, but a last
-    batch of one image is merged into the batch before it (batch_size + 1), since BatchNorm cannot train on one.
+    """(first, last) positions of an epoch's batches from `start` to `n`, batch_size images each.
+
+    A last batch of one image is merged into the batch before it (batch_size + 1), since BatchNorm cannot train on one.
 
     The bounds depend only on n and batch_size, so a resumed epoch (`start` a
     bound of an earlier pass) continues on the same bounds. Raises BadData when
@@ -165,6 +169,7 @@ def train_one_epoch(run: Run, epoch: int, position: EpochPosition | None = None,
         epoch: the epoch's number (from 1).
         position: where a stopped epoch stood: it continues there, on the same order.
         stop: a request that, once set after a batch that is not the epoch's last, ends the epoch.
+        progress: a per-batch progress bar (on a terminal only).
 
     Raises:
         EpochInterrupted: `stop` was requested; its `position` says where the epoch stands.
@@ -232,8 +237,11 @@ def evaluate(model: torch.nn.Module, data: RunData, subset: str, views: Views, g
 
     Args:
         model: what computes the logits (a run's `forward`).
-        data: the run's data; `subset` names its rows (train, validation or test).
-        views: the run's views; `views.evaluate` makes the images (it draws from `generator` for `paper`).
+        data: the run's data.
+        subset: which of its rows: train, validation or test.
+        views: the run's views; `views.evaluate` makes the images.
+        generator: the evaluation stream (the `paper` evaluation draws training views from it).
+        device: where `data` and `model` are.
         batch_size: images per forward pass (training.eval_batch_size).
         mixed_precision: bf16 autocast on CUDA (training.mixed_precision).
         test_side: with training.scale_jitter, the side of the test view (default: scale_jitter's test_side).
@@ -293,8 +301,9 @@ MIXED_PRECISION_ADVICE = ", or set training.mixed_precision: false (bf16 can ove
 
 
 def _diverged(run: Run, model: str, epoch: int, batch, loss: float, seconds: float) -> None:
-    """Stop a run whose loss is not finite: its epochs so far stay, a last row marks the epoch it diverged in,
-    its best epoch's predictions become NaN (no result), and the log says where and what to change.
+    """Stop a run whose loss is not finite: its epochs so far stay, a last row marks the epoch it diverged in.
+
+    Its best epoch's predictions become NaN (no result), and the log says where and what to change.
 
     `model` is the run's folder under runs/ (the config's model name, with a label budget's or long run's suffix).
     """

@@ -54,19 +54,23 @@ class Schedule:
         return self.max_iterations is not None and self.iterations >= self.max_iterations
 
     def after_step(self) -> None:
+        """Count an optimiser step; a decay by iterations moves."""
         self.iterations += 1
         if self.unit == "iterations":
             self.scheduler.step()
 
     def after_epoch(self) -> None:
+        """A decay by epochs moves."""
         if self.unit == "epochs":
             self.scheduler.step()
 
     def state_dict(self) -> dict:
+        """The step count and the decay's state, for last.pt."""
         return {"iterations": self.iterations,
                 "scheduler": None if self.scheduler is None else self.scheduler.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore what state_dict saved."""
         self.iterations = state["iterations"]
         if self.scheduler is not None:
             self.scheduler.load_state_dict(state["scheduler"])

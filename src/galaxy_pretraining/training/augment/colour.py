@@ -6,11 +6,13 @@ import torch
 
 
 def colour_jitter(images: torch.Tensor, jitter: dict, generator: torch.Generator) -> torch.Tensor:
-    """Per-image random brightness, contrast, saturation and hue on a float batch in [0, 1], in that order,
-    with kornia's batch operations (one factor per image): brightness adds a value in [-b, b]; contrast scales
+    """Per-image random brightness, contrast, saturation and hue on a float batch in [0, 1], in that order.
+
+    With kornia's batch operations (one factor per image): brightness adds a value in [-b, b]; contrast scales
     each image's deviation from its mean by a factor in [1 - c, 1 + c]; saturation scales its HSV saturation
     by a factor in [1 - s, 1 + s]; hue turns its HSV hue by a share of a full turn in [-h, h]. The result is
-    clipped to [0, 1]. As TensorFlow's random_brightness, random_contrast, random_saturation and random_hue."""
+    clipped to [0, 1]. As TensorFlow's random_brightness, random_contrast, random_saturation and random_hue.
+    """
     from kornia import enhance
 
     n, device = images.shape[0], images.device
@@ -27,8 +29,10 @@ def colour_jitter(images: torch.Tensor, jitter: dict, generator: torch.Generator
 
 
 def shift_channels(images: torch.Tensor, channel_shift: float, generator: torch.Generator) -> torch.Tensor:
-    """Keras' channel_shift_range on a float batch (0-255 scale): one random shift per image, in
-    [-channel_shift, channel_shift], added to all its channels and clipped to the image's own min and max."""
+    """Keras' channel_shift_range on a float batch (0-255 scale): one random shift per image.
+
+    The shift, in [-channel_shift, channel_shift], is added to all its channels and clipped to the image's own min and max.
+    """
     n = images.shape[0]
     shift = (torch.rand(n, generator=generator, device=images.device) * 2 - 1) * channel_shift
     low = images.amin(dim=(1, 2, 3), keepdim=True)

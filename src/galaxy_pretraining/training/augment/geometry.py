@@ -114,6 +114,7 @@ def _compiled_nearest_gather():
 
 
 def center_crop(images: torch.Tensor, crop: int) -> torch.Tensor:
+    """The centre `crop` x `crop` pixels of every image of a batch."""
     _, _, height, width = images.shape
     top, left = (height - crop) // 2, (width - crop) // 2
     return images[:, :, top : top + crop, left : left + crop]

@@ -21,13 +21,16 @@ def to_float(images: torch.Tensor, normalization: str | Mapping = "none") -> tor
 
 
 def normalize(images: torch.Tensor, normalization: str | Mapping) -> torch.Tensor:
-    """A float batch (N x 3 x H x W) in [0, 1] as the network sees it. `none`: as it is; `imagenet`: ImageNet's
+    """A float batch (N x 3 x H x W) in [0, 1] as the network sees it.
+
+    `none`: as it is; `imagenet`: ImageNet's
     channel means and spreads; `per_image`: each image to mean 0 and sd 1 over all its pixels and channels, the sd
     held at least 1/sqrt(pixels x channels) (TensorFlow's per_image_standardization, Zhu et al.'s "whitening");
     a mapping with `mean` and `std` (three floats each, on the 0-1 scale): (x - mean) / std per channel, what
     `weights` becomes once the model is built (models.weights.weights_normalization).
 
-    Raises ValueError for an unknown name, and for `weights` not yet resolved."""
+    Raises ValueError for an unknown name, and for `weights` not yet resolved.
+    """
     if isinstance(normalization, Mapping):
         mean = torch.tensor(normalization["mean"], dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
         std = torch.tensor(normalization["std"], dtype=images.dtype, device=images.device).view(1, 3, 1, 1)

@@ -10,15 +10,17 @@ import torch.nn.functional as F
 
 def scale_crop_theta(side: torch.Tensor, offset: torch.Tensor, turns: torch.Tensor, flip: torch.Tensor,
                      store_side: int, resize: int, crop: int) -> torch.Tensor:
-    """The affine maps (N x 2 x 3, affine_grid's convention, align_corners=False) of a centre crop of `side`
-    pixels of a store image of `store_side`, resized to `resize`, cropped to `crop` at (offset_y, offset_x)
+    """The affine maps (N x 2 x 3, affine_grid's convention, align_corners=False) of Zhu et al.'s view.
+
+    A centre crop of `side` pixels of a store image of `store_side`, resized to `resize`, cropped to `crop` at (offset_y, offset_x)
     (N x 2) of the resized image, then turned by `turns` quarter turns counter-clockwise and flipped
     left-right where `flip`.
 
     Resize and crop are one sampling: the crop's pixel i is the resized image's pixel offset + i, whose centre
     lies at top + (offset + i + 1/2) * side / resize in the store (top = (store_side - side) // 2, as
     TensorFlow's central crop), so a bilinear sample there is what resizing (bilinear, no antialiasing) and
-    cropping give, without the resized image in between."""
+    cropping give, without the resized image in between.
+    """
     dtype = torch.float32
     side = side.to(dtype)
     top = torch.div(store_side - side, 2, rounding_mode="floor")
@@ -45,7 +47,9 @@ def scale_crop(images: torch.Tensor, theta: torch.Tensor, crop: int) -> torch.Te
 
 def scale_jitter_view(images: torch.Tensor, scale_jitter: Mapping, crop: int, flips: bool, quarter_turns: bool,
                       generator: torch.Generator) -> torch.Tensor:
-    """Zhu et al.'s training view of each image: a centre crop of a random side in scale_jitter's `sides`
+    """Zhu et al.'s training view of each image, float 0-255.
+
+    A centre crop of a random side in scale_jitter's `sides`
     (whole pixels, both ends included), resized to `resize`, a random crop of `crop`, a random number of quarter
     turns (when `quarter_turns`) and a left-right flip with probability 1/2 (when `flips`). Quarter turns and
     that one flip already give all eight symmetries of the square with equal chances, so a vertical flip
@@ -54,7 +58,8 @@ def scale_jitter_view(images: torch.Tensor, scale_jitter: Mapping, crop: int, fl
     With `run_side` and `run_turns` in scale_jitter (draw: per_run; run.build_run draws them once per run and the
     run holds them, Run.scale_jitter),
     every image gets that side and that many quarter turns (when `quarter_turns`); offsets and flips stay per
-    image."""
+    image.
+    """
     n, device = images.shape[0], images.device
     low, high = scale_jitter["sides"]
     resize = scale_jitter["resize"]
