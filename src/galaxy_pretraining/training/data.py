@@ -20,6 +20,8 @@ from ..data.array_store import open_array_store, read_rows
 from ..data.splits import labelled_subset, rows_of, study_splits
 from ..errors import BadData
 
+BUDGET_SCALINGS = ("epochs", "steps")  # training.budget_scaling
+
 
 @dataclass
 class RunData:
@@ -135,8 +137,8 @@ def run_data(images: torch.Tensor, catalog: pd.DataFrame, split: Mapping, run: i
             chosen = labelled_subset(chosen, catalog["id"].to_numpy(), class_index, train_fraction, split["seed"], run)
         if len(chosen):
             rows[subset] = torch.as_tensor(chosen, dtype=torch.long, device=device)
-    if budget_scaling not in ("epochs", "steps"):
-        raise ValueError(f"unknown budget_scaling {budget_scaling!r}; use 'epochs' or 'steps'")
+    if budget_scaling not in BUDGET_SCALINGS:
+        raise ValueError(f"unknown budget_scaling {budget_scaling!r}; use one of {BUDGET_SCALINGS}")
     return RunData(images, labels, rows, full if budget_scaling == "steps" and full > len(rows["train"]) else None)
 
 

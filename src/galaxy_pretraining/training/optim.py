@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable, Mapping
 
 import torch
 
+SCHEDULE_UNITS = ("iterations", "epochs")  # training.lr_schedule.unit: what the milestones count
+
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 
 OPTIMIZERS: dict[str, OptimizerFactory] = {
