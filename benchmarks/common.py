@@ -45,13 +45,40 @@ def write_synthetic_store(path: Path, n: int = 14034, size: int = 256) -> Path:
     return path
 
 
+def spec_of(values, **overrides):
+    """A run's (Protocol, Machine) from one flat mapping of training values (a Protocol's params, say) and
+    overrides of either; machine values not given are the schema's defaults, threads torch's own."""
+    from galaxy_pretraining.training.spec import Machine, Protocol
+
+    merged = {**values, **overrides}
+    names = [f.name for f in dataclasses.fields(Machine) if f.name != "threads"]
+    defaults = schema_defaults("training")
+    machine_values = {name: merged.pop(name, defaults[name]) for name in names}
+    return Protocol.from_params(merged), Machine(**machine_values, threads=None)
+
+
 def paper_settings(**overrides):
-    """The training settings of the paper's AlexNet (config/config.yaml, from scratch, run 0), with overrides."""
+    """The (Protocol, Machine) of the paper's AlexNet (config/config.yaml, from scratch, run 0), with overrides."""
     from galaxy_pretraining.config import load_config
     from galaxy_pretraining.study import TrainingJob, train_settings
 
-    settings = train_settings(load_config(ROOT / "config/config.yaml"), TrainingJob("alexnet-scratch", 0, 1, False, 1.0))
-    return dataclasses.replace(settings, **overrides)
+    config = load_config(ROOT / "config/config.yaml")
+    protocol = train_settings(config, TrainingJob("alexnet-scratch", 0, 1, False, 1.0))
+    machine = {k: config["training"][k] for k in ("device", "compile", "eval_batch_size", "checkpoint_every")}
+    return spec_of({**protocol.params(), **machine}, **overrides)
+
+
+def bare_run(protocol, machine, data, model, optimizer, generator):
+    """A training.run.Run around a given network, optimiser and data: what train_one_epoch takes, without build_run's
+    split, seeds and weights (the benchmarks time the loop on their own images)."""
+    from galaxy_pretraining.training.optim import Schedule
+    from galaxy_pretraining.training.run import Run
+    from galaxy_pretraining.training.views import Views
+
+    views = Views.from_settings(protocol)
+    return Run(protocol, machine, data.images.device, data, views, model, model, optimizer,
+               {"train": generator, "evaluate": generator}, Schedule(optimizer, None, None), protocol.normalization,
+               protocol.scale_jitter)
 
 
 def gpu_name(device: torch.device) -> str:

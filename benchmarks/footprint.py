@@ -36,10 +36,11 @@ from common import ROOT, machine, paper_settings, record, write_synthetic_store
 
 from galaxy_pretraining import study
 from galaxy_pretraining.training.checkpoints import finish_checkpoint, kept_weights_path
+from galaxy_pretraining.training.job import write_outputs
 from galaxy_pretraining.training.loop import train_epochs
-from galaxy_pretraining.training.run import build_run, write_outputs
+from galaxy_pretraining.training.run import BestEpoch, build_run
+from galaxy_pretraining.training.spec import RunPaths
 
-CLASSES = ["elliptical", "lenticular", "spiral", "irregular+misc"]
 GB = 1e9
 
 
@@ -51,10 +52,10 @@ def one_real_run(folder: Path, images: int, split: dict) -> tuple:
     """Train one AlexNet run of the paper's protocol for 2 epochs; its run object and its folder."""
     store = write_synthetic_store(folder / "images.npy", images, 256)
     catalog = pd.DataFrame({"id": [f"G{i:05d}" for i in range(images)], "class_index": np.arange(images) % 4})
-    settings = paper_settings(device="cpu", compile=False, epochs=2, batch_size=32, eval_batch_size=64,
-                              split={**split, "test_size": images // 4})
+    settings, on = paper_settings(device="cpu", compile=False, epochs=2, batch_size=32, eval_batch_size=64,
+                                  split={**split, "test_size": images // 4})
     tensor = torch.from_numpy(np.load(store))
-    run = build_run(settings, tensor, catalog, None, CLASSES)
+    run = build_run(settings, on, tensor, catalog, None)
     out = folder / "run000"
     out.mkdir()
     train_epochs(run, out / "last.pt", progress=False)
@@ -64,11 +65,12 @@ def one_real_run(folder: Path, images: int, split: dict) -> tuple:
 def projected_files(run, out: Path, epochs: int, test_size: int, keep_weights: bool) -> dict[str, int]:
     """Bytes of one finished run of `epochs` epochs and `test_size` test galaxies, as the library writes it."""
     grown = dataclasses.replace(run, history=[run.history[-1] | {"epoch": e} for e in range(1, epochs + 1)],
-                                best={**run.best, "predictions": run.best["predictions"].sample(
-                                    test_size, replace=True, random_state=0).reset_index(drop=True)})
+                                best=BestEpoch(run.best.accuracy, run.best.epoch, run.best.state,
+                                               run.best.predictions.sample(test_size, replace=True, random_state=0)
+                                               .reset_index(drop=True)))
     folder = out / f"e{epochs}"
     folder.mkdir(exist_ok=True)
-    write_outputs(grown, folder / "metrics.parquet", folder / "predictions.parquet", folder / "best.pt")
+    write_outputs(grown, RunPaths(folder / "metrics.parquet", folder / "predictions.parquet", folder / "best.pt"))
     finish_checkpoint(grown, folder / "record.pt", folder / "best.pt" if keep_weights else None)
     kept = kept_weights_path(folder / "record.pt")
     copied = keep_weights and not kept.samefile(folder / "best.pt")  # no hard links here: a second copy on disk

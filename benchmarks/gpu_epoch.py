@@ -46,13 +46,14 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from common import machine, paper_settings, record, sample_images, write_synthetic_store
+from common import machine, paper_settings, record, sample_images, spec_of, write_synthetic_store
 from torch.utils.flop_counter import FlopCounterMode
 
 from galaxy_pretraining.models.build import build_model
-from galaxy_pretraining.training.loop import epoch_order, evaluate, evaluate_test, evaluation_sides, train_one_epoch
+from galaxy_pretraining.training.device import choose_device, compiling
+from galaxy_pretraining.training.loop import epoch_order, evaluate_run, evaluate_test, evaluation_sides, train_one_epoch
+from galaxy_pretraining.training.optim import Schedule
 from galaxy_pretraining.training.run import build_run
-from galaxy_pretraining.training.state import choose_device, compiling
 
 STUDY_EPOCHS = 100 * 200 + 100 * 400 + 5 * 2 * 1000
 # Dense bf16 tensor-core peaks from NVIDIA's datasheets (SXM parts), TFLOP/s.
@@ -93,8 +94,9 @@ def epoch_times(run, epochs: int) -> dict:
     device = run.device
     sync(device)
     start = time.perf_counter()
-    train_one_epoch(run.forward, run.optimizer, run.data, run.settings, run.views, run.generators["train"], device, False)
-    evaluate(run.forward, run.data, "test", run.settings, run.views, run.generators["evaluate"], device)
+    run.schedule = Schedule(run.optimizer, None, None)  # no step limit and a constant rate: only the time counts
+    train_one_epoch(run, 1, progress=False)
+    evaluate_run(run, "test")
     sync(device)
     warm_up = time.perf_counter() - start
     if device.type == "cuda":
@@ -103,10 +105,10 @@ def epoch_times(run, epochs: int) -> dict:
     for _ in range(epochs):
         sync(device)
         start = time.perf_counter()
-        train_one_epoch(run.forward, run.optimizer, run.data, run.settings, run.views, run.generators["train"], device, False)
+        train_one_epoch(run, 2, progress=False)
         sync(device)
         middle = time.perf_counter()
-        evaluate(run.forward, run.data, "test", run.settings, run.views, run.generators["evaluate"], device)
+        evaluate_run(run, "test")
         sync(device)
         train.append(middle - start)
         test.append(time.perf_counter() - middle)
@@ -116,7 +118,7 @@ def epoch_times(run, epochs: int) -> dict:
 def augmentation_seconds(run, repeats: int = 3) -> float:
     """Seconds per epoch of the training view alone (run.views.train, the object build_run made for training:
     crop or scale jitter, flips, rotation, colour, to float), over as many images as an epoch of the run shows."""
-    s, device, rows = run.settings, run.device, run.data.rows["train"]
+    s, device, rows = run.protocol, run.device, run.data.rows["train"]
     seconds = []
     for _ in range(repeats + 1):
         sync(device)
@@ -144,7 +146,7 @@ PROTOCOLS = {
 
 
 def protocol_settings(name: str) -> dict:
-    """A protocol's TrainSettings (study.train_settings of its config's model, run 0, all the labels) and what its
+    """A protocol's params (study.train_settings of its config's model, run 0, all the labels) and what its
     store holds: images, their side, the classes and each class's count where the config states them (Fu's
     oversampling draws from them)."""
     from common import ROOT
@@ -159,7 +161,7 @@ def protocol_settings(name: str) -> dict:
     class_counts = [counts[c] for c in config["classes"]] if counts else None
     if class_counts is not None and sum(class_counts) != n_images:
         raise ValueError(f"{path}: {sum(class_counts)} images in expected_class_counts, not {n_images}")
-    return {"settings": dataclasses.asdict(settings), "n_images": n_images, "image_size": config["image_size"],
+    return {"settings": settings.params(), "n_images": n_images, "image_size": config["image_size"],
             "classes": list(config["classes"]), "class_counts": class_counts}
 
 
@@ -200,22 +202,20 @@ def time_protocol(protocol: str, spec: dict, device, epochs: int = 1, n_images: 
     """Seconds of a protocol's epoch (train, then test as train_epochs does) on synthetic uint8 images of its
     store's size, through the engine's build_run, train_one_epoch and evaluate: the views and the model training
     builds. Compiled runs warm up on a whole epoch (every batch shape), eager ones on `warmup_steps` batches."""
-    from galaxy_pretraining.training.settings import TrainSettings
-    from galaxy_pretraining.training.state import Schedule
-
     n = n_images or spec["n_images"]
     size = image_size or spec["image_size"]
-    settings = TrainSettings(**{**spec["settings"], "device": str(device), **overrides})
+    settings, on = spec_of(spec["settings"], device=str(device), **overrides)
     catalog = protocol_catalog(n, settings.n_classes, spec["class_counts"])
     generator = torch.Generator(device=device).manual_seed(0)
     images = torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, device=device, generator=generator)
-    run = build_run(settings, images, catalog, None, spec["classes"])
-    compiled = compiling(settings, device)
+    run = build_run(settings, on, images, catalog, None)
+    compiled = compiling(on, device)
     sync(device)
     start = time.perf_counter()
-    warmup = None if compiled else Schedule(run.optimizer, None, warmup_steps)
-    train_one_epoch(run.forward, run.optimizer, run.data, settings, run.views, run.generators["train"], device, False,
-                    schedule=warmup)
+    # no step limit and a constant rate (only the time counts); eager runs warm up on warmup_steps batches
+    run.schedule = Schedule(run.optimizer, None, None if compiled else warmup_steps)
+    train_one_epoch(run, 1, progress=False)
+    run.schedule = Schedule(run.optimizer, None, None)
     test_pass(run)
     sync(device)
     first = time.perf_counter() - start
@@ -225,8 +225,7 @@ def time_protocol(protocol: str, spec: dict, device, epochs: int = 1, n_images: 
     for _ in range(epochs):
         sync(device)
         start = time.perf_counter()
-        trained = train_one_epoch(run.forward, run.optimizer, run.data, settings, run.views, run.generators["train"], device,
-                                  False)
+        trained = train_one_epoch(run, 2, progress=False)
         sync(device)
         middle = time.perf_counter()
         test_pass(run)
@@ -234,7 +233,7 @@ def time_protocol(protocol: str, spec: dict, device, epochs: int = 1, n_images: 
         train.append(middle - start)
         test.append(time.perf_counter() - middle)
         shown = round(trained["images_per_second"] * trained["train_seconds"])
-    n_test, views = len(run.data.rows["test"]), max(1, len(evaluation_sides(settings)))
+    n_test, views = len(run.data.rows["test"]), max(1, len(evaluation_sides(run.scale_jitter)))
     train_flops, test_flops = flops_per_image(settings)
     train_s, test_s = float(np.median(train)), float(np.median(test))
     epoch_flops = shown * train_flops + n_test * views * test_flops
@@ -260,16 +259,16 @@ import json, sys, time
 t0 = time.perf_counter()
 import torch
 from pathlib import Path
-from galaxy_pretraining.training.settings import TrainSettings
-from galaxy_pretraining.training.run import RunOutputs, train_group
+from galaxy_pretraining.training.job import train_group
+from galaxy_pretraining.training.spec import Machine, Protocol, RunPaths
 args = json.loads(sys.argv[1])
-group = [TrainSettings(**s) for s in args["settings"]]
+group = [Protocol.from_params(p) for p in args["protocols"]]
 out = Path(args["out"])
-outputs = [RunOutputs(out / f"run{s.run}" / "metrics.parquet", out / f"run{s.run}" / "predictions.parquet",
-                      out / f"run{s.run}" / "best.pt") for s in group]
-for o in outputs:
-    Path(o.metrics).parent.mkdir(parents=True, exist_ok=True)
-tables = train_group(group, args["store"], args["catalog"], outputs, None, args["classes"], progress=False)
+paths = [RunPaths(out / f"run{p.run}" / "metrics.parquet", out / f"run{p.run}" / "predictions.parquet",
+                  out / f"run{p.run}" / "best.pt") for p in group]
+for p in paths:
+    p.metrics.parent.mkdir(parents=True, exist_ok=True)
+tables = train_group(group, paths, Machine(**args["machine"]), args["store"], args["catalog"], progress=False)
 epoch_seconds = sum(float(t["seconds"].sum()) for t in tables)
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec.
 peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
@@ -284,14 +283,14 @@ def write_store(folder: Path, n: int, size: int) -> tuple[Path, Path]:
     return store, catalog
 
 
-def job_startup(settings, k, epochs, store, catalog, folder, steady_epoch_s, cache, name) -> dict:
+def job_startup(settings, on, k, epochs, store, catalog, folder, steady_epoch_s, cache, name) -> dict:
     """Wall seconds of a k-run job of `epochs` epochs each, less the epochs' steady time: its start-up.
 
     `cache`: torch.compile's cache folder (a fresh one: the first job on a new node; a shared one that an
     earlier job filled: every later job of the study, see train_resources.compile_cache)."""
-    group = [dataclasses.asdict(dataclasses.replace(settings, run=run, epochs=epochs)) for run in range(k)]
-    args = {"settings": group, "store": str(store), "catalog": str(catalog), "out": str(folder / name),
-            "classes": CLASSES}
+    group = [dataclasses.replace(settings, run=run, epochs=epochs).params() for run in range(k)]
+    args = {"protocols": group, "machine": dataclasses.asdict(on), "store": str(store), "catalog": str(catalog),
+            "out": str(folder / name)}
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1] / "src"),
                                                         os.environ.get("PYTHONPATH", "")]),
            "TORCHINDUCTOR_CACHE_DIR": str(cache)}
@@ -378,7 +377,7 @@ def main():
     variants = args.variants.split(",")
     n_train, n_test, size = (448, 64, 72) if args.small else (12000, 2034, 256)
     overrides = {"crop_size": 64, "batch_size": 64, "eval_batch_size": 128} if args.small else {}
-    settings = paper_settings(device=str(device), split={"test_size": n_test, "validation_size": 0, "seed": 2023},
+    settings, on = paper_settings(device=str(device), split={"test_size": n_test, "validation_size": 0, "seed": 2023},
                               **overrides)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -412,7 +411,7 @@ def main():
     for variant, compiled in (("solo_eager", False), ("solo_compiled", True)):
         if variant not in variants:
             continue
-        run = build_run(dataclasses.replace(settings, compile=compiled), images, catalog, None, CLASSES)
+        run = build_run(settings, dataclasses.replace(on, compile=compiled), images, catalog, None)
         times = epoch_times(run, args.epochs)
         extra = {}
         if compiled or "solo_compiled" not in variants:
@@ -427,7 +426,7 @@ def main():
             cache, cold_startup = Path(folder) / "compile-cache", None  # the first job fills it; the rest find it
             for i, k in enumerate(map(int, args.groups.split(","))):
                 name = f"grouped{k}_{'warm' if i else 'cold'}_cache"
-                job = job_startup(dataclasses.replace(settings, compile="auto"), k, 2, store, catalog_path,
+                job = job_startup(settings, dataclasses.replace(on, compile="auto"), k, 2, store, catalog_path,
                                   Path(folder), steady, cache, name)
                 cold_startup = cold_startup or job["job_startup_s"]
                 jobs = 2 * math.ceil(100 / k) + 2 * math.ceil(5 / k)

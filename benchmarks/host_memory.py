@@ -26,20 +26,20 @@ import json, resource, sys
 import numpy as np, pandas as pd, torch
 from galaxy_pretraining.models.build import build_model
 sys.path.insert(0, sys.argv[4])
-from common import paper_settings
+from common import bare_run, paper_settings
+from galaxy_pretraining.training.data import load_data
+from galaxy_pretraining.training.device import choose_device
 from galaxy_pretraining.training.loop import train_one_epoch
-from galaxy_pretraining.training.state import choose_device, load_data
-from galaxy_pretraining.training.views import Views
 store, steps, device = sys.argv[1], int(sys.argv[2]), choose_device(sys.argv[3])
 n = np.load(store, mmap_mode="r").shape[0]
 catalog = pd.DataFrame({"id": [f"g{i}" for i in range(n)], "class_index": np.arange(n) % 4})
 data = load_data(store, catalog, {"test_size": 2034, "validation_size": 0, "seed": 2023}, 0, device)
 after_load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-s = paper_settings(device=str(device))
+s, on = paper_settings(device=str(device))
 data.rows["train"] = data.rows["train"][: steps * s.batch_size]
 model = build_model("alexnet", 4).to(device)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.001)
-train_one_epoch(model, optimizer, data, s, Views.from_settings(s), torch.Generator(device=device), device, progress=False)
+train_one_epoch(bare_run(s, on, data, model, optimizer, torch.Generator(device=device)), 1, progress=False)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 print(json.dumps({"after_load_gb": after_load, "peak_gb": peak, "device": str(device)}))
 """

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from galaxy_pretraining.data.array_store import load_image
-from galaxy_pretraining.training.state import choose_device
+from galaxy_pretraining.training.device import choose_device
 from galaxy_pretraining.training.views import Views
 
 PAPER_TRANSFORM = transforms.Compose([
@@ -50,7 +50,7 @@ def naive(paths, batch_size, workers):
 def batched(paths, batch_size, device, repeats=3):
     store = torch.from_numpy(__import__("numpy").stack([load_image(p, 256) for p in paths])).to(device)
     generator = torch.Generator(device=device).manual_seed(0)
-    views = Views.from_settings(paper_settings(device=str(device)))  # config/config.yaml's training views
+    views = Views.from_settings(paper_settings(device=str(device))[0])  # config/config.yaml's training views
     views.train(store[:batch_size], generator)  # warm-up
     if device.type == "cuda":
         torch.cuda.synchronize()

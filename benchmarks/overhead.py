@@ -13,13 +13,13 @@ import time
 
 import numpy as np
 import torch
-from common import machine, paper_settings, record, sample_images
+from common import bare_run, machine, paper_settings, record, sample_images
 
 from galaxy_pretraining.data.array_store import load_image
 from galaxy_pretraining.models.build import build_model
+from galaxy_pretraining.training.data import RunData
+from galaxy_pretraining.training.device import choose_device
 from galaxy_pretraining.training.loop import optimizer_step, train_one_epoch
-from galaxy_pretraining.training.state import RunData, choose_device
-from galaxy_pretraining.training.views import Views
 
 
 def sync(device):
@@ -38,18 +38,19 @@ def main():
     store = torch.from_numpy(np.stack([load_image(p, 256) for p in sample_images(args.images)])).to(device)
     labels = torch.randint(0, 4, (len(store),), device=device)
     data = RunData(store, labels, {"train": torch.arange(len(store), device=device)})
-    settings = paper_settings(architecture=args.architecture, batch_size=args.batch_size, device=str(device))
+    settings, on = paper_settings(architecture=args.architecture, batch_size=args.batch_size, device=str(device))
     model = build_model(args.architecture, 4).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
     generator = torch.Generator(device=device).manual_seed(0)
-    views = Views.from_settings(settings)  # config/config.yaml's training views (eager, as compile: false)
+    run = bare_run(settings, on, data, model, optimizer, generator)  # config/config.yaml's views (eager)
+    views = run.views
 
-    train_one_epoch(model, optimizer, data, settings, views, generator, device, progress=False)  # warm-up
+    train_one_epoch(run, 1, progress=False)  # warm-up
     sync(device)
     start = time.perf_counter()
-    train_one_epoch(model, optimizer, data, settings, views, generator, device, progress=False)
+    train_one_epoch(run, 2, progress=False)
     sync(device)
     end_to_end = len(store) / (time.perf_counter() - start)
 
@@ -61,7 +62,7 @@ def main():
     sync(device)
     start = time.perf_counter()
     for _ in range(steps):
-        optimizer_step(model, optimizer, batch, target, device, settings)
+        optimizer_step(model, optimizer, batch, target, settings.mixed_precision)
     sync(device)
     model_only = steps * args.batch_size / (time.perf_counter() - start)
     ratio = end_to_end / model_only

@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     log.setLevel(logging.INFO)
     log.propagate = False
     _handler(logging.StreamHandler(sys.stdout), started)
-    from galaxy_pretraining.training.state import choose_device
+    from galaxy_pretraining.training.device import choose_device
 
     device = choose_device(args.device)
     if args.small:

@@ -9,7 +9,6 @@ jsonschema), the EfficientNet-Lite0 weights and wheels of the packages the machi
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import logging
@@ -107,7 +106,7 @@ def decode_pack(path: Path, threads: int = 16) -> tuple[np.ndarray, np.ndarray, 
 
 
 def gz1_arms(classes: list[str]) -> dict:
-    """The TrainSettings (as dicts) of the four pretrained-against-scratch arms, each at 200 epochs.
+    """The protocols (as params) of the four pretrained-against-scratch arms, each at 200 epochs.
 
     config/config.yaml (the paper's protocol) with gz1-sdss's classes and a split of GZ1_TEST test galaxies,
     built by study.train_settings.
@@ -124,7 +123,7 @@ def gz1_arms(classes: list[str]) -> dict:
                                                  "epochs": 200, "frozen_share": 0.0, "dropout": None}
                         for architecture in ("alexnet", "efficientnet_lite0")
                         for arm, weights in (("scratch", "none"), ("imagenet", "imagenet"))}
-    return {name: dataclasses.asdict(train_settings(config, TrainingJob(name, 0, 200, False, 1.0)))
+    return {name: train_settings(config, TrainingJob(name, 0, 200, False, 1.0)).params()
             for name in config["models"]}
 
 

@@ -134,14 +134,18 @@ def figure(out: Path, runs: pd.DataFrame, epochs: pd.DataFrame, label: str, n_im
 
 def run(out: Path, device: torch.device, spec: dict, args, deadline: float) -> None:
     """Train the pairs of runs that fit before `deadline` (at least --min-runs per arm) and write the tables."""
+    from common import spec_of
+
     from galaxy_pretraining.training.loop import train_epochs
     from galaxy_pretraining.training.run import build_run
-    from galaxy_pretraining.training.settings import TrainSettings
 
     carry = args.carry
     manifest = json.loads((carry / "manifest.json").read_text())
     images, class_index, objid = decode_pack(carry / manifest["pack"]["file"])
     classes = manifest["pack"]["classes"]
+    arm_classes = {tuple(arm["class_names"]) for arm in spec["gz1_arms"].values()}
+    if arm_classes != {tuple(classes)}:
+        raise ValueError(f"the pack's classes {classes} are not the arms' {sorted(arm_classes)}: pack both again")
     catalog = pd.DataFrame({"id": objid.astype(str), "class_index": class_index})
     images = torch.from_numpy(images).to(device)
     plan, label = arm_plan(spec["gz1_arms"], find_alexnet_weights(args.alexnet_weights),
@@ -168,10 +172,9 @@ def run(out: Path, device: torch.device, spec: dict, args, deadline: float) -> N
                 log.info("%s: stopped (runs_per_arm=%d, next_pair_s=%.0f)", NAME, r, need)
                 break
             for name, (settings, weights) in plan.items():
-                settings = TrainSettings(**{**settings, "run": r, "device": str(device),
-                                            "checkpoint_every": settings["epochs"]})
+                settings, on = spec_of(settings, run=r, device=str(device), checkpoint_every=settings["epochs"])
                 start = time.perf_counter()
-                trained = build_run(settings, images, catalog, weights, classes, shared.get(settings.architecture))
+                trained = build_run(settings, on, images, catalog, weights, shared.get(settings.architecture))
                 shared[settings.architecture] = trained
                 train_epochs(trained, Path(folder) / f"{name}-{r}.pt", progress=False)
                 (Path(folder) / f"{name}-{r}.pt").unlink(missing_ok=True)

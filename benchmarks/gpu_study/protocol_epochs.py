@@ -1,6 +1,6 @@
 """An epoch of the paper's, Zhu et al.'s and Fu's protocols, with exactly the views training builds.
 
-gpu_epoch.time_protocol: the configs' TrainSettings through the engine's build_run / train_one_epoch / evaluate,
+gpu_epoch.time_protocol: the configs' protocols through the engine's build_run / train_one_epoch / evaluate,
 on synthetic images of each store's size. Writes protocol_epochs.csv after every protocol.
 """
 

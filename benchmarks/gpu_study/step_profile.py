@@ -26,19 +26,19 @@ VARIANT_NEEDS_S = 40
 
 def run(out: Path, device: torch.device, spec: dict, args, deadline: float) -> None:
     """Time each variant of the AlexNet step that `deadline` allows, and profile the engine's."""
+    from common import spec_of
     from gpu_epoch import bf16_peak, flops_per_image, sync
 
     from galaxy_pretraining.models.build import build_model
-    from galaxy_pretraining.training.run import OPTIMIZERS
-    from galaxy_pretraining.training.settings import TrainSettings
+    from galaxy_pretraining.training.optim import create_optimizer
 
-    settings = TrainSettings(**{**spec["protocols"]["paper"]["settings"], "device": str(device)})
+    settings, _ = spec_of(spec["protocols"]["paper"]["settings"], device=str(device))
     if args.small:
         settings = dataclasses.replace(settings, crop_size=64, batch_size=8)
     train_flops = flops_per_image(settings)[0]
     cuda = device.type == "cuda"
     if cuda:
-        torch.backends.cudnn.benchmark = True  # as train._prepare_device (deterministic: false)
+        torch.backends.cudnn.benchmark = True  # as device.prepare_device (deterministic: false)
     base = settings.batch_size
     # (name, batch, torch.compile mode or None for eager, what it changes)
     variants = [("engine", base, "default" if cuda else None, "as training runs it (before)"),
@@ -59,8 +59,7 @@ def run(out: Path, device: torch.device, spec: dict, args, deadline: float) -> N
         if cuda:
             model = model.to(memory_format=torch.channels_last)
         forward = torch.compile(model, mode=mode, dynamic=False) if mode else model
-        optimizer = OPTIMIZERS[settings.optimizer["name"]](list(model.parameters()), settings.optimizer,
-                                                           **({"fused": True} if cuda else {}))
+        optimizer = create_optimizer(list(model.parameters()), settings.optimizer, device)
         x = torch.rand(batch_size, 3, settings.crop_size, settings.crop_size, device=device)
         if cuda:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -104,7 +103,7 @@ def training_step(forward, optimizer, x, y, device, settings, graphs: bool):
     def step():
         if graphs:
             torch.compiler.cudagraph_mark_step_begin()
-        optimizer_step(forward, optimizer, x, y, device, settings)
+        optimizer_step(forward, optimizer, x, y, settings.mixed_precision)
 
     return step
 

@@ -15,7 +15,7 @@ import difflib
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from .analysis.curves import gain_budgets
@@ -27,7 +27,7 @@ from .models.timm_models import TIMM_MODELS, TIMM_VERSION
 from .papers import fu, schneider2023, zhu2019
 from .provenance import provenance_summary
 from .tables import TABLES
-from .training.settings import TrainSettings
+from .training.spec import Machine, Protocol, RunPaths
 
 __all__ = ["ConfigError", "resolve"]
 
@@ -254,40 +254,29 @@ def split_settings(config: Mapping) -> dict:
     return {k: v for k, v in config["splits"].items() if k not in ("runs", "train_fractions")}
 
 
-def train_settings(config: Mapping, job: TrainingJob) -> TrainSettings:
-    """The settings of one training job: the job's fields plus config key `training`, field for field."""
+def train_settings(config: Mapping, job: TrainingJob) -> Protocol:
+    """The protocol of one training job: the job's fields plus config key `training`, minus the machine's fields."""
     spec = config["models"][job.model]
-    return TrainSettings(
+    machine = {f.name for f in fields(Machine)}  # read when the job starts (Machine.from_config), never params
+    return Protocol(
         architecture=spec["architecture"],
         weights=spec["weights"],
         epochs=int(job.epochs),
         frozen_share=float(spec["frozen_share"]),
         dropout=None if spec["dropout"] is None else float(spec["dropout"]),
-        n_classes=len(config["classes"]),
+        class_names=tuple(str(name) for name in config["classes"]),
         run=int(job.run),
         train_fraction=float(job.fraction),
         split=split_settings(config),
-        **config["training"],
+        **{k: v for k, v in config["training"].items() if k not in machine},
     )
 
 
-def protocol_settings(settings: TrainSettings) -> dict:
-    """The fields of `settings` that can change a run's numbers: what the training rule states as params.
-
-    Snakemake reruns a finished job when its params change. The other fields
-    (TrainSettings.NOT_IN_FINGERPRINT: checkpoint_every, device, eval_batch_size,
-    compile) change only where, how fast or how often a run computes and saves,
-    so they are left out and a training job reads them when it starts
-    (`job_settings`): changing them reruns nothing that is finished.
-    """
-    return {k: v for k, v in asdict(settings).items() if k not in TrainSettings.NOT_IN_FINGERPRINT}
-
-
-def job_settings(protocols: list[Mapping], config: Mapping) -> list[TrainSettings]:
-    """The TrainSettings of a training job's runs: each run's protocol (from the rule's params) plus the machine
-    fields (TrainSettings.NOT_IN_FINGERPRINT) from the config the job runs under (config key `training`)."""
-    machine = {k: config["training"][k] for k in TrainSettings.NOT_IN_FINGERPRINT}
-    return [TrainSettings(**protocol, **machine) for protocol in protocols]
+def run_paths(config: Mapping, job: TrainingJob) -> RunPaths:
+    """Where one training job writes: metrics, best-epoch predictions and best.pt (None: not kept)."""
+    folder = f"{results_folder(config)}/{job.folder}"
+    return RunPaths(Path(f"{folder}/metrics.parquet"), Path(f"{folder}/predictions.parquet"),
+                    Path(f"{folder}/best.pt") if keeps_best_weights(config, job) else None)
 
 
 def listed_catalog_path(config: Mapping) -> str:

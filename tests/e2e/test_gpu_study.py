@@ -3,7 +3,6 @@ every table and the figure with sane values. Its numbers are benchmarks, never t
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 import sys
@@ -20,9 +19,9 @@ from helpers.paths import SHARED_GZ1 as GZ1
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import gpu_epoch  # noqa: E402
+from common import spec_of  # noqa: E402
 
 from galaxy_pretraining.training.run import build_run  # noqa: E402
-from galaxy_pretraining.training.settings import TrainSettings  # noqa: E402
 from galaxy_pretraining.training.views import Views  # noqa: E402
 
 
@@ -32,14 +31,13 @@ def test_the_benchmark_times_the_views_training_builds(protocol):
     protocol's settings as study.train_settings builds them from its config: no argument is picked by hand."""
     spec = gpu_epoch.protocol_settings(protocol)
     small = gpu_epoch.small_protocol(protocol, spec)
-    fields = {f.name for f in dataclasses.fields(TrainSettings)}
-    settings = TrainSettings(**{**spec["settings"], "device": "cpu",
-                                **{k: v for k, v in small.items() if k in fields}})
+    fields = set(spec["settings"]) | {"device", "compile", "eval_batch_size", "checkpoint_every"}
+    settings, on = spec_of(spec["settings"], device="cpu", **{k: v for k, v in small.items() if k in fields})
     n, size = small["n_images"], small["image_size"]
     images = torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8)
     catalog = gpu_epoch.protocol_catalog(n, settings.n_classes, spec["class_counts"])
-    run = build_run(settings, images, catalog, None, spec["classes"])
-    assert run.views == Views.from_settings(run.settings)
+    run = build_run(settings, on, images, catalog, None)
+    assert run.views == Views.from_settings(run.settings())
     calls = []
 
     class Watched:

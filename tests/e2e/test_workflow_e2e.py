@@ -527,7 +527,7 @@ def test_a_zoobot_arm_fetches_its_encoder_from_a_hub_and_is_paired_with_scratch(
     assert (tmp_path / "zoobot/resources/weights/zoobot-encoder-convnext_atto.bin.sha256").read_text().split()[0] == \
         hashlib.sha256(weights.read_bytes()).hexdigest() == hashlib.sha256(buffer.getvalue()).hexdigest()
     log = (results / "logs/train/atto-zoobot/run001.log").read_text()
-    assert "training timm/convnext_atto (zoobot) run 1" in log
+    assert "run 1: training (architecture=timm/convnext_atto, weights=zoobot" in log
     gains = pd.read_csv(results / "tables/gains.csv")
     assert set(zip(gains["pretrained"], gains["scratch"])) == {("atto-zoobot", "atto-scratch")}
 

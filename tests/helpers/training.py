@@ -1,26 +1,37 @@
-"""The tiny study the training tests share, and training settings shrunk to it (the schema's defaults, then
-the tests' overrides): the Schneider protocol (`settings`) and Zhu et al.'s (`zhu_settings`)."""
+"""The tiny study the training tests share, and run specs shrunk to it (the schema's defaults, then the tests'
+overrides): the Schneider protocol (`settings`) and Zhu et al.'s (`zhu_settings`), on a CPU `machine`."""
 
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from galaxy_pretraining.config import schema_defaults
-from galaxy_pretraining.training.run import RunOutputs, train_group, train_run
-from galaxy_pretraining.training.settings import TrainSettings
+from galaxy_pretraining.training.job import train_group, train_run
+from galaxy_pretraining.training.spec import Machine, Protocol, RunPaths
 
 N, SIZE, CLASSES = 96, 40, ["a", "b", "c"]
 SPLIT = {"test_size": 24, "validation_size": 0, "stratify": False, "seed": 1}
+MACHINE_FIELDS = {f.name for f in fields(Machine)}
 
 
-def settings(**overrides):
-    """The schema's training defaults, shrunk to the tiny study."""
-    base = dict(schema_defaults("training"), architecture="resnet18", weights="none", epochs=3, frozen_share=0.0, dropout=None,
-                n_classes=3, run=0, train_fraction=1.0,
+def settings(**overrides) -> Protocol:
+    """The schema's training defaults, shrunk to the tiny study: a run's Protocol."""
+    training = {k: v for k, v in schema_defaults("training").items() if k not in MACHINE_FIELDS}
+    base = dict(training, architecture="resnet18", weights="none", epochs=3, frozen_share=0.0, dropout=None,
+                class_names=tuple(CLASSES), run=0, train_fraction=1.0,
                 batch_size=16, optimizer={"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0, "nesterov": False},
-                crop_size=32, evaluation="center", device="cpu", deterministic=True, checkpoint_every=1, split=SPLIT)
-    return TrainSettings(**{**base, **overrides})
+                crop_size=32, evaluation="center", deterministic=True, split=SPLIT)
+    return Protocol(**{**base, **overrides})
+
+
+def machine(**overrides) -> Machine:
+    """The CPU, one thread, a checkpoint every epoch; the schema's defaults otherwise."""
+    training = schema_defaults("training")
+    base = dict(device="cpu", compile=training["compile"], eval_batch_size=training["eval_batch_size"],
+                checkpoint_every=1, threads=1, tensorboard=False)
+    return Machine(**{**base, **overrides})
 
 
 VIEWS = {"sides": [24, 40], "resize": 20, "test_sides": [30, 40], "test_side": 40}
@@ -52,21 +63,23 @@ TIMING = ["seconds", "train_seconds", "eval_seconds", "images_per_second", "peak
           "attempt"]
 
 
-def train_tiny(study, out, s, progress=False):
-    """One run of the tiny study trained into `out` (metrics, predictions, best.pt), alone."""
-    return train_run(s, study / "images.npy", study / "catalog.parquet",
-                     out / "metrics.parquet", out / "predictions.parquet", out / "best.pt",
-                     weights_path=None, class_names=CLASSES, threads=1, progress=progress)
+def paths_in(out: Path, keep_best: bool = True) -> RunPaths:
+    """A run's paths in one folder: metrics.parquet, predictions.parquet and (when kept) best.pt."""
+    return RunPaths(out / "metrics.parquet", out / "predictions.parquet", out / "best.pt" if keep_best else None)
+
+
+def train_tiny(study, out, s, progress=False, on=None):
+    """One run of the tiny study trained into `out` (metrics, predictions, best.pt), alone, on `on` (a Machine)."""
+    return train_run(s, paths_in(out), on or machine(), study / "images.npy", study / "catalog.parquet",
+                     progress=progress)
 
 
 def group_outputs(out, runs):
-    return [RunOutputs(out / f"run{r}" / "metrics.parquet", out / f"run{r}" / "predictions.parquet",
-                       out / f"run{r}" / "best.pt") for r in runs]
+    return [paths_in(out / f"run{r}") for r in runs]
 
 
-def train_group_of(study, out, group):
-    outputs = group_outputs(out, [s.run for s in group])
-    for o in outputs:
-        Path(o.metrics).parent.mkdir(parents=True, exist_ok=True)
-    return train_group(group, study / "images.npy", study / "catalog.parquet", outputs, None, CLASSES, threads=1,
-                       progress=False)
+def train_group_of(study, out, group, on=None):
+    paths = group_outputs(out, [s.run for s in group])
+    for p in paths:
+        Path(p.metrics).parent.mkdir(parents=True, exist_ok=True)
+    return train_group(group, paths, on or machine(), study / "images.npy", study / "catalog.parquet", progress=False)

@@ -17,7 +17,7 @@ from galaxy_pretraining.data.kinds.nair_abraham.sdss import CutoutSettings
 from galaxy_pretraining.figures import FIGURES, FigureDeclarationError, read_spec
 from galaxy_pretraining.papers import fu, schneider2023
 from galaxy_pretraining.tables import TABLES
-from galaxy_pretraining.training.settings import TrainSettings
+from galaxy_pretraining.training.spec import Machine, Protocol, RunPaths
 
 MINIMAL = {
     "study": "minimal",
@@ -43,7 +43,7 @@ def demo(root):
 
 
 def test_the_library_settings_have_no_defaults_of_their_own():
-    for settings in (TrainSettings, CutoutSettings):
+    for settings in (Protocol, Machine, RunPaths, CutoutSettings):
         with_default = [f.name for f in dataclasses.fields(settings)
                         if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING]
         assert with_default == [], f"{settings.__name__} states defaults: {with_default}"
@@ -52,13 +52,22 @@ def test_the_library_settings_have_no_defaults_of_their_own():
 def test_the_rules_params_hold_the_protocol_and_a_job_reads_the_rest_from_its_config(paper):
     """Only settings that can change a result are params (a change of params reruns a finished job)."""
     config = paper
-    settings = study.train_settings(config, study.training_jobs(config)[0])
-    protocol = study.protocol_settings(settings)
+    job = study.training_jobs(config)[0]
+    settings = study.train_settings(config, job)
+    protocol = settings.params()
     assert not set(protocol) & {"eval_batch_size", "device", "compile", "checkpoint_every"}
     assert {"batch_size", "optimizer", "crop_size", "rotation", "evaluation", "seed", "run"} <= set(protocol)
-    assert study.job_settings([protocol], config) == [settings]
+    assert Protocol.from_params(protocol) == settings
     other = {**config, "training": {**config["training"], "device": "cpu", "eval_batch_size": 3}}
-    assert study.job_settings([protocol], other)[0].fingerprint() == settings.fingerprint()
+    assert study.train_settings(other, job).fingerprint() == settings.fingerprint()
+    assert Machine.from_config(other, 2) == Machine("cpu", config["training"]["compile"], 3,
+                                                    config["training"]["checkpoint_every"], 2)
+    group = study.training_groups(config)[0]
+    paths = [study.run_paths(config, j) for j in group.jobs]
+    outputs = study.group_outputs(config, group)
+    assert [str(p.metrics) for p in paths] == outputs["metrics"]
+    assert [str(p.best_model) for p in paths if p.best_model] == outputs.get("best_model", [])
+    assert [RunPaths.from_params(p.params()) for p in paths] == paths
 
 
 def test_best_weights_are_kept_for_the_runs_the_figures_draw_or_for_all(paper):
@@ -96,8 +105,12 @@ def test_train_settings_built_from_the_schema_defaults_are_the_schema_defaults()
     config = study.resolve(copy.deepcopy(MINIMAL))
     settings = study.train_settings(config, study.training_jobs(config)[0])
     training_defaults = schema_defaults("training")
-    assert set(training_defaults) == {f.name for f in dataclasses.fields(TrainSettings)} - set(TrainSettings.JOB_FIELDS)
-    assert {k: getattr(settings, k) for k in training_defaults} == training_defaults
+    machine = {f.name for f in dataclasses.fields(Machine)} - {"threads"}
+    job_fields = {"architecture", "weights", "epochs", "frozen_share", "dropout", "class_names", "run", "train_fraction",
+                  "split"}
+    assert set(training_defaults) == {f.name for f in dataclasses.fields(Protocol)} - job_fields | machine
+    assert {k: getattr(settings, k) for k in training_defaults if k not in machine} == {
+        k: v for k, v in training_defaults.items() if k not in machine}
     assert settings.split == {"test_size": 10, "validation_size": 0, "stratify": False, "seed": 2023}
     # the paper's protocol is the default
     assert training_defaults["optimizer"] == {"name": "sgd", "lr": 0.001, "momentum": 0.9, "weight_decay": 0.0, "nesterov": False}

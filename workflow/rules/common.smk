@@ -75,8 +75,12 @@ def weights_input(model):
     return S.weights_inputs(config, model)
 
 
-def group_settings(group):
-    return [S.protocol_settings(S.train_settings(config, job)) for job in group.jobs]
+def group_protocols(group):
+    return [S.train_settings(config, job).params() for job in group.jobs]
+
+
+def group_paths(group):
+    return [S.run_paths(config, job).params() for job in group.jobs]
 
 
 def metrics_paths(jobs):

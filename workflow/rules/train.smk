@@ -11,9 +11,10 @@
 # here on the rule, from config train_resources, not in the profile: a profile's
 # set-resources selects rules by name, and the group rules have names of their own.
 #
-# params hold only what can change a run's numbers (study.protocol_settings): a
-# change of device, compile, eval_batch_size, checkpoint_every, threads or the
-# compile cache reruns nothing that is finished; the job reads those from the config.
+# params: each run's protocol (training.spec.Protocol: what can change its numbers)
+# and its paths (training.spec.RunPaths). A change of device, compile,
+# eval_batch_size, checkpoint_every, threads or the compile cache reruns nothing
+# that is finished: the job reads those (training.spec.Machine) when it starts.
 
 
 for group in S.training_groups(config):
@@ -37,7 +38,7 @@ for group in S.training_groups(config):
             **TRAIN_RESOURCES,
             runtime=S.train_runtime(config, group.epochs),
         params:
-            settings=group_settings(group),
-            classes=config["classes"],
+            protocols=group_protocols(group),
+            paths=group_paths(group),
         script:
             "../scripts/train.py"

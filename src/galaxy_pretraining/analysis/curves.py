@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..metrics_columns import is_side_accuracy_column, side_of_column
+
 
 def collect_curves(paths: Sequence[str], keys: Sequence[Sequence], max_iterations: int | None = None) -> pd.DataFrame:
     """All runs' per-epoch metrics in one table with model, run, epochs (configured), long_run and train_fraction.
@@ -179,14 +181,14 @@ def side_accuracy_table(curves: pd.DataFrame) -> pd.DataFrame:
     """
     every = curves[~curves["long_run"] & (curves["train_fraction"] == 1.0)]
     standard = every[~every["diverged"]] if "diverged" in every else every
-    columns = [c for c in standard.columns if c.startswith("test_accuracy_side") and standard[c].notna().any()]
+    columns = [c for c in standard.columns if is_side_accuracy_column(c) and standard[c].notna().any()]
     if not columns:
         raise ValueError("the curves hold no test_accuracy_side<Q> columns: the study has no scale_jitter test sides")
     rows = []
     for (model, run), metrics in standard.groupby(["model", "run"], sort=True):
         best = metrics.loc[metrics["test_accuracy"].idxmax()]
         for column in columns:
-            rows.append({"model": model, "run": int(run), "test_side": int(column.removeprefix("test_accuracy_side")),
+            rows.append({"model": model, "run": int(run), "test_side": side_of_column(column),
                          "peak_accuracy": metrics[column].max() * 100, "accuracy_at_best_epoch": best[column] * 100})
     per_run = pd.DataFrame(rows)
     summary = per_run.groupby(["model", "test_side"]).agg(

@@ -1,3 +1,7 @@
-"""Training: a run's settings (settings), the augmentation's tensor operations (augment) and the views built
-once from the settings (views), stopping on a signal (stopping), a run's state on the device (state), its
-checkpoints (checkpoints), the loop (loop), and building and training runs and groups of runs (run)."""
+"""Training, one module per concept.
+
+From the bottom: the run spec (spec), the augmentation's tensor operations (augment) and stopping on a signal
+(stopping); the views built once per run (views), the run's data (data), the device (device), the optimiser and
+schedule (optim); the run and its best epoch (run); its checkpoints (checkpoints); the loop (loop); and a job's
+group of runs (job).
+"""

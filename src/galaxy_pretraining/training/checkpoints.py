@@ -1,5 +1,7 @@
-"""A run's resume checkpoint `last.pt`: the whole state written atomically (`save_checkpoint`), read back when
-its settings and the data it read match (`resume`), and, once the run has finished, replaced by the small record
+"""A run's resume checkpoint `last.pt`: saved, resumed, and replaced by a finished run's record.
+
+The whole state is written atomically (`save_checkpoint`) and read back when
+its protocol and the data it read match (`resume`), and, once the run has finished, replaced by the small record
 of its results (`finish_checkpoint`).
 
 `last.pt` sits beside the run's outputs and is not a Snakemake output, so a
@@ -12,14 +14,14 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
 from ..errors import BadData
 from ..io import atomic_path, link_or_copy, payload_bytes
-from .state import EpochPosition, Run, data_change
+from .data import data_change
+from .run import BestEpoch, EpochPosition, Run
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +55,12 @@ def save_checkpoint(run: Run, path: os.PathLike, position: EpochPosition | None 
     With `position`, the state is that of the middle of an epoch (after the
     batch that ended at `position.next_image`), and resume continues there.
     """
-    needed = payload_bytes(run.model.state_dict(), run.optimizer.state_dict(), run.best["state"])
+    needed = payload_bytes(run.model.state_dict(), run.optimizer.state_dict(), run.best.state)
     with atomic_path(path, needed=needed, only_writer=True) as tmp:
         torch.save(
             {
-                "fingerprint": run.settings.fingerprint(),
-                "settings": asdict(run.settings),
+                "fingerprint": run.protocol.fingerprint(),
+                "settings": run.settings(),
                 "data": run.identity,
                 "epoch": len(run.history),
                 "model": run.model.state_dict(),
@@ -66,7 +68,7 @@ def save_checkpoint(run: Run, path: os.PathLike, position: EpochPosition | None 
                 "schedule": run.schedule.state_dict(),
                 "rng": rng_states(run.generators),
                 "metrics": run.history,
-                "best": {**run.best, "state": states_on_cpu(run.best["state"])},
+                "best": run.best.saved(states_on_cpu(run.best.state)),
                 "position": None if position is None else vars(position.to("cpu")),
             },
             tmp,
@@ -77,15 +79,17 @@ KEPT_WEIGHTS = "best-kept.pt"
 
 
 def kept_weights_path(checkpoint_path: os.PathLike) -> Path:
-    """Where a finished run keeps its best weights beside `last.pt`: a second name (hard link) of its `best.pt`,
-    which Snakemake's removal of `best.pt` before it runs the job again leaves in place."""
+    """Where a finished run keeps its best weights beside `last.pt`: a second name (hard link) of its `best.pt`.
+
+    Snakemake's removal of `best.pt` before it runs the job again leaves that name in place.
+    """
     return Path(checkpoint_path).with_name(KEPT_WEIGHTS)
 
 
 def finish_checkpoint(run: Run, path: os.PathLike, best_model: os.PathLike | None) -> None:
     """Replace a finished run's `last.pt` by the small record of its results, written atomically.
 
-    The record holds the settings' fingerprint, the metrics of every epoch and
+    The record holds the protocol's fingerprint, the metrics of every epoch and
     the best epoch (accuracy, epoch, predictions), but not the model,
     optimiser, random streams or weights: about 0.73 GB less for AlexNet.
     `resume` reads it back as a finished run, so a job that trains it again
@@ -95,28 +99,28 @@ def finish_checkpoint(run: Run, path: os.PathLike, best_model: os.PathLike | Non
     `best_model`: the run's `best.pt`, already written, when its best weights
     are kept (config best_weights), else None. Kept, they stay on disk once:
     `best-kept.pt` beside `last.pt` becomes a hard link to `best.pt` (a copy,
-    said on stdout, where the file system has no hard links), and the record
-    names it. Not kept (config best_weights changed since), a `best-kept.pt`
-    left from before is removed, with every other name of that file beside it
+    logged, where the file system has no hard links), and the record names it.
+    Not kept (config best_weights changed since), a `best-kept.pt` left from
+    before is removed, with every other name of that file beside it
     (`best.pt`, no longer an output, which Snakemake would leave), and this is
-    said on stdout.
+    logged.
     """
     path = Path(path)
     kept = kept_weights_path(path)
     if best_model is not None and not link_or_copy(best_model, kept):
-        print(f"{kept.parent}: this file system makes no hard links, so the best weights are kept twice, in "
-              f"{Path(best_model).name} and {kept.name}", flush=True)
+        log.info("%s: best weights kept twice, the file system makes no hard links (files=%s, %s)", kept.parent,
+                 Path(best_model).name, kept.name)
     with atomic_path(path, only_writer=True) as tmp:
         torch.save(
             {
-                "fingerprint": run.settings.fingerprint(),
-                "settings": asdict(run.settings),
+                "fingerprint": run.protocol.fingerprint(),
+                "settings": run.settings(),
                 "data": run.identity,
                 "epoch": len(run.history),
                 "finished": True,
                 "diverged": run.diverged,
                 "metrics": run.history,
-                "best": {**run.best, "state": None},
+                "best": run.best.saved(None),
                 "best_weights": kept.name if best_model is not None else None,
             },
             tmp,
@@ -126,14 +130,14 @@ def finish_checkpoint(run: Run, path: os.PathLike, best_model: os.PathLike | Non
         size = kept.stat().st_size
         for p in removed:
             p.unlink()
-        print(f"run {run.settings.run} no longer keeps its best weights (config best_weights): "
-              f"{' and '.join(p.name for p in removed)} removed ({size / 1e9:.2f} GB)", flush=True)
+        log.info("run %s: best weights no longer kept, config best_weights (removed=%s, size=%.2f GB)",
+                 run.protocol.run, " and ".join(p.name for p in removed), size / 1e9)
 
 
 def resume(run: Run, path: os.PathLike) -> bool:
-    """Continue from a checkpoint of the same settings and data; one of other settings or data is ignored.
+    """Continue from a checkpoint of the same protocol and data; one of another protocol or data is ignored.
 
-    True if resumed. The data (`run.identity`, state.data_identity: ids,
+    True if resumed. The data (`run.identity`, data.data_identity: ids,
     labels and image digests of the run's rows, class names) must equal what
     the checkpoint recorded; when it does not, one line of the log says what
     changed and the run is trained from epoch 0.
@@ -146,40 +150,42 @@ def resume(run: Run, path: os.PathLike) -> bool:
         return False
     # Onto the CPU: the random streams' states must be CPU tensors; load_state_dict moves the rest to the device.
     checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    if checkpoint["fingerprint"] != run.settings.fingerprint():
-        print(f"{path} was made with other settings; starting over", flush=True)
+    if checkpoint["fingerprint"] != run.protocol.fingerprint():
+        log.info("run %s: retrained from epoch 0 (reason=the checkpoint is of another protocol, checkpoint=%s)",
+                 run.protocol.run, path)
         return False
     change = data_change(checkpoint.get("data"), run.identity) if run.identity is not None else None
     if change is not None:
-        log.warning("run %s: retrained (reason=data changed: %s, checkpoint=%s)", run.settings.run, change, path)
+        log.warning("run %s: retrained (reason=data changed: %s, checkpoint=%s)", run.protocol.run, change, path)
         return False
     if checkpoint.get("finished"):
-        run.history, run.best, run.finished = checkpoint["metrics"], checkpoint["best"], True
+        run.history, run.best, run.finished = checkpoint["metrics"], BestEpoch.from_saved(checkpoint["best"]), True
         run.diverged = checkpoint.get("diverged")
         if checkpoint.get("best_weights"):  # kept as a second name of best.pt (a record from before held them)
             kept = path.with_name(checkpoint["best_weights"])
             if kept.exists():
                 weights = torch.load(kept, map_location="cpu", weights_only=False)
-                if weights["epoch"] != run.best["epoch"]:
+                if weights["epoch"] != run.best.epoch:
                     raise BadData(f"{kept}: the weights of epoch {weights['epoch']}, but {path} says the best "
-                                     f"epoch was {run.best['epoch']}; delete both to train the run again")
-                run.best = {**run.best, "state": weights["model"]}
+                                  f"epoch was {run.best.epoch}; delete both to train the run again")
+                run.best.state = weights["model"]
             else:
-                print(f"{kept}, where the run kept its best weights, is gone", flush=True)
-        print(f"resuming from {path} after epoch {len(run.history)}: the run had finished", flush=True)
+                log.warning("run %s: kept best weights gone (file=%s)", run.protocol.run, kept)
+        log.info("run %s: resuming from %s after epoch %d: the run had finished", run.protocol.run, path,
+                 len(run.history))
         return True
     run.model.load_state_dict(checkpoint["model"])
     run.optimizer.load_state_dict(checkpoint["optimizer"])
     run.schedule.load_state_dict(checkpoint["schedule"])
     set_rng_states(run.generators, checkpoint["rng"])
-    run.history, run.best = checkpoint["metrics"], checkpoint["best"]
+    run.history, run.best = checkpoint["metrics"], BestEpoch.from_saved(checkpoint["best"])
     position = checkpoint.get("position")
     run.position = None if position is None else EpochPosition(**position)
     if run.position is not None and run.position.epoch != len(run.history) + 1:
         raise BadData(f"{path}: stopped in epoch {run.position.epoch} but holds {len(run.history)} finished epochs")
     if run.position is None:
-        print(f"resuming from {path} after epoch {len(run.history)}", flush=True)
+        log.info("run %s: resuming from %s after epoch %d", run.protocol.run, path, len(run.history))
     else:
-        print(f"resuming from {path} in epoch {run.position.epoch} after {run.position.next_image} of "
-              f"{len(run.position.order)} training images", flush=True)
+        log.info("run %s: resuming from %s in epoch %d after %d of %d training images", run.protocol.run, path,
+                 run.position.epoch, run.position.next_image, len(run.position.order))
     return True

@@ -20,7 +20,7 @@ from ..errors import BadConfig
 from ..progress import append_progress, read_record, write_record
 from ..provenance import RUN_FIELDS, job_provenance
 from .accounting import DeviceMonitor, library_versions
-from .state import Run
+from .run import Run
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class RunAccount:
         peak = [a["peak_memory_gb"] for a in attempts if a["peak_memory_gb"] is not None
                 and not math.isnan(a["peak_memory_gb"])]
         self.record.update(
-            epochs=self.run.settings.epochs,
+            epochs=self.run.protocol.epochs,
             epochs_done=len(history),
             best_accuracy=max((row["test_accuracy"] for row in history), default=None),
             seconds=sum(row.get("seconds", 0.0) for row in self.run.history),
@@ -113,7 +113,7 @@ class RunAccount:
         if not math.isnan(row["peak_memory_gb"]):
             attempt["peak_memory_gb"] = max(attempt["peak_memory_gb"] or 0.0, row["peak_memory_gb"])
         best = max([r["test_accuracy"] for r in self.run.history] + [row["test_accuracy"]])
-        append_progress(self.folder, {**row, "epochs": self.run.settings.epochs, "best_accuracy": best,
+        append_progress(self.folder, {**row, "epochs": self.run.protocol.epochs, "best_accuracy": best,
                                       "host": attempt["host"], "slurm_job_id": attempt["slurm_job_id"],
                                       "finished_at": _now()})
         self.record["attempts"][-1] = attempt

@@ -1,5 +1,8 @@
-"""The training loop: one epoch (`train_one_epoch`), evaluation on a subset (`evaluate`) and the epochs of a
-run from where it stands to its last (`train_epochs`), with its metrics, best epoch and checkpoints.
+"""The training loop: one epoch, evaluation on a subset and the epochs of a run.
+
+`train_one_epoch` trains one epoch of a run, `evaluate` evaluates a network
+on a subset, and `train_epochs` runs the epochs of a run from where it stands
+to its last, with its metrics, best epoch and checkpoints.
 
 Nothing in an epoch waits for the device but its end: loss and hits add up
 on it. A stop request (SIGTERM, SIGUSR1) ends the batch in progress and saves
@@ -13,6 +16,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -21,25 +25,17 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from .. import metrics_columns as col
 from ..errors import BadData
 from ..models.freezing import hold_frozen_batch_norms
 from .checkpoints import save_checkpoint
-from .settings import TrainSettings
-from .state import EpochInterrupted, EpochPosition, Run, RunData, Schedule
+from .data import RunData
+from .device import autocast, autocasting
+from .run import BestEpoch, EpochInterrupted, EpochPosition, Run
 from .stopping import StopRequest, TrainingInterrupted
 from .views import Views
 
 log = logging.getLogger(__name__)
-
-
-def autocasting(device: torch.device, settings: TrainSettings) -> bool:
-    """Whether the run computes in bfloat16: training.mixed_precision, on CUDA."""
-    return settings.mixed_precision and device.type == "cuda"
-
-
-def autocast(device: torch.device, settings: TrainSettings):
-    """bfloat16 autocast on CUDA when training.mixed_precision; a no-op context elsewhere."""
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocasting(device, settings))
 
 
 # Seconds between reads of the running loss for a terminal's progress bar: each read waits for the device.
@@ -76,8 +72,9 @@ def epoch_order(labels: torch.Tensor, generator: torch.Generator, oversample: bo
 
 
 def batches(start: int, n: int, batch_size: int):
-    """(first, last) positions of an epoch's batches from `start` to `n`: batch_size images each, but a last
-    batch of one image is merged into the batch before it (batch_size + 1), since BatchNorm cannot train on one.
+    """(first, last) positions of an epoch's batches from `start` to `n`, batch_size images each.
+
+    A last batch of one image is merged into the batch before it (batch_size + 1), since BatchNorm cannot train on one.
 
     The bounds depend only on n and batch_size, so a resumed epoch (`start` a
     bound of an earlier pass) continues on the same bounds. Raises BadData when
@@ -142,12 +139,14 @@ class LossCheck:
             raise NonFiniteLoss(batch, loss.item())
 
 
-def optimizer_step(model, optimizer, batch: torch.Tensor, target: torch.Tensor, device: torch.device,
-                   settings: TrainSettings) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimiser step on a batch of views (float N x 3 x crop x crop) and their class indices (long N):
-    forward under autocast, cross-entropy in float32, then zero_grad, backward and step. Returns the logits
-    (N x classes) and the batch's mean loss (0-d), both still on the device."""
-    with autocast(device, settings):
+def optimizer_step(model, optimizer, batch: torch.Tensor, target: torch.Tensor,
+                   mixed_precision: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimiser step on a batch of views (float N x 3 x crop x crop) and their class indices (long N).
+
+    Forward under autocast (bf16 on CUDA when `mixed_precision`), cross-entropy in float32, then zero_grad,
+    backward and step. Returns the logits (N x classes) and the batch's mean loss (0-d), both still on the device.
+    """
+    with autocast(batch.device, mixed_precision):
         logits = model(batch)
         loss = F.cross_entropy(logits.float(), target)
     optimizer.zero_grad(set_to_none=True)
@@ -156,23 +155,33 @@ def optimizer_step(model, optimizer, batch: torch.Tensor, target: torch.Tensor, 
     return logits, loss
 
 
-def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, views: Views, generator, device,
-                    progress=True, epoch: int = 0, position: EpochPosition | None = None, stop: StopRequest | None = None,
-                    schedule: Schedule | None = None) -> dict:
-    """One pass over the training set in random order; returns loss, accuracy and images/s.
+def train_one_epoch(run: Run, epoch: int, position: EpochPosition | None = None, stop: StopRequest | None = None,
+                    progress: bool = True) -> dict:
+    """One pass over the run's training set in random order; returns loss, accuracy and images/s.
 
     Nothing in the loop waits for the device: loss and hits add up on it and
     are read once at the end (and, on a terminal, every PROGRESS_SECONDS).
-    `position` continues an epoch that was stopped; when `stop` is requested
-    after a batch that is not the epoch's last, EpochInterrupted says where.
-    `schedule` steps the learning rate after each batch and ends the epoch
-    early when the run has taken its max_iterations steps.
+    The run's schedule steps the learning rate after each batch and ends the
+    epoch early when the run has taken its max_iterations steps.
+
+    Args:
+        run: the run; its `forward`, optimiser, data, views, training stream and schedule advance.
+        epoch: the epoch's number (from 1).
+        position: where a stopped epoch stood: it continues there, on the same order.
+        stop: a request that, once set after a batch that is not the epoch's last, ends the epoch.
+        progress: a per-batch progress bar (on a terminal only).
+
+    Raises:
+        EpochInterrupted: `stop` was requested; its `position` says where the epoch stands.
+        NonFiniteLoss: a batch's loss was not finite.
     """
+    protocol, data, device, schedule = run.protocol, run.data, run.device, run.schedule
+    model, generator = run.forward, run.generators["train"]
     model.train()
     hold_frozen_batch_norms(model)
     rows = data.rows["train"]
     if position is None:
-        position = EpochPosition(epoch, epoch_order(data.labels[rows], generator, settings.oversample,
+        position = EpochPosition(epoch, epoch_order(data.labels[rows], generator, protocol.oversample,
                                                          data.epoch_images), 0,
                                  torch.zeros((), device=device), torch.zeros((), device=device, dtype=torch.long), 0.0)
     else:
@@ -185,23 +194,22 @@ def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, vi
     bar = tqdm(total=n, initial=position.next_image, desc="train", unit="img", leave=False, disable=not progress,
                mininterval=1)
     check = LossCheck(device)
-    for first, last in batches(position.next_image, n, settings.batch_size):
+    for first, last in batches(position.next_image, n, protocol.batch_size):
         index = rows[order[first:last]]
-        batch = views.train(data.images[index], generator)
+        batch = run.views.train(data.images[index], generator)
         if device.type == "cuda":
             batch = batch.contiguous(memory_format=torch.channels_last)
         target = data.labels[index]
-        logits, loss = optimizer_step(model, optimizer, batch, target, device, settings)
-        check.after(loss, first // settings.batch_size + 1)
+        logits, loss = optimizer_step(model, run.optimizer, batch, target, protocol.mixed_precision)
+        check.after(loss, first // protocol.batch_size + 1)
         total_loss += loss.detach() * len(index)
         correct += (logits.argmax(1) == target).sum()
         bar.update(len(index))
         done = last
-        if schedule is not None:
-            schedule.after_step()
-            if schedule.done:
-                n = done  # the run's last step: the epoch ends here
-                break
+        schedule.after_step()
+        if schedule.done:
+            n = done  # the run's last step: the epoch ends here
+            break
         if stop is not None and stop.requested and done < n:
             bar.close()
             check.finish()
@@ -215,35 +223,45 @@ def train_one_epoch(model, optimizer, data: RunData, settings: TrainSettings, vi
     train_loss, train_correct = total_loss.item(), correct.item()  # the epoch's one wait for the device
     seconds = time.perf_counter() - start
     return {
-        "train_loss": train_loss / n,
-        "train_accuracy": train_correct / n,
-        "train_seconds": seconds,
-        "images_per_second": n / seconds,
+        col.TRAIN_LOSS: train_loss / n,
+        col.TRAIN_ACCURACY: train_correct / n,
+        col.TRAIN_SECONDS: seconds,
+        col.IMAGES_PER_SECOND: n / seconds,
     }
 
 
 @torch.no_grad()
-def evaluate(model, data: RunData, subset: str, settings: TrainSettings, views: Views, generator, device,
-             test_side: int | None = None) -> dict:
-    """Loss, accuracy, confusion matrix (rows true, columns predicted) and probabilities on a subset, through
-    `views.evaluate`. `test_side`: with training.scale_jitter, the side of the test view (default: scale_jitter's
-    test_side)."""
+def evaluate(model: torch.nn.Module, data: RunData, subset: str, views: Views, generator: torch.Generator, device: torch.device,
+             batch_size: int, mixed_precision: bool = False, test_side: int | None = None) -> dict:
+    """Loss, accuracy, confusion matrix (rows true, columns predicted) and probabilities on a subset.
+
+    Args:
+        model: what computes the logits (a run's `forward`).
+        data: the run's data.
+        subset: which of its rows: train, validation or test.
+        views: the run's views; `views.evaluate` makes the images.
+        generator: the evaluation stream (the `paper` evaluation draws training views from it).
+        device: where `data` and `model` are.
+        batch_size: images per forward pass (training.eval_batch_size).
+        mixed_precision: bf16 autocast on CUDA (training.mixed_precision).
+        test_side: with training.scale_jitter, the side of the test view (default: scale_jitter's test_side).
+    """
     model.eval()
     rows = data.rows[subset]
     labels = data.labels[rows]
     losses, probabilities = [], []
-    for first in range(0, len(rows), settings.eval_batch_size):
-        index = rows[first : first + settings.eval_batch_size]
+    for first in range(0, len(rows), batch_size):
+        index = rows[first : first + batch_size]
         batch = views.evaluate(data.images[index], generator, test_side)
         if device.type == "cuda":
             batch = batch.contiguous(memory_format=torch.channels_last)
-        with autocast(device, settings):
+        with autocast(device, mixed_precision):
             logits = model(batch).float()
         losses.append(F.cross_entropy(logits, data.labels[index], reduction="sum"))
         probabilities.append(logits.softmax(1))
     probs = torch.cat(probabilities)
     predicted = probs.argmax(1)
-    k = settings.n_classes
+    k = probs.shape[1]
     confusion = torch.bincount(labels * k + predicted, minlength=k * k).reshape(k, k)
     return {
         "loss": torch.stack(losses).sum().item() / len(rows),
@@ -254,7 +272,14 @@ def evaluate(model, data: RunData, subset: str, settings: TrainSettings, views: 
     }
 
 
+def evaluate_run(run: Run, subset: str, test_side: int | None = None) -> dict:
+    """`evaluate` of a run's network on one of its subsets, with its views and evaluation stream."""
+    return evaluate(run.forward, run.data, subset, run.views, run.generators["evaluate"], run.device,
+                    run.machine.eval_batch_size, run.protocol.mixed_precision, test_side)
+
+
 def predictions_table(data: RunData, result: dict, class_names) -> pd.DataFrame:
+    """The test rows' true and predicted classes and per-class probabilities, from `evaluate`'s result."""
     rows = data.rows["test"]
     table = pd.DataFrame(
         {"row": rows.cpu().numpy(), "true": data.labels[rows].cpu().numpy(), "predicted": result["predicted"]}
@@ -265,9 +290,9 @@ def predictions_table(data: RunData, result: dict, class_names) -> pd.DataFrame:
 
 
 def _interrupted(run: Run, checkpoint_path, stop: StopRequest, where: str) -> TrainingInterrupted:
-    message = (f"{stop.name}: stopped {run.settings.architecture} run {run.settings.run} {where}; its state is in "
+    message = (f"{stop.name}: stopped {run.protocol.architecture} run {run.protocol.run} {where}; its state is in "
                f"{checkpoint_path}, and the job exits with {128 + stop.signum} so that it is retried and resumes there")
-    print(message, flush=True)
+    log.warning(message)
     return TrainingInterrupted(stop.signum, message)
 
 
@@ -276,27 +301,28 @@ MIXED_PRECISION_ADVICE = ", or set training.mixed_precision: false (bf16 can ove
 
 
 def _diverged(run: Run, model: str, epoch: int, batch, loss: float, seconds: float) -> None:
-    """Stop a run whose loss is not finite: its epochs so far stay, a last row marks the epoch it diverged in,
-    its best epoch's predictions become NaN (no result), and the log says where and what to change.
+    """Stop a run whose loss is not finite: its epochs so far stay, a last row marks the epoch it diverged in.
+
+    Its best epoch's predictions become NaN (no result), and the log says where and what to change.
 
     `model` is the run's folder under runs/ (the config's model name, with a label budget's or long run's suffix).
     """
-    settings = run.settings
+    protocol = run.protocol
     run.diverged = {"epoch": epoch, "batch": batch, "loss": float(loss)}
-    run.history.append({"epoch": epoch, "train_loss": float("nan"), "train_accuracy": float("nan"),
-                        "iterations": run.schedule.iterations, "learning_rate": run.optimizer.param_groups[0]["lr"],
-                        "test_loss": float("nan"), "test_accuracy": float("nan"), "seconds": seconds, "diverged": True})
+    run.history.append({col.EPOCH: epoch, col.TRAIN_LOSS: float("nan"), col.TRAIN_ACCURACY: float("nan"),
+                        col.ITERATIONS: run.schedule.iterations, col.LEARNING_RATE: run.optimizer.param_groups[0]["lr"],
+                        col.TEST_LOSS: float("nan"), col.TEST_ACCURACY: float("nan"), col.SECONDS: seconds,
+                        col.DIVERGED: True})
     rows = run.data.rows["test"]
     table = pd.DataFrame({"row": rows.cpu().numpy(), "true": run.data.labels[rows].cpu().numpy(), "predicted": -1})
     for name in run.class_names:
         table[f"probability_{name}"] = np.nan
-    run.best = {**run.best, "predictions": table, "accuracy": float("nan")}
+    run.best = BestEpoch(float("nan"), run.best.epoch, run.best.state, table)
     where = f"batch {batch}" if isinstance(batch, int) else batch
-    arm = "scratch" if settings.weights == "none" else settings.weights
+    advice = DIVERGED_ADVICE + (MIXED_PRECISION_ADVICE if autocasting(run.device, protocol.mixed_precision) else "")
     log.warning("%s run %s: diverged (architecture=%s, weights=%s, epoch=%s, where=%s, loss=%s); the run stops here "
-                "and is recorded as diverged, with its %d finished epochs; %s", model, settings.run,
-                settings.architecture, arm, epoch, where,
-                loss, epoch - 1, DIVERGED_ADVICE + (MIXED_PRECISION_ADVICE if autocasting(run.device, settings) else ""))
+                "and is recorded as diverged, with its %d finished epochs; %s", model, protocol.run,
+                protocol.architecture, run.arm, epoch, where, loss, epoch - 1, advice)
 
 
 def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, stop: StopRequest | None = None,
@@ -310,11 +336,11 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, 
     marked diverged, and the caller writes its outputs as a diverged run's.
     `on_epoch(row)` (live.RunAccount.epoch) adds its columns to each finished epoch's row and writes it out.
     """
-    settings = run.settings
+    protocol, every = run.protocol, run.machine.checkpoint_every
     if run.finished:
         return
-    bar = tqdm(range(len(run.history) + 1, settings.epochs + 1), desc="epochs", unit="epoch", disable=not progress,
-               initial=len(run.history), total=settings.epochs)
+    bar = tqdm(range(len(run.history) + 1, protocol.epochs + 1), desc="epochs", unit="epoch", disable=not progress,
+               initial=len(run.history), total=protocol.epochs)
     for epoch in bar:
         if run.schedule.done:
             break  # resumed after the run's last step (max_iterations)
@@ -322,8 +348,7 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, 
         position, run.position = run.position, None
         earlier = 0.0 if position is None else position.seconds  # the epoch's part trained before a resume
         try:
-            trained = train_one_epoch(run.forward, run.optimizer, run.data, settings, run.views, run.generators["train"],
-                                      run.device, progress, epoch, position, stop, run.schedule)
+            trained = train_one_epoch(run, epoch, position, stop, progress)
         except NonFiniteLoss as bad:
             _diverged(run, Path(checkpoint_path).parent.parent.name, epoch, bad.batch, bad.loss, time.perf_counter() - start)
             break
@@ -334,72 +359,60 @@ def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, 
                                f"in epoch {epoch} after {interrupted.position.next_image} of {n} training images"
                                ) from None
         run.schedule.after_epoch()
-        row = {"epoch": epoch, **trained, "iterations": run.schedule.iterations,
-               "learning_rate": run.optimizer.param_groups[0]["lr"]}
+        row = {col.EPOCH: epoch, **trained, col.ITERATIONS: run.schedule.iterations,
+               col.LEARNING_RATE: run.optimizer.param_groups[0]["lr"]}
         evaluated = time.perf_counter()
         test, side_accuracies = evaluate_test(run)
         if not (np.isfinite(test["loss"]) and np.isfinite(test["probabilities"]).all()):
             _diverged(run, Path(checkpoint_path).parent.parent.name, epoch, "test evaluation", test["loss"], time.perf_counter() - start)
             break
-        row.update(test_loss=test["loss"], test_accuracy=test["accuracy"], test_confusion=test["confusion"].tolist())
+        row.update({col.TEST_LOSS: test["loss"], col.TEST_ACCURACY: test["accuracy"],
+                    col.TEST_CONFUSION: test["confusion"].tolist()})
         row.update(side_accuracies)
         if "validation" in run.data.rows:
-            validation = evaluate(run.forward, run.data, "validation", settings, run.views, run.generators["evaluate"],
-                                  run.device)
-            row.update(validation_loss=validation["loss"], validation_accuracy=validation["accuracy"])
-        row["eval_seconds"] = time.perf_counter() - evaluated
-        row["seconds"] = time.perf_counter() - start + earlier
-        row["diverged"] = False
+            validation = evaluate_run(run, "validation")
+            row.update({col.VALIDATION_LOSS: validation["loss"], col.VALIDATION_ACCURACY: validation["accuracy"]})
+        row[col.EVAL_SECONDS] = time.perf_counter() - evaluated
+        row[col.SECONDS] = time.perf_counter() - start + earlier
+        row[col.DIVERGED] = False
         if on_epoch is not None:
             on_epoch(row)
         run.history.append(row)
-        if test["accuracy"] > run.best["accuracy"]:
-            run.best = {
-                "accuracy": test["accuracy"],
-                "epoch": epoch,
-                # kept on the device: a copy to the host at every improvement would stall the GPU
-                "state": {k: v.detach().clone() for k, v in run.model.state_dict().items()},
-                "predictions": predictions_table(run.data, test, run.class_names),
-            }
-        bar.set_postfix(test_acc=f"{test['accuracy']:.3f}", best=f"{run.best['accuracy']:.3f}@{run.best['epoch']}",
-                        img_s=f"{row['images_per_second']:.0f}")
-        if epoch % settings.checkpoint_every == 0 or epoch == settings.epochs or run.schedule.done:
+        if test["accuracy"] > run.best.accuracy:
+            # kept on the device: a copy to the host at every improvement would stall the GPU
+            run.best = BestEpoch(test["accuracy"], epoch, {k: v.detach().clone() for k, v in run.model.state_dict().items()},
+                                 predictions_table(run.data, test, run.class_names))
+        bar.set_postfix(test_acc=f"{test['accuracy']:.3f}", best=f"{run.best.accuracy:.3f}@{run.best.epoch}",
+                        img_s=f"{row[col.IMAGES_PER_SECOND]:.0f}")
+        if epoch % every == 0 or epoch == protocol.epochs or run.schedule.done:
             save_checkpoint(run, checkpoint_path)
         if run.schedule.done:
             break  # max_iterations reached: this was the last epoch
-        if stop is not None and stop.requested and epoch < settings.epochs:
-            if epoch % settings.checkpoint_every:
+        if stop is not None and stop.requested and epoch < protocol.epochs:
+            if epoch % every:
                 save_checkpoint(run, checkpoint_path)
             raise _interrupted(run, checkpoint_path, stop, f"after epoch {epoch}")
     bar.close()
 
 
 def evaluate_test(run: Run) -> tuple[dict, dict[str, float]]:
-    """One epoch's test evaluation: `evaluate` on the test set (at scale_jitter's test_side), then the accuracy at
-    every other test side; {side_accuracy_column(side): accuracy} for each of evaluation_sides (the test_side's is
-    the first evaluation's, not evaluated twice). In that order, so the evaluation stream draws the same."""
-    settings = run.settings
+    """One epoch's test evaluation and the accuracy at every test side.
 
-    def accuracy_at(side: int) -> float:
-        return evaluate(run.forward, run.data, "test", settings, run.views, run.generators["evaluate"], run.device,
-                        side)["accuracy"]
-
-    test = evaluate(run.forward, run.data, "test", settings, run.views, run.generators["evaluate"], run.device)
-    sides = {side_accuracy_column(side): test["accuracy"] if side == settings.scale_jitter["test_side"]
-             else accuracy_at(side) for side in evaluation_sides(settings)}
+    `evaluate` on the test set (at scale_jitter's test_side), then the accuracy at every other test side:
+    {side_accuracy_column(side): accuracy} for each of evaluation_sides (the test_side's is the first
+    evaluation's, not evaluated twice). In that order, so the evaluation stream draws the same.
+    """
+    test = evaluate_run(run, "test")
+    sides = {col.side_accuracy_column(side): test["accuracy"] if side == run.scale_jitter["test_side"]
+             else evaluate_run(run, "test", side)["accuracy"] for side in evaluation_sides(run.scale_jitter)}
     return test, sides
 
 
-def side_accuracy_column(side: int) -> str:
-    """The metrics column of the test accuracy at one scale_jitter test side: test_accuracy_side<side>."""
-    return f"test_accuracy_side{side}"
-
-
-def evaluation_sides(settings: TrainSettings) -> list[int]:
+def evaluation_sides(scale_jitter: Mapping | None) -> list[int]:
     """Every test side that gets its own accuracy column (scale_jitter.test_sides; none without scale_jitter)."""
-    return [] if settings.scale_jitter is None else list(settings.scale_jitter["test_sides"])
+    return [] if scale_jitter is None else list(scale_jitter["test_sides"])
 
 
 def confusion_matrices(metrics: pd.DataFrame) -> np.ndarray:
     """The per-epoch test confusion matrices of a metrics table as an E x K x K array."""
-    return np.stack([np.stack(list(m)) for m in metrics["test_confusion"]]).astype(np.int64)
+    return np.stack([np.stack(list(m)) for m in metrics[col.TEST_CONFUSION]]).astype(np.int64)

@@ -86,14 +86,16 @@ class Machine:
     eval_batch_size: int
     checkpoint_every: int  # minutes between mid-epoch checkpoints
     threads: int | None  # CPU threads torch may use; None: torch's default
+    tensorboard: bool  # write TensorBoard event files beside each run's metrics (config key `tensorboard`)
 
     @classmethod
     def from_config(cls, config: Mapping, threads: int | None) -> Machine:
-        """The machine fields of config key `training` as the job reads them when it starts."""
+        """The machine fields of config key `training` (and `tensorboard`) as the job reads them when it starts."""
         training = config["training"]
         return cls(device=training["device"], compile=training["compile"],
                    eval_batch_size=int(training["eval_batch_size"]),
-                   checkpoint_every=int(training["checkpoint_every"]), threads=threads)
+                   checkpoint_every=int(training["checkpoint_every"]), threads=threads,
+                   tensorboard=bool(config["tensorboard"]))
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,17 @@ class RunPaths:
     metrics: Path
     predictions: Path
     best_model: Path | None
+
+    def params(self) -> dict:
+        """The paths as plain strings (best_model: None when not kept): what the training rule states as params."""
+        return {"metrics": str(self.metrics), "predictions": str(self.predictions),
+                "best_model": None if self.best_model is None else str(self.best_model)}
+
+    @classmethod
+    def from_params(cls, params: Mapping) -> RunPaths:
+        """The paths a rule's params hold (the inverse of `params`)."""
+        best = params["best_model"]
+        return cls(Path(params["metrics"]), Path(params["predictions"]), None if best is None else Path(best))
 
     @property
     def checkpoint(self) -> Path:

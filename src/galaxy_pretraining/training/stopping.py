@@ -13,12 +13,15 @@ batch.
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 
 from ..errors import SignalExit
+
+log = logging.getLogger(__name__)
 
 # The signals that ask a training job to save and stop: SLURM's own warning and the usual `--signal` choice.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
@@ -33,10 +36,12 @@ class StopRequest:
 
     @property
     def requested(self) -> bool:
+        """Whether a stop signal came."""
         return self.signum is not None
 
     @property
     def name(self) -> str:
+        """The signal's name (SIGTERM, SIGUSR1), or `no signal`."""
         return signal.Signals(self.signum).name if self.signum is not None else "no signal"
 
 
@@ -61,12 +66,14 @@ def stop_on_signals(signals=STOP_SIGNALS, announce: bool = False) -> Iterator[St
 
     def handler(signum, frame):
         if stop.signum is None:
-            print(f"received {signal.Signals(signum).name}: finishing the current batch, then saving", flush=True)
+            log.warning("%s: received (then=finish the current batch, save last.pt, stop)", signal.Signals(signum).name)
             stop.signum = signum
 
     previous = {s: signal.signal(s, handler) for s in signals}
     if announce:
-        print(ANNOUNCEMENT, file=sys.stderr, flush=True)
+        # Straight to stderr: the scheduler's job log, before the job's log file and logging are set up.
+        sys.stderr.write(ANNOUNCEMENT + "\n")
+        sys.stderr.flush()
     try:
         yield stop
     finally:

@@ -1,9 +1,10 @@
-"""The images a network sees, built once from a run's settings: one object for training, evaluation, Grad-CAM,
-feature maps and the benchmarks.
+"""The images a network sees, built once per run.
+
+One object for training, evaluation, Grad-CAM, feature maps and the benchmarks.
 
 `Views.from_settings` reads the augmentation and normalisation fields of a
-run's settings (a TrainSettings, or the mapping a best.pt holds) and checks
-them together; its methods then take only the images and the random stream,
+run's settings (a Protocol, or the mapping `Run.settings()` gives and a best.pt
+holds, with the values resolved for the run) and checks them together; its methods then take only the images and the random stream,
 as torchvision's transform presets do. Every caller that builds its views
 this way runs the very transform training runs: no caller picks which of the
 settings to pass. The tensor operations themselves are in `augment`.
@@ -33,7 +34,7 @@ from .augment import (
     shift_channels,
     to_float,
 )
-from .settings import TrainSettings
+from .spec import Protocol
 
 EVALUATIONS = ("paper", "center")  # training.evaluation
 INTERPOLATIONS = ("nearest", "bilinear")  # training.interpolation
@@ -61,7 +62,7 @@ class Views:
     colour_jitter: Mapping | None
     compiled: bool = False
 
-    def __post_init__(self):
+    def __post_init__(self):  # noqa: D105 (the checks are the class docstring's Raises)
         if self.rotation == QUARTER_TURNS and self.scale_jitter is None:
             raise ValueError("rotation: quarter_turns belongs to the scale_jitter protocol (training.scale_jitter)")
         if self.evaluation not in EVALUATIONS:
@@ -70,15 +71,16 @@ class Views:
             raise ValueError(f"unknown interpolation {self.interpolation!r}; use one of {INTERPOLATIONS}")
         if self.normalization == FROM_WEIGHTS:
             raise ValueError("normalization 'weights' is resolved when the model is built "
-                             "(models.weights.weights_normalization); build the views from the run's settings after that")
+                             "(models.weights.weights_normalization); build the views from Run.settings()")
         if not isinstance(self.normalization, Mapping) and self.normalization not in NORMALIZATIONS:
             raise ValueError(f"unknown normalization {self.normalization!r}; use one of {NORMALIZATIONS}")
 
     @classmethod
-    def from_settings(cls, settings: TrainSettings | Mapping, compiled: bool = False) -> Views:
-        """The views of a run from its settings: a TrainSettings, or the mapping of one that a best.pt holds.
+    def from_settings(cls, settings: Protocol | Mapping, compiled: bool = False) -> Views:
+        """The views of a run from its settings: a Protocol, or the mapping Run.settings() gives (a best.pt holds it).
 
-        Raises KeyError naming a field the mapping lacks, and ValueError as the class says."""
+        Raises KeyError naming a field the mapping lacks, and ValueError as the class says.
+        """
         values = asdict(settings) if is_dataclass(settings) else settings
         names = [f.name for f in fields(cls) if f.name != "compiled"]
         missing = [name for name in names if name not in values]
@@ -92,7 +94,8 @@ class Views:
         Without scale_jitter: a random crop (a translation), flips, a rotation in [-rotation, rotation] with
         zero fill, then, with channel_shift > 0, a colour shift (drawn after the geometry, so a study without it
         draws exactly as before). With scale_jitter (Zhu et al. 2019): scale_jitter_view instead, then
-        colour_jitter when set. Every image gets its own draws from `generator`."""
+        colour_jitter when set. Every image gets its own draws from `generator`.
+        """
         if self.scale_jitter is not None:
             quarter_turns = self.rotation == QUARTER_TURNS
             out = scale_jitter_view(images, self.scale_jitter, self.crop_size, self.flips, quarter_turns, generator)
@@ -113,9 +116,12 @@ class Views:
         return to_float(out, self.normalization)
 
     def center(self, images: torch.Tensor, test_side: int | None = None) -> torch.Tensor:
-        """The deterministic view of a uint8 batch: float N x 3 x crop x crop, normalised. A centre crop; with
+        """The deterministic view of a uint8 batch: float N x 3 x crop x crop, normalised.
+
+        A centre crop; with
         scale_jitter, the centre crop of `test_side` (default scale_jitter's test_side) resized to its `resize`
-        and centre-cropped (scale_test_view). What Grad-CAM and the feature maps show the network."""
+        and centre-cropped (scale_test_view). What Grad-CAM and the feature maps show the network.
+        """
         if self.scale_jitter is None:
             return to_float(center_crop(images, self.crop_size), self.normalization)
         side = self.scale_jitter["test_side"] if test_side is None else test_side
@@ -123,16 +129,21 @@ class Views:
                          self.normalization)
 
     def evaluate(self, images: torch.Tensor, generator: torch.Generator, test_side: int | None = None) -> torch.Tensor:
-        """The evaluation view as training.evaluation says: `paper`, the training view (as the published code
-        evaluates); `center`, the deterministic view (`center`, at `test_side` with scale_jitter)."""
+        """The evaluation view as training.evaluation says.
+
+        `paper`: the training view (as the published code evaluates); `center`: the deterministic view
+        (`center`, at `test_side` with scale_jitter).
+        """
         if self.evaluation == "paper":
             return self.train(images, generator)
         return self.center(images, test_side)
 
     def displayable(self, batch: torch.Tensor) -> np.ndarray:
-        """A batch of these views (float N x 3 x H x W, on the CPU) back as pixels for drawing: float32
-        N x H x W x 3 in 0-1. The normalisation undone; a per-image standardised view, which cannot be undone,
-        stretched from its own darkest to its brightest value."""
+        """A batch of these views (float N x 3 x H x W, on the CPU) back as pixels for drawing.
+
+        Float32 N x H x W x 3 in 0-1: the normalisation undone; a per-image standardised view, which cannot be undone,
+        stretched from its own darkest to its brightest value.
+        """
         normalization = self.normalization
         if isinstance(normalization, Mapping):  # training.normalization `weights`, as the run's settings hold it
             mean, std = normalization["mean"], normalization["std"]

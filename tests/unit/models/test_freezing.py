@@ -9,11 +9,12 @@ from torch import nn
 from galaxy_pretraining.models.build import build_model
 from galaxy_pretraining.models.freezing import freeze_layers, frozen_layer_count, hold_frozen_batch_norms, layers
 from galaxy_pretraining.models.registry import ARCHITECTURES, architecture_spec
+from galaxy_pretraining.training.data import load_store
+from galaxy_pretraining.training.job import train_run
 from galaxy_pretraining.training.loop import epoch_order
-from galaxy_pretraining.training.run import build_run, train_run
-from galaxy_pretraining.training.state import load_store
+from galaxy_pretraining.training.run import build_run
 
-from helpers.training import CLASSES, settings
+from helpers.training import CLASSES, machine, paths_in, settings
 
 
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))
@@ -56,9 +57,8 @@ def test_frozen_batch_norms_stay_in_eval_mode_in_training():
 def _tiny_run(tiny_study, out, weights, **overrides):
     s = settings(architecture="efficientnet_lite0", weights="imagenet", epochs=1, normalization="imagenet",
                  optimizer={"name": "adam", "lr": 0.001, "weight_decay": 0.0}, **overrides)
-    train_run(s, tiny_study / "images.npy", tiny_study / "catalog.parquet", out / "metrics.parquet",
-              out / "predictions.parquet", out / "best.pt", weights_path=weights, class_names=CLASSES, threads=1,
-              progress=False)
+    train_run(s, paths_in(out), machine(), tiny_study / "images.npy", tiny_study / "catalog.parquet",
+              weights_path=weights, progress=False)
     return s, torch.load(out / "best.pt", weights_only=False)["model"]  # one epoch: its best is its last
 
 
@@ -89,7 +89,7 @@ def test_the_optimiser_holds_only_the_trainable_parameters(tiny_study, lite0_wei
     s = settings(architecture="efficientnet_lite0", weights="imagenet", frozen_share=0.4)
     catalog = pd.read_parquet(tiny_study / "catalog.parquet")
     images = load_store(tiny_study / "images.npy", len(catalog), torch.device("cpu"))
-    run = build_run(s, images, catalog, lite0_weights, CLASSES)
+    run = build_run(s, machine(), images, catalog, lite0_weights)
     held = {id(p) for group in run.optimizer.param_groups for p in group["params"]}
     trainable = {id(p) for p in run.model.parameters() if p.requires_grad}
     frozen = {id(p) for p in run.model.parameters() if not p.requires_grad}
@@ -119,8 +119,7 @@ def test_oversampling_leaves_the_test_set_alone(tmp_path):
     pd.DataFrame({"id": [f"g{i}" for i in range(len(labels))], "class_index": labels,
                   "class_name": [CLASSES[c] for c in labels]}).to_parquet(tmp_path / "catalog.parquet")
     s = settings(oversample=True, epochs=1)
-    metrics = train_run(s, tmp_path / "images.npy", tmp_path / "catalog.parquet", tmp_path / "metrics.parquet",
-                        tmp_path / "predictions.parquet", tmp_path / "best.pt", None, CLASSES, threads=1,
+    metrics = train_run(s, paths_in(tmp_path), machine(), tmp_path / "images.npy", tmp_path / "catalog.parquet",
                         progress=False)
     predictions = pd.read_parquet(tmp_path / "predictions.parquet")
     assert len(predictions) == 24 and predictions["row"].is_unique

@@ -32,13 +32,16 @@ from galaxy_pretraining.training.augment import (
     scale_test_view,
 )
 from galaxy_pretraining.training.checkpoints import resume
+from galaxy_pretraining.training.data import load_store
+from galaxy_pretraining.training.job import write_outputs
 from galaxy_pretraining.training.loop import train_epochs
-from galaxy_pretraining.training.run import build_run, write_outputs
-from galaxy_pretraining.training.state import Schedule, load_store
+from galaxy_pretraining.training.optim import Schedule
+from galaxy_pretraining.training.run import build_run
+from galaxy_pretraining.training.spec import RunPaths
 from galaxy_pretraining.training.stopping import StopRequest, TrainingInterrupted
 from galaxy_pretraining.training.views import Views
 
-from helpers.training import CLASSES, VIEWS, settings, zhu_settings
+from helpers.training import VIEWS, machine, settings, zhu_settings
 
 
 def images(n=3, side=40, seed=0):
@@ -153,16 +156,15 @@ def test_a_run_stops_at_max_iterations_inside_an_epoch_with_a_metric_per_test_si
     with 8 would end inside epoch 2, after 3 of its batches (48 images)."""
     catalog = pd.read_parquet(tiny_study / "catalog.parquet")
     store = load_store(tiny_study / "images.npy", len(catalog), torch.device("cpu"))
-    run = build_run(zhu_settings(max_iterations=8), store, catalog, None, CLASSES)
+    run = build_run(zhu_settings(max_iterations=8), machine(), store, catalog, None)
     train_epochs(run, tmp_path / "last.pt", progress=False)
     metrics = pd.DataFrame(run.history)
     assert metrics["epoch"].tolist() == [1, 2] and metrics["iterations"].tolist() == [5, 8]
     assert metrics["train_accuracy"].notna().all() and run.optimizer.param_groups[0]["lr"] == pytest.approx(0.005)
     assert {"test_accuracy_side30", "test_accuracy_side40"} <= set(metrics)
     assert metrics["test_accuracy"].tolist() == metrics["test_accuracy_side40"].tolist()  # the test_side's view
-    run.settings.run = 0
     paths = [tmp_path / name for name in ("metrics.parquet", "predictions.parquet", "best.pt")]
-    write_outputs(run, *paths)
+    write_outputs(run, RunPaths(*paths))
     keys = [["m", 0, 4, False, 1.0]]
     assert len(collect_curves([paths[0]], keys, max_iterations=8)) == 2
     with pytest.raises(ValueError, match="expected 1..4 or fewer ending at 9 iterations"):
@@ -173,14 +175,14 @@ def test_a_stopped_run_resumes_with_its_rate_and_step_count(tiny_study, tmp_path
     """Stopped after its first batch, resumed from last.pt: the same metrics, rate and steps as a run through."""
     catalog = pd.read_parquet(tiny_study / "catalog.parquet")
     store = load_store(tiny_study / "images.npy", len(catalog), torch.device("cpu"))
-    through = build_run(zhu_settings(), store, catalog, None, CLASSES)
+    through = build_run(zhu_settings(), machine(), store, catalog, None)
     train_epochs(through, tmp_path / "through.pt", progress=False)
-    stopped = build_run(zhu_settings(), store, catalog, None, CLASSES)
+    stopped = build_run(zhu_settings(), machine(), store, catalog, None)
     stop = StopRequest()
     stop.signum = signal.SIGTERM
     with pytest.raises(TrainingInterrupted):
         train_epochs(stopped, tmp_path / "last.pt", progress=False, stop=stop)
-    resumed = build_run(zhu_settings(), store, catalog, None, CLASSES)
+    resumed = build_run(zhu_settings(), machine(), store, catalog, None)
     assert resume(resumed, tmp_path / "last.pt") and resumed.schedule.iterations == 1
     train_epochs(resumed, tmp_path / "last.pt", progress=False)
     timing = ["seconds", "train_seconds", "images_per_second"]
@@ -425,7 +427,7 @@ def test_the_dropout_of_the_wide_resnet_is_the_configured_one():
 def test_a_run_builds_its_network_with_its_dropout(tiny_study):  # noqa: F811
     images = load_store(tiny_study / "images.npy", 96, torch.device("cpu"))
     catalog = pd.read_parquet(tiny_study / "catalog.parquet")
-    run = build_run(settings(architecture="wide_preact_resnet26", dropout=0.3), images, catalog, None, CLASSES)
+    run = build_run(settings(architecture="wide_preact_resnet26", dropout=0.3), machine(), images, catalog, None)
     assert {m.p for m in run.model.modules() if isinstance(m, torch.nn.Dropout)} == {0.3}
 
 
@@ -500,13 +502,12 @@ def test_a_per_run_draw_is_made_once_from_the_runs_seed_and_saved(tiny_study):  
     catalog = pd.read_parquet(tiny_study / "catalog.parquet")
     s = settings(crop_size=16, rotation="quarter_turns", normalization="per_image", flips=True,
                  scale_jitter={**VIEWS, "resize": 20, "draw": "per_run"})
-    first, again = (build_run(s, store, catalog, None, CLASSES).settings.scale_jitter for _ in range(2))
+    first, again = (build_run(s, machine(), store, catalog, None).scale_jitter for _ in range(2))
     assert first == again and VIEWS["sides"][0] <= first["run_side"] <= VIEWS["sides"][1]
     assert first["run_turns"] in range(4) and "run_side" not in s.scale_jitter
     per_image = build_run(settings(crop_size=16, rotation="quarter_turns", normalization="per_image",
-                                   scale_jitter={**VIEWS, "resize": 20, "draw": "per_image"}), store, catalog, None,
-                          CLASSES)
-    assert "run_side" not in per_image.settings.scale_jitter
+                                   scale_jitter={**VIEWS, "resize": 20, "draw": "per_image"}), machine(), store, catalog, None)
+    assert "run_side" not in per_image.scale_jitter
 
 
 @pytest.mark.parametrize(("source", "draw"), [("paper", "per_image"), ("code", "per_run")])

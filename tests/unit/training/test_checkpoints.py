@@ -1,5 +1,6 @@
 """training.checkpoints: last.pt after a kill or a signal, resumed to the numbers of an uninterrupted run; a finished run's record."""
 
+import logging
 import os
 import shutil
 import signal
@@ -13,23 +14,25 @@ import pytest
 import torch
 
 from galaxy_pretraining.io import link_or_copy
-from galaxy_pretraining.training.run import RunOutputs, train_group
+from galaxy_pretraining.training.job import train_group
+from galaxy_pretraining.training.spec import RunPaths
 from galaxy_pretraining.training.stopping import StopRequest, TrainingInterrupted
 
 from helpers.paths import TESTS
-from helpers.training import CLASSES, TIMING, group_outputs, settings, train_group_of, train_tiny
+from helpers.training import TIMING, group_outputs, machine, paths_in, settings, train_group_of, train_tiny
 
 KILL_SCRIPT = """
+import logging
 import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
-from helpers.training import settings
-from galaxy_pretraining.training.run import train_run
+from helpers.training import machine, paths_in, settings
+from galaxy_pretraining.training.job import train_run
+logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
 study, out = Path(sys.argv[1]), Path(sys.argv[2])
-s = settings(epochs=6, evaluation="paper", checkpoint_every=int(sys.argv[4]))
-train_run(s, study / "images.npy", study / "catalog.parquet", out / "metrics.parquet",
-          out / "predictions.parquet", out / "best.pt", weights_path=None, class_names=["a", "b", "c"], threads=1,
-          progress=False)
+s = settings(epochs=6, evaluation="paper")
+train_run(s, paths_in(out), machine(checkpoint_every=int(sys.argv[4])), study / "images.npy",
+          study / "catalog.parquet", progress=False)
 """
 
 
@@ -48,7 +51,7 @@ def test_sigkill_then_rerun_gives_the_same_metrics_as_an_uninterrupted_run(tiny_
     epochs_done = torch.load(killed / "last.pt", weights_only=False)["epoch"]
     assert 2 <= epochs_done < 6
     resumed = subprocess.run(command + [str(killed), here, "2"], check=True, capture_output=True, text=True)
-    assert f"resuming from {killed / 'last.pt'} after epoch {epochs_done}" in resumed.stdout
+    assert f"run 0: resuming from {killed / 'last.pt'} after epoch {epochs_done}" in resumed.stdout
     a = pd.read_parquet(whole / "metrics.parquet").drop(columns=TIMING)
     b = pd.read_parquet(killed / "metrics.parquet").drop(columns=TIMING)
     pd.testing.assert_frame_equal(a, b)
@@ -64,7 +67,7 @@ def test_sigterm_saves_the_state_and_the_resumed_run_equals_an_uninterrupted_run
     # checkpoint_every 100: without the signal's own checkpoint nothing would be saved before the end
     subprocess.run(command + [str(whole), here, "100"], check=True, capture_output=True)
     process = subprocess.Popen(command + [str(stopped), here, "100"], stdout=subprocess.PIPE, text=True)
-    assert process.stdout.readline().startswith("training resnet18")
+    assert process.stdout.readline().startswith("job: starting")
     time.sleep(1.0)
     process.send_signal(signal.SIGTERM)
     out, _ = process.communicate(timeout=120)
@@ -76,7 +79,7 @@ def test_sigterm_saves_the_state_and_the_resumed_run_equals_an_uninterrupted_run
              else f"after epoch {checkpoint['epoch']}")
     assert where in out
     resumed = subprocess.run(command + [str(stopped), here, "100"], check=True, capture_output=True, text=True)
-    assert f"resuming from {stopped / 'last.pt'} {where}" in resumed.stdout
+    assert f"run 0: resuming from {stopped / 'last.pt'} {where}" in resumed.stdout
     a = pd.read_parquet(whole / "metrics.parquet").drop(columns=TIMING)
     b = pd.read_parquet(stopped / "metrics.parquet").drop(columns=TIMING)
     pd.testing.assert_frame_equal(a, b)
@@ -90,8 +93,8 @@ def test_a_signal_during_start_up_stops_after_the_first_batch_and_loses_nothing(
     early = StopRequest()
     early.signum = signal.SIGTERM  # as the handler sets it
     with pytest.raises(TrainingInterrupted, match=f"SIGTERM: stopped .* in epoch 1 after {s.batch_size} of") as stop:
-        train_group([s], tiny_study / "images.npy", tiny_study / "catalog.parquet", outputs, None, CLASSES,
-                    threads=1, progress=False, stop=early)
+        train_group([s], outputs, machine(), tiny_study / "images.npy", tiny_study / "catalog.parquet",
+                    progress=False, stop=early)
     assert stop.value.code == 128 + signal.SIGTERM
     resumed = train_group_of(tiny_study, tmp_path / "stopped", [s])[0]
     whole = train_tiny(tiny_study, tmp_path / "whole", s)
@@ -110,16 +113,17 @@ def test_a_checkpoint_of_other_settings_is_not_resumed(tiny_study, tmp_path):
     pd.testing.assert_frame_equal(metrics.drop(columns=TIMING), fresh.drop(columns=TIMING))
 
 
-def test_a_rerun_group_retrains_only_the_run_whose_checkpoint_is_gone(tiny_study, tmp_path, capsys):
+def test_a_rerun_group_retrains_only_the_run_whose_checkpoint_is_gone(tiny_study, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
     group = [settings(run=0, epochs=2), settings(run=1, epochs=2)]
     first = train_group_of(tiny_study, tmp_path, group)
     for path in (tmp_path / "run0").iterdir():  # run 0: outputs gone (Snakemake removes them), the rest kept
         if path.name not in ("last.pt", "best-kept.pt"):
             path.unlink()
     shutil.rmtree(tmp_path / "run1")  # run 1: rebuilt from nothing
-    capsys.readouterr()
+    caplog.clear()
     second = train_group_of(tiny_study, tmp_path, group)
-    printed = capsys.readouterr().out
+    printed = caplog.text
     assert f"resuming from {tmp_path / 'run0' / 'last.pt'} after epoch 2" in printed
     assert "resuming from " + str(tmp_path / "run1") not in printed
     for a, b in zip(first, second):
@@ -127,18 +131,18 @@ def test_a_rerun_group_retrains_only_the_run_whose_checkpoint_is_gone(tiny_study
     pd.testing.assert_frame_equal(first[0], second[0])  # run 0 was not retrained: even its timings are the saved ones
 
 
-def test_a_finished_run_leaves_only_its_results_and_is_written_again_from_them(tiny_study, tmp_path, capsys):
+def test_a_finished_run_leaves_only_its_results_and_is_written_again_from_them(tiny_study, tmp_path, caplog):
     """Disk: a finished run's last.pt keeps metrics and best epoch, not the model, optimiser, random streams or
     weights; kept best weights (best_weights) are on disk once, best-kept.pt a second name of best.pt. A rerun of
     the job writes the same outputs without training."""
+    caplog.set_level(logging.INFO)
     group = [settings(run=0, epochs=2), settings(run=1, epochs=2)]
-    outputs = [RunOutputs(tmp_path / "run0/metrics.parquet", tmp_path / "run0/predictions.parquet", None),
-               RunOutputs(tmp_path / "run1/metrics.parquet", tmp_path / "run1/predictions.parquet",
+    outputs = [RunPaths(tmp_path / "run0/metrics.parquet", tmp_path / "run0/predictions.parquet", None),
+               RunPaths(tmp_path / "run1/metrics.parquet", tmp_path / "run1/predictions.parquet",
                           tmp_path / "run1/best.pt")]
     for o in outputs:
         Path(o.metrics).parent.mkdir(parents=True, exist_ok=True)
-    first = train_group(group, tiny_study / "images.npy", tiny_study / "catalog.parquet", outputs, None, CLASSES,
-                        threads=1, progress=False)
+    first = train_group(group, outputs, machine(), tiny_study / "images.npy", tiny_study / "catalog.parquet", progress=False)
     assert not (tmp_path / "run0/best.pt").exists() and (tmp_path / "run1/best.pt").exists()
     records = [torch.load(tmp_path / f"run{r}/last.pt", weights_only=False) for r in (0, 1)]
     for record in records:
@@ -154,13 +158,12 @@ def test_a_finished_run_leaves_only_its_results_and_is_written_again_from_them(t
         for path in (o.metrics, o.predictions, o.best_model):
             if path is not None:
                 Path(path).unlink()
-    capsys.readouterr()
-    second = train_group(group, tiny_study / "images.npy", tiny_study / "catalog.parquet", outputs, None, CLASSES,
-                         threads=1, progress=False)
-    printed = capsys.readouterr().out
+    caplog.clear()
+    second = train_group(group, outputs, machine(), tiny_study / "images.npy", tiny_study / "catalog.parquet", progress=False)
+    printed = caplog.text
     assert printed.count(": the run had finished") == 2 and "epochs" not in printed
-    assert "run 0: its outputs are written again from last.pt, without training" in printed
-    assert "run 1: its outputs are written again from last.pt and best-kept.pt, without training" in printed
+    assert "run 0: outputs written again without training (from=last.pt)" in printed
+    assert "run 1: outputs written again without training (from=last.pt and best-kept.pt)" in printed
     for a, b in zip(first, second):
         pd.testing.assert_frame_equal(a, b)  # not retrained: even the timings are the saved ones
     for o, before in zip(outputs, predictions):
@@ -170,56 +173,52 @@ def test_a_finished_run_leaves_only_its_results_and_is_written_again_from_them(t
     assert (tmp_path / "run1/best-kept.pt").samefile(tmp_path / "run1/best.pt")  # the new best.pt, linked again
 
 
-def test_kept_best_weights_that_are_gone_or_of_another_epoch(tiny_study, tmp_path, capsys):
+def test_kept_best_weights_that_are_gone_or_of_another_epoch(tiny_study, tmp_path, caplog):
     """best-kept.pt deleted: said, and the run is trained again for its best.pt; of another epoch than the record's
     best: an error naming both files. Weights no longer kept (best_weights changed): best-kept.pt and the best.pt
     that is the same file, no longer an output, are removed, and that is said."""
+    caplog.set_level(logging.INFO)
     alone = settings(run=0, epochs=2)
-    out = RunOutputs(tmp_path / "metrics.parquet", tmp_path / "predictions.parquet", tmp_path / "best.pt")
-    first = train_group([alone], tiny_study / "images.npy", tiny_study / "catalog.parquet", [out], None, CLASSES,
-                        threads=1, progress=False)[0]
+    out = paths_in(tmp_path)
+    first = train_group([alone], [out], machine(), tiny_study / "images.npy", tiny_study / "catalog.parquet", progress=False)[0]
     kept = tmp_path / "best-kept.pt"
     weights = torch.load(kept, weights_only=False)
     torch.save({**weights, "epoch": weights["epoch"] % 2 + 1}, tmp_path / "other.pt")
     for path in (out.metrics, out.predictions, out.best_model, kept):
         Path(path).unlink()
-    capsys.readouterr()
-    again = train_group([alone], tiny_study / "images.npy", tiny_study / "catalog.parquet", [out], None, CLASSES,
-                        threads=1, progress=False)[0]
-    printed = capsys.readouterr().out
-    assert f"{kept}, where the run kept its best weights, is gone" in printed
-    assert "run 0: its best.pt is asked for, but the record holds no best weights (they were not kept when it ran, " \
-           "or its best-kept.pt is gone, as said above): it is trained again from epoch 0" in printed
+    caplog.clear()
+    again = train_group([alone], [out], machine(), tiny_study / "images.npy", tiny_study / "catalog.parquet", progress=False)[0]
+    printed = caplog.text
+    assert f"run 0: kept best weights gone (file={kept})" in printed
+    assert "run 0: retrained from epoch 0 (reason=best.pt asked for, the record holds no best weights)" in printed
     assert "without training" not in printed
     pd.testing.assert_frame_equal(first.drop(columns=TIMING), again.drop(columns=TIMING))
     assert kept.samefile(out.best_model)
 
     os.replace(tmp_path / "other.pt", kept)
     with pytest.raises(ValueError, match=f"{kept}: the weights of epoch .*, but .*last.pt says the best epoch"):
-        train_group([alone], tiny_study / "images.npy", tiny_study / "catalog.parquet", [out], None, CLASSES,
-                    threads=1, progress=False)
+        train_group([alone], [out], machine(), tiny_study / "images.npy", tiny_study / "catalog.parquet", progress=False)
 
     link_or_copy(out.best_model, kept)  # the right weights again; then config best_weights no longer keeps them
-    capsys.readouterr()
-    train_group([alone], tiny_study / "images.npy", tiny_study / "catalog.parquet",
-                [RunOutputs(out.metrics, out.predictions, None)], None, CLASSES, threads=1, progress=False)
+    caplog.clear()
+    train_group([alone], [paths_in(tmp_path, keep_best=False)], machine(), tiny_study / "images.npy",
+                tiny_study / "catalog.parquet", progress=False)
     record = torch.load(tmp_path / "last.pt", weights_only=False)
     assert record["finished"] and record["best_weights"] is None
     assert not kept.exists() and not out.best_model.exists()
-    assert "run 0 no longer keeps its best weights (config best_weights): best.pt and best-kept.pt removed (" \
-        in capsys.readouterr().out
+    assert "run 0: best weights no longer kept, config best_weights (removed=best.pt and best-kept.pt, size=" \
+        in caplog.text
 
 
-def test_best_weights_asked_for_after_a_run_finished_without_them_train_it_again(tiny_study, tmp_path, capsys):
+def test_best_weights_asked_for_after_a_run_finished_without_them_train_it_again(tiny_study, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
     alone = settings(run=0, epochs=2)
-    out = RunOutputs(tmp_path / "metrics.parquet", tmp_path / "predictions.parquet", None)
-    train_group([alone], tiny_study / "images.npy", tiny_study / "catalog.parquet", [out], None, CLASSES, threads=1,
-                progress=False)
-    wanted = RunOutputs(out.metrics, out.predictions, tmp_path / "best.pt")
-    capsys.readouterr()
-    train_group([alone], tiny_study / "images.npy", tiny_study / "catalog.parquet", [wanted], None, CLASSES,
-                threads=1, progress=False)
-    assert "run 0: its best.pt is asked for, but the record holds no best weights" in capsys.readouterr().out
+    out = paths_in(tmp_path, keep_best=False)
+    train_group([alone], [out], machine(), tiny_study / "images.npy", tiny_study / "catalog.parquet", progress=False)
+    wanted = paths_in(tmp_path)
+    caplog.clear()
+    train_group([alone], [wanted], machine(), tiny_study / "images.npy", tiny_study / "catalog.parquet", progress=False)
+    assert "run 0: retrained from epoch 0 (reason=best.pt asked for, the record holds no best weights)" in caplog.text
     assert torch.load(tmp_path / "best.pt", weights_only=False)["model"]
 
 
@@ -227,9 +226,9 @@ def test_best_weights_asked_for_after_a_run_finished_without_them_train_it_again
 @pytest.mark.parametrize("compiled", [False, True])
 def test_a_run_resumes_on_cuda(tiny_study, tmp_path, compiled):
     """A checkpoint written on the GPU is read back there (random streams included) and changes nothing."""
-    s = settings(device="cuda", compile=compiled, epochs=2, evaluation="paper")
-    first = train_tiny(tiny_study, tmp_path, s)
+    s, on = settings(epochs=2, evaluation="paper"), machine(device="cuda", compile=compiled)
+    first = train_tiny(tiny_study, tmp_path, s, on=on)
     for name in ("metrics.parquet", "predictions.parquet", "best.pt"):
         (tmp_path / name).unlink()
-    again = train_tiny(tiny_study, tmp_path, s)
+    again = train_tiny(tiny_study, tmp_path, s, on=on)
     pd.testing.assert_frame_equal(first, again)

@@ -14,19 +14,19 @@ from galaxy_pretraining.provenance import git_state
 from galaxy_pretraining.training.accounting import DeviceMonitor
 
 from helpers.paths import TESTS
-from helpers.training import settings, train_tiny
+from helpers.training import machine, settings, train_tiny
 
 KILL_SCRIPT = """
+import logging
 import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
-from helpers.training import settings
-from galaxy_pretraining.training.run import train_run
+from helpers.training import machine, paths_in, settings
+from galaxy_pretraining.training.job import train_run
+logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
 study, out = Path(sys.argv[1]), Path(sys.argv[2])
-s = settings(epochs=6, evaluation="paper", checkpoint_every=int(sys.argv[4]))
-train_run(s, study / "images.npy", study / "catalog.parquet", out / "metrics.parquet",
-          out / "predictions.parquet", out / "best.pt", weights_path=None, class_names=["a", "b", "c"], threads=1,
-          progress=False)
+train_run(settings(epochs=6, evaluation="paper"), paths_in(out), machine(checkpoint_every=int(sys.argv[4])),
+          study / "images.npy", study / "catalog.parquet", progress=False)
 """
 
 
@@ -36,7 +36,7 @@ def test_a_run_stopped_by_sigterm_and_resumed_has_each_epoch_once_in_its_progres
     out = tmp_path / "model" / "run000"
     command = [sys.executable, "-c", KILL_SCRIPT, str(tiny_study), str(out), str(TESTS), "100"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert process.stdout.readline().startswith("training resnet18")
+    assert process.stdout.readline().startswith("job: starting")
     time.sleep(1.0)
     process.send_signal(signal.SIGTERM)
     process.communicate(timeout=120)
@@ -92,14 +92,9 @@ def test_tensorboard_events_hold_each_epoch_once_under_one_run_folder(tiny_study
     values as the metrics."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from galaxy_pretraining.training.run import RunOutputs, train_group
-
     out = tmp_path / "model" / "run000"
     out.mkdir(parents=True)
-    s = settings(epochs=3)
-    train_group([s], tiny_study / "images.npy", tiny_study / "catalog.parquet",
-                [RunOutputs(out / "metrics.parquet", out / "predictions.parquet", out / "best.pt")],
-                weights_path=None, class_names=["a", "b", "c"], threads=1, progress=False, tensorboard=True)
+    train_tiny(tiny_study, out, settings(epochs=3), on=machine(tensorboard=True))
     metrics = pd.read_parquet(out / "metrics.parquet")
     events = EventAccumulator(str(out / "tensorboard"))
     events.Reload()

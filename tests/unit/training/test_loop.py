@@ -9,13 +9,13 @@ import torch
 from torch import nn
 
 from galaxy_pretraining.errors import BadData
+from galaxy_pretraining.training.data import RunData, load_store
 from galaxy_pretraining.training.loop import batches, confusion_matrices, evaluate, train_one_epoch
-from galaxy_pretraining.training.run import build_run
-from galaxy_pretraining.training.state import EpochInterrupted, RunData, load_store
+from galaxy_pretraining.training.run import EpochInterrupted, build_run
 from galaxy_pretraining.training.stopping import StopRequest
 from galaxy_pretraining.training.views import Views
 
-from helpers.training import CLASSES, SPLIT, settings, train_tiny
+from helpers.training import SPLIT, machine, settings, train_tiny
 
 
 class Constant(nn.Module):
@@ -33,8 +33,8 @@ def test_one_epoch_of_evaluation_checked_by_hand():
     labels = torch.tensor([0, 1, 1, 2])
     data = RunData(torch.zeros(4, 3, 8, 8, dtype=torch.uint8), labels, {"test": torch.arange(4)})
     s = settings(crop_size=8)
-    result = evaluate(Constant([0.0, 1.0, 0.0]), data, "test", s, Views.from_settings(s), torch.Generator(),
-                      torch.device("cpu"))
+    result = evaluate(Constant([0.0, 1.0, 0.0]), data, "test", Views.from_settings(s), torch.Generator(),
+                      torch.device("cpu"), machine().eval_batch_size)
     assert result["accuracy"] == 0.5
     p = np.exp([0, 1, 0]) / np.exp([0, 1, 0]).sum()
     assert result["loss"] == pytest.approx(-(np.log(p[0]) + 2 * np.log(p[1]) + np.log(p[2])) / 4, rel=1e-6)
@@ -42,9 +42,9 @@ def test_one_epoch_of_evaluation_checked_by_hand():
 
 
 def fresh_run(s, images, catalog):
-    """A newly built run and the arguments train_one_epoch takes for it."""
-    r = build_run(s, images, catalog, None, CLASSES)
-    return r, (r.model, r.optimizer, r.data, s, r.views, r.generators["train"], r.device, False, 1)
+    """A newly built run and the arguments train_one_epoch takes for it (its first epoch)."""
+    r = build_run(s, machine(), images, catalog, None)
+    return r, (r, 1)
 
 
 @pytest.mark.parametrize("protocol", [{}, {"oversample": True, "channel_shift": 20.0}], ids=["paper", "fu"])
@@ -56,14 +56,14 @@ def test_an_epoch_stopped_after_a_batch_continues_exactly_where_it_stopped(tiny_
     images = load_store(tiny_study / "images.npy", len(catalog), torch.device("cpu"))
 
     whole, args = fresh_run(s, images, catalog)
-    through = train_one_epoch(*args)
+    through = train_one_epoch(*args, progress=False)
     stopped, args = fresh_run(s, images, catalog)
     stop = StopRequest()
     stop.signum = signal.SIGUSR1
     with pytest.raises(EpochInterrupted) as interrupted:
-        train_one_epoch(*args, stop=stop)
+        train_one_epoch(*args, stop=stop, progress=False)
     assert interrupted.value.position.next_image == s.batch_size  # one batch, then the stop
-    continued = train_one_epoch(*args, position=interrupted.value.position)
+    continued = train_one_epoch(*args, position=interrupted.value.position, progress=False)
     assert {k: through[k] for k in ("train_loss", "train_accuracy")} == {
         k: continued[k] for k in ("train_loss", "train_accuracy")}
     for name, value in whole.model.state_dict().items():
@@ -88,15 +88,15 @@ def test_no_batch_of_one_reaches_the_network_and_a_stopped_epoch_continues_on_th
     assert len(whole.data.rows["train"]) == 65
     sizes = []
     whole.model.register_forward_pre_hook(lambda module, inputs: sizes.append(len(inputs[0])))
-    through = train_one_epoch(*args)
+    through = train_one_epoch(*args, progress=False)
     assert sizes == [16, 16, 16, 17]
     assert through["train_accuracy"] * 65 == pytest.approx(round(through["train_accuracy"] * 65))
     stopped, args = fresh_run(s, images, catalog)
     stop = StopRequest()
     stop.signum = signal.SIGUSR1
     with pytest.raises(EpochInterrupted) as interrupted:
-        train_one_epoch(*args, stop=stop)
-    continued = train_one_epoch(*args, position=interrupted.value.position)
+        train_one_epoch(*args, stop=stop, progress=False)
+    continued = train_one_epoch(*args, position=interrupted.value.position, progress=False)
     assert {k: through[k] for k in ("train_loss", "train_accuracy")} == {
         k: continued[k] for k in ("train_loss", "train_accuracy")}
     for name, value in whole.model.state_dict().items():

@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from galaxy_pretraining.data.splits import make_splits
+from galaxy_pretraining.training.data import load_store
 from galaxy_pretraining.training.loop import confusion_matrices, evaluate
-from galaxy_pretraining.training.run import build_run, run_outputs, train_run
-from galaxy_pretraining.training.state import load_store
+from galaxy_pretraining.training.run import build_run
 
-from helpers.training import CLASSES, TIMING, N, settings, train_group_of, train_tiny
+from helpers.training import CLASSES, TIMING, N, machine, settings, train_group_of, train_tiny
 
 MAJORITY = 1 / 3  # the tiny study's three classes are equally frequent
 
@@ -52,12 +52,6 @@ def test_a_pretrained_model_without_weights_is_an_error(tiny_study, tmp_path):
         train_tiny(tiny_study, tmp_path, settings(weights="imagenet"))
 
 
-def test_class_names_must_match_the_model(tiny_study, tmp_path):
-    with pytest.raises(ValueError, match="2 class names"):
-        train_run(settings(), tiny_study / "images.npy", tiny_study / "catalog.parquet", tmp_path / "m.parquet",
-                  tmp_path / "p.parquet", tmp_path / "b.pt", weights_path=None, class_names=["a", "b"])
-
-
 def test_a_group_gives_each_run_the_numbers_it_gets_alone(tiny_study, tmp_path):
     """runs_per_job: two runs trained one after the other in one process, on one model object, equal solo runs."""
     group = [settings(run=0, epochs=2), settings(run=1, epochs=2)]
@@ -69,15 +63,6 @@ def test_a_group_gives_each_run_the_numbers_it_gets_alone(tiny_study, tmp_path):
         b = torch.load(tmp_path / f"alone{s.run}" / "best.pt", weights_only=False)["model"]
         assert all(torch.equal(a[k], b[k]) for k in a)
     assert not together[0].drop(columns=TIMING).equals(together[1].drop(columns=TIMING))  # two runs, not one twice
-
-
-def test_a_jobs_outputs_are_matched_to_its_runs_with_best_weights_for_some():
-    outputs = run_outputs(["r/run000/metrics.parquet", "r/run001/metrics.parquet"],
-                          ["r/run000/predictions.parquet", "r/run001/predictions.parquet"], ["r/run001/best.pt"])
-    assert [o.best_model for o in outputs] == [None, "r/run001/best.pt"]
-    assert run_outputs("r/run000/metrics.parquet", "r/run000/predictions.parquet", [])[0].best_model is None
-    with pytest.raises(ValueError, match="in no run's folder"):
-        run_outputs(["r/run000/metrics.parquet"], ["r/run000/predictions.parquet"], ["r/run009/best.pt"])
 
 
 def test_runs_of_different_settings_cannot_share_a_job(tiny_study, tmp_path):
@@ -99,9 +84,10 @@ def test_normalisation_from_the_weights_is_in_the_runs_saved_settings(tiny_study
             assert saved["mean"] == list(IMAGENET_MEAN) and saved["std"] == list(IMAGENET_STD), (file, saved)
     images, catalog = load_store(tiny_study / "images.npy", N, torch.device("cpu")), pd.read_parquet(
         tiny_study / "catalog.parquet")
-    r = build_run(s, images, catalog, None, CLASSES)
-    assert r.settings.normalization["source"].startswith("ImageNet") and s.normalization == "weights"
-    assert 0 <= evaluate(r.model, r.data, "test", r.settings, r.views, r.generators["evaluate"], r.device)["accuracy"] <= 1
+    r = build_run(s, machine(), images, catalog, None)
+    assert r.normalization["source"].startswith("ImageNet") and s.normalization == "weights"
+    assert 0 <= evaluate(r.model, r.data, "test", r.views, r.generators["evaluate"], r.device,
+                         r.machine.eval_batch_size)["accuracy"] <= 1
     pixels = torch.rand(2, 3, 4, 4)
-    assert np.allclose(r.views.displayable(normalize(pixels, r.settings.normalization)),
+    assert np.allclose(r.views.displayable(normalize(pixels, r.normalization)),
                        pixels.permute(0, 2, 3, 1).numpy(), atol=1e-6)

@@ -4,16 +4,17 @@ retrain it (and the log says why in one line), also from a checkpoint in the mid
 import logging
 import shutil
 import signal
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from galaxy_pretraining.training.run import RunOutputs, train_group
+from galaxy_pretraining.training.job import train_group
 from galaxy_pretraining.training.stopping import StopRequest, TrainingInterrupted
 
-from helpers.training import CLASSES, TIMING, group_outputs, settings, train_tiny
+from helpers.training import CLASSES, TIMING, group_outputs, machine, paths_in, settings, train_tiny
 
 RELABELLED = 20
 
@@ -65,7 +66,8 @@ def test_swapped_class_order_retrains_and_galaxies_added_retrain(study, tmp_path
     catalog.to_parquet(study / "catalog.parquet")
     with caplog.at_level(logging.INFO):
         train_tiny_named(study, tmp_path / "out", s, swapped)
-    assert "run 0: retrained (reason=data changed: classes ['a', 'b', 'c'] -> ['b', 'a', 'c']" in caplog.text
+    # The class names are part of the protocol: a checkpoint of the old order is of another protocol.
+    assert "run 0: retrained from epoch 0 (reason=the checkpoint is of another protocol" in caplog.text
     predictions = pd.read_parquet(tmp_path / "out" / "predictions.parquet")
     assert (predictions["true"].to_numpy() == catalog["class_index"].to_numpy()[predictions["row"]]).all()
     assert [c for c in predictions.columns if c.startswith("probability_")] == [f"probability_{c}" for c in swapped]
@@ -83,9 +85,8 @@ def test_swapped_class_order_retrains_and_galaxies_added_retrain(study, tmp_path
 
 def train_tiny_named(study, out, s, class_names):
     """train_tiny with the config's class names in another order."""
-    outputs = [RunOutputs(out / "metrics.parquet", out / "predictions.parquet", out / "best.pt")]
-    return train_group([s], study / "images.npy", study / "catalog.parquet", outputs, None, class_names, threads=1,
-                       progress=False)[0]
+    return train_group([replace(s, class_names=tuple(class_names))], [paths_in(out)], machine(), study / "images.npy",
+                       study / "catalog.parquet", progress=False)[0]
 
 
 def test_a_run_stopped_mid_epoch_is_not_resumed_on_changed_data(study, tmp_path, caplog):
@@ -96,13 +97,12 @@ def test_a_run_stopped_mid_epoch_is_not_resumed_on_changed_data(study, tmp_path,
     early = StopRequest()
     early.signum = signal.SIGTERM
     with pytest.raises(TrainingInterrupted):
-        train_group([s], study / "images.npy", study / "catalog.parquet", outputs, None, CLASSES, threads=1,
-                    progress=False, stop=early)
+        train_group([s], outputs, machine(), study / "images.npy", study / "catalog.parquet", progress=False, stop=early)
     catalog = pd.read_parquet(study / "catalog.parquet")
     catalog.loc[: RELABELLED - 1, "class_index"] = (catalog.loc[: RELABELLED - 1, "class_index"] + 1) % 3
     catalog.to_parquet(study / "catalog.parquet")
     with caplog.at_level(logging.INFO):
-        resumed = train_group([s], study / "images.npy", study / "catalog.parquet", outputs, None, CLASSES, threads=1,
+        resumed = train_group([s], outputs, machine(), study / "images.npy", study / "catalog.parquet",
                               progress=False)[0]
     assert f"labels of {RELABELLED} rows" in caplog.text
     fresh = train_tiny(study, tmp_path / "fresh", s)

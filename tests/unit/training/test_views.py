@@ -57,7 +57,7 @@ def test_the_training_view_with_a_channel_shift_moves_brightness_only():
 
 
 def test_the_views_of_a_run_are_those_its_settings_state():
-    """Views.from_settings reads every view field of a TrainSettings, and of the mapping a best.pt holds."""
+    """Views.from_settings reads every view field of a Protocol, and of the mapping a best.pt holds."""
     s = settings(crop_size=24, channel_shift=12.0, rotation=90.0, evaluation="paper")
     built = Views.from_settings(s)
     assert (built.crop_size, built.channel_shift, built.rotation, built.evaluation) == (24, 12.0, 90.0, "paper")

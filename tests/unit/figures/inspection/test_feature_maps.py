@@ -24,9 +24,9 @@ from galaxy_pretraining.figures.inspection.feature_maps import (
     strongest_channels,
 )
 from galaxy_pretraining.training.augment import normalize, scale_test_view
-from galaxy_pretraining.training.run import train_run
+from galaxy_pretraining.training.job import train_run
 
-from helpers.training import CLASSES, zhu_settings
+from helpers.training import CLASSES, machine, paths_in, zhu_settings
 
 VIEWS = {"sides": [32, 40], "resize": 40, "test_sides": [36, 40], "test_side": 36}
 
@@ -36,9 +36,7 @@ def dieleman_run(tiny_study, tmp_path_factory):
     """One epoch of Dieleman et al.'s network under Zhu et al.'s protocol (whitening, the test side's view)."""
     out = tmp_path_factory.mktemp("dieleman")
     s = zhu_settings(architecture="dieleman2015", epochs=1, crop_size=40, scale_jitter=VIEWS, max_iterations=None)
-    train_run(s, tiny_study / "images.npy", tiny_study / "catalog.parquet", out / "metrics.parquet",
-              out / "predictions.parquet", out / "best.pt", weights_path=None, class_names=CLASSES, threads=1,
-              progress=False)
+    train_run(s, paths_in(out), machine(), tiny_study / "images.npy", tiny_study / "catalog.parquet", progress=False)
     return out
 
 

@@ -1,15 +1,15 @@
-"""A run in training and what it stands on: the device, the array store on it, the run's rows of it, the
-learning-rate schedule and where a stopped epoch stands.
+"""A run's data: the array store on the device, the run's rows of it and the identity of what it read.
 
-`load_store` puts the store onto the device once per process (a group's runs
-share it); `run_data` picks a run's train / validation / test rows of it; `Run`
-holds everything `run.build_run` makes, `checkpoints.resume` restores and
-`loop.train_epochs` advances.
+`load_store_digested` puts the store onto the device once per process (a
+group's runs share it) and hashes each row on the way; `run_data` picks a run's
+train / validation / test rows; `data_identity` and `data_change` tie a run's
+checkpoints to the data it read.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,73 +19,8 @@ import torch
 from ..data.array_store import open_array_store, read_rows
 from ..data.splits import labelled_subset, rows_of, study_splits
 from ..errors import BadData
-from .settings import TrainSettings
-from .views import Views
 
-
-class Schedule:
-    """The learning-rate steps and the iteration limit of a run (training.lr_schedule, training.max_iterations).
-
-    Counts the optimiser steps taken; a step decay (torch's MultiStepLR) moves
-    after every step or every epoch as its `unit` says. Its state goes into
-    last.pt, so a resumed run continues at the same rate and count.
-    """
-
-    def __init__(self, optimizer: torch.optim.Optimizer, lr_schedule: dict | None, max_iterations: int | None):
-        self.unit = None if lr_schedule is None else lr_schedule["unit"]
-        self.scheduler = (None if lr_schedule is None else
-                          torch.optim.lr_scheduler.MultiStepLR(optimizer, sorted(lr_schedule["milestones"]),
-                                                               lr_schedule["gamma"]))
-        self.max_iterations = max_iterations
-        self.iterations = 0
-
-    @property
-    def done(self) -> bool:
-        """Whether the run has taken its max_iterations steps."""
-        return self.max_iterations is not None and self.iterations >= self.max_iterations
-
-    def after_step(self) -> None:
-        self.iterations += 1
-        if self.unit == "iterations":
-            self.scheduler.step()
-
-    def after_epoch(self) -> None:
-        if self.unit == "epochs":
-            self.scheduler.step()
-
-    def state_dict(self) -> dict:
-        return {"iterations": self.iterations,
-                "scheduler": None if self.scheduler is None else self.scheduler.state_dict()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.iterations = state["iterations"]
-        if self.scheduler is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
-
-
-def choose_device(requested: str) -> torch.device:
-    """cuda, then mps, then cpu; an explicit request that is not available is an error."""
-    if requested == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    device = torch.device(requested)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' was requested but no CUDA device is available")
-    return device
-
-
-def compiling(settings: TrainSettings, device: torch.device) -> bool:
-    """Whether `training.compile` asks for torch.compile here (auto: on CUDA only)."""
-    return settings.compile if isinstance(settings.compile, bool) else device.type == "cuda"
-
-
-def run_seed(*parts) -> int:
-    """A 63-bit seed from the parts of a run's identity (seed, architecture, arm, run, stream name), stable
-    across processes and machines (blake2b, not Python's hash)."""
-    return int.from_bytes(hashlib.blake2b("/".join(map(str, parts)).encode(), digest_size=8).digest(), "big") >> 1
+BUDGET_SCALINGS = ("epochs", "steps")  # training.budget_scaling
 
 
 @dataclass
@@ -178,7 +113,7 @@ def data_change(old: dict | None, new: dict) -> str | None:
     return "; ".join(reasons) or None
 
 
-def run_data(images: torch.Tensor, catalog: pd.DataFrame, split: dict, run: int, train_fraction: float,
+def run_data(images: torch.Tensor, catalog: pd.DataFrame, split: Mapping, run: int, train_fraction: float,
              budget_scaling: str) -> RunData:
     """The run's train / validation / test rows of the store.
 
@@ -202,62 +137,13 @@ def run_data(images: torch.Tensor, catalog: pd.DataFrame, split: dict, run: int,
             chosen = labelled_subset(chosen, catalog["id"].to_numpy(), class_index, train_fraction, split["seed"], run)
         if len(chosen):
             rows[subset] = torch.as_tensor(chosen, dtype=torch.long, device=device)
-    if budget_scaling not in ("epochs", "steps"):
-        raise ValueError(f"unknown budget_scaling {budget_scaling!r}; use 'epochs' or 'steps'")
+    if budget_scaling not in BUDGET_SCALINGS:
+        raise ValueError(f"unknown budget_scaling {budget_scaling!r}; use one of {BUDGET_SCALINGS}")
     return RunData(images, labels, rows, full if budget_scaling == "steps" and full > len(rows["train"]) else None)
 
 
-def load_data(store_path, catalog: pd.DataFrame, split: dict, run: int, device: torch.device) -> RunData:
+def load_data(store_path, catalog: pd.DataFrame, split: Mapping, run: int, device: torch.device) -> RunData:
     """One run's data (all its training labels): the store onto the device and the run's rows of it."""
     return run_data(load_store(store_path, len(catalog), device), catalog, split, run, 1.0, "epochs")
 
 
-@dataclass
-class EpochPosition:
-    """Where an epoch was stopped: its order of the training rows, the next image and the sums so far.
-
-    Saved in `last.pt` when a signal stops training mid-epoch, so that the
-    resumed epoch continues from the very next batch with the same order and
-    random streams: the run's numbers are those of an uninterrupted run.
-    """
-
-    epoch: int
-    order: torch.Tensor  # the epoch's permutation of the training rows
-    next_image: int  # how many images of `order` are done
-    total_loss: torch.Tensor  # sum of per-image losses so far (0-d)
-    correct: torch.Tensor  # hits so far (0-d)
-    seconds: float  # training time spent in the epoch so far
-
-    def to(self, device) -> EpochPosition:
-        return EpochPosition(self.epoch, self.order.to(device), self.next_image, self.total_loss.to(device),
-                             self.correct.to(device), self.seconds)
-
-
-class EpochInterrupted(Exception):
-    """A stop request ended an epoch early; `position` says where."""
-
-    def __init__(self, position: EpochPosition):
-        super().__init__(f"epoch {position.epoch} stopped after {position.next_image} images")
-        self.position = position
-
-
-@dataclass
-class Run:
-    """One run in training: what build_run makes, resume restores and train_epochs advances."""
-
-    settings: TrainSettings
-    device: torch.device
-    data: RunData
-    views: Views  # the run's training and evaluation views, built once from its settings
-    model: torch.nn.Module  # the network itself: its state_dict is what is saved
-    forward: torch.nn.Module  # what the loop calls: the model, or its torch.compile'd wrapper
-    optimizer: torch.optim.Optimizer
-    generators: dict[str, torch.Generator]
-    schedule: Schedule
-    class_names: list[str]
-    history: list[dict]  # one row of metrics per finished epoch
-    best: dict  # accuracy, epoch, state (on the device) and predictions of the best epoch so far
-    position: EpochPosition | None = None  # where the unfinished epoch stopped, when resumed mid-epoch
-    finished: bool = False  # resumed from the record a finished run leaves (finish_checkpoint): nothing to train
-    identity: dict | None = None  # data_identity of the run's rows: what its checkpoints are tied to
-    diverged: dict | None = None  # {epoch, batch, loss} when a non-finite loss stopped the run

@@ -1,11 +1,11 @@
-"""training.state: the store on the device and a run's rows of it."""
+"""training.data: the store on the device and a run's rows of it."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from galaxy_pretraining.training.state import load_store
+from galaxy_pretraining.training.data import load_store
 
 from helpers.training import SPLIT
 
@@ -22,8 +22,8 @@ def test_rows_read_from_the_store_equal_the_stored_images(tiny_study):
 
 def test_a_label_budget_trains_on_its_subset_and_steps_scaling_keeps_the_epochs_length(tiny_study):
     from galaxy_pretraining.analysis.label_budgets import training_set_sizes
+    from galaxy_pretraining.training.data import run_data
     from galaxy_pretraining.training.loop import epoch_order
-    from galaxy_pretraining.training.state import run_data
 
     catalog = pd.read_parquet(tiny_study / "catalog.parquet")
     images = load_store(tiny_study / "images.npy", len(catalog), torch.device("cpu"))
