@@ -61,7 +61,7 @@ def test_the_rules_params_hold_the_protocol_and_a_job_reads_the_rest_from_its_co
     other = {**config, "training": {**config["training"], "device": "cpu", "eval_batch_size": 3}}
     assert study.train_settings(other, job).fingerprint() == settings.fingerprint()
     assert Machine.from_config(other, 2) == Machine("cpu", config["training"]["compile"], 3,
-                                                    config["training"]["checkpoint_every"], 2)
+                                                    config["training"]["checkpoint_every"], 2, False)
     group = study.training_groups(config)[0]
     paths = [study.run_paths(config, j) for j in group.jobs]
     outputs = study.group_outputs(config, group)
@@ -105,7 +105,7 @@ def test_train_settings_built_from_the_schema_defaults_are_the_schema_defaults()
     config = study.resolve(copy.deepcopy(MINIMAL))
     settings = study.train_settings(config, study.training_jobs(config)[0])
     training_defaults = schema_defaults("training")
-    machine = {f.name for f in dataclasses.fields(Machine)} - {"threads"}
+    machine = {f.name for f in dataclasses.fields(Machine)} - {"threads", "tensorboard"}
     job_fields = {"architecture", "weights", "epochs", "frozen_share", "dropout", "class_names", "run", "train_fraction",
                   "split"}
     assert set(training_defaults) == {f.name for f in dataclasses.fields(Protocol)} - job_fields | machine

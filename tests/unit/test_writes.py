@@ -24,6 +24,7 @@ import galaxy_pretraining
 from galaxy_pretraining.data.array_store import load_image
 from galaxy_pretraining.errors import NoSpaceLeft, NotRetryable
 from galaxy_pretraining.io import HOST, STALE_AFTER_S, atomic_path, npy_rows, write_table
+from galaxy_pretraining.progress import read_record
 
 from helpers.training import settings, train_tiny
 
@@ -132,7 +133,9 @@ def test_a_checkpoint_larger_than_the_free_space_stops_before_writing_it(tiny_st
         assert f"no space left for {out / 'last.pt'}: it needs" in message
         needed, free = (float(x.replace(",", "")) for x in re.findall(r"([\d,.]+) MB", message)[:2])
         assert 130 < needed < 135 and 40 < free <= 41
-        assert names(out) == []
+        # Only the run's live files, complete: progress.csv (epochs before the failed save) and record.json (failed).
+        assert names(out) == ["progress.csv", "record.json"]
+        assert read_record(out)["state"] == "failed" and "NoSpaceLeft" in read_record(out)["attempts"][-1]["error"]
 
 
 def test_a_torch_save_that_fills_the_disk_says_no_space_left_and_leaves_the_disk_free(tmp_path):
