@@ -96,6 +96,9 @@ def test_label_budgets_add_jobs_per_fraction_with_their_own_folders_and_settings
     assert "train_fractions" not in settings.split  # adding a budget changes no other job's settings
     assert study.protocol(job).train_fraction == 0.05 and "train_fractions" not in study.protocol(job).split
     assert all(job.fraction == 1.0 for job in study.full_label_jobs)
+    drawn = Study({**budgets, "gradcam": {"run": 1, "galaxies_per_class": 2}})  # best.pt on all the labels only
+    assert {job.name for job in drawn.jobs if drawn.keeps_best_weights(job)} == {
+        "efficientnet_lite0-imagenet/run001", "efficientnet_lite0-scratch/run001"}
     groups = {group.name for group in Study({**budgets, "train_resources": {"runs_per_job": 2}}).groups}
     assert "efficientnet_lite0-scratch/run000-001-f0.05" in groups
     caption = study.figure_caption("label_budget")
