@@ -33,4 +33,4 @@ include: "workflow/rules/figures.smk"
 
 rule all:
     input:
-        get_final_outputs(),
+        study.targets,

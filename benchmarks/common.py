@@ -60,10 +60,11 @@ def spec_of(values, **overrides):
 def paper_settings(**overrides):
     """The (Protocol, Machine) of the paper's AlexNet (config/config.yaml, from scratch, run 0), with overrides."""
     from galaxy_pretraining.config import load_config
-    from galaxy_pretraining.study import TrainingJob, train_settings
+    from galaxy_pretraining.study import TrainingJob
+    from galaxy_pretraining.study.settings import protocol as job_protocol
 
     config = load_config(ROOT / "config/config.yaml")
-    protocol = train_settings(config, TrainingJob("alexnet-scratch", 0, 1, False, 1.0))
+    protocol = job_protocol(config, TrainingJob("alexnet-scratch", 0, 1, False, 1.0))
     machine = {k: config["training"][k] for k in ("device", "compile", "eval_batch_size", "checkpoint_every")}
     return spec_of({**protocol.params(), **machine}, **overrides)
 

@@ -83,7 +83,8 @@ def main():
     parser.add_argument("--images", type=int, default=96, help="galaxies in the small store the real run trains on")
     args = parser.parse_args()
     config = study.resolve(yaml.safe_load((ROOT / "config/config.yaml").read_text()))
-    jobs = study.training_jobs(config)
+    plan = study.Study(config)
+    jobs = plan.jobs
     n_galaxies = sum(config["data"]["nair_abraham"]["expected_class_counts"].values())
     test_size = config["splits"]["test_size"]
     rows = []
@@ -101,7 +102,7 @@ def main():
             results["metrics"] += files["metrics"]
             results["predictions"] += files["predictions"]
             results["before_checkpoints"] += training_checkpoint + files["best"]
-            keep = study.keeps_best_weights(config, job)
+            keep = plan.keeps_best_weights(job)
             keeps += keep
             results["after_checkpoints"] += (kept[job.epochs] + files["best"]) if keep else files["record"]
             results["after_checkpoints_all"] += kept[job.epochs] + files["best"]

@@ -24,7 +24,7 @@ does not depend on the pixels); `paper_way` decodes real JPEGs (mock galaxies wh
     PYTHONPATH=src python benchmarks/gpu_epoch.py --small --device cpu  # a smoke test of every variant
     PYTHONPATH=src python benchmarks/gpu_epoch.py --protocols paper,zhu,fu  # an epoch of each protocol's config
 
-`--protocols` times the configs' own settings (study.train_settings of config/config.yaml, zhu2019-gz2.yaml and
+`--protocols` times the configs' own settings (study.settings.protocol of config/config.yaml, zhu2019-gz2.yaml and
 fu-galaxy10.yaml) through build_run / train_one_epoch / evaluate, so with exactly the views training builds
 (time_protocol); benchmarks/gpu_study/ runs it as its part protocol-epochs.
 """
@@ -146,17 +146,18 @@ PROTOCOLS = {
 
 
 def protocol_settings(name: str) -> dict:
-    """A protocol's params (study.train_settings of its config's model, run 0, all the labels) and what its
+    """A protocol's params (study.settings.protocol of its config's model, run 0, all the labels) and what its
     store holds: images, their side, the classes and each class's count where the config states them (Fu's
     oversampling draws from them)."""
     from common import ROOT
 
     from galaxy_pretraining.config import load_config
-    from galaxy_pretraining.study import TrainingJob, train_settings
+    from galaxy_pretraining.study import TrainingJob
+    from galaxy_pretraining.study.settings import protocol as job_protocol
 
     path, model, n_images = PROTOCOLS[name]
     config = load_config(ROOT / path)
-    settings = train_settings(config, TrainingJob(model, 0, config["models"][model]["epochs"], False, 1.0))
+    settings = job_protocol(config, TrainingJob(model, 0, config["models"][model]["epochs"], False, 1.0))
     counts = config["data"].get("galaxy10_decals", {}).get("expected_class_counts") if name == "fu" else None
     class_counts = [counts[c] for c in config["classes"]] if counts else None
     if class_counts is not None and sum(class_counts) != n_images:

@@ -3,7 +3,7 @@
 `prepare` fills benchmarks/carry/ (git-ignored; its manifest.json says what and how large) within what the
 carry limit (limits.CARRY_LIMIT_MIB) leaves beside the working tree: the gz1-sdss images as the array store
 would hold them (256 px, bilinear) re-encoded as JPEG, the protocols' settings as JSON (built here by
-study.train_settings from the configs, so the GPU machine needs neither the configs' schema check nor
+study.settings.protocol from the configs, so the GPU machine needs neither the configs' schema check nor
 jsonschema), the EfficientNet-Lite0 weights and wheels of the packages the machine lacks.
 """
 
@@ -109,12 +109,13 @@ def gz1_arms(classes: list[str]) -> dict:
     """The protocols (as params) of the four pretrained-against-scratch arms, each at 200 epochs.
 
     config/config.yaml (the paper's protocol) with gz1-sdss's classes and a split of GZ1_TEST test galaxies,
-    built by study.train_settings.
+    built by study.settings.protocol.
     """
     import copy
 
     from galaxy_pretraining.config import load_config
-    from galaxy_pretraining.study import TrainingJob, train_settings
+    from galaxy_pretraining.study import TrainingJob
+    from galaxy_pretraining.study.settings import protocol as job_protocol
 
     config = copy.deepcopy(load_config(ROOT / "config/config.yaml"))
     config["classes"] = classes
@@ -123,7 +124,7 @@ def gz1_arms(classes: list[str]) -> dict:
                                                  "epochs": 200, "frozen_share": 0.0, "dropout": None}
                         for architecture in ("alexnet", "efficientnet_lite0")
                         for arm, weights in (("scratch", "none"), ("imagenet", "imagenet"))}
-    return {name: train_settings(config, TrainingJob(name, 0, 200, False, 1.0)).params()
+    return {name: job_protocol(config, TrainingJob(name, 0, 200, False, 1.0)).params()
             for name in config["models"]}
 
 

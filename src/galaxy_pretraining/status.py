@@ -28,7 +28,7 @@ import pandas as pd
 import yaml
 
 from .progress import read_progress, read_record
-from .study import resolve, results_folder, training_jobs
+from .study import Study, resolve
 
 STATES = ("finished", "running", "waiting", "failed")
 STALE_AFTER = 1800.0  # seconds without a word before a running record on another host counts as failed
@@ -86,9 +86,10 @@ def study_status(config: dict, directory: os.PathLike = ".", now: datetime.datet
     length has finished an epoch yet).
     """
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    results = Path(directory) / results_folder(config)
+    study = Study(config)
+    results = Path(directory) / study.results
     rows = []
-    for job in training_jobs(config):
+    for job in study.jobs:
         folder = results / job.folder
         progress, record = read_progress(folder), read_record(folder)
         per_epoch = float(progress["seconds"].mean()) if len(progress) else float("nan")

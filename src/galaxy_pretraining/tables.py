@@ -2,10 +2,14 @@
 
 One wildcard rule (`table` in workflow/rules/analysis.smk) makes any of them:
 it reads the `inputs` (other tables, or `catalog`), passes the context values
-the table `needs` (computed from the config by study.table_arguments) and
-writes the result as Parquet and CSV. Adding a table is one entry here plus
-its function in analysis/ (or, for one that puts a paper's numbers beside
-ours, in that paper's module in papers/) and its test.
+the table `needs` (computed by the study, study.outputs.context) and writes
+the result as Parquet and CSV. Both are read off the signature of the
+table's function, as the figure registry reads draw()'s: an argument named
+in CONTEXT is a context value, any other (without a default) an input of
+that name. Adding a table is one entry here plus its function in analysis/
+(or, for one that puts a paper's numbers beside ours, in that paper's module
+in papers/) and its test; where that function's arguments are named
+otherwise, a function here names them after the inputs.
 
 Context values: `class_names`, `budgets` (budgets read off the curves),
 `pairs` ([pretrained, scratch] model pairs), `paper_arms` ({model: arm} in
@@ -21,8 +25,9 @@ gathered with the curves by rule `curves`).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -42,16 +47,46 @@ from .data.catalog import sample_summary
 from .papers import fu, schneider2023, zhu2019
 from .provenance import provenance_table
 
+# The context values a table's function may take; any other argument is an input.
+CONTEXT = ("class_names", "budgets", "pairs", "paper_arms", "arms", "fu_arms", "zhu_arms", "split")
+# Inputs that are files of the array store, not tables: results/<study>/<name>.parquet.
+FILES = ("catalog", "image_checks")
+
 
 @dataclass(frozen=True)
 class TableStep:
+    """One table: its function, when a study makes it, and its caption; inputs and context from the signature."""
+
     make: Callable[..., pd.DataFrame]
-    inputs: tuple[str, ...]  # tables read (Parquet under tables/), or "catalog", "image_checks"; make()'s argument names
-    needs: tuple[str, ...] = ()  # context values passed to make()
     when: str | None = None  # "pairs", "long_runs", "frozen_shares", "label_budgets", "label_budget_pairs",
     # "test_sides", "zhu2019" or "zhu2019_ours": made only in studies that have them
     data_inputs: bool = False  # also the data kind's summary inputs (a download manifest)
     description: str = ""
+    inputs: tuple[str, ...] = field(init=False)  # tables read, or FILES; make()'s argument names
+    needs: tuple[str, ...] = field(init=False)  # context values passed to make()
+
+    def __post_init__(self):
+        arguments = [p for p in inspect.signature(self.make).parameters.values() if p.default is p.empty]
+        object.__setattr__(self, "inputs", tuple(p.name for p in arguments if p.name not in CONTEXT))
+        object.__setattr__(self, "needs", tuple(p.name for p in arguments if p.name in CONTEXT))
+
+
+# The tables whose function in analysis/ or papers/ names its arguments otherwise, or combines two steps.
+
+def _sample_summary(catalog, image_checks, class_names, manifest=None):
+    return sample_summary(catalog, class_names, image_checks, manifest)
+
+
+def _table1_budgets(peak_accuracy, paper_arms):
+    return schneider2023.with_table1(budget_table(peak_accuracy), paper_arms)
+
+
+def _best_epoch_confusions(curves, peak_accuracy):
+    return best_epoch_confusions(curves, peak_accuracy)
+
+
+def _per_class(best_epoch_confusions, class_names):
+    return per_class_metrics(best_epoch_confusions, class_names)
 
 
 def _table2(per_class, class_names, paper_arms):
@@ -63,127 +98,155 @@ def _table2(per_class, class_names, paper_arms):
     return summary[columns].rename(columns=renamed)
 
 
+def _table4(per_class, class_names, paper_arms):
+    return schneider2023.with_tables_2_and_4(per_class_summary(per_class, class_names), paper_arms)
+
+
+def _confusion_summary(best_epoch_confusions):
+    return confusion_summary(best_epoch_confusions)
+
+
 def _gains(peak_accuracy, pairs):
     tables = [paired_gains(peak_accuracy, pretrained, scratch) for pretrained, scratch in pairs]
     return pd.concat(tables, ignore_index=True)
 
 
+def _sign_tests(gains, paper_arms):
+    return schneider2023.with_sign_tests(comparison_table(gains), paper_arms)
+
+
+def _frozen_share_results(curves, arms, fu_arms):
+    return fu.with_table1(frozen_share_table(curves, arms), fu_arms)
+
+
+def _label_budget_peaks(label_budget_curves, catalog, split):
+    return label_budget_peaks(label_budget_curves, catalog, split)
+
+
+def _label_budget(label_budget_peaks):
+    return label_budget_table(label_budget_peaks)
+
+
+def _labels_saved(label_budget_peaks, pairs):
+    return labels_saved_table(label_budget_peaks, pairs)
+
+
+def _label_budget_sign_tests(label_budget_peaks, pairs):
+    return label_budget_sign_tests(label_budget_peaks, pairs)
+
+
+def _zhu2019_comparison(peak_accuracy, roc_auc, per_class, zhu_arms):
+    return zhu2019.comparison_table(peak_accuracy, roc_auc, per_class, zhu_arms)
+
+
+def _zhu2019_per_class(per_class, roc_auc, class_names, zhu_arms):
+    return zhu2019.per_class_table(per_class, roc_auc, class_names, zhu_arms)
+
+
+def _table3_long_runs(peak_accuracy, paper_arms):
+    return schneider2023.with_table3(long_runs_table(peak_accuracy), paper_arms)
+
+
 TABLES: dict[str, TableStep] = {
     "sample_summary": TableStep(
-        sample_summary, ("catalog", "image_checks"), ("class_names",), data_inputs=True,
+        _sample_summary, data_inputs=True,
         description="The sample: galaxies per class; what the array store's image checks found (images identical "
                     "to another galaxy's, with no data, transparent, non-square); and, for downloaded cutouts, how "
                     "many galaxies were dropped because their cutout could not be fetched."),
     "peak_accuracy": TableStep(
-        lambda curves, budgets: peak_accuracy_table(curves, budgets), ("curves",), ("budgets",),
+        peak_accuracy_table,
         description="Peak test accuracy and its epoch per model, run and budget, read off the stored curves "
                     "(a budget of B epochs is the best epoch among the first B)."),
     "table1_budgets": TableStep(
-        lambda peak_accuracy, paper_arms: schneider2023.with_table1(budget_table(peak_accuracy), paper_arms),
-        ("peak_accuracy",), ("paper_arms",),
+        _table1_budgets,
         description="Table 1: mean and sd (per cent) of the peak test accuracy per model and training budget."),
     "best_epoch_confusions": TableStep(
-        lambda curves, peak_accuracy: best_epoch_confusions(curves, peak_accuracy),
-        ("curves", "peak_accuracy"),
+        _best_epoch_confusions,
         description="Test confusion matrix of each run at its best epoch (long form: true, predicted, count)."),
     "per_class": TableStep(
-        lambda best_epoch_confusions, class_names: per_class_metrics(best_epoch_confusions, class_names),
-        ("best_epoch_confusions",), ("class_names",),
+        _per_class,
         description="Recall, precision and F1 per model, run and class at each run's best epoch."),
     "table2_class_accuracy": TableStep(
-        _table2, ("per_class",), ("class_names", "paper_arms"),
+        _table2,
         description="Table 2: per-class accuracy (recall, per cent) at each run's best epoch, mean and sd over runs."),
     "table4_precision_recall_f1": TableStep(
-        lambda per_class, class_names, paper_arms: schneider2023.with_tables_2_and_4(
-            per_class_summary(per_class, class_names), paper_arms), ("per_class",), ("class_names", "paper_arms"),
+        _table4,
         description="Table 4: precision, recall and F1 per class (per cent) at each run's best epoch, mean and sd "
                     "over the runs where each is defined."),
     "confusion_summary": TableStep(
-        lambda best_epoch_confusions: confusion_summary(best_epoch_confusions), ("best_epoch_confusions",),
+        _confusion_summary,
         description="Mean and sd over runs of the confusion matrices as proportions of each true class."),
     "gains": TableStep(
-        _gains, ("peak_accuracy",), ("pairs",), when="pairs",
+        _gains, when="pairs",
         description="Per run: pretrained minus scratch peak accuracy, peak epoch, and accuracy at equal budget."),
     "sign_tests": TableStep(
-        lambda gains, paper_arms: schneider2023.with_sign_tests(comparison_table(gains), paper_arms), ("gains",),
-        ("paper_arms",), when="pairs",
+        _sign_tests, when="pairs",
         description="Two-sided sign tests, pretrained against scratch, paired by run: peak accuracy (a win is a "
                     "higher peak), epoch of the peak (a win is an earlier peak) and peak accuracy when scratch gets "
                     "only the pretrained model's epochs. A pair with a diverged run is left out of the test, with "
                     "its partner (pairs_dropped_diverged; n_diverged_* per arm)."),
     "frozen_share_results": TableStep(
-        lambda curves, arms, fu_arms: fu.with_table1(frozen_share_table(curves, arms), fu_arms), ("curves",),
-        ("arms", "fu_arms"), when="frozen_shares",
+        _frozen_share_results, when="frozen_shares",
         description="Partial fine-tuning: per model, the share of its layers kept at their ImageNet weights and the "
                     "last epoch's train and test loss and accuracy (per cent), mean and sd over runs, as Fu's "
                     "Table 1; and the peak test accuracy over the epochs."),
     "label_budget_peaks": TableStep(
-        lambda label_budget_curves, catalog, split: label_budget_peaks(label_budget_curves, catalog, split),
-        ("label_budget_curves", "catalog"), ("split",), when="label_budgets",
+        _label_budget_peaks, when="label_budgets",
         description="Label budgets: per model, run and share of the training labels, the labelled galaxies "
                     "trained on and the peak test accuracy (per cent)."),
     "label_budget": TableStep(
-        lambda label_budget_peaks: label_budget_table(label_budget_peaks), ("label_budget_peaks",),
-        when="label_budgets",
+        _label_budget, when="label_budgets",
         description="Peak test accuracy (per cent) against the number of labelled galaxies: mean and sd over runs "
                     "per model and label budget."),
     "labels_saved": TableStep(
-        lambda label_budget_peaks, pairs: labels_saved_table(label_budget_peaks, pairs),
-        ("label_budget_peaks",), ("pairs",), when="label_budget_pairs",
+        _labels_saved, when="label_budget_pairs",
         description="Labels saved by pretraining: at each label budget, the labelled galaxies the scratch model "
                     "needs to match the pretrained model's mean peak accuracy (interpolated on a log axis), as a "
                     "ratio to the pretrained model's; per-run ratios give the median and quartiles."),
     "label_budget_sign_tests": TableStep(
-        lambda label_budget_peaks, pairs: label_budget_sign_tests(label_budget_peaks, pairs),
-        ("label_budget_peaks",), ("pairs",), when="label_budget_pairs",
+        _label_budget_sign_tests, when="label_budget_pairs",
         description="Two-sided sign tests per label budget: pretrained against scratch peak accuracy, paired by "
                     "run."),
     "roc_auc": TableStep(
-        lambda predictions, class_names: roc_auc_table(predictions, class_names), ("predictions",),
-        ("class_names",),
+        roc_auc_table,
         description="AUC of each class against the rest, per model and run, from the best epoch's test "
                     "probabilities, and their macro average (class macro)."),
     "roc_auc_summary": TableStep(
-        lambda roc_auc, class_names: roc_auc_summary(roc_auc, class_names), ("roc_auc",), ("class_names",),
+        roc_auc_summary,
         description="AUC per model and class (one against the rest) and macro average: mean and sd over runs."),
     "test_side_accuracy": TableStep(
-        lambda curves: side_accuracy_table(curves), ("curves",), when="test_sides",
+        side_accuracy_table, when="test_sides",
         description="Test accuracy (per cent) at each test side of the scale_jitter views: the peak over the "
                     "epochs, and the accuracy at the best epoch of the study's test side; mean and sd over runs."),
     "zhu2019_comparison": TableStep(
-        lambda peak_accuracy, roc_auc, per_class, zhu_arms: zhu2019.comparison_table(
-            peak_accuracy, roc_auc, per_class, zhu_arms),
-        ("peak_accuracy", "roc_auc", "per_class"), ("zhu_arms",), when="zhu2019",
+        _zhu2019_comparison, when="zhu2019",
         description="Zhu et al.'s networks run here (from scratch, their protocol) beside their published "
                     "accuracy, AUC and macro precision, recall and F1 (zhu2019_* columns)."),
     "zhu2019_per_class": TableStep(
-        lambda per_class, roc_auc, class_names, zhu_arms: zhu2019.per_class_table(
-            per_class, roc_auc, class_names, zhu_arms),
-        ("per_class", "roc_auc"), ("class_names", "zhu_arms"), when="zhu2019_ours",
+        _zhu2019_per_class, when="zhu2019_ours",
         description="Zhu et al.'s wide ResNet run here: precision, recall and F1 per class (per cent) and AUC, "
                     "mean and sd over runs, beside their best model's (zhu2019_* columns)."),
     "compute_cost": TableStep(
-        lambda curves: cost_table(curves), ("curves",),
+        cost_table,
         description="What the runs cost: per model (standard and long runs apart) and device, the runs, device-hours "
                     "per run (mean, sd) and in all, then per device the whole study (model 'all runs'; label-budget "
                     "runs not included). Hours are the sum of each run's epoch seconds (training and evaluation, "
                     "each epoch once over its attempts), measured on the device named; devices are never pooled."),
     "compute_cost_budgets": TableStep(
-        lambda curves, budgets: budget_cost_table(curves, budgets), ("curves",), ("budgets",),
+        budget_cost_table,
         description="Device-hours to reach each training budget (the paper's epochs): per model and device, the "
                     "hours of a run's first B epochs, mean and sd over runs."),
     "compute_cost_to_peak": TableStep(
-        lambda curves, pairs: cost_to_peak_table(curves, pairs), ("curves",), ("pairs",), when="pairs",
+        cost_to_peak_table, when="pairs",
         description="Cheaper in the unit users pay: the device-hours each arm needs until its test accuracy first "
                     "reaches the other arm's mean peak accuracy (runs that reach it; n_reached of n_runs)."),
     "provenance": TableStep(
-        lambda curves: provenance_table(curves), ("curves",),
+        provenance_table,
         description="What made each run: per model, run and attempt, the git commit (and whether the tree was "
                     "dirty), the digest of requirements.lock, the torch, CUDA and cuDNN versions, the device, host "
                     "and SLURM job id, with the epochs that attempt trained."),
     "table3_long_runs": TableStep(
-        lambda peak_accuracy, paper_arms: schneider2023.with_table3(long_runs_table(peak_accuracy), paper_arms),
-        ("peak_accuracy",), ("paper_arms",), when="long_runs",
+        _table3_long_runs, when="long_runs",
         description="Table 3: the long repeats: peak accuracy and its epoch."),
 }
 

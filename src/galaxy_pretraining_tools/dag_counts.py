@@ -83,7 +83,7 @@ def block_text(root: Path, config_path: str, profile: str | None, snakemake: str
     config = study.resolve(yaml.safe_load((root / config_path).read_text()))
     counts = job_stats(root, config_path, profile, snakemake, workdir)
     local = sum(counts.get(rule, 0) for rule in local_rule_names(root))
-    return render(config_path, profile, counts, len(study.training_jobs(config)),
+    return render(config_path, profile, counts, len(study.Study(config).jobs),
                   config["train_resources"]["runs_per_job"], local)
 
 

@@ -28,7 +28,7 @@ from galaxy_pretraining.training.views import Views  # noqa: E402
 @pytest.mark.parametrize("protocol", ["paper", "zhu", "fu"])
 def test_the_benchmark_times_the_views_training_builds(protocol):
     """gpu_epoch.augmentation_seconds times run.views.train, the views build_run made for training from each
-    protocol's settings as study.train_settings builds them from its config: no argument is picked by hand."""
+    protocol's settings as study.settings.protocol builds them from its config: no argument is picked by hand."""
     spec = gpu_epoch.protocol_settings(protocol)
     small = gpu_epoch.small_protocol(protocol, spec)
     fields = set(spec["settings"]) | {"device", "compile", "eval_batch_size", "checkpoint_every"}

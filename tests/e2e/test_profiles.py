@@ -58,7 +58,7 @@ def slurm_jobs(snakemake_exe):
 
 
 def training_rules(config: dict) -> set[str]:
-    return {group.rule_name for group in S.training_groups(config)}
+    return {group.rule_name for group in S.Study(config).groups}
 
 
 def resolved(name: str) -> dict:
@@ -97,7 +97,7 @@ def test_the_papers_own_command_groups_its_runs_and_sends_every_group_to_the_gpu
     config = resolved("config.yaml")
     train = [job for job in slurm_jobs["config.yaml"] if job["rule"].startswith("train_")]
     assert config["train_resources"]["runs_per_job"] > 1
-    assert len(train) == len(S.training_groups(config))
+    assert len(train) == len(S.Study(config).groups)
     assert {job["resources"]["slurm_partition"] for job in train} == {"gpu"}
     assert {job["resources"]["cpus_per_task"] for job in train} == {str(config["train_resources"]["threads"])}
 

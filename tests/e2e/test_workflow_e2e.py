@@ -230,9 +230,9 @@ def test_adding_runs_trains_only_the_new_ones(small_study):
     # run 2 of each model, in a job of its own; the job of runs 0 and 1 is kept
     assert {rule for rule in jobs if rule.startswith("train")} == {f"train_{model.replace('-', '_')}_run002"
                                                                   for model in config["models"]}
-    from galaxy_pretraining.study import resolve, table_names
+    from galaxy_pretraining.study import Study, resolve
 
-    derived = [t for t in table_names(resolve(yaml.safe_load(yaml.safe_dump(config)))) if t != "sample_summary"]
+    derived = [t for t in Study(resolve(yaml.safe_load(yaml.safe_dump(config)))).table_names if t != "sample_summary"]
     assert jobs["splits"] == 1 and jobs["curves"] == 1 and jobs["table"] == len(derived)
 
 
@@ -267,9 +267,9 @@ def report(small_study):
 
 def study_figures(config: dict) -> list[str]:
     """The figures the study draws (figures of frozen shares only in studies that have them)."""
-    from galaxy_pretraining.study import figure_names, resolve
+    from galaxy_pretraining.study import Study, resolve
 
-    names = figure_names(resolve(yaml.safe_load(yaml.safe_dump(config))))
+    names = Study(resolve(yaml.safe_load(yaml.safe_dump(config)))).figure_names
     assert "peak_histograms" in names and "frozen_share_accuracy" not in names
     return names
 
@@ -469,9 +469,9 @@ def test_fus_study_runs_offline_on_a_mock_galaxy10_file(root, tmp_path, snakemak
     # is the small record of its results, not its training state
     import torch
 
-    from galaxy_pretraining.study import model_figure_run, resolve
+    from galaxy_pretraining.study import Study, resolve
 
-    drawn = f"run{model_figure_run(resolve(yaml.safe_load(yaml.safe_dump(config))), 'gradcam'):03d}"
+    drawn = f"run{Study(resolve(yaml.safe_load(yaml.safe_dump(config)))).model_figure_runs['gradcam']:03d}"
     for model in config["models"]:
         for folder in (results / "runs" / model).iterdir():
             assert (folder / "best.pt").exists() == (folder.name == drawn), folder

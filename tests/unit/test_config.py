@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from galaxy_pretraining.config import ConfigError, restated_defaults, schema_defaults, validate_config
-from galaxy_pretraining.study import effective_config, resolve, training_jobs
+from galaxy_pretraining.study import Study, effective_config, resolve
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def test_shipped_configs_are_valid(root):
 
 
 def test_paper_config_describes_210_training_jobs(paper):
-    jobs = training_jobs(resolve(paper))
+    jobs = Study(resolve(paper)).jobs
     assert len(jobs) == 210
     long = [j for j in jobs if j.long]
     assert sorted({j.run for j in long}) == [45, 46, 47, 48, 49] and {j.epochs for j in long} == {1000}

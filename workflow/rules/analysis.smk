@@ -8,11 +8,11 @@
 
 rule curves:
     input:
-        metrics=metrics_paths(S.full_label_jobs(config)),
-        predictions=predictions_paths(S.standard_full_label_jobs(config)),
+        metrics=study.curve_inputs(study.full_label_jobs, "metrics"),
+        predictions=study.curve_inputs(study.standard_full_label_jobs, "predictions"),
     output:
-        curves=f"{RESULTS}/tables/curves.parquet",
-        predictions=f"{RESULTS}/tables/predictions.parquet",
+        curves=study.paths.table("curves"),
+        predictions=study.paths.table("predictions"),
     log:
         f"{RESULTS}/logs/tables/curves.log",
     group:
@@ -20,8 +20,8 @@ rule curves:
     conda:
         CONDA_ENV
     params:
-        jobs=metrics_keys(S.full_label_jobs(config)),
-        prediction_jobs=metrics_keys(S.standard_full_label_jobs(config)),
+        runs=study.curve_runs(study.full_label_jobs),
+        prediction_runs=study.curve_runs(study.standard_full_label_jobs),
         max_iterations=config["training"]["max_iterations"],
     script:
         "../scripts/curves.py"
@@ -30,9 +30,9 @@ rule curves:
 # The standard runs at every label budget (splits.train_fractions), for the label-budget tables.
 rule label_budget_curves:
     input:
-        metrics=metrics_paths(S.label_budget_jobs(config)),
+        metrics=study.curve_inputs(study.label_budget_jobs, "metrics"),
     output:
-        curves=f"{RESULTS}/tables/label_budget_curves.parquet",
+        curves=study.paths.table("label_budget_curves"),
     log:
         f"{RESULTS}/logs/tables/label_budget_curves.log",
     group:
@@ -40,7 +40,7 @@ rule label_budget_curves:
     conda:
         CONDA_ENV
     params:
-        jobs=metrics_keys(S.label_budget_jobs(config)),
+        runs=study.curve_runs(study.label_budget_jobs),
         max_iterations=config["training"]["max_iterations"],
     script:
         "../scripts/curves.py"
@@ -50,9 +50,9 @@ rule table:
     input:
         unpack(get_table_input),
     output:
-        parquet=f"{RESULTS}/tables/{{table}}.parquet",
+        parquet=study.paths.table("{table}"),
         csv=report(
-            f"{RESULTS}/tables/{{table}}.csv",
+            study.paths.table("{table}", "csv"),
             caption="../report/caption.rst",
             category="Tables",
             labels={"table": "{table}"},

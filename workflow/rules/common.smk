@@ -1,101 +1,91 @@
-# Target lists, wildcard constraints and the get_* helpers that the rules call.
-# Each helper asks the library (galaxy_pretraining.study); none holds logic of its own.
+# The one Study of this workflow, built once from the resolved config, and the get_* helpers that the rules
+# call: each is one line on `study` (galaxy_pretraining.study); none holds logic of its own.
 
-from galaxy_pretraining import study as S
 from galaxy_pretraining.caches import use_workflow_caches
-from galaxy_pretraining.errors import mark_invocation
+from galaxy_pretraining.data.image_digest import refresh_image_digest
 from galaxy_pretraining.data.kinds import galaxy10_decals, galaxy_zoo2, mock, nair_abraham
+from galaxy_pretraining.errors import mark_invocation
+from galaxy_pretraining.study import Study
 
-RESULTS = S.results_folder(config)
+study = Study(config)
+RESULTS = study.results
 # Matplotlib's, torch's and other home caches into .cache/ here, for the jobs too: a read-only $HOME stops nothing.
 use_workflow_caches()
 # One id per snakemake command, inherited by its jobs: a retry of a job that failed in a way a retry cannot fix
 # fails at once (errors.not_retried); the next command tries again.
 mark_invocation()
-# A replaced or re-downloaded image rebuilds the array store (study.refresh_image_digest).
+# A replaced or re-downloaded image rebuilds the array store (data.image_digest).
 if workflow.is_main_process:
-    S.refresh_image_digest(config)
+    refresh_image_digest(study.paths.listed_catalog, study.paths.image_digest)
 # Every rule runs in the project's one environment (the library and its pins); see docs/development.md.
 CONDA_ENV = "../envs/galaxy-pretraining.yaml"
-# Partition, GPUs, CPUs and memory of every training job, whatever its rule is called.
-TRAIN_RESOURCES = S.train_job_resources(config)
 
 
 wildcard_constraints:
     model="|".join(map(re.escape, config["models"])),
-    table="|".join(S.table_names(config)),
-    figure="|".join(S.figure_names(config)),
-
-
-def get_final_outputs():
-    return S.final_targets(config)
+    table="|".join(study.table_names),
+    figure="|".join(study.figure_names),
 
 
 def get_catalog_input(wildcards):
-    return S.catalog_inputs(config)
+    return study.catalog_inputs
 
 
 def get_table_input(wildcards):
-    return S.table_inputs(config, wildcards.table)
+    return study.table_inputs(wildcards.table)
 
 
 def get_table_arguments(wildcards):
-    return S.table_arguments(config, wildcards.table)
+    return study.table_arguments(wildcards.table)
 
 
 def get_table_caption(wildcards):
-    return S.table_caption(config, wildcards.table)
+    return study.table_caption(wildcards.table)
 
 
 def get_figure_input(wildcards):
-    return S.figure_inputs(config, wildcards.figure)
+    return study.figure_inputs(wildcards.figure)
 
 
 def get_figure_arguments(wildcards):
-    return S.figure_arguments(config, wildcards.figure)
+    return study.figure_arguments(wildcards.figure)
 
 
 def get_figure_caption(wildcards):
-    return S.figure_caption(config, wildcards.figure)
+    return study.figure_caption(wildcards.figure)
 
 
 def get_gradcam_input(wildcards):
-    return S.model_figure_inputs(config, "gradcam", wildcards.model)
+    return study.model_figure_inputs("gradcam", wildcards.model)
 
 
 def get_feature_maps_input(wildcards):
-    return S.model_figure_inputs(config, "feature_maps", wildcards.model)
+    return study.model_figure_inputs("feature_maps", wildcards.model)
 
 
 def get_gradcam_caption(wildcards):
-    return S.gradcam_caption(config, wildcards.model)
+    return study.gradcam_caption(wildcards.model)
 
 
-def weights_input(model):
-    return S.weights_inputs(config, model)
+def get_feature_maps_caption(wildcards):
+    return study.feature_maps_captions(wildcards.model)["filters"]
+
+
+def get_maps_caption(wildcards):
+    return study.feature_maps_captions(wildcards.model)["maps"]
 
 
 def group_protocols(group):
-    return [S.train_settings(config, job).params() for job in group.jobs]
+    """The params of a group's runs: each run's Protocol (training.spec), what changes its numbers."""
+    return [study.protocol(job).params() for job in group.jobs]
 
 
 def group_paths(group):
-    return [S.run_paths(config, job).params() for job in group.jobs]
-
-
-def metrics_paths(jobs):
-    return [f"{RESULTS}/{job.folder}/metrics.parquet" for job in jobs]
-
-
-def predictions_paths(jobs):
-    return [f"{RESULTS}/{job.folder}/predictions.parquet" for job in jobs]
-
-
-def metrics_keys(jobs):
-    """(model, run, epochs, long_run, train_fraction) of each job, in the order of metrics_paths."""
-    return [[job.model, job.run, job.epochs, job.long, job.fraction] for job in jobs]
+    """Where each run of a group writes (training.spec.RunPaths), from the study's paths."""
+    return [study.paths.run(job).params() for job in group.jobs]
 
 
 def get_weights_source(wildcards):
     """[architecture, weights source] of the model whose weights file this is."""
-    return S.architecture_of_weights_file(config, wildcards.file_name)
+    return study.weights_source(wildcards.file_name)
+

@@ -2,6 +2,7 @@
 # data kind (galaxy_pretraining.data.kinds); the rules that fetch or make them follow.
 
 from galaxy_pretraining.data.kinds import no_data_screening
+from galaxy_pretraining.models.registry import sha256_record
 
 
 rule mock_sample:
@@ -116,8 +117,8 @@ rule catalog:
     input:
         unpack(get_catalog_input),
     output:
-        catalog=S.listed_catalog_path(config),
-        image_digest=S.image_digest_path(config),
+        catalog=study.paths.listed_catalog,
+        image_digest=study.paths.image_digest,
     log:
         f"{RESULTS}/logs/catalog.log",
     conda:
@@ -130,19 +131,19 @@ rule catalog:
 
 
 # The image files are not inputs one by one (28,790 for Zhu et al.): the digest the
-# catalog rule writes stands for them, rewritten when one changes (study.refresh_image_digest).
+# catalog rule writes stands for them, rewritten when one changes (data.image_digest.refresh_image_digest).
 # The store checks each image as it decodes it (transparency, shape, identical images, the
 # folder kind's no-data screening), lists what it found in image_checks.parquet and writes
 # catalog.parquet: the rows it kept (an image dropped by duplicate_images or no_data_images
 # is in neither), which the splits, the training jobs and the tables read.
 rule array_store:
     input:
-        catalog=S.listed_catalog_path(config),
-        image_digest=S.image_digest_path(config),
+        catalog=study.paths.listed_catalog,
+        image_digest=study.paths.image_digest,
     output:
-        store=f"{RESULTS}/images.npy",
-        catalog=f"{RESULTS}/catalog.parquet",
-        image_checks=f"{RESULTS}/image_checks.parquet",
+        store=study.paths.store,
+        catalog=study.paths.catalog,
+        image_checks=study.paths.image_checks,
     log:
         f"{RESULTS}/logs/array_store.log",
     conda:
@@ -162,16 +163,16 @@ rule array_store:
 
 rule splits:
     input:
-        f"{RESULTS}/catalog.parquet",
+        study.paths.catalog,
     output:
-        f"{RESULTS}/splits.parquet",
+        study.paths.splits,
     log:
         f"{RESULTS}/logs/splits.log",
     conda:
         CONDA_ENV
     params:
-        runs=S.split_runs(config),
-        splits=S.split_settings(config),
+        runs=study.split_runs,
+        splits=study.split,
     script:
         "../scripts/splits.py"
 
@@ -199,7 +200,7 @@ rule fetch_weights:
 rule fetch_hub_weights:
     output:
         "resources/weights/{file_name}",
-        S.sha256_record("resources/weights/{file_name}"),
+        sha256_record("resources/weights/{file_name}"),
     log:
         "resources/weights/{file_name}.log",
     wildcard_constraints:

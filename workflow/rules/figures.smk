@@ -8,12 +8,12 @@ rule figure:
         unpack(get_figure_input),
     output:
         png=report(
-            f"{RESULTS}/figures/{{figure}}.png",
+            study.paths.figure("{figure}"),
             caption="../report/caption.rst",
             category="Figures",
             labels={"figure": "{figure}"},
         ),
-        pdf=f"{RESULTS}/figures/{{figure}}.pdf",
+        pdf=study.paths.figure("{figure}", "pdf"),
     log:
         f"{RESULTS}/logs/figures/{{figure}}.log",
     group:
@@ -33,12 +33,12 @@ rule gradcam:
         unpack(get_gradcam_input),
     output:
         png=report(
-            f"{RESULTS}/figures/gradcam/{{model}}.png",
+            study.paths.model_figures("gradcam", "{model}")[0],
             caption="../report/caption.rst",
             category="Grad-CAM",
             labels={"model": "{model}"},
         ),
-        pdf=f"{RESULTS}/figures/gradcam/{{model}}.pdf",
+        pdf=study.paths.model_figures("gradcam", "{model}")[1],
     log:
         f"{RESULTS}/logs/figures/gradcam/{{model}}.log",
     group:
@@ -59,19 +59,19 @@ rule feature_maps:
         unpack(get_feature_maps_input),
     output:
         filters_png=report(
-            f"{RESULTS}/figures/first_layer_filters/{{model}}.png",
+            study.paths.model_figures("first_layer_filters", "{model}")[0],
             caption="../report/caption.rst",
             category="First-layer filters",
             labels={"model": "{model}"},
         ),
-        filters_pdf=f"{RESULTS}/figures/first_layer_filters/{{model}}.pdf",
+        filters_pdf=study.paths.model_figures("first_layer_filters", "{model}")[1],
         maps_png=report(
-            f"{RESULTS}/figures/feature_maps/{{model}}.png",
+            study.paths.model_figures("feature_maps", "{model}")[0],
             caption="../report/maps_caption.rst",
             category="Feature maps",
             labels={"model": "{model}"},
         ),
-        maps_pdf=f"{RESULTS}/figures/feature_maps/{{model}}.pdf",
+        maps_pdf=study.paths.model_figures("feature_maps", "{model}")[1],
     log:
         f"{RESULTS}/logs/figures/feature_maps/{{model}}.log",
     group:
@@ -80,7 +80,7 @@ rule feature_maps:
         CONDA_ENV
     params:
         options=lambda wildcards: config["feature_maps"],
-        caption=lambda wildcards: S.feature_maps_captions(config, wildcards.model)["filters"],
-        maps_caption=lambda wildcards: S.feature_maps_captions(config, wildcards.model)["maps"],
+        caption=get_feature_maps_caption,
+        maps_caption=get_maps_caption,
     script:
         "../scripts/feature_maps.py"

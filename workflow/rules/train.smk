@@ -17,17 +17,17 @@
 # that is finished: the job reads those (training.spec.Machine) when it starts.
 
 
-for group in S.training_groups(config):
+for group in study.groups:
 
     rule:
         name:
             group.rule_name
         input:
-            store=f"{RESULTS}/images.npy",
-            catalog=f"{RESULTS}/catalog.parquet",
-            weights=weights_input(group.model),
+            store=study.paths.store,
+            catalog=study.paths.catalog,
+            weights=study.weights_inputs(group.model),
         output:
-            **S.group_outputs(config, group),
+            **study.group_outputs(group),
         log:
             f"{RESULTS}/logs/train/{group.name}.log",
         retries: config["train_resources"]["retries"]
@@ -35,8 +35,8 @@ for group in S.training_groups(config):
             CONDA_ENV
         threads: config["train_resources"]["threads"]
         resources:
-            **TRAIN_RESOURCES,
-            runtime=S.train_runtime(config, group.epochs),
+            **study.train_resources,
+            runtime=study.train_runtime(group),
         params:
             protocols=group_protocols(group),
             paths=group_paths(group),

@@ -1,7 +1,7 @@
+from galaxy_pretraining.data.image_digest import write_image_digest
 from galaxy_pretraining.data.kinds import build_catalog
 from galaxy_pretraining.io import write_table
 from galaxy_pretraining.logs import log_to
-from galaxy_pretraining.study import write_image_digest
 
 with log_to(snakemake.log[0]):
     write_table(build_catalog(snakemake.params.data, snakemake.params.classes, dict(snakemake.input)),

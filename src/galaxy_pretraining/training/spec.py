@@ -121,3 +121,19 @@ class RunPaths:
     def checkpoint(self) -> Path:
         """The run's `last.pt`, beside its metrics."""
         return Path(self.metrics).with_name("last.pt")
+
+
+# The values each named choice of the spec may take, by its config key under `training` (models.<name>.weights for
+# `weights`); the schema states the same enums, and tests/unit/study/test_spec.py checks that they agree.
+CHOICES: dict[str, tuple] = {
+    "weights": ("imagenet", "zoobot", "none"),
+    "optimizer.name": ("sgd", "adam", "adamw"),
+    "lr_schedule.unit": ("iterations", "epochs"),
+    "scale_jitter.draw": ("per_image", "per_run"),
+    "budget_scaling": ("epochs", "steps"),
+    "interpolation": ("nearest", "bilinear"),
+    "normalization": ("none", "imagenet", "per_image", "weights"),
+    "evaluation": ("paper", "center"),
+    "device": ("auto", "cuda", "mps", "cpu"),
+    "compile": ("auto", True, False),
+}

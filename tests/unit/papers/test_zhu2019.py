@@ -333,14 +333,14 @@ def zhu_config(root):
 
 def test_zhus_config_has_six_networks_ten_runs_and_their_numbers_beside_the_scratch_arms(zhu_config):
     config = S.resolve(copy.deepcopy(zhu_config))
-    assert len(S.training_jobs(config)) == 10 * 10
+    assert len(S.Study(config).jobs) == 10 * 10
     assert zhu2019.arms(config) == {
         "wide_preact_resnet26-scratch": zhu2019.OWN_NETWORK, "dieleman2015-scratch": "Dieleman",
         "alexnet-scratch": "AlexNet", "vgg16-scratch": "VGG-16", "inception_v3-scratch": "Inception v3"}
     assert {"zhu2019_comparison", "zhu2019_per_class", "roc_auc_summary", "test_side_accuracy"} <= set(
-        S.table_names(config))
-    assert "roc_curves" in S.figure_names(config)
-    assert sorted(S.model_pairs(config)) == sorted([[f"{a}-imagenet", f"{a}-scratch"]
+        S.Study(config).table_names)
+    assert "roc_curves" in S.Study(config).figure_names
+    assert sorted(S.Study(config).model_pairs) == sorted([[f"{a}-imagenet", f"{a}-scratch"]
                                                     for a in ("alexnet", "vgg16", "inception_v3", "resnet50")])
     config["data"]["galaxy_zoo2"]["mock"] = {"n_galaxies": 50}  # a mock is not their sample
     assert zhu2019.arms(config) == {}
@@ -383,8 +383,8 @@ def test_protocol_source_follows_their_paper_or_their_code(zhu_config, source, m
     assert {m: spec["dropout"] for m, spec in config["models"].items() if spec["dropout"] is not None} == {
         "wide_preact_resnet26-scratch": dropout}
     assert max(spec["epochs"] for spec in config["models"].values()) * 203 >= stop  # 203 steps per epoch
-    job = next(j for j in S.training_jobs(config) if j.model == "wide_preact_resnet26-scratch")
-    assert S.train_settings(config, job).dropout == dropout
+    job = next(j for j in S.Study(config).jobs if j.model == "wide_preact_resnet26-scratch")
+    assert S.Study(config).protocol(job).dropout == dropout
     assert zhu2019.arms(config)["wide_preact_resnet26-scratch"] == zhu2019.OWN_NETWORK
     # the same as the paper's or the code's: still their protocol; another schedule is not
     config["training"]["max_iterations"] = 90000

@@ -150,13 +150,13 @@ def zhu_config(root):
 
 def test_the_zhu_config_draws_both_figures_of_every_model(zhu_config):
     zhu_config = S.resolve(zhu_config)
-    targets = S.final_targets(zhu_config)
+    targets = S.Study(zhu_config).targets
     for model in zhu_config["models"]:
         for figure in ("first_layer_filters", "feature_maps"):
             assert f"results/zhu2019-gz2/figures/{figure}/{model}.png" in targets
-    inputs = S.model_figure_inputs(zhu_config, "feature_maps", "dieleman2015-scratch")
+    inputs = S.Study(zhu_config).model_figure_inputs("feature_maps", "dieleman2015-scratch")
     assert inputs["best_model"] == "results/zhu2019-gz2/runs/dieleman2015-scratch/run000/best.pt"
-    assert not any("/feature_maps/" in t for t in S.final_targets({**zhu_config, "feature_maps": None}))
+    assert not any("/feature_maps/" in t for t in S.Study({**zhu_config, "feature_maps": None}).targets)
 
 
 @pytest.mark.parametrize("change, message", [

@@ -1,0 +1,57 @@
+"""What a training job asks the scheduler for (config: train_resources): partition, GPUs, CPUs, memory, time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+
+def train_runtime_minutes(block: Mapping, epochs: int, attempt: int = 1) -> int:
+    """Scheduler time limit of a training job's `attempt`: (overhead + time per epoch x epochs, rounded up) x attempt.
+
+    Every retry asks for more: an attempt that follows a time-limit stop resumes
+    from last.pt, and one given the same limit as the one before would be stopped
+    again where the GPU is slower than minutes_per_epoch says.
+
+    Args:
+        block: the config's train_resources block.
+        epochs: the epochs of all the job's runs together.
+        attempt: Snakemake's attempt number, 1 for the first.
+    """
+    return int(block["minutes_overhead"] + block["minutes_per_epoch"] * epochs + 0.999) * attempt
+
+
+def train_runtime(block: Mapping, epochs: int) -> Callable[..., int]:
+    """The `runtime` resource of a training job of `epochs` epochs: Snakemake calls it with each attempt's number."""
+
+    def runtime(wildcards, attempt: int) -> int:
+        return train_runtime_minutes(block, epochs, attempt)
+
+    return runtime
+
+
+def stated_memory(mem_mb: int) -> dict[str, int | None]:
+    """Resources that give a job `mem_mb` MB whatever the profile's default-resources say.
+
+    snakemake-executor-plugin-slurm submits `--mem-per-cpu` whenever a job has
+    `mem_mb_per_cpu`, even one from the profile's defaults, and then ignores the
+    rule's `mem_mb`; None removes the profile's value, so the rule's `--mem` goes out.
+    """
+    return {"mem_mb": mem_mb, "mem_mb_per_cpu": None}
+
+
+def train_job_resources(block: Mapping) -> dict[str, int | str | None]:
+    """What every training job asks the scheduler for, whatever its rule is called (config: train_resources).
+
+    Returns Snakemake resources: `gpu` (count; also the limit the local profile
+    sets, one training job per GPU), `cpus_per_task` (the job's threads),
+    the job's memory (`stated_memory`), and `slurm_partition`, `gpu_model` and
+    `slurm_extra` (further sbatch options) where set. They are stated on the
+    training rule itself because a profile's `set-resources` selects rules by
+    name, and every group of runs is a rule of its own; a rule's own resources
+    take precedence over the profile's default-resources.
+    """
+    resources = {"gpu": block["gpu"], "cpus_per_task": block["threads"], **stated_memory(block["mem_mb"])}
+    for key in ("slurm_partition", "gpu_model", "slurm_extra"):
+        if block[key] is not None:
+            resources[key] = block[key]
+    return resources

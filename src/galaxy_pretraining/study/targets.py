@@ -1,0 +1,27 @@
+"""The final targets of a study: what `snakemake` with no target makes."""
+
+from __future__ import annotations
+
+from .paths import StudyPaths
+from .plan import Plan
+
+
+def final_targets(plan: Plan, paths: StudyPaths) -> list[str]:
+    """Every table (Parquet, CSV) and figure (PNG, PDF) of the study, its splits, and every kept best.pt.
+
+    The kept best.pt files (config best_weights) are targets so that a finished
+    study switched to `best_weights: all` makes them: a file only a rule's
+    output, asked for by nothing, Snakemake would never make.
+    """
+    targets = [paths.splits]
+    targets += [paths.best_model(job) for job in plan.jobs if plan.keeps_best_weights(job)]
+    for name in plan.table_names:
+        targets += [paths.table(name), paths.table(name, "csv")]
+    for name in plan.figure_names:
+        targets += [paths.figure(name), paths.figure(name, "pdf")]
+    for model in plan.config["models"]:
+        if "gradcam" in plan.model_figure_runs:
+            targets += paths.model_figures("gradcam", model)
+        if "feature_maps" in plan.model_figure_runs:
+            targets += paths.model_figures("first_layer_filters", model) + paths.model_figures("feature_maps", model)
+    return targets
