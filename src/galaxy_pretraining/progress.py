@@ -12,6 +12,7 @@ file exactly once.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -69,7 +70,18 @@ def read_record(run_folder: os.PathLike) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _strict(value):
+    """`value` with every NaN or infinite float, at any depth, made None: strict JSON's null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _strict(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(item) for item in value]
+    return value
+
+
 def write_record(run_folder: os.PathLike, record: dict) -> None:
-    """Write the run's record atomically."""
+    """Write the run's record atomically, as strict JSON (a value that is not a number is null)."""
     with atomic_path(record_path(run_folder), only_writer=True) as tmp:
-        Path(tmp).write_text(json.dumps(record, indent=1, default=str) + "\n")
+        Path(tmp).write_text(json.dumps(_strict(record), indent=1, default=str, allow_nan=False) + "\n")

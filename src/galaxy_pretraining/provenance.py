@@ -3,7 +3,11 @@
 No torch here: the training job adds the torch, CUDA and cuDNN versions (training.accounting).
 
 Every value is a string that says what it is or why it is unknown (never a
-blank), so that a table of them (tables/provenance.csv) can be read alone.
+blank), so that a table of them (tables/provenance.csv) can be read alone,
+but `dirty`, a boolean: True when a tracked file differs from the commit,
+False when none does, null (pandas' nullable "boolean" NA) when unknown, and
+then `commit` says why (not a git work tree, no git). Untracked files (logs,
+a `.venv` link) do not make a tree dirty: they are not part of the source.
 """
 
 from __future__ import annotations
@@ -41,25 +45,36 @@ def _git(folder: Path, *arguments: str) -> str:
                           timeout=30).stdout.strip()
 
 
-def git_state(folder: os.PathLike | None = None) -> dict[str, str]:
+def git_state(folder: os.PathLike | None = None) -> dict[str, str | bool | None]:
     """{commit, dirty, source} of the git work tree holding `folder` (default: this package's source).
 
-    `commit` is the full hash of HEAD, `dirty` "true" when a tracked file differs from it or an untracked,
-    not ignored file is present, else "false"; outside a work tree (an installed package) or without git, both say
-    why they are unknown.
+    `commit` is the full hash of HEAD; `dirty` True when a tracked file differs from it (staged or not), False
+    when none does; untracked files do not count. Outside a work tree (an installed package) or without git,
+    `dirty` is None and `commit` says why it is unknown.
     """
     folder = Path(folder) if folder is not None else source_folder()
     try:
         root = _git(folder, "rev-parse", "--show-toplevel")
         commit = _git(folder, "rev-parse", "HEAD")
-        dirty = "true" if _git(folder, "status", "--porcelain") else "false"
+        dirty = bool(_git(folder, "status", "--porcelain", "--untracked-files=no"))
     except FileNotFoundError:
-        reason = "unknown (git is not installed)"
-        return {"commit": reason, "dirty": reason, "source": str(folder)}
+        return {"commit": "unknown (git is not installed)", "dirty": None, "source": str(folder)}
     except subprocess.CalledProcessError as error:
         reason = f"unknown ({folder} is not in a git work tree: {error.stderr.strip().splitlines()[-1:]})"
-        return {"commit": reason, "dirty": reason, "source": str(folder)}
+        return {"commit": reason, "dirty": None, "source": str(folder)}
     return {"commit": commit, "dirty": dirty, "source": root}
+
+
+def as_dirty(values):
+    """A column of `dirty` values as pandas' nullable boolean (True, False, NA where unknown).
+
+    Also reads the strings of older outputs and of a CSV ("true"/"True", "false"/"False"); anything else is NA.
+    """
+    import pandas as pd
+
+    words = {"true": True, "false": False}
+    return pd.Series(values).map(
+        lambda v: v if isinstance(v, bool) else words.get(str(v).strip().lower())).astype("boolean")
 
 
 def lock_digest(root: os.PathLike) -> str:
@@ -87,13 +102,13 @@ def slurm_job(environ: os.Mapping | None = None) -> dict[str, str]:
 
 
 @functools.cache
-def _source_provenance() -> tuple[tuple[str, str], ...]:
+def _source_provenance() -> tuple[tuple[str, str | bool | None], ...]:
     state = git_state()
     root = state["source"]
     return tuple({**state, "lock_digest": lock_digest(root)}.items())
 
 
-def job_provenance() -> dict[str, str]:
+def job_provenance() -> dict[str, str | bool | None]:
     """Commit, dirty, source, lock digest, Python version, host and SLURM job of this process (git asked once)."""
     return {**dict(_source_provenance()), "python_version": platform.python_version(), "host": socket.gethostname(),
             **slurm_job()}
@@ -116,39 +131,49 @@ def provenance_table(curves):
         curves = curves.assign(**{field: "unknown (metrics from before provenance was recorded)"
                                   for field in missing if field != "attempt"},
                                **({"attempt": 1} if "attempt" in missing else {}))
+    curves = curves.assign(dirty=as_dirty(curves["dirty"]).array)
     trained = curves.dropna(subset=["attempt"])
     keys = ["model", "long_run", "run", "attempt"]
     table = trained.groupby(keys, sort=True).agg(
         first_epoch=("epoch", "min"), last_epoch=("epoch", "max"),
         **{field: (field, "first") for field in RUN_FIELDS}).reset_index()
     table["attempt"] = table["attempt"].astype(int)
+    table["dirty"] = as_dirty(table["dirty"]).array
     return pd.DataFrame(table)
 
 
 def provenance_differences(table) -> dict[str, list[str]]:
     """{field: its distinct values} for each of SHARED_FIELDS on which the rows of a provenance table differ."""
     return {field: sorted(map(str, table[field].unique())) for field in SHARED_FIELDS
-            if field in table and table[field].nunique() > 1}
+            if field in table and table[field].nunique(dropna=False) > 1}
+
+
+DIRTY_WORDS = {True: "dirty (tracked files changed)", False: "clean", None: "unknown"}
 
 
 def provenance_summary(path: os.PathLike) -> str:
     """One paragraph for the report: the commit, lock and versions that made the study's runs.
 
-    Read from tables/provenance.csv at `path`; a WARNING names each field on
-    which the runs differ; "" when the table is not made yet.
+    Read from tables/provenance.csv at `path`. A field on which the runs
+    differ reads "several" in the headline, and a WARNING names its values;
+    "" when the table is not made yet.
     """
     import pandas as pd
 
     if not Path(path).exists():
         return ""
-    table = pd.read_csv(path, dtype=str)
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
     if table.empty:
         return ""
-    first = table.iloc[0]
-    text = (f"Made by commit {first['commit']} (dirty: {first['dirty']}), requirements.lock {first['lock_digest']}, "
-            f"torch {first['torch_version']}, CUDA {first['cuda_version']}, cuDNN {first['cudnn_version']}, on "
-            f"{', '.join(sorted(table['device'].unique()))}.")
+    table["dirty"] = [DIRTY_WORDS[None if pd.isna(v) else bool(v)] for v in as_dirty(table["dirty"])]
     differences = provenance_differences(table)
+
+    def value(field: str) -> str:
+        return f"several ({len(differences[field])}; see the WARNING)" if field in differences else table[field].iloc[0]
+
+    text = (f"Made by: commit {value('commit')}, tree {value('dirty')}, requirements.lock {value('lock_digest')}, "
+            f"torch {value('torch_version')}, CUDA {value('cuda_version')}, cuDNN {value('cudnn_version')}, on "
+            f"{', '.join(sorted(table['device'].unique()))}.")
     if differences:
         text += " WARNING: the runs of this study differ in " + "; ".join(
             f"{field} ({', '.join(values)})" for field, values in differences.items()) + "."

@@ -1,7 +1,8 @@
 """Where a study stands, from its run folders alone: `python -m galaxy_pretraining.status --configfile C`.
 
 For every run the config asks for, one row: its state (finished, running,
-waiting or failed), epochs done out of its total, the best test accuracy so
+waiting, failed, or unreadable: a live file cut short or damaged, named in
+the row's note), epochs done out of its total, the best test accuracy so
 far, seconds per epoch and an estimate of the time left; then the study's
 counts and time left. It reads each run's record.json, progress.csv and
 metrics.parquet (progress), never Snakemake's lock or a GPU, so it is safe on
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
+import logging
 import os
 import socket
 import sys
@@ -27,11 +30,41 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .progress import read_progress, read_record
+from .progress import RECORD_FILE, progress_path, read_progress, read_record
 from .study import Study, resolve
 
-STATES = ("finished", "running", "waiting", "failed")
+log = logging.getLogger(__name__)
+
 STALE_AFTER = 1800.0  # seconds without a word before a running record on another host counts as failed
+
+STATES = ("finished", "running", "waiting", "failed", "unreadable")
+# What a progress file needs for a row of the table (progress.PROGRESS_COLUMNS has them all).
+NEEDED_COLUMNS = ("epoch", "seconds", "test_accuracy")
+
+
+def read_live_files(folder: Path) -> tuple[pd.DataFrame, dict | None]:
+    """The run's progress rows and record (progress.read_progress, read_record).
+
+    Raises:
+        ValueError: a file that cannot be read as its kind (cut short, empty, damaged); the message names it.
+    """
+    try:
+        record = read_record(folder)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{folder / RECORD_FILE}: {type(error).__name__}: {error}") from error
+    if record is not None and not isinstance(record, dict):
+        raise ValueError(f"{folder / RECORD_FILE}: not a JSON object but {type(record).__name__}")
+    try:
+        progress = read_progress(folder)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise ValueError(f"{progress_path(folder)}: {type(error).__name__}: {error}") from error
+    missing = [column for column in NEEDED_COLUMNS if column not in progress]
+    if missing:
+        raise ValueError(f"{progress_path(folder)}: no column {', '.join(missing)} (cut short?)")
+    bad = [column for column in NEEDED_COLUMNS if len(progress) and not pd.api.types.is_numeric_dtype(progress[column])]
+    if bad:
+        raise ValueError(f"{progress_path(folder)}: column {', '.join(bad)} holds values that are not numbers")
+    return progress, record
 
 
 def _age(timestamp: str | None, now: datetime.datetime) -> float:
@@ -83,7 +116,8 @@ def study_status(config: dict, directory: os.PathLike = ".", now: datetime.datet
 
     Columns: model, run, state, note, epochs_done, epochs, best_accuracy,
     seconds_per_epoch and seconds_left (NaN where no run of its model and
-    length has finished an epoch yet).
+    length has finished an epoch yet, and for an unreadable run, whose note
+    names the file and the error).
     """
     now = now or datetime.datetime.now(datetime.timezone.utc)
     study = Study(config)
@@ -91,12 +125,21 @@ def study_status(config: dict, directory: os.PathLike = ".", now: datetime.datet
     rows = []
     for job in study.jobs:
         folder = results / job.folder
-        progress, record = read_progress(folder), read_record(folder)
-        per_epoch = float(progress["seconds"].mean()) if len(progress) else float("nan")
-        state, note = run_state(folder, record, per_epoch, now, stale_after)
-        done = job.epochs if state == "finished" else len(progress)
-        if state == "finished" and record is not None:
-            done = record.get("epochs_done", done)
+        try:
+            progress, record = read_live_files(folder)
+            per_epoch = float(progress["seconds"].mean()) if len(progress) else float("nan")
+            try:
+                state, note = run_state(folder, record, per_epoch, now, stale_after)
+                done = job.epochs if state == "finished" else len(progress)
+                if state == "finished" and record is not None:
+                    done = int(record.get("epochs_done", done))
+            except (KeyError, TypeError, ValueError, AttributeError) as error:  # a record of the wrong shape
+                raise ValueError(f"{folder / RECORD_FILE}: {type(error).__name__}: {error}") from error
+        except ValueError as error:
+            rows.append({"model": job.model, "run": job.folder.split("/")[-1], "state": "unreadable",
+                         "epochs_done": float("nan"), "epochs": job.epochs, "best_accuracy": float("nan"),
+                         "seconds_per_epoch": float("nan"), "note": str(error)})
+            continue
         rows.append({"model": job.model, "run": job.folder.split("/")[-1], "state": state, "epochs_done": done,
                      "epochs": job.epochs, "best_accuracy": progress["test_accuracy"].max() if len(progress) else
                      float("nan"), "seconds_per_epoch": per_epoch, "note": note})
@@ -106,6 +149,7 @@ def study_status(config: dict, directory: os.PathLike = ".", now: datetime.datet
     table["seconds_per_epoch"] = table["seconds_per_epoch"].fillna(known)
     left = (table["epochs"] - table["epochs_done"]).clip(lower=0)
     table["seconds_left"] = (left * table["seconds_per_epoch"]).where(table["state"] != "finished", 0.0)
+    table["epochs_done"] = table["epochs_done"].astype("Int64")
     return table
 
 
@@ -113,20 +157,32 @@ def _hours(seconds: float) -> str:
     return "unknown" if seconds != seconds else f"{seconds / 3600:.2f} h"
 
 
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
+
+
 def summary(table: pd.DataFrame) -> str:
     """The study's counts per state and its time left, in device time and in wall time.
 
-    The wall time assumes the runs running now keep their pace (their number of devices).
+    The wall time assumes the runs running now keep their pace (their number of devices). Runs with no timed
+    epoch of their model make the time left a lower bound ("at least"), or unknown when no run has one.
     """
-    counts = ", ".join(f"{(table['state'] == s).sum()} {s}" for s in STATES)
-    unknown = table["seconds_left"].isna() & (table["state"] != "finished")
+    counts = ", ".join(f"{(table['state'] == s).sum()} {s}" for s in STATES if s != "unreadable" or
+                       (table["state"] == s).any())
+    open_runs = table["state"] != "finished"
+    unknown = table["seconds_left"].isna() & open_runs
     left = table["seconds_left"].sum()
     running = int((table["state"] == "running").sum())
-    text = f"{len(table)} runs: {counts}\ntime left: {_hours(left)} of device time"
+    text = f"{_runs(len(table))}: {counts}\n"
+    if unknown.any() and not (open_runs & ~unknown).any():
+        return text + "time left: unknown (no run has a timed epoch of its model yet)"
+    text += f"time left: {'at least ' if unknown.any() else ''}{_hours(left)} of device time"
     if running:
-        text += f", about {_hours(left / running)} of wall time at {running} runs at once"
+        text += f", about {_hours(left / running)} of wall time at {_runs(running)} at once"
     if unknown.any():
-        text += f"; {int(unknown.sum())} runs have no timed epoch of their model yet and are not counted"
+        n = int(unknown.sum())
+        text += f"; {_runs(n)} {'has' if n == 1 else 'have'} no timed epoch of {'its' if n == 1 else 'their'} " \
+                "model yet (or could not be read) and " + ("is" if n == 1 else "are") + " not counted"
     return text
 
 
@@ -139,10 +195,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stale-after", type=float, default=STALE_AFTER,
                         help="seconds without a word from another host before a running run counts as failed")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
     with open(args.configfile) as stream:
         config = resolve(yaml.safe_load(stream))
+    results = Path(args.directory) / Study(config).results
+    if not Path(args.directory).is_dir():
+        log.warning("status: no such folder (directory=%s); every run shows as waiting: is --directory the "
+                    "workflow's working directory?", args.directory)
+    elif not results.is_dir():
+        log.warning("status: no results folder yet (path=%s); no run of this study has started here, or "
+                    "--directory is not the workflow's working directory", results)
     table = study_status(config, args.directory, stale_after=args.stale_after)
-    shown = table.assign(epochs=table["epochs_done"].astype(str) + "/" + table["epochs"].astype(str),
+    done = table["epochs_done"].astype(str).replace("<NA>", "?")
+    shown = table.assign(epochs=done + "/" + table["epochs"].astype(str),
                          best_accuracy=table["best_accuracy"].round(4),
                          seconds_per_epoch=table["seconds_per_epoch"].round(1),
                          time_left=table["seconds_left"].map(_hours)).drop(

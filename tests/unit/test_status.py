@@ -6,10 +6,11 @@ import shutil
 import socket
 import subprocess
 
+import pandas as pd
 import yaml
 
 from galaxy_pretraining.progress import append_progress, write_record
-from galaxy_pretraining.status import main, study_status
+from galaxy_pretraining.status import main, study_status, summary
 from galaxy_pretraining.study import resolve
 
 from helpers.paths import ROOT
@@ -54,3 +55,49 @@ def test_status_of_a_half_finished_demo_study(tiny_study, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "4 runs: 1 finished, 1 running, 1 waiting, 1 failed" in out
     assert "time left: 0.02 h of device time" in out and " 3/8 " in out
+
+
+def test_damaged_live_files_make_one_unreadable_row_each_and_the_rest_prints(tmp_path, capsys):
+    """An empty record.json, one cut mid-way and a progress.csv cut in its header: each run's row says unreadable,
+    naming the file and the error; the other runs and the summary still print."""
+    config_file = tmp_path / "demo.yaml"
+    shutil.copy(ROOT / "config" / "demo.yaml", config_file)
+    runs = tmp_path / "results" / "demo" / "runs"
+    _partial_run(runs / "efficientnet_lite0-imagenet" / "run000", "interrupted", 1, 2, 4.0)
+    empty, cut = runs / "efficientnet_lite0-imagenet" / "run001", runs / "efficientnet_lite0-scratch" / "run000"
+    _partial_run(empty, "interrupted", 1, 2, 4.0)
+    (empty / "record.json").write_text("")
+    _partial_run(cut, "interrupted", 1, 2, 4.0)
+    (cut / "record.json").write_text((cut / "record.json").read_text()[:40])
+    header = runs / "efficientnet_lite0-scratch" / "run001"
+    _partial_run(header, "interrupted", 1, 2, 4.0)
+    (header / "progress.csv").write_text("epoch,epochs,train_lo")
+
+    assert main(["--configfile", str(config_file), "--directory", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "4 runs: 0 finished, 0 running, 1 waiting, 0 failed, 3 unreadable" in out
+    assert f"{empty / 'record.json'}: JSONDecodeError: Expecting value" in out
+    assert f"{cut / 'record.json'}: JSONDecodeError: " in out
+    assert f"{header / 'progress.csv'}: no column seconds, test_accuracy (cut short?)" in out
+    # The readable run's 6 epochs left at 4 s; the unreadable ones are not counted, and the summary says so.
+    assert "time left: at least 0.01 h of device time; 3 runs have no timed epoch of their model yet (or could " \
+           "not be read) and are not counted" in out
+
+
+def test_a_folder_without_the_study_says_so_and_nothing_timed_is_unknown(tmp_path, capsys, caplog):
+    config_file = tmp_path / "demo.yaml"
+    shutil.copy(ROOT / "config" / "demo.yaml", config_file)
+    assert main(["--configfile", str(config_file), "--directory", str(tmp_path / "nowhere")]) == 0
+    assert f"status: no such folder (directory={tmp_path / 'nowhere'})" in caplog.text
+    caplog.clear()
+    assert main(["--configfile", str(config_file), "--directory", str(tmp_path)]) == 0
+    assert f"status: no results folder yet (path={tmp_path / 'results' / 'demo'})" in caplog.text
+    out = capsys.readouterr().out
+    assert "time left: unknown (no run has a timed epoch of its model yet)" in out and "0.00 h" not in out
+
+
+def test_the_summary_counts_one_run_in_the_singular():
+    table = pd.DataFrame({"state": ["running", "waiting"], "seconds_left": [3600.0, float("nan")]})
+    assert summary(table).splitlines()[1] == (
+        "time left: at least 1.00 h of device time, about 1.00 h of wall time at 1 run at once; 1 run has no timed "
+        "epoch of its model yet (or could not be read) and is not counted")

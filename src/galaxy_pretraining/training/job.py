@@ -13,6 +13,7 @@ import torch
 from .. import metrics_columns as col
 from ..errors import BadConfig, BadData
 from ..io import atomic_path, payload_bytes, write_table
+from ..provenance import as_dirty
 from .accounting import DeviceMonitor
 from .checkpoints import finish_checkpoint, kept_weights_path, resume, states_on_cpu
 from .data import load_store_digested
@@ -43,6 +44,8 @@ def write_outputs(run: Run, paths: RunPaths) -> pd.DataFrame:
     metrics.insert(0, col.RUN, run.protocol.run)
     metrics[col.DIVERGED] = metrics[col.DIVERGED].fillna(False) if col.DIVERGED in metrics else False
     metrics[col.DIVERGED] = metrics[col.DIVERGED].astype(bool)
+    if "dirty" in metrics:  # a real boolean, NA where unknown (provenance.git_state)
+        metrics["dirty"] = as_dirty(metrics["dirty"]).array
     diverged = run.diverged is not None
     if paths.best_model is not None:
         state = run.best.state

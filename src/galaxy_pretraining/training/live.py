@@ -2,7 +2,9 @@
 progress file, its record (state, attempts, device, provenance) and, when asked, its TensorBoard events.
 
 A run that a job resumes continues the same files: its record gains an
-attempt (`resumed` counts them), its progress file gets each epoch exactly
+attempt (`resumed` counts those that continued from a checkpoint; one that
+started over, its predecessor having saved nothing, is kept too: no attempt
+is ever dropped from the record), its progress file gets each epoch exactly
 once (progress.append_progress) and its TensorBoard events, in the same
 folder, drop the steps trained again (purge_step).
 """
@@ -53,7 +55,7 @@ class RunAccount:
         self._writer = None
         fresh = not run.history and run.position is None
         record = read_record(self.folder)
-        if record is None or fresh:
+        if record is None:
             record = {"model": self.folder.parent.name, "run": self.folder.name, "attempts": []}
         self.attempt = {
             "attempt": len(record["attempts"]) + 1,
@@ -75,9 +77,11 @@ class RunAccount:
         record["attempts"].append(self.attempt)
         self._update(state="running")
 
-    def _update(self, **fields) -> None:
+    def _update(self, finished: dict | None = None, **fields) -> None:
+        """Write the record, its totals from the run's history and `finished`, an epoch's row not in it yet."""
         attempts = self.record["attempts"]
-        history = [row for row in self.run.history if not row.get("diverged")]
+        rows = self.run.history + ([finished] if finished is not None else [])
+        history = [row for row in rows if not row.get("diverged")]
         devices = sorted({a["device"] for a in attempts})
         peak = [a["peak_memory_gb"] for a in attempts if a["peak_memory_gb"] is not None
                 and not math.isnan(a["peak_memory_gb"])]
@@ -85,7 +89,7 @@ class RunAccount:
             epochs=self.run.protocol.epochs,
             epochs_done=len(history),
             best_accuracy=max((row["test_accuracy"] for row in history), default=None),
-            seconds=sum(row.get("seconds", 0.0) for row in self.run.history),
+            seconds=sum(row.get("seconds", 0.0) for row in rows),
             resumed=sum(a["resumed_after_epoch"] is not None for a in attempts),
             devices=devices,
             peak_memory_gb=max(peak) if peak else None,
@@ -117,7 +121,7 @@ class RunAccount:
                                       "host": attempt["host"], "slurm_job_id": attempt["slurm_job_id"],
                                       "finished_at": _now()})
         self.record["attempts"][-1] = attempt
-        self._update(state="running")
+        self._update(row, state="running")
         if self.tensorboard:
             self._write_events(row)
 

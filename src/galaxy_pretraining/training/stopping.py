@@ -2,12 +2,14 @@
 
 SLURM sends SIGTERM at a job's time limit or preemption and kills it only
 after KillWait (30 s by default); sites that use `sbatch --signal=USR1@120`
-send SIGUSR1 that long before the limit. `stop_on_signals` turns either
-signal into a `StopRequest` that the training loop reads after every batch:
+send SIGUSR1 that long before the limit; a user at a terminal presses Ctrl-C
+(SIGINT). `stop_on_signals` turns each into a `StopRequest` that the training
+loop reads after every batch:
 the batch in progress is finished, the run's exact state is written to
 `last.pt`, and `TrainingInterrupted` ends the process with 128 + the signal's
-number, so Snakemake sees a failed job, retries it, and it resumes from that
-batch.
+number (130 for Ctrl-C, 143 for SIGTERM), so Snakemake sees a failed job,
+retries it, and it resumes from that batch. A second Ctrl-C does not wait: it
+raises KeyboardInterrupt at once, and the run resumes from its last checkpoint.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from ..errors import SignalExit
 
 log = logging.getLogger(__name__)
 
-# The signals that ask a training job to save and stop: SLURM's own warning and the usual `--signal` choice.
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
-ANNOUNCEMENT = "from here SIGTERM and SIGUSR1 finish the batch in progress, save last.pt and stop"
+# The signals that ask a training job to save and stop: SLURM's own warning, the usual `--signal` choice and Ctrl-C.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
+ANNOUNCEMENT = ("from here SIGTERM, SIGUSR1 and SIGINT (Ctrl-C) finish the batch in progress, save last.pt and stop "
+                "(a second Ctrl-C stops at once)")
 
 
 class StopRequest:
@@ -68,6 +71,9 @@ def stop_on_signals(signals=STOP_SIGNALS, announce: bool = False) -> Iterator[St
         if stop.signum is None:
             log.warning("%s: received (then=finish the current batch, save last.pt, stop)", signal.Signals(signum).name)
             stop.signum = signum
+        elif signum == signal.SIGINT:
+            log.warning("SIGINT: received again (then=stop at once, resume from the last checkpoint)")
+            raise KeyboardInterrupt
 
     previous = {s: signal.signal(s, handler) for s in signals}
     if announce:

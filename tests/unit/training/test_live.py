@@ -4,9 +4,11 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pandas as pd
+import pytest
 import torch
 
 from galaxy_pretraining.progress import read_progress, read_record
@@ -102,3 +104,68 @@ def test_tensorboard_events_hold_each_epoch_once_under_one_run_folder(tiny_study
     assert [e.step for e in accuracy] == [1, 2, 3]
     assert [e.value for e in accuracy] == [float(torch.tensor(v, dtype=torch.float32)) for v in metrics["test_accuracy"]]
     assert [e.step for e in events.Scalars("cost/seconds_per_epoch")] == [1, 2, 3]
+
+
+def test_ctrl_c_saves_the_state_exits_130_and_the_record_keeps_every_attempt(tiny_study, tmp_path):
+    """A job killed before its first checkpoint, its retry stopped by Ctrl-C (SIGINT: last.pt written, exit 130, no
+    traceback), then the last retry: the record keeps all three attempts, though the second started over."""
+    out = tmp_path / "model" / "run000"
+    command = [sys.executable, "-c", KILL_SCRIPT, str(tiny_study), str(out), str(TESTS), "100"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (out / "record.json").exists() and time.time() < deadline:
+        time.sleep(0.005)
+    process.kill()  # as the out-of-memory killer does: no word, no checkpoint
+    process.wait()
+    assert not (out / "last.pt").exists() and read_record(out)["attempts"][0]["state"] == "running"
+
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline().startswith("job: starting")
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-2000:]
+    assert "SIGINT: stopped resnet18 run 0 " in stdout and "KeyboardInterrupt" not in stderr
+    stopped_after = torch.load(out / "last.pt", weights_only=False)["epoch"]
+
+    subprocess.run(command, check=True, capture_output=True)
+    record = read_record(out)
+    assert [a["attempt"] for a in record["attempts"]] == [1, 2, 3]
+    assert [a["state"] for a in record["attempts"]] == ["running", "interrupted", "finished"]
+    assert [a["resumed_after_epoch"] for a in record["attempts"]] == [None, None, stopped_after]
+    assert record["resumed"] == 1 and record["epochs_done"] == 6
+    assert record["seconds"] == sum(pd.read_parquet(out / "metrics.parquet")["seconds"])
+
+
+def test_the_record_agrees_with_itself_and_is_strict_json_while_the_run_trains(tiny_study, tmp_path):
+    """Read while training, record.json's totals are those of its attempt (the epoch just finished counted in
+    both) and of progress.csv; a CPU's NaN GPU utilisation is null, not the non-JSON NaN."""
+    out = tmp_path / "model" / "run000"
+    out.mkdir(parents=True)
+    seen, done = [], threading.Event()
+
+    def watch():
+        while not done.is_set():
+            try:
+                text = (out / "record.json").read_text()
+                progress = len(read_progress(out))
+            except (FileNotFoundError, pd.errors.EmptyDataError):
+                continue
+            seen.append((json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in record.json")),
+                         progress))
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        train_tiny(tiny_study, out, settings(epochs=4))
+    finally:
+        done.set()
+        watcher.join()
+    running = [(record, progress) for record, progress in seen if record["state"] == "running"]
+    assert any(record["epochs_done"] > 0 for record, _ in running)
+    for record, progress in running:
+        attempt = record["attempts"][0]
+        assert record["epochs_done"] == attempt["epochs_trained"] <= progress
+        assert abs(record["seconds"] - attempt["seconds"]) < 1e-9
+    assert read_record(out)["gpu_utilisation"] is None
