@@ -104,6 +104,14 @@ def test_demo_study_through_the_slurm_profile(root, tmp_path, snakemake_exe, clu
         assert f"rule_{rule}" in names
     assert "fetch_weights" not in names  # localrule: True, run by Snakemake itself (the head node)
     assert len(others) <= 6, names  # 20 table and figure steps went out as one "summary" job
+    # ... which asks for what its steps state (1 CPU, 2 GB, 5 min each; study.resources.SUMMARY_STEP), added up
+    # over the layers of steps that run side by side: minutes, not the profile's default hour per step.
+    summary = [j for j in cluster.jobs() if j.get("Comment", "").startswith("group_")]
+    assert summary and all(j["JobState"] == "COMPLETED" for j in summary), summary
+    for job in summary:
+        hours, minutes, _ = job["TimeLimit"].split(":")
+        assert int(hours) * 60 + int(minutes) <= 5 * 20 and int(job["NumCPUs"]) <= 2, job
+        assert int(job["MinMemoryNode"].rstrip("M")) <= 2 * 2000, job
 
 
 def test_a_training_job_stopped_by_its_time_limit_resumes_from_the_batch_it_stopped_at(root, tmp_path, snakemake_exe,

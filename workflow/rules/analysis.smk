@@ -19,6 +19,9 @@ rule curves:
         "summary"
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **study.summary_resources,
     params:
         runs=study.curve_runs(study.full_label_jobs),
         prediction_runs=study.curve_runs(study.standard_full_label_jobs),
@@ -39,6 +42,9 @@ rule label_budget_curves:
         "summary"
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **study.summary_resources,
     params:
         runs=study.curve_runs(study.label_budget_jobs),
         max_iterations=config["training"]["max_iterations"],
@@ -63,6 +69,9 @@ rule table:
         "summary"
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **study.summary_resources,
     params:
         arguments=get_table_arguments,
         caption=get_table_caption,

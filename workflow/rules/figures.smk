@@ -20,6 +20,9 @@ rule figure:
         "summary"
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **study.summary_resources,
     params:
         arguments=get_figure_arguments,
         caption=get_figure_caption,
@@ -45,6 +48,9 @@ rule gradcam:
         "summary"
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **study.model_figure_resources,
     params:
         galaxies_per_class=lambda wildcards: config["gradcam"]["galaxies_per_class"],
         caption=get_gradcam_caption,
@@ -78,6 +84,9 @@ rule feature_maps:
         "summary"
     conda:
         CONDA_ENV
+    threads: 1
+    resources:
+        **study.model_figure_resources,
     params:
         options=lambda wildcards: config["feature_maps"],
         caption=get_feature_maps_caption,

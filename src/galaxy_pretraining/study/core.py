@@ -86,6 +86,16 @@ class Study(Plan):
         """What every training job asks the scheduler for (config: train_resources)."""
         return resources.train_job_resources(self.config["train_resources"])
 
+    @property
+    def summary_resources(self) -> dict[str, int | None]:
+        """What a table, figure or gathering step of group `summary` asks the scheduler for."""
+        return resources.SUMMARY_STEP
+
+    @property
+    def model_figure_resources(self) -> dict[str, int | None]:
+        """What a Grad-CAM or feature-maps step (a network on the CPU) asks the scheduler for."""
+        return resources.MODEL_FIGURE_STEP
+
     def train_runtime(self, group: TrainingGroup) -> Callable[..., int]:
         """The `runtime` resource of a group's job, which grows with its epochs and with each attempt."""
         return resources.train_runtime(self.config["train_resources"], group.epochs)

@@ -1,4 +1,4 @@
-"""What a training job asks the scheduler for (config: train_resources): partition, GPUs, CPUs, memory, time."""
+"""What a job asks the scheduler for: training jobs from config train_resources, the summary steps fixed."""
 
 from __future__ import annotations
 
@@ -55,3 +55,21 @@ def train_job_resources(block: Mapping) -> dict[str, int | str | None]:
         if block[key] is not None:
             resources[key] = block[key]
     return resources
+
+
+def summary_step(runtime: int, mem_mb: int) -> dict[str, int | None]:
+    """What one table or figure step of group `summary` asks for: one CPU, `mem_mb` MB, `runtime` minutes.
+
+    On a cluster the steps of group `summary` go out as one job, whose request
+    Snakemake adds up from its steps: the time of each layer of steps that run
+    side by side, and the CPUs and memory of the widest layer. The profile's
+    default-resources (an hour and 8 GB a step) would add up to hours and tens
+    of GB for steps that take seconds, so each step states its own small share.
+    """
+    return {"cpus_per_task": 1, "runtime": runtime, **stated_memory(mem_mb)}
+
+
+# A table, a figure, or gathering the runs' metrics: seconds each, a little memory.
+SUMMARY_STEP = summary_step(runtime=5, mem_mb=2000)
+# Grad-CAM and the feature maps: a network built and run on a few galaxies on the CPU.
+MODEL_FIGURE_STEP = summary_step(runtime=15, mem_mb=4000)
