@@ -13,12 +13,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import machine, record, sample_images
+from common import log, log_to_stdout, machine, record, sample_images
 
 from galaxy_pretraining.data.array_store import write_array_store
 
 
 def main():
+    """Time write_array_store on the sample images and record the best run."""
+    log_to_stdout()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=4)
@@ -34,8 +36,8 @@ def main():
             write_array_store(paths, Path(folder) / "images.npy", args.size, threads=args.threads)
             times.append(time.perf_counter() - start)
     per_1000 = 1000 * min(times) / len(paths)
-    print(f"{len(paths)} images, {args.threads} threads, size {args.size}: best {min(times):.2f} s "
-          f"({per_1000:.2f} s per 1,000 images); all runs {[round(t, 2) for t in times]}")
+    log.info("array_store: timed (images=%d, threads=%d, size=%d, best_s=%.2f, seconds_per_1000=%.2f, runs_s=%s)",
+             len(paths), args.threads, args.size, min(times), per_1000, [round(t, 2) for t in times])
     record("array_store", [{**machine(), "images": len(paths), "threads": args.threads, "size": args.size,
                             "seconds_per_1000": round(per_1000, 3), "label": args.label}])
 

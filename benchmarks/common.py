@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import platform
+import sys
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,10 +19,23 @@ from galaxy_pretraining.config import schema_defaults
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"
 GZ1 = ROOT.parent / "shared" / "data" / "gz1-sdss" / "images"
+MACHINE_COLUMNS = ("machine", "torch", "date")
+
+log = logging.getLogger("benchmarks")
+
+
+def log_to_stdout() -> None:
+    """Show the benchmark's log lines on stdout, one line per event, as its output."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
+
+
+def key_values(row: dict) -> str:
+    """A results row as `key=value, ...` for a log line, without the machine, torch and date columns."""
+    return ", ".join(f"{key}={value}" for key, value in row.items() if key not in MACHINE_COLUMNS)
 
 
 def sample_images(n: int) -> list[str]:
-    """n real SDSS JPEGs from gz1-sdss when present, otherwise n mock cutouts made here."""
+    """N real SDSS JPEGs from gz1-sdss when present, otherwise n mock cutouts made here."""
     if GZ1.is_dir():
         return [str(p) for p in sorted(GZ1.iterdir())[:n]]
     from galaxy_pretraining.data.synthetic import write_mock_sample
@@ -46,13 +61,16 @@ def write_synthetic_store(path: Path, n: int = 14034, size: int = 256) -> Path:
 
 
 def spec_of(values, **overrides):
-    """A run's (Protocol, Machine) from one flat mapping of training values (a Protocol's params, say) and
-    overrides of either; machine values not given are the schema's defaults, threads torch's own."""
+    """A run's (Protocol, Machine) from one flat mapping of training values and overrides of either.
+
+    The mapping is a Protocol's params, say; machine values not given are the schema's defaults, threads torch's
+    own.
+    """
     from galaxy_pretraining.training.spec import Machine, Protocol
 
     merged = {**values, **overrides}
     names = [f.name for f in dataclasses.fields(Machine) if f.name != "threads"]
-    defaults = schema_defaults("training")
+    defaults = {**schema_defaults("training"), "tensorboard": schema_defaults()["tensorboard"]}  # Machine's one top-level key
     machine_values = {name: merged.pop(name, defaults[name]) for name in names}
     return Protocol.from_params(merged), Machine(**machine_values, threads=None)
 
@@ -70,8 +88,10 @@ def paper_settings(**overrides):
 
 
 def bare_run(protocol, machine, data, model, optimizer, generator):
-    """A training.run.Run around a given network, optimiser and data: what train_one_epoch takes, without build_run's
-    split, seeds and weights (the benchmarks time the loop on their own images)."""
+    """A training.run.Run around a given network, optimiser and data: what train_one_epoch takes.
+
+    It has none of build_run's split, seeds and weights: the benchmarks time the loop on their own images.
+    """
     from galaxy_pretraining.training.optim import Schedule
     from galaxy_pretraining.training.run import Run
     from galaxy_pretraining.training.views import Views
@@ -102,5 +122,5 @@ def record(name: str, rows: list[dict]) -> Path:
     if path.exists():
         table = pd.concat([pd.read_csv(path), table], ignore_index=True)
     table.to_csv(path, index=False)
-    print(f"recorded in {path}")
+    log.info("%s: results recorded (rows=%d, file=%s)", name, len(rows), path)
     return path

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import torch
 import yaml
-from common import ROOT, machine, paper_settings, record, write_synthetic_store
+from common import ROOT, log_to_stdout, machine, paper_settings, record, write_synthetic_store
 
 from galaxy_pretraining import study
 from galaxy_pretraining.training.checkpoints import finish_checkpoint, kept_weights_path
@@ -45,6 +45,7 @@ GB = 1e9
 
 
 def size(path: Path) -> int:
+    """Bytes of a file, or of every file under a folder."""
     return path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
@@ -79,6 +80,8 @@ def projected_files(run, out: Path, epochs: int, test_size: int, keep_weights: b
 
 
 def main():
+    """Measure one real run's files, project the whole study's footprint, record it and print its table."""
+    log_to_stdout()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=96, help="galaxies in the small store the real run trains on")
     args = parser.parse_args()
@@ -128,7 +131,7 @@ def main():
                      "unit": "GB", "note": note, **machine()})
     table = pd.DataFrame(rows)
     record("footprint", rows)
-    print(table[["variant", "value", "unit", "note"]].to_markdown(index=False, floatfmt=".3g"))
+    print(table[["variant", "value", "unit", "note"]].to_markdown(index=False, floatfmt=".3g"))  # noqa: T201 (the result table is the output)
 
 
 if __name__ == "__main__":

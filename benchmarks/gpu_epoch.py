@@ -46,7 +46,17 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from common import machine, paper_settings, record, sample_images, spec_of, write_synthetic_store
+from common import (
+    key_values,
+    log,
+    log_to_stdout,
+    machine,
+    paper_settings,
+    record,
+    sample_images,
+    spec_of,
+    write_synthetic_store,
+)
 from torch.utils.flop_counter import FlopCounterMode
 
 from galaxy_pretraining.models.build import build_model
@@ -62,11 +72,13 @@ CLASSES = ["elliptical", "lenticular", "spiral", "irregular+misc"]
 
 
 def sync(device):
+    """Wait for the device's queued work (CUDA), so that a time covers it."""
     if device.type == "cuda":
         torch.cuda.synchronize()
 
 
 def bf16_peak(device) -> float:
+    """The GPU's dense bf16 peak in FLOP/s (BF16_PEAK_TFLOPS, NVIDIA's datasheets); NaN on a CPU or an unknown GPU."""
     if device.type != "cuda":
         return float("nan")
     name = torch.cuda.get_device_name(0)
@@ -86,6 +98,7 @@ def flops_per_image(settings) -> tuple[float, float]:
 
 
 def catalog_of(n: int) -> pd.DataFrame:
+    """A catalog of n images, the classes in turn."""
     return pd.DataFrame({"id": [f"G{i:05d}" for i in range(n)], "class_index": np.arange(n) % len(CLASSES)})
 
 
@@ -116,8 +129,11 @@ def epoch_times(run, epochs: int) -> dict:
 
 
 def augmentation_seconds(run, repeats: int = 3) -> float:
-    """Seconds per epoch of the training view alone (run.views.train, the object build_run made for training:
-    crop or scale jitter, flips, rotation, colour, to float), over as many images as an epoch of the run shows."""
+    """Seconds per epoch of the training view alone, over as many images as an epoch of the run shows.
+
+    The view is run.views.train, the object build_run made for training: crop or scale jitter, flips, rotation,
+    colour, to float.
+    """
     s, device, rows = run.protocol, run.device, run.data.rows["train"]
     seconds = []
     for _ in range(repeats + 1):
@@ -146,9 +162,12 @@ PROTOCOLS = {
 
 
 def protocol_settings(name: str) -> dict:
-    """A protocol's params (study.settings.protocol of its config's model, run 0, all the labels) and what its
-    store holds: images, their side, the classes and each class's count where the config states them (Fu's
-    oversampling draws from them)."""
+    """A protocol's params and what its store holds.
+
+    The params are study.settings.protocol of its config's model, run 0, all the labels; the store holds images,
+    their side, the classes and each class's count where the config states them (Fu's oversampling draws from
+    them).
+    """
     from common import ROOT
 
     from galaxy_pretraining.config import load_config
@@ -167,8 +186,11 @@ def protocol_settings(name: str) -> dict:
 
 
 def small_protocol(name: str, spec: dict) -> dict:
-    """time_protocol's arguments for a CPU smoke test of a protocol: 40 images of a few dozen pixels, the same
-    transform code path (Zhu's scale jitter scaled down with the images)."""
+    """time_protocol's arguments for a CPU smoke test of a protocol.
+
+    That is 40 images of a few dozen pixels through the same transform code path (Zhu's scale jitter scaled down
+    with the images).
+    """
     split = {**spec["settings"]["split"], "test_size": 16, "validation_size": 0}
     small = {"n_images": 40, "epochs": 1, "warmup_steps": 1, "split": split, "batch_size": 12, "eval_batch_size": 32,
              "compile": False}
@@ -193,16 +215,21 @@ def protocol_catalog(n: int, n_classes: int, class_counts: list[int] | None = No
 
 
 def test_pass(run) -> None:
-    """The test evaluation of one epoch as train_epochs runs it (loop.evaluate_test): the test view, then every
-    other test side."""
+    """The test evaluation of one epoch as train_epochs runs it (loop.evaluate_test).
+
+    That is the test view, then every other test side.
+    """
     evaluate_test(run)
 
 
 def time_protocol(protocol: str, spec: dict, device, epochs: int = 1, n_images: int | None = None,
                   image_size: int | None = None, warmup_steps: int = 5, **overrides) -> dict:
-    """Seconds of a protocol's epoch (train, then test as train_epochs does) on synthetic uint8 images of its
-    store's size, through the engine's build_run, train_one_epoch and evaluate: the views and the model training
-    builds. Compiled runs warm up on a whole epoch (every batch shape), eager ones on `warmup_steps` batches."""
+    """Seconds of a protocol's epoch (train, then test as train_epochs does) on synthetic images of its store's size.
+
+    The images are uint8; the epoch goes through the engine's build_run, train_one_epoch and evaluate: the views
+    and the model training builds. Compiled runs warm up on a whole epoch (every batch shape), eager ones on
+    `warmup_steps` batches.
+    """
     n = n_images or spec["n_images"]
     size = image_size or spec["image_size"]
     settings, on = spec_of(spec["settings"], device=str(device), **overrides)
@@ -278,17 +305,21 @@ print(json.dumps({"epoch_seconds": epoch_seconds, "inside_s": time.perf_counter(
 
 
 def write_store(folder: Path, n: int, size: int) -> tuple[Path, Path]:
+    """A full-size store of n synthetic images of `size` pixels and its catalog, in `folder`."""
     store = write_synthetic_store(folder / "images.npy", n, size)
     catalog = folder / "catalog.parquet"
     catalog_of(n).to_parquet(catalog)
     return store, catalog
 
 
-def job_startup(settings, on, k, epochs, store, catalog, folder, steady_epoch_s, cache, name) -> dict:
+def job_startup(settings, on, k, epochs, files, folder, steady_epoch_s, cache, name) -> dict:
     """Wall seconds of a k-run job of `epochs` epochs each, less the epochs' steady time: its start-up.
 
-    `cache`: torch.compile's cache folder (a fresh one: the first job on a new node; a shared one that an
-    earlier job filled: every later job of the study, see train_resources.compile_cache)."""
+    `files`: the store and its catalog (write_store). `cache`: torch.compile's cache folder (a fresh one: the
+    first job on a new node; a shared one that an earlier job filled: every later job of the study, see
+    train_resources.compile_cache).
+    """
+    store, catalog = files
     group = [dataclasses.replace(settings, run=run, epochs=epochs).params() for run in range(k)]
     args = {"protocols": group, "machine": dataclasses.asdict(on), "store": str(store), "catalog": str(catalog),
             "out": str(folder / name)}
@@ -309,6 +340,7 @@ def job_startup(settings, on, k, epochs, store, catalog, folder, steady_epoch_s,
 # ---- the paper's way: a per-sample DataLoader with PIL transforms, an eager float32 step ----
 
 def paper_way(settings, device, n_train, n_test, n_files, workers) -> dict:
+    """Train and test seconds of an epoch the published code's way: per-sample PIL transforms, eager float32."""
     from input_pipeline import JpegDataset
     from torch.utils.data import DataLoader, Dataset
 
@@ -350,6 +382,8 @@ def paper_way(settings, device, n_train, n_test, n_files, workers) -> dict:
 
 
 def main():
+    """Measure the chosen variants (or protocols), record them and print their Markdown table."""
+    log_to_stdout()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per variant (after one warm-up)")
@@ -372,7 +406,7 @@ def main():
             spec = protocol_settings(name)
             options = small_protocol(name, spec) if args.small else {"epochs": args.epochs}
             rows.append(time_protocol(name, spec, device, **options))
-            print(json.dumps({k: v for k, v in rows[-1].items() if k not in ("machine", "torch", "date")}), flush=True)
+            log.info("gpu_epoch: protocol timed (%s)", key_values(rows[-1]))
         record("gpu_epoch", rows)
         return
     variants = args.variants.split(",")
@@ -384,8 +418,8 @@ def main():
         torch.backends.cudnn.benchmark = True
     train_flops, test_flops = flops_per_image(settings)
     peak = bf16_peak(device)
-    print(f"{settings.architecture}: {train_flops / 1e9:.2f} GFLOP per training image, {test_flops / 1e9:.2f} per "
-          f"test image; bf16 peak {peak / 1e12:.0f} TFLOP/s", flush=True)
+    log.info("gpu_epoch: FLOPs counted (architecture=%s, gflop_train_image=%.2f, gflop_test_image=%.2f, "
+             "bf16_peak_tflops=%.0f)", settings.architecture, train_flops / 1e9, test_flops / 1e9, peak / 1e12)
     epoch_flops = n_train * train_flops + n_test * test_flops
 
     generator = torch.Generator(device=device).manual_seed(0)
@@ -407,7 +441,7 @@ def main():
                   **extra, **machine()}
         rows.append(result)
         save(rows)
-        print(json.dumps({k: v for k, v in result.items() if k not in ("machine", "torch", "date")}), flush=True)
+        log.info("gpu_epoch: variant timed (%s)", key_values(result))
 
     for variant, compiled in (("solo_eager", False), ("solo_compiled", True)):
         if variant not in variants:
@@ -427,7 +461,7 @@ def main():
             cache, cold_startup = Path(folder) / "compile-cache", None  # the first job fills it; the rest find it
             for i, k in enumerate(map(int, args.groups.split(","))):
                 name = f"grouped{k}_{'warm' if i else 'cold'}_cache"
-                job = job_startup(settings, dataclasses.replace(on, compile="auto"), k, 2, store, catalog_path,
+                job = job_startup(settings, dataclasses.replace(on, compile="auto"), k, 2, (store, catalog_path),
                                   Path(folder), steady, cache, name)
                 cold_startup = cold_startup or job["job_startup_s"]
                 jobs = 2 * math.ceil(100 / k) + 2 * math.ceil(5 / k)
@@ -437,8 +471,7 @@ def main():
                              "value": job["startup_per_run_s"], "unit": "s start-up per run", **job,
                              "study_jobs": jobs, "study_gpu_hours": hours, **machine()})
                 save(rows)
-                print(json.dumps({k_: v for k_, v in rows[-1].items() if k_ not in ("machine", "torch", "date")}),
-                      flush=True)
+                log.info("gpu_epoch: job start-up timed (%s)", key_values(rows[-1]))
 
     if "paper_way" in variants:
         times = paper_way(settings, device, n_train, n_test, 64 if args.small else 1000, args.workers)
@@ -450,8 +483,8 @@ def main():
     columns = [c for c in ("variant", "train_s", "test_s", "value", "unit", "images_per_s", "mfu", "peak_gpu_gib",
                            "job_startup_s", "host_peak_gb", "study_gpu_hours", "augmentation_share",
                            "slower_than_ours") if c in table]
-    print(f"\n{machine()} -> {path}\n")
-    print(table[columns].to_markdown(index=False, floatfmt=".3g"))
+    log.info("gpu_epoch: done (machine=%s, torch=%s, file=%s)", machine()["machine"], machine()["torch"], path)
+    print(table[columns].to_markdown(index=False, floatfmt=".3g"))  # noqa: T201 (the result table is the output)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import machine, record, write_synthetic_store
+from common import log, log_to_stdout, machine, record, write_synthetic_store
 
 CHILD = """
 import json, resource, sys
@@ -46,6 +46,8 @@ print(json.dumps({"after_load_gb": after_load, "peak_gb": peak, "device": str(de
 
 
 def main():
+    """Measure the host memory of loading a full-size store and training on it, then record it."""
+    log_to_stdout()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", help="an existing full-size images.npy")
     parser.add_argument("--device", default="auto")
@@ -61,13 +63,14 @@ def main():
 
 
 def measure(store: Path, args) -> None:
+    """Run the measuring child on `store` (written first when missing) and record what it reports."""
     if not store.exists():
         write_synthetic_store(store)
     out = subprocess.run([sys.executable, "-c", CHILD, str(store), str(args.steps), args.device, str(Path(__file__).parent)], check=True,
                          capture_output=True, text=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"host memory on {result['device']}: {result['after_load_gb']:.2f} GB after loading the data set, "
-          f"{result['peak_gb']:.2f} GB peak with {args.steps} AlexNet step(s) at batch 384")
+    log.info("host_memory: measured (device=%s, after_load_gb=%.2f, peak_gb=%.2f, steps=%d, batch_size=384)",
+             result["device"], result["after_load_gb"], result["peak_gb"], args.steps)
     record("host_memory", [{"benchmark": "host_memory", "variant": f"alexnet, {args.steps} step(s)",
                             "device": result["device"], "value": result["peak_gb"], "unit": "GB",
                             "after_load_gb": result["after_load_gb"], **machine()}])

@@ -13,7 +13,7 @@ import argparse
 import time
 
 import torch
-from common import machine, paper_settings, record, sample_images
+from common import log, log_to_stdout, machine, paper_settings, record, sample_images
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
@@ -29,6 +29,8 @@ PAPER_TRANSFORM = transforms.Compose([
 
 
 class JpegDataset(Dataset):
+    """The sample JPEGs through the paper's per-sample transform."""
+
     def __init__(self, paths):
         self.paths = paths
 
@@ -41,6 +43,7 @@ class JpegDataset(Dataset):
 
 
 def naive(paths, batch_size, workers):
+    """Images/s of one pass of a per-sample DataLoader with the paper's PIL transform."""
     start = time.perf_counter()
     for _ in DataLoader(JpegDataset(paths), batch_size=batch_size, num_workers=workers, shuffle=True):
         pass
@@ -48,6 +51,7 @@ def naive(paths, batch_size, workers):
 
 
 def batched(paths, batch_size, device, repeats=3):
+    """Images/s of the training view on uint8 batches on `device`, over `repeats` passes after a warm-up."""
     store = torch.from_numpy(__import__("numpy").stack([load_image(p, 256) for p in paths])).to(device)
     generator = torch.Generator(device=device).manual_seed(0)
     views = Views.from_settings(paper_settings(device=str(device))[0])  # config/config.yaml's training views
@@ -65,6 +69,8 @@ def batched(paths, batch_size, device, repeats=3):
 
 
 def main():
+    """Time both input pipelines on the same images and record them."""
+    log_to_stdout()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=768)
     parser.add_argument("--batch-size", type=int, default=384)
@@ -75,8 +81,9 @@ def main():
     paths = sample_images(args.images)
     naive_rate = naive(paths, args.batch_size, args.workers)
     batched_rate = batched(paths, args.batch_size, device)
-    print(f"naive per-sample DataLoader ({args.workers} workers): {naive_rate:,.0f} img/s")
-    print(f"batched on {device}: {batched_rate:,.0f} img/s ({batched_rate / naive_rate:.1f}x)")
+    log.info("input_pipeline: naive per-sample DataLoader timed (workers=%d, images_per_s=%.0f)", args.workers, naive_rate)
+    log.info("input_pipeline: batched timed (device=%s, images_per_s=%.0f, speed_up=%.1f)", device, batched_rate,
+             batched_rate / naive_rate)
     record("input_pipeline", [
         {"benchmark": "input_pipeline", "variant": f"naive DataLoader, {args.workers} workers", "device": "cpu",
          "value": naive_rate, "unit": "img/s", **machine()},

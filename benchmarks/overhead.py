@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 import torch
-from common import bare_run, machine, paper_settings, record, sample_images
+from common import bare_run, log, log_to_stdout, machine, paper_settings, record, sample_images
 
 from galaxy_pretraining.data.array_store import load_image
 from galaxy_pretraining.models.build import build_model
@@ -23,11 +23,14 @@ from galaxy_pretraining.training.loop import optimizer_step, train_one_epoch
 
 
 def sync(device):
+    """Wait for the device's queued work (CUDA), so that a time covers it."""
     if device.type == "cuda":
         torch.cuda.synchronize()
 
 
 def main():
+    """Time the engine's epoch end to end against the model's steps alone, and record both."""
+    log_to_stdout()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--architecture", default="alexnet")
     parser.add_argument("--images", type=int, default=768)
@@ -66,8 +69,8 @@ def main():
     sync(device)
     model_only = steps * args.batch_size / (time.perf_counter() - start)
     ratio = end_to_end / model_only
-    print(f"{args.architecture} on {device}: end to end {end_to_end:,.0f} img/s, model only {model_only:,.0f} img/s, "
-          f"ratio {ratio:.2f}")
+    log.info("overhead: timed (architecture=%s, device=%s, end_to_end_images_per_s=%.0f, model_only_images_per_s=%.0f, "
+             "ratio=%.2f)", args.architecture, device, end_to_end, model_only, ratio)
     record("overhead", [{"benchmark": "overhead", "variant": args.architecture, "device": str(device),
                          "end_to_end_img_s": end_to_end, "model_only_img_s": model_only, "value": ratio,
                          "unit": "ratio", **machine()}])

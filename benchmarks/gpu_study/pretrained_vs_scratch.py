@@ -37,7 +37,7 @@ STANDIN_EPOCHS = 30
 
 
 def find_alexnet_weights(given: str | None) -> Path | None:
-    """torchvision's AlexNet ImageNet weights: `given`, else torch's hub cache; None when neither has them."""
+    """The AlexNet ImageNet weights of torchvision: `given`, else torch's hub cache; None when neither has them."""
     candidates = [Path(given)] if given else []
     candidates.append(Path(torch.hub.get_dir()) / "checkpoints" / ALEXNET_FILE)
     return next((p for p in candidates if p.is_file()), None)
@@ -202,4 +202,4 @@ def run(out: Path, device: torch.device, spec: dict, args, deadline: float) -> N
     if runs:
         figure(out, pd.DataFrame(runs), pd.DataFrame(epochs), label, n_images)
         log.info("%s: summary written (file=gz1_summary.csv, runs=%d)", NAME, len(runs))
-        print(summary.to_markdown(index=False, floatfmt=".4g"), flush=True)
+        print(summary.to_markdown(index=False, floatfmt=".4g"), flush=True)  # noqa: T201 (the result table is the output)

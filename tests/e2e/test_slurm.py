@@ -4,6 +4,7 @@ Set GALAXY_SLURM_TEST=1 to run it elsewhere; it installs SLURM from Debian's
 packages and starts daemons, so it needs root.
 """
 
+import logging
 import math
 import os
 import re
@@ -19,6 +20,7 @@ from galaxy_pretraining.training.stopping import ANNOUNCEMENT
 from helpers.configs import case_config
 from helpers.slurm_cluster import SlurmCluster, install
 
+log = logging.getLogger(__name__)
 ENABLED = os.environ.get("CI") == "true" or os.environ.get("GALAXY_SLURM_TEST") == "1"
 pytestmark = [
     pytest.mark.skipif(not ENABLED, reason="opt-in: set GALAXY_SLURM_TEST=1 (CI sets CI=true) to start a real SLURM"),
@@ -210,7 +212,8 @@ def test_a_training_job_stopped_by_its_time_limit_resumes_from_the_batch_it_stop
         # the run's training ended just before the limit). Nothing was checked: again from nothing, sized from
         # the speed this run had under SLURM (1.5 times the limit's training), at least twice the epochs.
         tried, epochs = epochs, max(2 * epochs, math.ceil(1.5 * TRAINING_SECONDS / seconds_per_epoch(folder)))
-        print(f"{tried} epochs: no attempt was stopped mid-training ({states}); again with {epochs}")
+        log.warning("slurm test: no attempt stopped mid-training, sizing again (epochs_tried=%d, states=%s, epochs=%d)",
+                    tried, states, epochs)
     assert stops, f"in {SIZINGS} sizings up to {tried} epochs no attempt was stopped mid-training"
 
     local = subprocess.run(base + ["-d", str(tmp_path / "local"), "--cores", "2"], capture_output=True, text=True,

@@ -1,3 +1,5 @@
+"""Rule array_store: decode, check and resize the catalog's images into one array store."""
+
 import pandas as pd
 
 from galaxy_pretraining.data.array_store import write_array_store

@@ -1,3 +1,5 @@
+"""Rule catalog: the data kind's catalog of the study's classes, and the digest of its images."""
+
 from galaxy_pretraining.data.image_digest import write_image_digest
 from galaxy_pretraining.data.kinds import build_catalog
 from galaxy_pretraining.io import write_table

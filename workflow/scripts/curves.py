@@ -1,4 +1,5 @@
-# Every run's per-epoch metrics in one table; for `curves`, also every standard run's best-epoch predictions.
+"""Every run's metrics per epoch in one table; for `curves`, also the standard runs' best predictions."""
+
 # params.runs: {job name: {metrics, predictions, key}} (study.curve_runs): each run's files and key go together.
 from galaxy_pretraining.analysis.curves import collect_curves
 from galaxy_pretraining.analysis.roc import collect_predictions

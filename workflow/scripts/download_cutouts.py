@@ -1,3 +1,5 @@
+"""Rule download_cutouts: the SDSS cutouts of Nair & Abraham's galaxies, and their manifest."""
+
 import pandas as pd
 
 from galaxy_pretraining.data.kinds.nair_abraham.sdss import CutoutSettings, download_cutouts

@@ -1,4 +1,5 @@
-# One model's first-layer filters and one galaxy's feature maps per layer (its best epoch in the chosen run).
+"""One model's first-layer filters and one galaxy's feature maps per layer (best epoch, chosen run)."""
+
 from galaxy_pretraining.figures.inspection.feature_maps import render
 from galaxy_pretraining.logs import log_to
 

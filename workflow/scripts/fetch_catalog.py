@@ -1,3 +1,5 @@
+"""Rule fetch_catalog: Nair & Abraham's table from VizieR."""
+
 from galaxy_pretraining.data.kinds.nair_abraham.vizier import fetch_nair_abraham
 from galaxy_pretraining.logs import log_to
 

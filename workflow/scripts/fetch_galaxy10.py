@@ -1,3 +1,5 @@
+"""Rule fetch_galaxy10: the Galaxy10 DECaLS file, checked against its SHA-256."""
+
 from galaxy_pretraining.data.download import fetch_verified
 from galaxy_pretraining.logs import log_to
 

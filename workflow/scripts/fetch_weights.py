@@ -1,3 +1,5 @@
+"""Rule fetch_weights: one architecture's pretrained weights file."""
+
 from galaxy_pretraining.logs import log_to
 from galaxy_pretraining.models.weights import fetch_weights
 

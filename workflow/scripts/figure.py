@@ -1,4 +1,5 @@
-# One figure of the registry (galaxy_pretraining.figures), as PNG and PDF.
+"""One figure of the registry (galaxy_pretraining.figures), as PNG and PDF."""
+
 from galaxy_pretraining.figures import render
 from galaxy_pretraining.logs import log_to
 

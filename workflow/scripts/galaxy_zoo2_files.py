@@ -1,3 +1,5 @@
+"""Rule galaxy_zoo2_files: fail with what to download when Kaggle's Galaxy Zoo 2 files are missing."""
+
 # The message (which files, where to get them, where to put them) goes to the terminal and to the log.
 from pathlib import Path
 

@@ -1,4 +1,5 @@
-# The Grad-CAM figure of one model: its best epoch in the chosen run, as PNG and PDF.
+"""The Grad-CAM figure of one model: its best epoch in the chosen run, as PNG and PDF."""
+
 from galaxy_pretraining.figures.inspection.gradcam import render
 from galaxy_pretraining.logs import log_to
 

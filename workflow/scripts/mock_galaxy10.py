@@ -1,3 +1,5 @@
+"""Rule mock_galaxy10: a small mock Galaxy10 DECaLS file."""
+
 from galaxy_pretraining.data.kinds.galaxy10_decals.galaxy10 import write_mock_galaxy10
 from galaxy_pretraining.logs import log_to
 

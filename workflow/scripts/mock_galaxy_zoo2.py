@@ -1,3 +1,5 @@
+"""Rule mock_galaxy_zoo2: mock Kaggle Galaxy Zoo 2 files."""
+
 from pathlib import Path
 
 from galaxy_pretraining.data.kinds.galaxy_zoo2.galaxy_zoo2 import write_mock_kaggle

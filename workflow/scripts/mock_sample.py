@@ -1,3 +1,5 @@
+"""Rule mock_sample: a mock catalog and its synthetic galaxy images."""
+
 from galaxy_pretraining.data.synthetic import write_mock_sample
 from galaxy_pretraining.logs import log_to
 

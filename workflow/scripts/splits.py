@@ -1,3 +1,5 @@
+"""Rule splits: every run's train, validation and test rows of the catalog."""
+
 import pandas as pd
 
 from galaxy_pretraining.data.splits import study_splits

@@ -1,4 +1,5 @@
-# One table of the registry (galaxy_pretraining.tables.TABLES), as Parquet and CSV.
+"""One table of the registry (galaxy_pretraining.tables.TABLES), as Parquet and CSV."""
+
 from galaxy_pretraining.io import write_table
 from galaxy_pretraining.logs import log_to
 from galaxy_pretraining.tables import make_table

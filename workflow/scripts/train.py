@@ -1,3 +1,5 @@
+"""Rule train: one job's group of runs (Protocols and RunPaths from params, the Machine from config)."""
+
 import os
 
 from galaxy_pretraining.training.stopping import stop_on_signals

@@ -53,10 +53,12 @@ def effective_config(config: Mapping) -> dict:
 
 
 def apply_protocol_source(config: dict) -> None:
-    """Put in place, in the unresolved config, the settings of `protocol_source` (paper or code): Zhu et al.
-    (2019)'s paper and their public code disagree on them (papers.zhu2019.PROTOCOL_SOURCES); the dropout goes to
-    every model whose architecture takes one. A key the config sets itself to another value is a ConfigError
-    naming it; null (the default) changes nothing."""
+    """Put the settings of `protocol_source` (paper or code) in place, in the unresolved config.
+
+    Zhu et al. (2019)'s paper and their public code disagree on them (papers.zhu2019.PROTOCOL_SOURCES); the
+    dropout goes to every model whose architecture takes one. A key the config sets itself to another value is a
+    ConfigError naming it; null (the default) changes nothing.
+    """
     source = config.get("protocol_source")
     if source is None:
         return
@@ -83,9 +85,11 @@ def apply_protocol_source(config: dict) -> None:
 
 
 def _check_architectures(config: Mapping) -> list[str]:
-    """Each model's architecture is a registry entry or timm/<name>. Whether timm has that name is checked by
-    the first job that builds the model (the weights fetch or the training): timm imports torch, which parsing
-    the workflow does not (see docs/label-budgets.md, "Zoobot")."""
+    """Each model's architecture is a registry entry or timm/<name>.
+
+    Whether timm has that name is checked by the first job that builds the model (the weights fetch or the
+    training): timm imports torch, which parsing the workflow does not (see docs/label-budgets.md, "Zoobot").
+    """
     problems = []
     for model, spec in config["models"].items():
         name = spec["architecture"]
@@ -107,9 +111,11 @@ def _check_architectures(config: Mapping) -> list[str]:
 
 
 def _check_crop(config: Mapping) -> list[str]:
-    """training.crop_size against what each model's network takes (models/registry.py): its smallest input, the
-    one side a vision transformer takes, and with gradcam on, the side whose Grad-CAM map is 2x2 or more. A timm
-    model's sides are checked by the job that builds it (timm imports torch)."""
+    """Check training.crop_size against what each model's network takes (models/registry.py).
+
+    That is its smallest input, the one side a vision transformer takes, and with gradcam on, the side whose
+    Grad-CAM map is 2x2 or more. A timm model's sides are checked by the job that builds it (timm imports torch).
+    """
     crop, problems = config["training"]["crop_size"], []
     for model, spec in config["models"].items():
         entry = ARCHITECTURES.get(spec["architecture"])
@@ -131,9 +137,12 @@ def _check_crop(config: Mapping) -> list[str]:
 
 
 def _check_budgets(plan: Plan) -> list[str]:
-    """Budgets the config sets that no run can read: analysis.budgets longer than every run (checked when they
-    differ from the schema's default; the default's long budgets are left out, as the captions say), and
-    figures.budget_gains.budgets not read off the curves or not shorter than any model's epochs."""
+    """Budgets the config sets that no run can read.
+
+    These are analysis.budgets longer than every run (checked when they differ from the schema's default; the
+    default's long budgets are left out, as the captions say), and figures.budget_gains.budgets not read off the
+    curves or not shorter than any model's epochs.
+    """
     config = plan.config
     problems = []
     epochs = sorted({spec["epochs"] for spec in config["models"].values()})
@@ -194,8 +203,11 @@ def _check_training(config: Mapping) -> list[str]:
 
 
 def _check_epochs(plan: Plan) -> list[str]:
-    """Settings counted in epochs that no run reaches: lr_schedule milestones (unit: epochs) at or past the longest
-    run (the rate would never drop), and long runs no longer than a model's standard runs."""
+    """Settings counted in epochs that no run reaches.
+
+    These are lr_schedule milestones (unit: epochs) at or past the longest run (the rate would never drop), and
+    long runs no longer than a model's standard runs.
+    """
     config = plan.config
     problems = []
     epochs = {model: spec["epochs"] for model, spec in config["models"].items()}

@@ -1,6 +1,7 @@
-"""What a run's epochs cost on the device it ran on: the device's name, its peak memory per epoch and its mean
-utilisation per epoch (NVML, through the nvidia-ml-py binding, where it is installed), plus the torch, CUDA and
-cuDNN versions the job ran with.
+"""What a run's epochs cost on the device it ran on.
+
+The device's name, its peak memory per epoch and its mean utilisation per epoch (NVML, through the nvidia-ml-py
+binding, where it is installed), plus the torch, CUDA and cuDNN versions the job ran with.
 
 On a CPU, or where NVML cannot be read, the numbers are NaN and
 `DeviceMonitor.unavailable` says why, so a record is never blank without a reason.
@@ -23,8 +24,10 @@ NVML_PACKAGE = "nvidia-ml-py"
 
 
 def device_name(device: torch.device) -> str:
-    """The device's name as the tables show it: the GPU's model (e.g. "NVIDIA H100 80GB HBM3"), or "cpu (<machine>,
-    <n> threads)", or "mps"."""
+    """The device's name as the tables show it.
+
+    The GPU's model (e.g. "NVIDIA H100 80GB HBM3"), or "cpu (<machine>, <n> threads)", or "mps".
+    """
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     if device.type == "cpu":

@@ -1,5 +1,7 @@
-"""One job's attempt at one run, accounted for while it trains: after every epoch its row of the run's
-progress file, its record (state, attempts, device, provenance) and, when asked, its TensorBoard events.
+"""One job's attempt at one run, accounted for while it trains.
+
+After every epoch: its row of the run's progress file, its record (state, attempts, device, provenance) and,
+when asked, its TensorBoard events.
 
 A run that a job resumes continues the same files: its record gains an
 attempt (`resumed` counts those that continued from a checkpoint; one that
@@ -47,8 +49,11 @@ def _weighted_mean(values, weights) -> float:
 
 
 class RunAccount:
-    """One attempt at one run: begun when the job has resumed the run, `epoch` after each epoch, `end` when the
-    attempt ends (finished, diverged, interrupted or failed)."""
+    """One attempt at one run, accounted for epoch by epoch.
+
+    Begun when the job has resumed the run; `epoch` after each epoch, `end` when the attempt ends (finished,
+    diverged, interrupted or failed).
+    """
 
     def __init__(self, run: Run, folder: os.PathLike, monitor: DeviceMonitor, tensorboard: bool = False):
         self.run, self.folder, self.monitor, self.tensorboard = run, Path(folder), monitor, tensorboard
@@ -104,8 +109,10 @@ class RunAccount:
         write_record(self.folder, self.record)
 
     def epoch(self, row: dict) -> None:
-        """Add this attempt's columns to an epoch's metrics row (before it joins the history), then write the run's
-        progress row, record and TensorBoard events."""
+        """Add this attempt's columns to an epoch's metrics row, then write its progress row, record and events.
+
+        The row is changed before it joins the history.
+        """
         row.update(self.monitor.epoch_stats(), attempt=self.attempt["attempt"],
                    **{field: self.attempt[field] for field in RUN_FIELDS})
         attempt = self.attempt
