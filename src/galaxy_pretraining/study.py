@@ -25,6 +25,7 @@ from .figures import FIGURES, check_options
 from .models.registry import ARCHITECTURES, is_timm, sha256_record, timm_has, timm_model_name, weights_file_name
 from .models.timm_models import TIMM_MODELS, TIMM_VERSION
 from .papers import fu, schneider2023, zhu2019
+from .predict import sets as prediction_sets
 from .tables import TABLES
 from .training.settings import TrainSettings
 
@@ -197,7 +198,7 @@ def training_groups(config: Mapping) -> list[TrainingGroup]:
 
 
 def keeps_best_weights(config: Mapping, job: TrainingJob) -> bool:
-    """Whether a run's best weights are kept as best.pt (config: best_weights).
+    """Whether a run's best weights are kept as best.pt (config: best_weights, and the runs `predict` sets use).
 
     `all` keeps every run's; `figures` (the default) only those the Grad-CAM and
     feature-map figures draw: each model's standard run `<key>.run` (or the
@@ -209,6 +210,8 @@ def keeps_best_weights(config: Mapping, job: TrainingJob) -> bool:
         return True
     if job.long or job.fraction < 1:
         return False
+    if (job.model, job.run) in prediction_sets.kept_runs(config):  # a prediction set reads them (config predict)
+        return True
     return any(config[key] is not None and job.run == model_figure_run(config, key) for key in MODEL_FIGURE_MODULES)
 
 
@@ -332,7 +335,7 @@ def write_image_digest(catalog_path: os.PathLike, target: os.PathLike, digest: s
         tmp.write_text(digest if digest is not None else image_digest(catalog_path))
 
 
-def refresh_image_digest(config: Mapping) -> bool:
+def refresh_image_digest(config: Mapping, paths: tuple[str, str] | None = None) -> bool:
     """Rewrite the image digest when an image file changed since it was written; True if it did.
 
     The digest file (an output of the catalog rule, an input of the array
@@ -343,9 +346,9 @@ def refresh_image_digest(config: Mapping) -> bool:
     is seen, by a dry run too, without 28,790 inputs in the DAG. Does nothing
     before the catalog exists; a catalog made before the digest existed gets
     one (its study's runs are kept with one `snakemake --touch`, see
-    docs/training.md).
+    docs/training.md). `paths`: (digest, listed catalog) of another store, a prediction set's.
     """
-    target, catalog = Path(image_digest_path(config)), Path(listed_catalog_path(config))
+    target, catalog = map(Path, paths or (image_digest_path(config), listed_catalog_path(config)))
     if not catalog.exists():
         return False
     digest = image_digest(catalog)
@@ -602,6 +605,7 @@ def check_config(config: Mapping) -> None:
     problems += _check_training(config)
     problems += _check_crop(config)
     problems += _check_budgets(config)
+    problems += prediction_sets.check(config)
     problems += _check_epochs(config)
     if 1.0 not in train_fractions(config):
         problems.append(f"splits.train_fractions: {config['splits']['train_fractions']} lacks 1.0 (all the labels), "
@@ -864,4 +868,5 @@ def final_targets(config: Mapping) -> list[str]:
             targets += gradcam_paths(config, model)
         if config["feature_maps"] is not None:
             targets += feature_maps_paths(config, model)
+    targets += prediction_sets.targets(config)
     return targets

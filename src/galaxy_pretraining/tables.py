@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .analysis.calibration import calibration_summary, calibration_table, reliability_table
 from .analysis.curves import (
     budget_table,
     frozen_share_table,
@@ -144,6 +145,21 @@ TABLES: dict[str, TableStep] = {
     "roc_auc_summary": TableStep(
         lambda roc_auc, class_names: roc_auc_summary(roc_auc, class_names), ("roc_auc",), ("class_names",),
         description="AUC per model and class (one against the rest) and macro average: mean and sd over runs."),
+    "calibration": TableStep(
+        lambda predictions, class_names: calibration_table(predictions, class_names), ("predictions",),
+        ("class_names",),
+        description="Calibration of the best epoch's test probabilities per model and run: accuracy, mean top-class "
+                    "confidence, expected calibration error (ECE: 15 equal-width confidence bins, Guo et al. 2017) "
+                    "and mean negative log likelihood (nats), from the stored logits."),
+    "calibration_summary": TableStep(
+        lambda calibration: calibration_summary(calibration), ("calibration",),
+        description="Calibration beside accuracy per model: accuracy, confidence, ECE and NLL of the best epoch's "
+                    "test probabilities, mean and sd over runs. No paper reports it."),
+    "reliability": TableStep(
+        lambda predictions, class_names: reliability_table(predictions, class_names), ("predictions",),
+        ("class_names",),
+        description="Reliability bins per model and run: the best epoch's test galaxies by top-class confidence "
+                    "(15 equal-width bins), their count, mean confidence and accuracy."),
     "test_side_accuracy": TableStep(
         lambda curves: side_accuracy_table(curves), ("curves",), when="test_sides",
         description="Test accuracy (per cent) at each test side of the scale_jitter views: the peak over the "

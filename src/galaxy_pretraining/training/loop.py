@@ -231,7 +231,7 @@ def evaluate(model, data: RunData, subset: str, settings: TrainSettings, views: 
     model.eval()
     rows = data.rows[subset]
     labels = data.labels[rows]
-    losses, probabilities = [], []
+    losses, probabilities, all_logits = [], [], []
     for first in range(0, len(rows), settings.eval_batch_size):
         index = rows[first : first + settings.eval_batch_size]
         batch = views.evaluate(data.images[index], generator, test_side)
@@ -241,6 +241,7 @@ def evaluate(model, data: RunData, subset: str, settings: TrainSettings, views: 
             logits = model(batch).float()
         losses.append(F.cross_entropy(logits, data.labels[index], reduction="sum"))
         probabilities.append(logits.softmax(1))
+        all_logits.append(logits)
     probs = torch.cat(probabilities)
     predicted = probs.argmax(1)
     k = settings.n_classes
@@ -250,6 +251,7 @@ def evaluate(model, data: RunData, subset: str, settings: TrainSettings, views: 
         "accuracy": (predicted == labels).float().mean().item(),
         "confusion": confusion.cpu().numpy(),
         "probabilities": probs.cpu().numpy(),
+        "logits": torch.cat(all_logits).cpu().numpy(),
         "predicted": predicted.cpu().numpy(),
     }
 
@@ -261,6 +263,8 @@ def predictions_table(data: RunData, result: dict, class_names) -> pd.DataFrame:
     )
     for i, name in enumerate(class_names):
         table[f"probability_{name}"] = result["probabilities"][:, i]
+    for i, name in enumerate(class_names):  # float32 probabilities saturate; the logits keep every ranking
+        table[f"logit_{name}"] = result["logits"][:, i]
     return table
 
 
@@ -290,6 +294,8 @@ def _diverged(run: Run, model: str, epoch: int, batch, loss: float, seconds: flo
     table = pd.DataFrame({"row": rows.cpu().numpy(), "true": run.data.labels[rows].cpu().numpy(), "predicted": -1})
     for name in run.class_names:
         table[f"probability_{name}"] = np.nan
+    for name in run.class_names:
+        table[f"logit_{name}"] = np.nan
     run.best = {**run.best, "predictions": table, "accuracy": float("nan")}
     where = f"batch {batch}" if isinstance(batch, int) else batch
     arm = "scratch" if settings.weights == "none" else settings.weights
