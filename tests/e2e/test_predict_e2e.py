@@ -22,6 +22,9 @@ def predicted(root, tmp_path_factory, snakemake_exe):
     """The study trained, then three prediction sets of run 0's test galaxies added and made."""
     workdir = tmp_path_factory.mktemp("predict")
     config = small_demo_config("pred", n_galaxies=120, image_size=40, runs=2, test_size=30)
+    # every run keeps best.pt from the start, so adding the sets afterwards trains nothing (with the default,
+    # `figures`, the runs a new set uses are trained once more to keep their weights: docs/predicting.md)
+    config["best_weights"] = "all"
     command = [snakemake_exe, "-s", str(root / "Snakefile"), "-d", str(workdir), "--configfile",
                str(workdir / "config.yaml"), "--cores", "2"]
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
@@ -103,6 +106,15 @@ def test_more_views_leave_the_evaluation_views_output_alone(predicted):
     eight, _ = member_outputs(member, images, 8, 64, False, torch.device("cpu"))
     np.testing.assert_array_equal(eight[0], one[0])
     assert not np.allclose(eight[1], eight[0])  # the other views are other images
+    # the first view is the run's evaluation view: its logits are those of the run's own test predictions
+    catalog = pd.read_parquet(results / "catalog.parquet")
+    run = pd.read_parquet(results / f"runs/{PRETRAINED}/run001/predictions.parquet")
+    run.index = catalog["id"].iloc[run["row"].to_numpy()].to_numpy()
+    ids = pd.read_parquet(results / "predict/views/catalog.parquet")["id"].tolist()
+    both = [i for i, galaxy in enumerate(ids) if galaxy in run.index]
+    assert both
+    logits = run.loc[[ids[i] for i in both], [f"logit_{c}" for c in config["classes"]]].to_numpy()
+    np.testing.assert_allclose(eight[0][both], logits, atol=1e-4)
     # and the set's file is the mean over those eight views
     table = pd.read_parquet(results / "predictions/views.parquet")
     columns = [f"probability_{c}" for c in config["classes"]]

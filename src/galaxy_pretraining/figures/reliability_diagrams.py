@@ -1,16 +1,17 @@
 """Reliability diagrams: per model, the accuracy of the best epoch's test galaxies in each bin of top-class
 confidence (15 equal-width bins), mean and sd over runs, against the diagonal of perfect calibration; the mean
-expected calibration error (ECE) over runs in the panel's title. Bins with no galaxy in any run are left out."""
+expected calibration error (ECE) over runs in the panel's title. Bins with no galaxy in any run are left out; diverged runs are
+left out and counted under the figure."""
 
 import numpy as np
 
 from ..analysis.calibration import expected_calibration_error
-from .plotting import COLUMN_WIDTH, explain_empty, model_colours, plt, style
+from .plotting import COLUMN_WIDTH, diverged_note, explain_empty, model_colours, plt, style
 
-TABLES = {"reliability": "reliability"}
+TABLES = {"reliability": "reliability", "calibration": "calibration"}
 
 
-def draw(reliability, models):
+def draw(reliability, calibration, models):
     style()
     figure, axes = plt.subplots(1, len(models), figsize=(COLUMN_WIDTH * len(models), COLUMN_WIDTH), squeeze=False)
     colours = model_colours(models)
@@ -34,4 +35,5 @@ def draw(reliability, models):
         sd = f" ± {float(np.std(eces, ddof=1)):.3f}" if len(eces) > 1 else ""
         ax.set_title(f"{model}\nECE {sum(eces) / len(eces):.3f}{sd} ({len(eces)} runs)", fontsize="small")
     figure.tight_layout()
+    diverged_note(figure, calibration, models)
     return figure
