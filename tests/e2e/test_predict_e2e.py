@@ -51,8 +51,11 @@ def predicted(root, tmp_path_factory, snakemake_exe):
 
 
 def jobs_of(dry_run: str) -> set[str]:
-    return {line.split()[0] for line in dry_run.split("Job stats:")[1].splitlines()[3:] if line.strip()
-            and not line.startswith("total")} if "Job stats:" in dry_run else set()
+    """The rules a dry run's job stats list (nothing to do: none)."""
+    if "Job stats:" not in dry_run:
+        return set()
+    rows = dry_run.split("Job stats:")[1].splitlines()[3:]
+    return {line.split()[0] for line in rows[:next(i for i, line in enumerate(rows) if line.startswith("total"))]}
 
 
 def test_adding_a_set_trains_nothing_and_best_weights_are_kept(predicted):

@@ -23,7 +23,8 @@ def class_probabilities(predictions: pd.DataFrame, class_names: Sequence[str]) -
     from scipy.special import softmax
 
     logits = [f"logit_{name}" for name in class_names]
-    if all(c in predictions for c in logits):
+    # a run written before logits were kept has none (NaN beside the others' in the gathered table)
+    if all(c in predictions for c in logits) and predictions[logits].notna().all().all():
         return softmax(predictions[logits].to_numpy(dtype=np.float64), axis=1)
     columns = [f"probability_{name}" for name in class_names]
     missing = [c for c in columns if c not in predictions]

@@ -31,7 +31,8 @@ def _probabilities(predictions: pd.DataFrame, class_names: Sequence[str]) -> np.
     log-odds from the stored logits (logit_<class>, float32) where the table has them, never saturated (float32
     probabilities round to 1 for confident galaxies and tie them); else the probability_<class> columns."""
     logits = [f"logit_{name}" for name in class_names]
-    if all(c in predictions for c in logits):
+    # a run written before logits were kept has none (NaN beside the others' in the gathered table)
+    if all(c in predictions for c in logits) and predictions[logits].notna().all().all():
         return one_vs_rest_log_odds(predictions[logits].to_numpy(dtype=np.float64))
     columns = [f"probability_{name}" for name in class_names]
     missing = [c for c in columns if c not in predictions]

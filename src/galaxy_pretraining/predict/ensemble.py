@@ -83,7 +83,7 @@ def member_outputs(member: Member, images: np.ndarray, views: int, batch_size: i
     summed = None
     try:
         for first in range(0, len(images), batch_size):
-            batch = torch.from_numpy(np.ascontiguousarray(images[first:first + batch_size])).to(device)
+            batch = torch.from_numpy(np.array(images[first:first + batch_size])).to(device)  # a copy: the store is read-only
             seen = member.views.center(batch)
             for view in range(views):
                 features.clear()

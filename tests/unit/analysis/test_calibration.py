@@ -38,6 +38,10 @@ def test_a_binary_scratch_arms_two_aucs_are_equal_from_its_logits():
     assert saturated["auc"].iloc[0] != saturated["auc"].iloc[1]  # the flaw the logits fix
     kept = roc_auc_table(table.assign(logit_a=logits[:, 0], logit_b=logits[:, 1]), ["a", "b"])
     assert kept["auc"].iloc[0] == kept["auc"].iloc[1]
+    # a run of an older version, without logits, gathered beside one with them: its probabilities are read
+    older = pd.concat([table.assign(logit_a=logits[:, 0], logit_b=logits[:, 1]), table.assign(run=1)])
+    both = roc_auc_table(older, ["a", "b"]).set_index(["run", "class_name"])["auc"]
+    assert both[(0, "a")] == both[(0, "b")] and both[(1, "a")] == saturated["auc"].iloc[0]
 
 
 def test_calibration_tables_per_run_and_over_runs():
