@@ -88,4 +88,3 @@ def group_paths(group):
 def get_weights_source(wildcards):
     """[architecture, weights source] of the model whose weights file this is."""
     return study.weights_source(wildcards.file_name)
-

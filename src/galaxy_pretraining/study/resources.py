@@ -55,3 +55,17 @@ def train_job_resources(block: Mapping) -> dict[str, int | str | None]:
         if block[key] is not None:
             resources[key] = block[key]
     return resources
+
+
+def prediction_job_resources(block: Mapping, train_block: Mapping) -> dict[str, int | str | None]:
+    """What a prediction set's job asks the scheduler for (config: predict.<set>.resources).
+
+    Its GPUs, CPUs, memory (`stated_memory`) and time limit (minutes), on the
+    training jobs' partition and GPU model (train_resources) where those are set.
+    """
+    resources = {"gpu": block["gpu"], "cpus_per_task": block["threads"], **stated_memory(block["mem_mb"]),
+                 "runtime": block["runtime"]}
+    for key in ("slurm_partition", "gpu_model"):
+        if train_block[key] is not None:
+            resources[key] = train_block[key]
+    return resources
