@@ -10,7 +10,7 @@ import pytest
 import torch
 import yaml
 
-from helpers.configs import small_demo_config
+from helpers.configs import case_config
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +21,9 @@ PRETRAINED = "efficientnet_lite0-imagenet"
 def predicted(root, tmp_path_factory, snakemake_exe):
     """The study trained, then three prediction sets of run 0's test galaxies added and made."""
     workdir = tmp_path_factory.mktemp("predict")
-    config = small_demo_config("pred", n_galaxies=120, image_size=40, runs=2, test_size=30)
+    config = case_config("small")  # the demo shrunk to seconds: 120 mock galaxies, 2 runs of 2 epochs per arm
+    config["study"] = "pred"
+    config.pop("long_runs")  # no long runs: the sets read the standard runs only
     # every run keeps best.pt from the start, so adding the sets afterwards trains nothing (with the default,
     # `figures`, the runs a new set uses are trained once more to keep their weights: docs/predicting.md)
     config["best_weights"] = "all"
