@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .analysis.calibration import calibration_summary, calibration_table, reliability_table
 from .analysis.cost import budget_cost_table, cost_table, cost_to_peak_table
 from .analysis.curves import (
     budget_table,
@@ -214,6 +215,19 @@ TABLES: dict[str, TableStep] = {
     "roc_auc_summary": TableStep(
         roc_auc_summary,
         description="AUC per model and class (one against the rest) and macro average: mean and sd over runs."),
+    "calibration": TableStep(
+        calibration_table,
+        description="Calibration of the best epoch's test probabilities per model and run: accuracy, mean top-class "
+                    "confidence, expected calibration error (ECE: 15 equal-width confidence bins, Guo et al. 2017) "
+                    "and mean negative log likelihood (nats), from the stored logits."),
+    "calibration_summary": TableStep(
+        calibration_summary,
+        description="Calibration beside accuracy per model: accuracy, confidence, ECE and NLL of the best epoch's "
+                    "test probabilities, mean and sd over runs. No paper reports it."),
+    "reliability": TableStep(
+        reliability_table,
+        description="Reliability bins per model and run: the best epoch's test galaxies by top-class confidence "
+                    "(15 equal-width bins), their count, mean confidence and accuracy."),
     "test_side_accuracy": TableStep(
         side_accuracy_table, when="test_sides",
         description="Test accuracy (per cent) at each test side of the scale_jitter views: the peak over the "

@@ -30,11 +30,33 @@ MACRO = "macro"  # the class_name of a macro average's row
 
 
 def _probabilities(predictions: pd.DataFrame, class_names: Sequence[str]) -> np.ndarray:
+    """Scores that rank the galaxies as each class's probability does (for AUCs and ROC curves).
+
+    The one-vs-rest log-odds from the stored logits (logit_<class>, float32) where the table has them, never
+    saturated (float32 probabilities round to 1 for confident galaxies and tie them); else the
+    probability_<class> columns.
+    """
+    logits = [f"logit_{name}" for name in class_names]
+    # a run written before logits were kept has none (NaN beside the others' in the gathered table)
+    if all(c in predictions for c in logits) and predictions[logits].notna().all().all():
+        return one_vs_rest_log_odds(predictions[logits].to_numpy(dtype=np.float64))
     columns = [f"probability_{name}" for name in class_names]
     missing = [c for c in columns if c not in predictions]
     if missing:
         raise ValueError(f"the predictions table lacks {missing}; its classes differ from the config's")
     return predictions[columns].to_numpy()
+
+
+def one_vs_rest_log_odds(logits: np.ndarray) -> np.ndarray:
+    """log(p_c / (1 - p_c)) of each class of softmax(logits) (N x K), as logit_c - logsumexp of the others.
+
+    Exact for any margin (in a binary problem the two classes' scores are each other's negatives).
+    """
+    from scipy.special import logsumexp
+
+    k = logits.shape[1]
+    return np.stack([logits[:, c] - logsumexp(logits[:, [j for j in range(k) if j != c]], axis=1)
+                     for c in range(k)], axis=1)
 
 
 def roc_auc_table(predictions: pd.DataFrame, class_names: Sequence[str]) -> pd.DataFrame:

@@ -112,20 +112,20 @@ def study_splits(catalog: pd.DataFrame, runs: Sequence[int], split: Mapping) -> 
 
 
 def check_test_classes(splits: pd.DataFrame, catalog: pd.DataFrame) -> None:
-    """Refuse splits whose test set cannot measure the classification; log a class a run's test set lacks.
+    """Refuse splits whose test set holds one class; log a class a run's training or test set lacks.
 
     A test set of one class scores 100 % for a network that predicts only that
-    class, and a class with no training galaxy cannot be learnt: both would be
-    reported as results, so they stop the study. A class missing from one
-    run's test set (a small class in a random split) only leaves its
-    per-class accuracy undefined for that run, which is logged.
+    class, which would be reported as a result, so it stops the study. A class
+    missing from one run's training set (the network cannot learn it; its test
+    galaxies count as errors) or test set (its per-class accuracy is undefined
+    for that run), as a small class may be in a random split, is logged.
 
     Args:
         splits: the table of `make_splits` (run, row, id, subset); row indexes `catalog`.
         catalog: the study's catalog: class_index, and class_name to name the classes in messages.
 
     Raises:
-        BadData: naming the run, the class and its number of galaxies in the catalog.
+        BadData: naming the run, the classes missing from its test set and their galaxies in the catalog.
     """
     labels = catalog["class_index"].to_numpy()
     names = (catalog.groupby("class_index")["class_name"].first() if "class_name" in catalog
@@ -135,14 +135,13 @@ def check_test_classes(splits: pd.DataFrame, catalog: pd.DataFrame) -> None:
         for subset in ("test", "train"):
             present = set(labels[table.loc[table["subset"] == subset, "row"].to_numpy()])
             missing = [c for c in sorted(counts.index) if c not in present]
-            if subset == "train" and missing or subset == "test" and len(present) < 2:
+            if subset == "test" and len(present) < 2:
                 detail = ", ".join(f"{names[c]!r} ({counts[c]} galaxies in the catalog)" for c in missing)
-                raise BadData(f"run {run}: its {subset} set holds no galaxy of class {detail}; "
-                              + ("a test set of one class scores 100 % for a network that predicts only it"
-                                 if subset == "test" else "a class with no training galaxy cannot be learnt")
-                              + ": add galaxies of that class, drop it from `classes`, or change `splits`")
-            if subset == "test" and missing:
-                log.warning("splits: run %d's test set holds no galaxy of class %s (galaxies=%s)", run,
+                raise BadData(f"run {run}: its test set holds no galaxy of class {detail}; a test set of one class "
+                              "scores 100 % for a network that predicts only it: add galaxies of that class, drop it "
+                              "from `classes`, or change `splits`")
+            if missing:
+                log.warning("splits: run %d's %s set holds no galaxy of class %s (galaxies=%s)", run, subset,
                             ", ".join(repr(names[c]) for c in missing), ", ".join(str(counts[c]) for c in missing))
 
 

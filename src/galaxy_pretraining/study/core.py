@@ -8,6 +8,7 @@ from functools import cached_property
 from ..config import ConfigError
 from ..data.kinds import data_kind
 from ..models.registry import is_timm, sha256_record, weights_file_name
+from ..predict import sets as prediction_sets
 from ..provenance import provenance_summary
 from ..tables import TABLES
 from ..training.spec import Protocol
@@ -99,6 +100,46 @@ class Study(Plan):
     def train_runtime(self, group: TrainingGroup) -> Callable[..., int]:
         """The `runtime` resource of a group's job, which grows with its epochs and with each attempt."""
         return resources.train_runtime(self.config["train_resources"], group.epochs)
+
+    # --- prediction sets (config: predict; workflow/rules/predict.smk) ---
+
+    def prediction_table(self, name: str) -> str:
+        """The table of a prediction set's galaxies (predict.<name>.images.table): its catalog rule's input."""
+        return self.config["predict"][name]["images"]["table"]
+
+    def prediction_store_params(self, name: str) -> dict:
+        """What decides a prediction set's catalog and array store (predict.sets.store_params)."""
+        return prediction_sets.store_params(self.config, name)
+
+    def prediction_digests(self) -> list[tuple[str, str]]:
+        """(listed catalog, image digest) of every prediction set: what data.image_digest.refresh_image_digest takes."""
+        return [(self.paths.prediction_listed_catalog(name), self.paths.prediction_image_digest(name))
+                for name in self.prediction_sets]
+
+    def prediction_rule_name(self, name: str) -> str:
+        """The name of a prediction set's rule: predict_<name>."""
+        return prediction_sets.rule_name(name)
+
+    def prediction_inputs(self, name: str) -> dict[str, str | list[str]]:
+        """A prediction set's job reads its array store, its catalog and the best.pt of every run it uses."""
+        return {"store": self.paths.prediction_store(name), "catalog": self.paths.prediction_catalog(name),
+                "best_models": [self.paths.best_model(job) for job in self.prediction_jobs(name)]}
+
+    def prediction_outputs(self, name: str) -> dict[str, str]:
+        """A prediction set's job writes its predictions and, with embeddings, its embeddings."""
+        outputs = {"predictions": self.paths.set_predictions(name)}
+        if self.config["predict"][name]["embeddings"]:
+            outputs["embeddings"] = self.paths.set_embeddings(name)
+        return outputs
+
+    def prediction_params(self, name: str) -> dict:
+        """What decides a set's predictions besides its files: its model, runs, views, embeddings and classes."""
+        return prediction_sets.set_params(self.config, name, self.runs)
+
+    def prediction_resources(self, name: str) -> dict[str, int | str | None]:
+        """What a prediction set's job asks the scheduler for (predict.<name>.resources)."""
+        return resources.prediction_job_resources(self.config["predict"][name]["resources"],
+                                                  self.config["train_resources"])
 
     # --- tables and figures ---
 

@@ -83,6 +83,44 @@ class StudyPaths:
         """figures/<figure>/<model>.png and .pdf: one model's Grad-CAM, first-layer filters or feature maps."""
         return [self._in_results(f"figures/{figure}/{model}.{suffix}") for suffix in ("png", "pdf")]
 
+    # A prediction set's files (config: predict); `name` may be the rule's wildcard, "{prediction_set}".
+
+    def prediction_folder(self, name: str) -> str:
+        """predict/<name>: a prediction set's catalog, image digest, array store and image checks."""
+        return self._in_results(f"predict/{name}")
+
+    def prediction_listed_catalog(self, name: str) -> str:
+        """The galaxies a prediction set's table lists, before its array store's image checks."""
+        return f"{self.prediction_folder(name)}/catalog_listed.parquet"
+
+    def prediction_image_digest(self, name: str) -> str:
+        """The file that stands for a prediction set's image files (data.image_digest)."""
+        return f"{self.prediction_folder(name)}/image_digest.txt"
+
+    def prediction_store(self, name: str) -> str:
+        """A prediction set's array store, at the study's image_size."""
+        return f"{self.prediction_folder(name)}/images.npy"
+
+    def prediction_catalog(self, name: str) -> str:
+        """The galaxies of a prediction set its array store kept, row i being store row i."""
+        return f"{self.prediction_folder(name)}/catalog.parquet"
+
+    def prediction_image_checks(self, name: str) -> str:
+        """What a prediction set's array store found in its images."""
+        return f"{self.prediction_folder(name)}/image_checks.parquet"
+
+    def set_predictions(self, name: str) -> str:
+        """predictions/<name>.parquet: a prediction set's probabilities per galaxy."""
+        return self._in_results(f"predictions/{name}.parquet")
+
+    def set_embeddings(self, name: str) -> str:
+        """predictions/<name>.embeddings.npz: a prediction set's penultimate-layer features (with embeddings)."""
+        return self._in_results(f"predictions/{name}.embeddings.npz")
+
+    def set_calibration(self, name: str) -> str:
+        """predictions/<name>.calibration.csv: a labelled prediction set's calibration."""
+        return self._in_results(f"predictions/{name}.calibration.csv")
+
     def log(self, name: str) -> str:
         """logs/<name>.log: the log of one job."""
         return self._in_results(f"logs/{name}.log")

@@ -11,6 +11,7 @@ from functools import cached_property
 
 from ..figures import FIGURES
 from ..papers import zhu2019
+from ..predict import sets as prediction_sets
 from ..tables import TABLES
 from .jobs import TrainingGroup, TrainingJob, group_jobs
 
@@ -103,21 +104,38 @@ class Plan:
 
     @cached_property
     def kept_best_weights(self) -> frozenset[TrainingJob]:
-        """The runs whose best weights are kept as best.pt (config: best_weights).
+        """The runs whose best weights are kept as best.pt (config: best_weights, and the runs `predict` sets use).
 
         `all` keeps every run's; `figures` (the default) only those the Grad-CAM
         and feature-map figures draw: each model's standard run `<key>.run` (or
         the example run) on all the labels, when that figure is configured.
+        The standard runs a prediction set uses keep theirs whatever best_weights says.
         Other runs keep their metrics and best-epoch predictions only.
         """
         if self.config["best_weights"] == "all":
             return frozenset(self.jobs)
         drawn = set(self.model_figure_runs.values())
-        return frozenset(job for job in self.jobs if not job.long and job.fraction == 1 and job.run in drawn)
+        predicting = prediction_sets.kept_runs(self.config, self.runs)
+        return frozenset(job for job in self.jobs if not job.long and job.fraction == 1
+                         and (job.run in drawn or (job.model, job.run) in predicting))
 
     def keeps_best_weights(self, job: TrainingJob) -> bool:
         """Whether a run's best weights are kept as best.pt (kept_best_weights)."""
         return job in self.kept_best_weights
+
+    @cached_property
+    def prediction_sets(self) -> list[str]:
+        """The configured prediction sets (config: predict), in config order."""
+        return prediction_sets.set_names(self.config)
+
+    def prediction_runs(self, name: str) -> list[int]:
+        """The standard runs whose best weights classify prediction set `name`."""
+        return prediction_sets.set_runs(self.config, name, self.runs)
+
+    def prediction_jobs(self, name: str) -> list[TrainingJob]:
+        """The training jobs (standard runs on all the labels) whose best weights classify prediction set `name`."""
+        model, runs = self.config["predict"][name]["model"], set(self.prediction_runs(name))
+        return [job for job in self.jobs if job.model == model and not job.long and job.fraction == 1 and job.run in runs]
 
     @cached_property
     def analysis_budgets(self) -> list[int]:

@@ -18,6 +18,7 @@ from ..figures import FIGURES, check_options
 from ..models.registry import ARCHITECTURES, is_timm, timm_has, timm_model_name
 from ..models.timm_models import TIMM_MODELS, TIMM_VERSION
 from ..papers import zhu2019
+from ..predict import sets as prediction_sets
 from ..tables import TABLES
 from .plan import MODEL_FIGURES, Plan
 
@@ -273,6 +274,7 @@ def check_config(config: Mapping) -> None:
     problems += _check_training(config)
     problems += _check_crop(config)
     problems += _check_budgets(plan)
+    problems += prediction_sets.check(config, plan.runs)
     problems += _check_epochs(plan)
     if 1.0 not in plan.train_fractions:
         problems.append(f"splits.train_fractions: {config['splits']['train_fractions']} lacks 1.0 (all the labels), "

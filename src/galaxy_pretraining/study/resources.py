@@ -73,3 +73,17 @@ def summary_step(runtime: int, mem_mb: int) -> dict[str, int | None]:
 SUMMARY_STEP = summary_step(runtime=5, mem_mb=2000)
 # Grad-CAM and the feature maps: a network built and run on a few galaxies on the CPU.
 MODEL_FIGURE_STEP = summary_step(runtime=15, mem_mb=4000)
+
+
+def prediction_job_resources(block: Mapping, train_block: Mapping) -> dict[str, int | str | None]:
+    """What a prediction set's job asks the scheduler for (config: predict.<set>.resources).
+
+    Its GPUs, CPUs, memory (`stated_memory`) and time limit (minutes), on the
+    training jobs' partition and GPU model (train_resources) where those are set.
+    """
+    resources = {"gpu": block["gpu"], "cpus_per_task": block["threads"], **stated_memory(block["mem_mb"]),
+                 "runtime": block["runtime"]}
+    for key in ("slurm_partition", "gpu_model"):
+        if train_block[key] is not None:
+            resources[key] = train_block[key]
+    return resources

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from ..predict import sets as prediction_sets
 from .paths import StudyPaths
 from .plan import Plan
 
 
 def final_targets(plan: Plan, paths: StudyPaths) -> list[str]:
-    """Every table (Parquet, CSV) and figure (PNG, PDF) of the study, its splits, and every kept best.pt.
+    """Every table (Parquet, CSV) and figure (PNG, PDF), the splits, every kept best.pt and every prediction set.
 
     The kept best.pt files (config best_weights) are targets so that a finished
     study switched to `best_weights: all` makes them: a file only a rule's
@@ -24,4 +25,10 @@ def final_targets(plan: Plan, paths: StudyPaths) -> list[str]:
             targets += paths.model_figures("gradcam", model)
         if "feature_maps" in plan.model_figure_runs:
             targets += paths.model_figures("first_layer_filters", model) + paths.model_figures("feature_maps", model)
+    for name in plan.prediction_sets:
+        targets.append(paths.set_predictions(name))
+        if plan.config["predict"][name]["embeddings"]:
+            targets.append(paths.set_embeddings(name))
+        if prediction_sets.labelled(plan.config, name):
+            targets.append(paths.set_calibration(name))
     return targets

@@ -233,7 +233,7 @@ def train_one_epoch(run: Run, epoch: int, position: EpochPosition | None = None,
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, data: RunData, subset: str, views: Views, generator: torch.Generator, device: torch.device,
              batch_size: int, mixed_precision: bool = False, test_side: int | None = None) -> dict:
-    """Loss, accuracy, confusion matrix (rows true, columns predicted) and probabilities on a subset.
+    """Loss, accuracy, confusion matrix (rows true, columns predicted), probabilities and logits on a subset.
 
     Args:
         model: what computes the logits (a run's `forward`).
@@ -249,7 +249,7 @@ def evaluate(model: torch.nn.Module, data: RunData, subset: str, views: Views, g
     model.eval()
     rows = data.rows[subset]
     labels = data.labels[rows]
-    losses, probabilities = [], []
+    losses, probabilities, all_logits = [], [], []
     for first in range(0, len(rows), batch_size):
         index = rows[first : first + batch_size]
         batch = views.evaluate(data.images[index], generator, test_side)
@@ -259,6 +259,7 @@ def evaluate(model: torch.nn.Module, data: RunData, subset: str, views: Views, g
             logits = model(batch).float()
         losses.append(F.cross_entropy(logits, data.labels[index], reduction="sum"))
         probabilities.append(logits.softmax(1))
+        all_logits.append(logits)
     probs = torch.cat(probabilities)
     predicted = probs.argmax(1)
     k = probs.shape[1]
@@ -268,6 +269,7 @@ def evaluate(model: torch.nn.Module, data: RunData, subset: str, views: Views, g
         "accuracy": (predicted == labels).float().mean().item(),
         "confusion": confusion.cpu().numpy(),
         "probabilities": probs.cpu().numpy(),
+        "logits": torch.cat(all_logits).cpu().numpy(),
         "predicted": predicted.cpu().numpy(),
     }
 
@@ -286,6 +288,8 @@ def predictions_table(data: RunData, result: dict, class_names) -> pd.DataFrame:
     )
     for i, name in enumerate(class_names):
         table[f"probability_{name}"] = result["probabilities"][:, i]
+    for i, name in enumerate(class_names):  # float32 probabilities saturate; the logits keep every ranking
+        table[f"logit_{name}"] = result["logits"][:, i]
     return table
 
 
@@ -317,6 +321,8 @@ def _diverged(run: Run, model: str, epoch: int, batch, loss: float, seconds: flo
     table = pd.DataFrame({"row": rows.cpu().numpy(), "true": run.data.labels[rows].cpu().numpy(), "predicted": -1})
     for name in run.class_names:
         table[f"probability_{name}"] = np.nan
+    for name in run.class_names:
+        table[f"logit_{name}"] = np.nan
     run.best = BestEpoch(float("nan"), run.best.epoch, run.best.state, table)
     where = f"batch {batch}" if isinstance(batch, int) else batch
     advice = DIVERGED_ADVICE + (MIXED_PRECISION_ADVICE if autocasting(run.device, protocol.mixed_precision) else "")

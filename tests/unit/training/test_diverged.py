@@ -33,6 +33,7 @@ def test_the_first_non_finite_loss_stops_the_run_and_marks_it_diverged(tiny_stud
     assert stored["test_accuracy"].isna().all()  # never a 0.5 "accuracy" of NaN logits
     predictions = pd.read_parquet(tmp_path / "predictions.parquet")
     assert predictions["diverged"].all() and len(predictions) == 24
+    assert predictions.filter(like="logit_").shape[1] == 3 and predictions.filter(like="logit_").isna().all().all()
     # written again from its record: still diverged, not trained again
     caplog.clear()
     again = train_tiny(tiny_study, tmp_path, s)

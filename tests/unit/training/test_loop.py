@@ -10,7 +10,7 @@ from torch import nn
 
 from galaxy_pretraining.errors import BadData
 from galaxy_pretraining.training.data import RunData, load_store
-from galaxy_pretraining.training.loop import batches, confusion_matrices, evaluate, train_one_epoch
+from galaxy_pretraining.training.loop import batches, confusion_matrices, evaluate, predictions_table, train_one_epoch
 from galaxy_pretraining.training.run import EpochInterrupted, build_run
 from galaxy_pretraining.training.stopping import StopRequest
 from galaxy_pretraining.training.views import Views
@@ -39,6 +39,11 @@ def test_one_epoch_of_evaluation_checked_by_hand():
     p = np.exp([0, 1, 0]) / np.exp([0, 1, 0]).sum()
     assert result["loss"] == pytest.approx(-(np.log(p[0]) + 2 * np.log(p[1]) + np.log(p[2])) / 4, rel=1e-6)
     assert result["confusion"].tolist() == [[0, 1, 0], [0, 2, 0], [0, 1, 0]]
+    # the logits themselves are kept (float32 probabilities saturate; AUCs and calibration read these)
+    assert result["logits"].tolist() == [[0.0, 1.0, 0.0]] * 4
+    table = predictions_table(data, result, ["e", "s", "i"])
+    assert table[["logit_e", "logit_s", "logit_i"]].to_numpy().tolist() == [[0.0, 1.0, 0.0]] * 4
+    np.testing.assert_allclose(table[["probability_e", "probability_s", "probability_i"]].to_numpy(), [p] * 4, rtol=1e-6)
 
 
 def fresh_run(s, images, catalog):

@@ -1,0 +1,13 @@
+"""A prediction set classified by its runs' best weights over its views: predictions (and embeddings)."""
+
+from galaxy_pretraining.logs import log_to
+
+with log_to(snakemake.log[0]):
+    from galaxy_pretraining.predict.ensemble import predict_set
+
+    name = snakemake.params.name
+    # batch size and device are read when the job starts, never params: changing them reruns nothing
+    predict_set(name, snakemake.params.prediction, snakemake.input.catalog, snakemake.input.store,
+                list(snakemake.input.best_models), dict(snakemake.output.items()),
+                snakemake.config["predict"][name]["batch_size"], snakemake.config["training"]["device"],
+                snakemake.threads)
