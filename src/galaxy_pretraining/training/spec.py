@@ -81,7 +81,7 @@ class Protocol:
 class Machine:
     """Where and how a job computes and saves: never in params, so changing it reruns nothing finished."""
 
-    device: str  # auto | cpu | cuda | cuda:<n> | mps
+    device: str  # auto | cuda | mps | cpu: the schema's enum of `training.device`
     compile: bool | str  # true | false | "auto" (on CUDA only)
     eval_batch_size: int
     checkpoint_every: int  # minutes between mid-epoch checkpoints
@@ -124,7 +124,7 @@ class RunPaths:
 
 
 # The values each named choice of the spec may take, by its config key under `training` (models.<name>.weights for
-# `weights`); the schema states the same enums, and tests/unit/study/test_spec.py checks that they agree.
+# `weights`); the schema states the same enums, and tests/unit/study/test_run_spec.py checks that they agree.
 CHOICES: dict[str, tuple] = {
     "weights": ("imagenet", "zoobot", "none"),
     "optimizer.name": ("sgd", "adam", "adamw"),
