@@ -47,7 +47,9 @@ def use_workflow_caches(root: os.PathLike = WORKFLOW_CACHE,
 
 def use_compile_cache(folder: os.PathLike | None, compiles: bool | str = True,
                       environ: MutableMapping[str, str] = os.environ) -> Path | None:
-    """Make `folder` torch.compile's cache; call it before torch is imported. The user's TORCHINDUCTOR_CACHE_DIR wins.
+    """Make `folder` torch.compile's cache; call it before torch is imported.
+
+    The user's TORCHINDUCTOR_CACHE_DIR wins.
 
     Args:
         folder: config train_resources.compile_cache; None leaves torch's own default (under /tmp, per node).

@@ -29,7 +29,9 @@ INVOCATION = "GALAXY_PRETRAINING_INVOCATION"
 
 
 class NotRetryable(Exception):
-    """A failure of the inputs, the config or the run itself (bad data, divergence, a full disk), not an interruption.
+    """A failure of the inputs, the config or the run itself, not an interruption.
+
+    Bad data, a divergence or a full disk, say.
 
     A job that stops with one records it, so that Snakemake's next attempt of the same job fails at once with
     the same message instead of paying for the same failure again.
@@ -37,7 +39,10 @@ class NotRetryable(Exception):
 
 
 class SignalExit(SystemExit):
-    """A process ending on a signal after cleaning up (an interruption, retried); exits with 128 + its number."""
+    """A process ending on a signal after cleaning up: an interruption, retried.
+
+    It exits with 128 + the signal's number.
+    """
 
     def __init__(self, signum: int, message: str):
         super().__init__(128 + signum)

@@ -80,7 +80,9 @@ def check_free_space(target: os.PathLike, needed: int) -> None:
 
 
 def payload_bytes(*objects) -> int:
-    """The bytes of the arrays and tensors in nested dicts, lists and tuples: what a checkpoint needs, at least.
+    """The bytes of the arrays and tensors in nested dicts, lists and tuples.
+
+    At least what a checkpoint needs.
 
     Anything with an integer `nbytes` counts (numpy arrays, torch tensors).
     """
@@ -112,7 +114,10 @@ def _errnos(error: BaseException) -> set[int]:
 
 
 def _space_failure(target: Path, tmp: Path, error: Exception) -> NoSpaceLeft | None:
-    """A NoSpaceLeft naming `target` when `error`, raised writing `tmp`, came from a lack of space; else None."""
+    """A NoSpaceLeft naming `target` when `error`, raised writing `tmp`, came from a lack of space.
+
+    None otherwise.
+    """
     if isinstance(error, NoSpaceLeft):
         return None
     codes = _errnos(error)
@@ -253,7 +258,9 @@ class WriteInterrupted(SignalExit):
 
 @contextlib.contextmanager
 def stopped_on_term(what: str) -> Iterator[None]:
-    """For the block, SIGTERM raises WriteInterrupted, so that `finally` blocks run before the process ends.
+    """For the block, SIGTERM raises WriteInterrupted.
+
+    Then `finally` blocks run before the process ends.
 
     SIGTERM is a time limit, preemption or scancel; the `finally` that
     matters is atomic_path's removal of its temporary file. Outside the main
@@ -307,7 +314,10 @@ class NpyRows:
         self.kept = shape[0]
 
     def keep_first(self, rows: int) -> None:
-        """Keep only the first `rows` rows: the file is cut after them, and its header says so, when the write ends."""
+        """Keep only the first `rows` rows.
+
+        When the write ends, the file is cut after them and its header says so.
+        """
         if not 0 <= rows <= self.shape[0]:
             raise ValueError(f"cannot keep {rows} of {self.shape[0]} rows")
         self.kept = rows

@@ -1,4 +1,6 @@
-"""The column names of a run's metrics table (metrics.parquet): what training writes and analysis reads.
+"""The column names of a run's metrics table (metrics.parquet).
+
+Training writes them and analysis reads them.
 
 No torch: the analysis imports it without the training engine.
 """

@@ -109,7 +109,10 @@ def _source_provenance() -> tuple[tuple[str, str | bool | None], ...]:
 
 
 def job_provenance() -> dict[str, str | bool | None]:
-    """Commit, dirty, source, lock digest, Python version, host and SLURM job of this process (git asked once)."""
+    """Commit, dirty, source, lock digest, Python version, host and SLURM job of this process.
+
+    Git is asked once.
+    """
     return {**dict(_source_provenance()), "python_version": platform.python_version(), "host": socket.gethostname(),
             **slurm_job()}
 
@@ -120,7 +123,9 @@ RUN_FIELDS = ("commit", "dirty", "lock_digest", "torch_version", "cuda_version",
 
 
 def provenance_table(curves):
-    """One row per model, run and attempt: the RUN_FIELDS its epochs were trained under, first and last epoch.
+    """One row per model, run and attempt.
+
+    The RUN_FIELDS its epochs were trained under, and its first and last epoch.
 
     Standard and long runs alike; runs whose metrics predate these columns say so.
     """
@@ -143,7 +148,7 @@ def provenance_table(curves):
 
 
 def provenance_differences(table) -> dict[str, list[str]]:
-    """{field: its distinct values} for each of SHARED_FIELDS on which the rows of a provenance table differ."""
+    """{field: its distinct values} for each SHARED_FIELDS field on which a provenance table's rows differ."""
     return {field: sorted(map(str, table[field].unique())) for field in SHARED_FIELDS
             if field in table and table[field].nunique(dropna=False) > 1}
 

@@ -1,4 +1,6 @@
-"""Where a study stands, from its run folders alone: `python -m galaxy_pretraining.status --configfile C`.
+"""Where a study stands, from its run folders alone.
+
+Run it as `python -m galaxy_pretraining.status --configfile C`.
 
 For every run the config asks for, one row: its state (finished, running,
 waiting, failed, or unreadable: a live file cut short or damaged, named in

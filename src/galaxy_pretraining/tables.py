@@ -56,7 +56,10 @@ FILES = ("catalog", "image_checks")
 
 @dataclass(frozen=True)
 class TableStep:
-    """One table: its function, when a study makes it, and its caption; inputs and context from the signature."""
+    """One table: its function, when a study makes it, and its caption.
+
+    Its inputs and context come from the function's signature.
+    """
 
     make: Callable[..., pd.DataFrame]
     when: str | None = None  # "pairs", "long_runs", "frozen_shares", "label_budgets", "label_budget_pairs",

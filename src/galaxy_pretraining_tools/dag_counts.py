@@ -31,7 +31,9 @@ class DagCountsError(RuntimeError):
 
 def job_stats(root: Path, config: str, profile: str | None, snakemake: str = "snakemake",
               workdir: Path | None = None) -> dict[str, int]:
-    """{rule: jobs} of `snakemake -n [--profile P] --configfile C` run from `root`, as its "Job stats" table lists.
+    """{rule: jobs} of `snakemake -n [--profile P] --configfile C` run from `root`.
+
+    As its "Job stats" table lists them.
 
     `workdir`, when given, is Snakemake's working folder (`-d`): an empty one counts the DAG of a fresh clone.
     Raises DagCountsError naming the command when the dry run fails or prints no job table.
@@ -57,7 +59,10 @@ def job_stats(root: Path, config: str, profile: str | None, snakemake: str = "sn
 
 def render(config_path: str, profile: str | None, counts: dict[str, int], runs: int, runs_per_job: int,
            local: int) -> str:
-    """The Markdown of one block: jobs in all, training jobs and the runs they train, jobs on the head node."""
+    """The Markdown of one block.
+
+    Jobs in all, training jobs and the runs they train, and jobs on the head node.
+    """
     training = sum(n for rule, n in counts.items() if rule == "train" or rule.startswith("train_"))
     command = f"snakemake -n {'--profile ' + profile + ' ' if profile else ''}--configfile {config_path}"
     return (
@@ -98,7 +103,9 @@ def local_rule_names(root: Path) -> set[str]:
 
 
 def fresh_workdir(root: Path, folder: Path) -> Path:
-    """An empty working folder inside `folder` that sees the repository's neighbours as the repository does.
+    """An empty working folder inside `folder`.
+
+    It sees the repository's neighbours as the repository does.
 
     A config may name data beside the repository (../shared/data/gz1-sdss): each entry of root's parent other
     than root itself is linked beside the returned folder, so such paths resolve as from a fresh clone.
@@ -112,7 +119,10 @@ def fresh_workdir(root: Path, folder: Path) -> Path:
 
 
 def update(paths: Sequence[Path], root: Path, snakemake: str, workdir: Path, check: bool) -> list[str]:
-    """Fill (or with `check`, compare) every dag-counts block of `paths`; returns '<file>: <config>' of stale ones."""
+    """Fill (or with `check`, compare) every dag-counts block of `paths`.
+
+    Returns '<file>: <config>' of the stale ones.
+    """
     stale = []
     cache: dict[tuple, str] = {}
     for path in paths:

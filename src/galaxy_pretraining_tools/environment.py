@@ -67,7 +67,10 @@ def read_lock(path: os.PathLike) -> dict[str, tuple[str, str]]:
 
 
 def installed(python: str = sys.executable) -> dict[str, tuple[str, str]]:
-    """What an interpreter's environment holds, as `pip freeze` lists it (this repository's library left out)."""
+    """What an interpreter's environment holds, as `pip freeze` lists it.
+
+    This repository's library is left out.
+    """
     frozen = subprocess.run([python, "-m", "pip", "freeze", "--exclude-editable", "--disable-pip-version-check"],
                             check=True, capture_output=True, text=True).stdout
     pins = {}

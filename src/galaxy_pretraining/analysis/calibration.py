@@ -18,7 +18,9 @@ BINS = 15  # Guo et al. (2017)'s bins
 
 
 def class_probabilities(predictions: pd.DataFrame, class_names: Sequence[str]) -> np.ndarray:
-    """N x K probabilities: the float64 softmax of logit_<class> where the table has them, else probability_<class>.
+    """The N x K probabilities of a predictions table, as float64.
+
+    The softmax of its logit_<class> columns where it has them, else its probability_<class> columns.
 
     Raises ValueError naming the missing columns.
     """
@@ -99,7 +101,10 @@ def calibration_table(predictions: pd.DataFrame, class_names: Sequence[str], bin
 
 
 def calibration_summary(calibration: pd.DataFrame) -> pd.DataFrame:
-    """Per model: accuracy, confidence, ECE and NLL, mean and sd over its runs (diverged runs left out, counted)."""
+    """Per model: accuracy, confidence, ECE and NLL, mean and sd over its runs.
+
+    Diverged runs are left out and counted.
+    """
     kept = calibration[~calibration["diverged"].astype(bool)]
     summary = kept.groupby("model", sort=False).agg(
         n_runs=("run", "count"), accuracy_mean=("accuracy", "mean"), accuracy_sd=("accuracy", "std"),
@@ -112,7 +117,9 @@ def calibration_summary(calibration: pd.DataFrame) -> pd.DataFrame:
 
 def prediction_set_calibration(predictions: pd.DataFrame, class_names: Sequence[str], bins: int = BINS
                                ) -> pd.DataFrame:
-    """A labelled prediction set's ensemble: galaxies, accuracy, confidence, ECE, NLL, then its reliability bins.
+    """A labelled prediction set's ensemble: galaxies, accuracy, confidence, ECE and NLL.
+
+    Its reliability bins follow, one row each.
 
     Of its mean probabilities (predict.ensemble.summary_table).
     """

@@ -21,7 +21,10 @@ UNKNOWN_DEVICE = "unknown (metrics from before device accounting)"
 
 
 def run_hours(curves: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, long_run, run): device (joined by " + "), epochs_trained, device_hours, diverged."""
+    """One row per (model, long_run, run): device, epochs_trained, device_hours, diverged.
+
+    A run on several devices names them joined by " + ".
+    """
     curves = curves.assign(device=curves["device"].fillna(UNKNOWN_DEVICE) if "device" in curves
                            else UNKNOWN_DEVICE)
     grouped = curves.groupby(["model", "long_run", "run"], sort=True)
@@ -67,7 +70,10 @@ def budget_cost_table(curves: pd.DataFrame, budgets: Sequence[int]) -> pd.DataFr
 
 
 def hours_to_reach(metrics: pd.DataFrame, accuracy: float) -> float:
-    """Device-hours a run's epochs (in order) take until its test accuracy first reaches `accuracy` (NaN: never)."""
+    """Device-hours a run's epochs (in order) take until its test accuracy first reaches `accuracy`.
+
+    NaN when it never does.
+    """
     metrics = metrics.sort_values("epoch")
     reached = np.flatnonzero(metrics["test_accuracy"].to_numpy() >= accuracy)
     if not len(reached):
@@ -76,7 +82,7 @@ def hours_to_reach(metrics: pd.DataFrame, accuracy: float) -> float:
 
 
 def cost_to_peak_table(curves: pd.DataFrame, pairs: Sequence[Sequence[str]]) -> pd.DataFrame:
-    """For each [pretrained, scratch] pair, the device-hours each arm needs to reach the other's peak accuracy.
+    """Per [pretrained, scratch] pair, the device-hours each arm needs to reach the other's peak accuracy.
 
     The peak is the other arm's mean peak test accuracy (standard runs, not
     diverged); the table gives how many runs reach it and their hours (mean, sd).

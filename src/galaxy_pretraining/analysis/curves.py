@@ -19,7 +19,9 @@ from ..metrics_columns import is_side_accuracy_column, side_of_column
 
 
 def collect_curves(paths: Sequence[str], keys: Sequence[Sequence], max_iterations: int | None = None) -> pd.DataFrame:
-    """All runs' per-epoch metrics in one table with model, run, epochs (configured), long_run and train_fraction.
+    """All runs' per-epoch metrics in one table.
+
+    Each row also names its model, run, configured epochs, long_run and train_fraction.
 
     `keys` holds (model, run, epochs, long_run, train_fraction) for each path;
     long_run marks the repeats of the long_runs config block (the paper's
@@ -65,7 +67,10 @@ def peak_accuracy(metrics: pd.DataFrame, budget: int) -> tuple[float, int]:
 
 
 def validation_selected_accuracy(metrics: pd.DataFrame, budget: int) -> tuple[float, float]:
-    """Test accuracy at the first epoch of best validation accuracy within the budget (NaN without validation)."""
+    """Test accuracy at the first epoch of best validation accuracy within the budget.
+
+    NaN without a validation set.
+    """
     if "validation_accuracy" not in metrics or metrics["validation_accuracy"].isna().all():
         return np.nan, np.nan
     window = metrics[metrics["epoch"] <= budget]

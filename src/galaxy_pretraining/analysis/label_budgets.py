@@ -1,4 +1,6 @@
-"""Label budgets: peak accuracy against the number of labelled galaxies, and the labels pretraining saves.
+"""Label budgets: peak accuracy against the number of labelled galaxies.
+
+Also the labels that pretraining saves.
 
 Pure functions over the curves of the runs at every label budget (splits.train_fractions).
 """

@@ -71,7 +71,9 @@ METRICS = ("recall", "precision", "f1")
 
 
 def per_class_summary(per_class: pd.DataFrame, class_names: Sequence[str]) -> pd.DataFrame:
-    """Tables 2 and 4's layout: mean and sd (per cent) over runs of recall, precision and F1 per model and class.
+    """Tables 2 and 4's layout: mean and sd over runs of recall, precision and F1 per model and class.
+
+    In per cent.
 
     Takes per_class_metrics' table; returns model, class_name, n_runs (the runs that did not diverge),
     n_diverged and per metric <metric>_n_runs (the runs where it is defined), _mean and _sd, classes in

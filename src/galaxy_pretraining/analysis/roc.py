@@ -1,4 +1,6 @@
-"""Best-epoch probabilities: ROC curves and AUC of each class against the rest, and their macro average.
+"""ROC curves and AUC of each class against the rest, and their macro average.
+
+From the best epoch's probabilities.
 
 Pure functions; no paper's number is known here (papers/ puts the published ones beside these tables).
 """

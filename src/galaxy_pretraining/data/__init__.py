@@ -1,1 +1,4 @@
-"""The data layer: catalogs, splits, the array store, downloads, synthetic galaxies, and one package per data kind (kinds/)."""
+"""The data layer: catalogs, splits, the array store, downloads and synthetic galaxies.
+
+One package per data kind lives in kinds/.
+"""

@@ -66,7 +66,7 @@ class ImageDecodeError(ValueError):
 
 
 class ImageModeError(ImageDecodeError):
-    """An image whose pixel mode has no stated rule to 8 bits, or whose values lie outside its mode's range."""
+    """An image whose pixel mode has no rule to 8 bits, or whose values lie outside its mode's range."""
 
 
 class ImageCheckError(NotRetryable, ValueError):
@@ -80,7 +80,10 @@ ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 
 @dataclass(frozen=True)
 class ImageFacts:
-    """What decoding one image found: its size, its transparent pixels, how it was made square, its content."""
+    """What decoding one image found.
+
+    Its size, its transparent pixels, how it was made square and its content.
+    """
 
     width: int
     height: int
@@ -226,7 +229,10 @@ def decode_image(path: os.PathLike, size: int, crop: int | None = None, square: 
 
 
 def load_image(path: os.PathLike, size: int, crop: int | None = None, square: str = "pad") -> np.ndarray:
-    """One image as 3 x size x size uint8 RGB, exactly as the store holds it (decode_image, without its facts)."""
+    """One image as 3 x size x size uint8 RGB, exactly as the store holds it.
+
+    decode_image without the image's facts.
+    """
     return decode_image(path, size, crop, square)[0]
 
 
@@ -242,7 +248,10 @@ def hdf5_reference(path: str) -> tuple[str, str, int] | None:
 
 
 def resize_pixels(pixels: np.ndarray, size: int, where: str, crop: int | None = None, square: str = "pad") -> np.ndarray:
-    """An H x W x 3 uint8 image as 3 x size x size, cropped and resized as load_image does with decoded files."""
+    """An H x W x 3 uint8 image as 3 x size x size.
+
+    Cropped and resized as load_image does with decoded files.
+    """
     return _pixels_row(pixels, size, where, crop, square)[0]
 
 
@@ -344,14 +353,13 @@ def image_checks(facts: Sequence[ImageFacts], paths: Sequence[str], ids: Sequenc
                         for copy, no_data in zip(table["copy_of"], table["no_data"])]
     transparent, squared = table[table["transparent_pixels"] > 0], table[table["squared"] != ""]
     share = transparent["transparent_pixels"].sum() / max(int((transparent["width"] * transparent["height"]).sum()), 1)
-    sizes = ", ".join(f"{w}x{h}" for w, h in sorted(set(zip(squared["width"], squared["height"])))[:5])
-    rules = ", ".join(f"{'padded' if rule == 'pad' else 'cropped'} {n}" for rule, n in
-                      squared["squared"].value_counts().sort_index().items()) or "0"
-    screened = (f"{int((table['no_data'] != '').sum())} with no data" if screen is not None
-                else "not screened for no data (only the folder kind's images are, here)")
-    log.info(f"array store: composited {len(transparent)} transparent images onto black ({share:.1%} of their "
-             f"pixels); {rules} non-square images{f' ({sizes})' if sizes else ''} to square; {len(copies)} identical "
-             f"to an earlier row; {screened}; {int((table['dropped'] != '').sum())} dropped")
+    sizes = " ".join(f"{w}x{h}" for w, h in sorted(set(zip(squared["width"], squared["height"])))[:5]) or "none"
+    # only the folder kind's images are screened for no data
+    no_data = int((table["no_data"] != "").sum()) if screen is not None else "not screened"
+    log.info("array store: images checked (images=%d, transparent=%d, transparent_pixel_share=%.1f%%, padded=%d, "
+             "cropped=%d, non_square_sizes=%s, identical=%d, no_data=%s, dropped=%d)", len(table), len(transparent),
+             100 * share, int((squared["squared"] == "pad").sum()), int((squared["squared"] == "crop").sum()), sizes,
+             len(copies), no_data, int((table["dropped"] != "").sum()))
     pairs = [f"{_named(ids, paths, earlier)} and {_named(ids, paths, row)}" for row, earlier in copies.items()]
     if pairs:
         message = (f"{len(pairs)} image(s) identical to another row's (the same galaxy under two ids; splits would put "
@@ -372,8 +380,9 @@ def image_checks(facts: Sequence[ImageFacts], paths: Sequence[str], ids: Sequenc
         log.warning("array store: %s (no_data_images: %s)", message, "drop leaves them out of the catalog and the store"
                     if screen is not None and screen["no_data_images"] == "drop" else "warn keeps them")
     if len(table) and (table["dropped"] != "").all():
-        raise ImageCheckError(f"every one of the {len(table)} images was dropped ({table['dropped'].iloc[0]}, ...): "
-                              "nothing is left to train on; see the warnings above")
+        reasons = ", ".join(f"{reason}: {n}" for reason, n in table["dropped"].value_counts().sort_index().items())
+        raise ImageCheckError(f"every one of the {len(table)} images was dropped ({reasons}): nothing is left to "
+                              "train on; image_checks.parquet names each image and its reason")
     return table
 
 

@@ -54,12 +54,18 @@ def catalog_from_ttypes(raw: pd.DataFrame, image_dir: os.PathLike, source: str =
 
 
 def nfc(text: str) -> str:
-    """`text` in Unicode normal form NFC (how editors and tables write accents; a Mac's file names are NFD)."""
+    """`text` in Unicode normal form NFC.
+
+    NFC is how editors and tables write accents; a Mac's file names are NFD.
+    """
     return unicodedata.normalize("NFC", text)
 
 
 def _cell_text(value) -> str:
-    """A table cell as text in NFC: str as it is, bytes decoded (UTF-8, as astropy writes them), missing as ""."""
+    """A table cell as text in NFC.
+
+    A str as it is, bytes decoded as UTF-8 (as astropy writes them), a missing value as "".
+    """
     if isinstance(value, bytes | np.bytes_):
         return nfc(bytes(value).decode("utf-8"))
     if value is None or value is pd.NA or (isinstance(value, float | np.floating) and np.isnan(value)):

@@ -1,4 +1,6 @@
-"""Large files fetched once, resumable, and verified before any use (Galaxy10 DECaLS' 2.54 GB HDF5 file).
+"""Large files fetched once, resumable, and verified before any use.
+
+Galaxy10 DECaLS' 2.54 GB HDF5 file is one.
 
 `fetch_verified(url, target, sha256)` downloads into `<target>.part`. After
 an interruption (a dropped connection, a killed job) the next try, in this
@@ -66,7 +68,9 @@ def _total_size(response: requests.Response, have: int) -> int | None:
 def fetch_verified(url: str, target: os.PathLike, sha256: str, max_attempts: int = 8, timeout: float = 60.0,
                    backoff_seconds: float = 2.0, session: requests.Session | None = None,
                    progress: bool = True) -> Path:
-    """Put the file at `url` at `target`, resuming `<target>.part`, and verify its sha256 before the rename.
+    """Put the file at `url` at `target`, resuming `<target>.part`.
+
+    Its sha256 is verified before the rename.
 
     A target that exists already is only verified. Each attempt continues
     from the bytes on disk; attempts that bring no new byte count against

@@ -1,4 +1,6 @@
-"""The image digest: one line that stands for every image file of a catalog as an input of the array store.
+"""The image digest: one line that stands for every image file of a catalog.
+
+It is the array store's input in place of the images.
 
 The image files are not inputs one by one (28,790 for Zhu et al.): the digest
 file is, and it is rewritten when an image changes, so Snakemake rebuilds the
@@ -18,7 +20,9 @@ logger = logging.getLogger(__name__)
 
 
 def image_digest(catalog_path: os.PathLike) -> str:
-    """One line naming the state of every image file of a catalog: count and sha256 of (path, size, mtime_ns).
+    """One line naming the state of every image file of a catalog.
+
+    The count of files and the sha256 of their (path, size, mtime_ns).
 
     Reads the catalog's `image_path` column (an HDF5 member,
     `<file>#<dataset>/<row>`, counts as its file); a missing file counts as

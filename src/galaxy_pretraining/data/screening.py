@@ -69,7 +69,9 @@ def no_data_share(pixels: np.ndarray) -> tuple[float, bool]:
 
 def judge_frame(pixels: np.ndarray, blank_max_std: float, max_no_data_fraction: float,
                 centre: str = "any") -> tuple[str, str]:
-    """(status, reason) of an H x W x 3 uint8 frame: ok, blank or partial (module docstring); reason "" when ok.
+    """(status, reason) of an H x W x 3 uint8 frame: ok, blank or partial.
+
+    The module docstring defines each status; the reason is "" when ok.
 
     `centre` "any": a frame with no data in any pixel of its centre box is
     partial (the downloads' rule); "all": only one with no data in all of it

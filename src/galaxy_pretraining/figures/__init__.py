@@ -99,7 +99,10 @@ def check_options(name: str, options: Mapping) -> list[str]:
 
 
 def render(name: str, inputs: Mapping[str, str], outputs: Sequence[str], arguments: Mapping) -> None:
-    """Draw one figure from its input tables (Parquet paths by draw() argument) and save it to every output."""
+    """Draw one figure from its input tables and save it to every output.
+
+    `inputs` maps each draw() argument to a Parquet path.
+    """
     import importlib
 
     import pandas as pd

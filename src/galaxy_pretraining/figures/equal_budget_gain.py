@@ -9,7 +9,10 @@ TABLES = {"gains": "gains"}
 
 
 def no_gain_reason(pretrained: str, scratch: str, budget: int) -> str:
-    """Why a pair has no equal-budget gain: no run of its scratch model reached the pretrained model's epochs."""
+    """Why a pair has no equal-budget gain.
+
+    No run of its scratch model reached the pretrained model's epochs.
+    """
     return f"{pretrained} - {scratch}: no gain, {scratch}\ntrains fewer than {pretrained}'s {budget} epochs"
 
 

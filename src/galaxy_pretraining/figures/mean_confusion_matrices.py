@@ -1,4 +1,4 @@
-"""Mean and sd over runs of the confusion matrices as proportions of each true class, one panel per model."""
+"""Per model, the mean and sd over runs of the confusion matrix as proportions of each true class."""
 
 import numpy as np
 

@@ -1,4 +1,4 @@
-"""Reliability diagrams: per model, accuracy against top-class confidence of the best epoch's test galaxies.
+"""Reliability diagrams: per model, accuracy against top-class confidence on the best epoch's test set.
 
 In each of 15 equal-width bins of top-class confidence, mean and sd over runs, against the diagonal of perfect
 calibration; the mean expected calibration error (ECE) over runs in the panel's title. Bins with no galaxy in

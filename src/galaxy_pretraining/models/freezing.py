@@ -68,5 +68,8 @@ def hold_frozen_batch_norms(model: nn.Module) -> None:
 
 
 def trainable_parameters(model: nn.Module) -> list[nn.Parameter]:
-    """The parameters that still need gradients (those `freeze_layers` left trainable): what the optimiser gets."""
+    """The parameters that still need gradients: those `freeze_layers` left trainable.
+
+    The optimiser gets these.
+    """
     return [p for p in model.parameters() if p.requires_grad]

@@ -1,4 +1,6 @@
-"""Networks of published galaxy studies that no model library holds, built from their papers' descriptions.
+"""Networks of published galaxy studies that no model library holds.
+
+Each is built from its paper's description.
 
 `wide_preact_resnet26`: Zhu et al. (2019, Ap&SS 364:55), Table 3, and their
 public code (github.com/Adaydl/GalaxyClassification, GalaxyNet/resnet_v2.py).
@@ -105,7 +107,10 @@ class WidePreActResNet(nn.Module):
 
 
 class Maxout(nn.Module):
-    """A dense maxout layer: a linear map to pieces x outputs values, the maximum of each group of `pieces`."""
+    """A dense maxout layer.
+
+    A linear map to pieces x outputs values, then the maximum of each group of `pieces`.
+    """
 
     def __init__(self, inputs: int, outputs: int, pieces: int = 2):
         super().__init__()

@@ -1,4 +1,6 @@
-"""The architecture registry as plain data: a config's `architecture` name -> how to build it and its weights.
+"""The architecture registry as plain data.
+
+A config's `architecture` name maps to how to build it and its weights.
 
 Light on purpose (no torch): the workflow reads it at parse time to check the
 config and to name the weights files. `build.py` builds the networks from it,
@@ -175,7 +177,10 @@ def timm_model_name(name: str) -> str:
 
 
 def timm_has(name: str) -> bool:
-    """Whether timm/<model>[.<tag>] names a model of the timm the project pins (timm.is_model; timm_models.py)."""
+    """Whether timm/<model>[.<tag>] names a model of the timm the project pins.
+
+    Asked of timm.is_model in timm_models.py.
+    """
     from .timm_models import TIMM_MODELS
 
     return timm_model_name(name).split(".")[0] in TIMM_MODELS

@@ -56,7 +56,10 @@ class HubFile:
 
 
 def hub_file(name: str, weights: str) -> HubFile:
-    """Where on the hub a timm architecture's weights live. ImageNet: timm's default pretrained tag (imports timm)."""
+    """Where on the hub a timm architecture's weights live.
+
+    ImageNet means timm's default pretrained tag. It imports timm.
+    """
     if not is_timm(name):
         raise ValueError(f"{name} is not a timm architecture; its weights do not come from the hub")
     model = timm_model_name(name)
@@ -217,7 +220,9 @@ def fetch_weights_file(spec: ArchitectureSpec, target: os.PathLike, mirror: str 
 
 
 def weights_normalization(model: nn.Module, architecture_name: str, weights: str) -> dict:
-    """The input normalisation a model's weights were trained with: what training.normalization `weights` means.
+    """The input normalisation a model's weights were trained with.
+
+    What training.normalization `weights` means.
 
     model: the network as build_model made it (a timm model carries its pretrained_cfg); weights: the config's
     `imagenet`, `zoobot` or `none`. Returns {"mean": [3 floats], "std": [3 floats], "source": str}, the

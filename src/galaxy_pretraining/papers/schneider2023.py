@@ -88,7 +88,10 @@ ARM_OF_WEIGHTS = {"imagenet": "pretrained", "none": "scratch"}
 
 
 def protocol_differences(config: Mapping) -> list[str]:
-    """The keys where a resolved config leaves the paper's protocol (PROTOCOL; empty: the paper's protocol)."""
+    """The keys where a resolved config leaves the paper's protocol (PROTOCOL).
+
+    Empty when the config follows it.
+    """
     return differences(config, PROTOCOL)
 
 
@@ -146,7 +149,9 @@ def with_table1(budgets: pd.DataFrame, arm_of: Mapping[str, str]) -> pd.DataFram
 
 
 def with_tables_2_and_4(summary: pd.DataFrame, arm_of: Mapping[str, str]) -> pd.DataFrame:
-    """Our per-class summary (analysis.per_class.per_class_summary) with the paper's Tables 2 and 4 beside it.
+    """Our per-class summary with the paper's Tables 2 and 4 beside it.
+
+    Ours is analysis.per_class.per_class_summary.
 
     Adds paper_<metric>_mean and paper_<metric>_sd (per cent) of recall (= class accuracy), precision and F1
     for the model's arm and the row's class (PER_CLASS: the paper's Tables 2 and 4); NaN for a class or model

@@ -1,4 +1,6 @@
-"""Zhu et al. (2019), Ap&SS 364:55: Galaxy Zoo 2, five classes, their networks trained from initialisation.
+"""Zhu et al. (2019), Ap&SS 364:55.
+
+Galaxy Zoo 2, five classes, their networks trained from initialisation.
 
 Their published numbers (values from their results and Table 6: accuracies
 and per-class numbers in per cent, AUC as a fraction), their protocol, where

@@ -1,4 +1,6 @@
-"""A prediction set's catalog and array store, built as the study's are (data.catalog, data.array_store).
+"""A prediction set's catalog and array store, built as the study's are.
+
+With data.catalog and data.array_store.
 
 The set's table is read as a `folder` sample's (read_sample_table: text ids,
 NFC names); its images go through the same decoding, resizing and no-data
@@ -85,7 +87,9 @@ def image_format(path: str) -> tuple[int, int, str]:
 
 
 def check_formats(name: str, catalog: pd.DataFrame, study_paths: Sequence[str], on_other: str) -> None:
-    """Refuse (on_other "error") or warn about galaxies whose image has a size or mode none of the study's has.
+    """Refuse or warn about galaxies whose image has a size or mode that none of the study's has.
+
+    on_other "error" refuses.
 
     The study's formats are read from the headers of its images (for an HDF5 sample, its store's shape is the
     only size known, and the check is skipped). Raises BadData naming the set, the galaxy, its file and both
@@ -115,7 +119,9 @@ def check_formats(name: str, catalog: pd.DataFrame, study_paths: Sequence[str], 
 def build_set_store(name: str, params: Mapping, listed: pd.DataFrame, study_catalog: os.PathLike,
                     catalog_path: os.PathLike, store_path: os.PathLike, checks_path: os.PathLike,
                     threads: int = 1) -> pd.DataFrame:
-    """Write a set's catalog, array store and image checks (the study's store settings); returns the catalog.
+    """Write a set's catalog, array store and image checks with the study's store settings.
+
+    Returns the catalog.
 
     `params` is predict.sets.store_params, `listed` the set's catalog (set_catalog). The catalog written holds
     the galaxies the store kept, row i being store row i.

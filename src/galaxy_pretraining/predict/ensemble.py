@@ -112,7 +112,9 @@ def member_outputs(member: Member, images: np.ndarray, views: int, batch_size: i
 def ensemble_outputs(best_models: Sequence[os.PathLike], images: np.ndarray, class_names: Sequence[str], views: int,
                      batch_size: int, embeddings: bool, device: torch.device
                      ) -> tuple[list[int], np.ndarray, np.ndarray | None]:
-    """Runs, logits (runs x views x N x K, float32) and features of the images under every run's best weights.
+    """Runs, logits and features of the images under every run's best weights.
+
+    The logits are runs x views x N x K, float32.
 
     The features, with `embeddings`: the mean penultimate-layer features over runs and views (N x D, float32).
     """
@@ -132,7 +134,9 @@ def ensemble_outputs(best_models: Sequence[os.PathLike], images: np.ndarray, cla
 
 def summary_table(ids: Sequence[str], logits: np.ndarray, class_names: Sequence[str], runs: Sequence[int],
                   true: np.ndarray | None = None) -> pd.DataFrame:
-    """Per galaxy: id, per-class probability (mean, sd, log-odds), predicted class, entropy, runs and views.
+    """Per galaxy: id, per-class probability, predicted class, entropy, runs and views.
+
+    Each probability has its mean, sd and log-odds.
 
     Per class the mean probability over runs x views (float64), its sd (population sd over the runs x views; 0
     for one run and one view), and its log-odds log(p / (1 - p)) computed from the logits (never saturated, for

@@ -1,4 +1,6 @@
-"""The prediction sets a config names (key `predict`): their runs, parameters, scheduler resources and checks.
+"""The prediction sets a config names (key `predict`).
+
+Their runs, parameters, scheduler resources and checks.
 
 Parse-time only, as the study package that asks it (study.Plan, study.Study):
 no torch, no pandas at import. Where a set's files live is the study's
@@ -21,7 +23,10 @@ def set_names(config: Mapping) -> list[str]:
 
 
 def set_runs(config: Mapping, name: str, runs: Sequence[int]) -> list[int]:
-    """The runs whose best weights classify set `name`: predict.<name>.runs as one run, a list, or all of `runs`."""
+    """The runs whose best weights classify set `name`.
+
+    predict.<name>.runs as one run, a list, or all of `runs`.
+    """
     chosen = config["predict"][name]["runs"]
     if chosen == "all":
         return sorted(runs)
@@ -29,7 +34,10 @@ def set_runs(config: Mapping, name: str, runs: Sequence[int]) -> list[int]:
 
 
 def kept_runs(config: Mapping, runs: Sequence[int]) -> set[tuple[str, int]]:
-    """(model, run) of every standard run a prediction set uses: they keep best.pt whatever best_weights says."""
+    """(model, run) of every standard run a prediction set uses.
+
+    They keep best.pt whatever best_weights says.
+    """
     return {(config["predict"][name]["model"], run) for name in set_names(config)
             for run in set_runs(config, name, runs)}
 
@@ -53,14 +61,20 @@ def set_class_map(config: Mapping, name: str) -> dict[str, list]:
 
 
 def set_params(config: Mapping, name: str, runs: Sequence[int]) -> dict:
-    """What decides a set's predictions besides its files: the rule's params (a change predicts the set again)."""
+    """What decides a set's predictions besides its files: the rule's params.
+
+    A change predicts the set again.
+    """
     spec = config["predict"][name]
     return {"model": spec["model"], "runs": set_runs(config, name, runs), "views": spec["views"],
             "embeddings": spec["embeddings"], "classes": list(config["classes"])}
 
 
 def store_params(config: Mapping, name: str) -> dict:
-    """What decides a set's catalog and array store: its images block (class map resolved), the study's store settings."""
+    """What decides a set's catalog and array store.
+
+    Its images block (class map resolved) and the study's store settings.
+    """
     from ..config import schema_defaults
 
     images = {**config["predict"][name]["images"], "class_map": set_class_map(config, name)}
@@ -73,7 +87,10 @@ def store_params(config: Mapping, name: str) -> dict:
 
 
 def check(config: Mapping, runs: Sequence[int]) -> list[str]:
-    """Problems of the predict block the schema cannot see, each naming the set and key; `runs`: the study's."""
+    """Problems of the predict block the schema cannot see, each naming the set and key.
+
+    `runs` are the study's runs.
+    """
     problems = []
     for name, spec in (config.get("predict") or {}).items():
         key = f"predict.{name}"

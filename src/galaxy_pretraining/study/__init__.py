@@ -1,4 +1,6 @@
-"""The study a config describes, as one `Study` object: its runs, jobs, paths, protocols, tables, figures, targets.
+"""The study a config describes, as one `Study` object.
+
+Its runs, jobs, paths, protocols, tables, figures and targets.
 
 The workflow resolves its config once (`resolve`: schema, defaults, checks
 across keys) and builds one `Study` from it (workflow/rules/common.smk); the

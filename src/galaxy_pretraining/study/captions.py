@@ -1,4 +1,7 @@
-"""The captions of a study's tables and figures: what each shows, what the config left out, whose numbers."""
+"""The captions of a study's tables and figures.
+
+What each shows, what the config left out, and whose numbers.
+"""
 
 from __future__ import annotations
 
@@ -68,7 +71,10 @@ def left_out_note(plan: Plan, name: str) -> str:
 
 
 def caption(plan: Plan, name: str, description: str) -> str:
-    """A table's or figure's caption from its `description`; a study's published numbers only in its comparison."""
+    """A table's or figure's caption from its `description`.
+
+    A study's published numbers appear only in its comparison.
+    """
     description += left_out_note(plan, name)
     if _about_label_budgets(name):
         return f"{description} {label_budget_note(plan)}"

@@ -1,4 +1,7 @@
-"""The training jobs of a study: one (model, run, label budget, length) each, and the groups one rule trains."""
+"""The training jobs of a study, one (model, run, label budget, length) each.
+
+Also the groups of jobs one rule trains.
+"""
 
 from __future__ import annotations
 
@@ -46,7 +49,10 @@ class TrainingGroup:
 
     @property
     def name(self) -> str:
-        """`<model>/run<first>-<last>[-f<fraction>][-e<epochs>]` (one run: `<model>/run<NNN>...`): its log's name."""
+        """The group's log name: `<model>/run<first>-<last>[-f<fraction>][-e<epochs>]`.
+
+        A group of one run is `<model>/run<NNN>...`.
+        """
         first, last = self.jobs[0], self.jobs[-1]
         runs = f"run{first.run:03d}" if len(self.jobs) == 1 else f"run{first.run:03d}-{last.run:03d}"
         return f"{first.model}/{runs}{first.variant}"
@@ -63,7 +69,10 @@ class TrainingGroup:
 
 
 def group_jobs(jobs: Iterable[TrainingJob], size: int) -> list[TrainingGroup]:
-    """Cut `jobs` into groups of at most `size` consecutive runs of one model and variant (train_resources)."""
+    """Cut `jobs` into groups of at most `size` consecutive runs of one model and variant.
+
+    `size` is train_resources.runs_per_job.
+    """
     groups, current = [], []
     for job in jobs:
         if current and (len(current) == size or (job.model, job.variant) != (current[0].model, current[0].variant)):

@@ -1,4 +1,7 @@
-"""The inputs and arguments of a study's tables and figures, and of the figures of one run's best models."""
+"""The inputs and arguments of a study's tables and figures.
+
+Also those of the figures of one run's best models.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +23,10 @@ MODEL_FIGURE_MODULES = {key: str(Path(__file__).parents[1] / "figures" / "inspec
 
 
 def table_inputs(plan: Plan, paths: StudyPaths, name: str) -> dict[str, str]:
-    """A table's inputs by its make() argument names: other tables, files of the store, the data kind's extras."""
+    """A table's inputs by its make() argument names.
+
+    Other tables, files of the store, and the data kind's extras.
+    """
     step = TABLES[name]
     inputs = {key: f"{plan.results}/{key}.parquet" if key in FILES else paths.table(key) for key in step.inputs}
     if step.data_inputs:
@@ -59,7 +65,10 @@ def figure_arguments(plan: Plan, name: str) -> dict:
 
 
 def model_figure_inputs(plan: Plan, paths: StudyPaths, key: str, model: str) -> dict[str, str]:
-    """A `key` figure's inputs (gradcam, feature_maps): the run's best model and predictions, the store, the code."""
+    """A `key` figure's inputs (gradcam, feature_maps).
+
+    The run's best model and predictions, the store and the code.
+    """
     job = plan.jobs_by_name[f"{model}/run{plan.model_figure_runs[key]:03d}"]
     return {"best_model": paths.best_model(job), "predictions": paths.predictions(job), "store": paths.store,
             "module": MODEL_FIGURE_MODULES[key]}

@@ -1,4 +1,6 @@
-"""What a resolved config plans: its runs, training jobs and groups, and which tables and figures it makes.
+"""What a resolved config plans.
+
+Its runs, training jobs and groups, and which tables and figures it makes.
 
 Every fact is computed once per study (functools.cached_property) from the
 resolved config, which the plan keeps and never changes.
@@ -73,7 +75,10 @@ class Plan:
 
     @cached_property
     def standard_full_label_jobs(self) -> list[TrainingJob]:
-        """The standard runs on all the labels (no long runs): whose best-epoch predictions the ROC tables read."""
+        """The standard runs on all the labels (no long runs).
+
+        The ROC tables read their best-epoch predictions.
+        """
         return [job for job in self.jobs if job.fraction == 1.0 and not job.long]
 
     @cached_property
@@ -104,7 +109,9 @@ class Plan:
 
     @cached_property
     def kept_best_weights(self) -> frozenset[TrainingJob]:
-        """The runs whose best weights are kept as best.pt (config: best_weights, and the runs `predict` sets use).
+        """The runs whose best weights are kept as best.pt.
+
+        Those config key best_weights names, and the runs `predict` sets use.
 
         `all` keeps every run's; `figures` (the default) only those the Grad-CAM
         and feature-map figures draw: each model's standard run `<key>.run` (or
@@ -133,7 +140,10 @@ class Plan:
         return prediction_sets.set_runs(self.config, name, self.runs)
 
     def prediction_jobs(self, name: str) -> list[TrainingJob]:
-        """The training jobs (standard runs on all the labels) whose best weights classify prediction set `name`."""
+        """The training jobs whose best weights classify prediction set `name`.
+
+        Standard runs on all the labels.
+        """
         model, runs = self.config["predict"][name]["model"], set(self.prediction_runs(name))
         return [job for job in self.jobs if job.model == model and not job.long and job.fraction == 1 and job.run in runs]
 

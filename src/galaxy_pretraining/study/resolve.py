@@ -1,4 +1,6 @@
-"""A config made ready for the Study: validated by the schema, its defaults filled in, its keys checked together.
+"""A config made ready for the Study.
+
+Validated by the schema, its defaults filled in, its keys checked together.
 
 The schema (workflow/schemas/config.schema.yaml) states every default and
 checks every key alone; `check_config` checks what no schema can: keys against
@@ -24,7 +26,7 @@ from .plan import MODEL_FIGURES, Plan
 
 
 def resolve(config: dict) -> dict:
-    """Validate the config against the schema, fill in its defaults (in place), then check what the schema cannot.
+    """Validate the config, fill in its defaults (in place), then check what the schema cannot.
 
     A `protocol_source` (Zhu et al.'s paper or code) first puts its settings in
     place (apply_protocol_source). Returns the config.

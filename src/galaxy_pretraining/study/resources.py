@@ -1,4 +1,7 @@
-"""What a job asks the scheduler for: training jobs from config train_resources, the summary steps fixed."""
+"""What a job asks the scheduler for.
+
+Training jobs ask what config key train_resources says; the summary steps ask fixed amounts.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,9 @@ from collections.abc import Callable, Mapping
 
 
 def train_runtime_minutes(block: Mapping, epochs: int, attempt: int = 1) -> int:
-    """Scheduler time limit of a training job's `attempt`: (overhead + time per epoch x epochs, rounded up) x attempt.
+    """Scheduler time limit of a training job's `attempt`.
+
+    It is (overhead + time per epoch x epochs, rounded up) x attempt.
 
     Every retry asks for more: an attempt that follows a time-limit stop resumes
     from last.pt, and one given the same limit as the one before would be stopped
@@ -21,7 +26,10 @@ def train_runtime_minutes(block: Mapping, epochs: int, attempt: int = 1) -> int:
 
 
 def train_runtime(block: Mapping, epochs: int) -> Callable[..., int]:
-    """The `runtime` resource of a training job of `epochs` epochs: Snakemake calls it with each attempt's number."""
+    """The `runtime` resource of a training job of `epochs` epochs.
+
+    Snakemake calls it with each attempt's number.
+    """
 
     def runtime(wildcards, attempt: int) -> int:
         return train_runtime_minutes(block, epochs, attempt)
@@ -40,7 +48,9 @@ def stated_memory(mem_mb: int) -> dict[str, int | None]:
 
 
 def train_job_resources(block: Mapping) -> dict[str, int | str | None]:
-    """What every training job asks the scheduler for, whatever its rule is called (config: train_resources).
+    """What every training job asks the scheduler for, whatever its rule is called.
+
+    From config key train_resources.
 
     Returns Snakemake resources: `gpu` (count; also the limit the local profile
     sets, one training job per GPU), `cpus_per_task` (the job's threads),

@@ -22,7 +22,10 @@ def split_settings(config: Mapping) -> dict:
 
 
 def protocol(config: Mapping, job: TrainingJob) -> Protocol:
-    """The run spec of one job: the job's fields, its model's, the classes, the split and config key `training`."""
+    """The run spec of one job.
+
+    From the job's fields, its model's, the classes, the split and config key `training`.
+    """
     spec = config["models"][job.model]
     return Protocol(
         architecture=spec["architecture"],

@@ -8,7 +8,9 @@ from .plan import Plan
 
 
 def final_targets(plan: Plan, paths: StudyPaths) -> list[str]:
-    """Every table (Parquet, CSV) and figure (PNG, PDF), the splits, every kept best.pt and every prediction set.
+    """Every table and figure, the splits, every kept best.pt and every prediction set.
+
+    Tables as Parquet and CSV, figures as PNG and PDF.
 
     The kept best.pt files (config best_weights) are targets so that a finished
     study switched to `best_weights: all` makes them: a file only a rule's

@@ -50,7 +50,9 @@ def states_on_cpu(state: dict | None) -> dict | None:
 
 
 def save_checkpoint(run: Run, path: os.PathLike, position: EpochPosition | None = None) -> None:
-    """The whole state of a run (model, optimiser, random streams, metrics, best epoch), written atomically.
+    """The whole state of a run, written atomically.
+
+    Model, optimiser, random streams, metrics and best epoch.
 
     With `position`, the state is that of the middle of an epoch (after the
     batch that ended at `position.next_image`), and resume continues there.
@@ -79,7 +81,9 @@ KEPT_WEIGHTS = "best-kept.pt"
 
 
 def kept_weights_path(checkpoint_path: os.PathLike) -> Path:
-    """Where a finished run keeps its best weights beside `last.pt`: a second name (hard link) of its `best.pt`.
+    """Where a finished run keeps its best weights beside `last.pt`.
+
+    A second name (hard link) of its `best.pt`.
 
     Snakemake's removal of `best.pt` before it runs the job again leaves that name in place.
     """
@@ -135,7 +139,9 @@ def finish_checkpoint(run: Run, path: os.PathLike, best_model: os.PathLike | Non
 
 
 def resume(run: Run, path: os.PathLike) -> bool:
-    """Continue from a checkpoint of the same protocol and data; one of another protocol or data is ignored.
+    """Continue from a checkpoint of the same protocol and data.
+
+    One of another protocol or data is ignored.
 
     True if resumed. The data (`run.identity`, data.data_identity: ids,
     labels and image digests of the run's rows, class names) must equal what

@@ -34,7 +34,10 @@ class RunData:
 
 
 def load_store(store_path, n_rows: int, device: torch.device) -> torch.Tensor:
-    """The whole array store onto the device, once per process (a group's runs share it); see load_store_digested."""
+    """The whole array store onto the device, once per process (a group's runs share it).
+
+    As load_store_digested, without the digests.
+    """
     return load_store_digested(store_path, n_rows, device)[0]
 
 
@@ -42,7 +45,9 @@ DIGEST_BYTES = 16  # of a store row's SHA-256: what ties a run's record to the p
 
 
 def row_digests(rows: np.ndarray) -> np.ndarray:
-    """The first DIGEST_BYTES of each image's SHA-256 (uint8 K x 3 x S x S on the host): K x DIGEST_BYTES uint8.
+    """The first DIGEST_BYTES of each image's SHA-256, as K x DIGEST_BYTES uint8.
+
+    The images are uint8 K x 3 x S x S on the host.
 
     SHA-256, not blake2b: CPUs with SHA extensions hash it about twice as fast, and the job hashes its whole store.
     """
@@ -72,7 +77,9 @@ def load_store_digested(store_path, n_rows: int, device: torch.device) -> tuple[
 
 
 def data_identity(catalog: pd.DataFrame, rows: dict[str, np.ndarray], digests: np.ndarray, class_names) -> dict:
-    """What a run read: the class names in order and, per subset, the ids, labels and image digests of its rows.
+    """What a run read: the class names in order and, per subset, its rows.
+
+    The ids, labels and image digests of each row.
 
     Saved in last.pt and in a finished run's record; `data_change` compares two.
     """
@@ -84,7 +91,9 @@ def data_identity(catalog: pd.DataFrame, rows: dict[str, np.ndarray], digests: n
 
 
 def data_change(old: dict | None, new: dict) -> str | None:
-    """What differs between the data a checkpoint was made from (`old`) and the run's (`new`); None: nothing.
+    """What differs between the data a checkpoint was made from (`old`) and the run's (`new`).
+
+    None when nothing does.
 
     Names each kind of change with its count: class names or order, rows in
     or out of a subset, labels, images.

@@ -1,4 +1,7 @@
-"""The device a job computes on: its choice, its settings for the run's protocol, compiling and bf16 autocast."""
+"""The device a job computes on.
+
+Its choice, its settings for the run's protocol, compiling and bf16 autocast.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A training job: a group of runs of one model trained one after the other in one process, and their outputs."""
+"""A training job: runs of one model trained one after the other in one process, and their outputs."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 
 
 def write_outputs(run: Run, paths: RunPaths) -> pd.DataFrame:
-    """The per-epoch metrics, the best epoch's predictions and (unless `paths.best_model` is None) the best model.
+    """The per-epoch metrics, the best epoch's predictions and the best model.
+
+    The best model is written unless `paths.best_model` is None.
 
     Each is written atomically. Both tables have a column `diverged`: in the
     metrics True on the row of the epoch a diverged run stopped in
@@ -86,7 +88,9 @@ def train_group(
     stop: StopRequest | None = None,
     progress: bool = True,
 ) -> list[pd.DataFrame]:
-    """Train several runs of one model in one process, one after the other (`train_resources.runs_per_job`).
+    """Train several runs of one model in one process, one after the other.
+
+    Their number is `train_resources.runs_per_job`.
 
     The store goes onto the device once and the model is built and compiled
     once. Each run resumes from its own `last.pt` (RunPaths.checkpoint): a run

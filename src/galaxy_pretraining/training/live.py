@@ -109,7 +109,9 @@ class RunAccount:
         write_record(self.folder, self.record)
 
     def epoch(self, row: dict) -> None:
-        """Add this attempt's columns to an epoch's metrics row, then write its progress row, record and events.
+        """Add this attempt's columns to an epoch's metrics row.
+
+        Then write its progress row, record and events.
 
         The row is changed before it joins the history.
         """

@@ -101,7 +101,9 @@ class NonFiniteLoss(Exception):
 
 
 class LossCheck:
-    """Raises NonFiniteLoss for the first batch whose loss is not finite, without waiting for the batch in progress.
+    """Raises NonFiniteLoss for the first batch whose loss is not finite.
+
+    It does not wait for the batch in progress.
 
     On the CPU (and MPS) each loss is checked at once. On CUDA each batch's
     flag is copied to pinned host memory behind the batch and read one batch
@@ -233,7 +235,9 @@ def train_one_epoch(run: Run, epoch: int, position: EpochPosition | None = None,
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, data: RunData, subset: str, views: Views, generator: torch.Generator, device: torch.device,
              batch_size: int, mixed_precision: bool = False, test_side: int | None = None) -> dict:
-    """Loss, accuracy, confusion matrix (rows true, columns predicted), probabilities and logits on a subset.
+    """Loss, accuracy, confusion matrix, probabilities and logits on a subset.
+
+    The confusion matrix's rows are true classes, its columns predicted.
 
     Args:
         model: what computes the logits (a run's `forward`).
@@ -294,18 +298,20 @@ def predictions_table(data: RunData, result: dict, class_names) -> pd.DataFrame:
 
 
 def _interrupted(run: Run, checkpoint_path, stop: StopRequest, where: str) -> TrainingInterrupted:
-    message = (f"{stop.name}: stopped {run.protocol.architecture} run {run.protocol.run} {where}; its state is in "
-               f"{checkpoint_path}, and the job exits with {128 + stop.signum} so that it is retried and resumes there")
+    message = (f"{stop.name}: stopped {run.protocol.architecture} run {run.protocol.run} {where} "
+               f"(checkpoint={checkpoint_path}, exit_code={128 + stop.signum}, retry=resumes from the checkpoint)")
     log.warning(message)
     return TrainingInterrupted(stop.signum, message)
 
 
 DIVERGED_ADVICE = "lower training.optimizer.lr"
-MIXED_PRECISION_ADVICE = ", or set training.mixed_precision: false (bf16 can overflow)"
+MIXED_PRECISION_ADVICE = " or set training.mixed_precision=false"  # bf16 can overflow where float32 does not
 
 
 def _diverged(run: Run, model: str, epoch: int, batch, loss: float, seconds: float) -> None:
-    """Stop a run whose loss is not finite: its epochs so far stay, a last row marks the epoch it diverged in.
+    """Stop a run whose loss is not finite.
+
+    Its epochs so far stay, and a last row marks the epoch it diverged in.
 
     Its best epoch's predictions become NaN (no result), and the log says where and what to change.
 
@@ -326,9 +332,9 @@ def _diverged(run: Run, model: str, epoch: int, batch, loss: float, seconds: flo
     run.best = BestEpoch(float("nan"), run.best.epoch, run.best.state, table)
     where = f"batch {batch}" if isinstance(batch, int) else batch
     advice = DIVERGED_ADVICE + (MIXED_PRECISION_ADVICE if autocasting(run.device, protocol.mixed_precision) else "")
-    log.warning("%s run %s: diverged (architecture=%s, weights=%s, epoch=%s, where=%s, loss=%s); the run stops here "
-                "and is recorded as diverged, with its %d finished epochs; %s", model, protocol.run,
-                protocol.architecture, run.arm, epoch, where, loss, epoch - 1, advice)
+    log.warning("%s run %s: diverged and stopped (architecture=%s, weights=%s, epoch=%s, "
+                "where=%s, loss=%s, epochs_kept=%d, fix=%s)", model, protocol.run, protocol.architecture, run.arm,
+                epoch, where, loss, epoch - 1, advice)
 
 
 def train_epochs(run: Run, checkpoint_path: os.PathLike, progress: bool = True, stop: StopRequest | None = None,
@@ -415,7 +421,10 @@ def evaluate_test(run: Run) -> tuple[dict, dict[str, float]]:
 
 
 def evaluation_sides(scale_jitter: Mapping | None) -> list[int]:
-    """Every test side that gets its own accuracy column (scale_jitter.test_sides; none without scale_jitter)."""
+    """Every test side that gets its own accuracy column.
+
+    Those of scale_jitter.test_sides; none without scale_jitter.
+    """
     return [] if scale_jitter is None else list(scale_jitter["test_sides"])
 
 

@@ -1,4 +1,6 @@
-"""A run's optimiser and learning-rate schedule: a small registry of optimisers by name, as timm's create_optimizer.
+"""A run's optimiser and learning-rate schedule.
+
+A small registry of optimisers by name, as timm's create_optimizer.
 
 Each factory takes the parameters to train and config key `training.optimizer`
 (`lr`, `weight_decay`, and for SGD `momentum` and `nesterov`).
@@ -35,7 +37,9 @@ def create_optimizer(params: Iterable[torch.nn.Parameter], optimizer: Mapping, d
 
 
 class Schedule:
-    """The learning-rate steps and the iteration limit of a run (training.lr_schedule, training.max_iterations).
+    """The learning-rate steps and the iteration limit of a run.
+
+    From training.lr_schedule and training.max_iterations.
 
     Counts the optimiser steps taken; a step decay (torch's MultiStepLR) moves
     after every step or every epoch as its `unit` says. Its state goes into

@@ -1,4 +1,6 @@
-"""A run in training: what `build_run` makes, `checkpoints.resume` restores and `loop.train_epochs` advances.
+"""A run in training.
+
+What `build_run` makes, `checkpoints.resume` restores and `loop.train_epochs` advances.
 
 `Run` holds the run's protocol and machine (never changed), what was drawn or
 resolved for it when it was built (the normalisation read from its weights,
@@ -141,7 +143,9 @@ def _identity_seed(protocol: Protocol) -> tuple:
 def build_run(protocol: Protocol, machine: Machine, images: torch.Tensor, catalog: pd.DataFrame,
               weights_path: os.PathLike | None = None,
               shared: Run | None = None, digests: np.ndarray | None = None) -> Run:
-    """The run's rows of the store, model (pretrained weights or default init), optimiser and random streams.
+    """The run's rows of the store, model, optimiser and random streams.
+
+    The model starts from pretrained weights or the default init.
 
     Args:
         protocol: the run's protocol.

@@ -1,4 +1,6 @@
-"""A training run's spec: its protocol (what changes its numbers), the machine it runs on, and its paths.
+"""A training run's spec: its protocol, the machine it runs on, and its paths.
+
+The protocol is what changes its numbers.
 
 Plain data, no torch: the Study builds the protocols at parse time and the
 training job reads the machine when it starts. No field has a default; every
@@ -16,7 +18,9 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Protocol:
-    """Everything that decides one run's numbers: the training rule's params and the checkpoint's fingerprint.
+    """Everything that decides one run's numbers.
+
+    It is the training rule's params and the checkpoint's fingerprint.
 
     Values drawn or resolved while the run trains (the normalisation read from
     the weights, a scale-jitter side) live on the run, never here.
@@ -90,7 +94,10 @@ class Machine:
 
     @classmethod
     def from_config(cls, config: Mapping, threads: int | None) -> Machine:
-        """The machine fields of config key `training` (and `tensorboard`) as the job reads them when it starts."""
+        """The machine fields of config keys `training` and `tensorboard`.
+
+        The job reads them when it starts.
+        """
         training = config["training"]
         return cls(device=training["device"], compile=training["compile"],
                    eval_batch_size=int(training["eval_batch_size"]),
@@ -100,14 +107,20 @@ class Machine:
 
 @dataclass(frozen=True)
 class RunPaths:
-    """Where one run writes: metrics, best-epoch predictions, best weights (None: not kept) and its checkpoint."""
+    """Where one run writes: metrics, best-epoch predictions, best weights and its checkpoint.
+
+    best_model is None when the weights are not kept.
+    """
 
     metrics: Path
     predictions: Path
     best_model: Path | None
 
     def params(self) -> dict:
-        """The paths as plain strings (best_model: None when not kept): what the training rule states as params."""
+        """The paths as plain strings: what the training rule states as params.
+
+        best_model is None when not kept.
+        """
         return {"metrics": str(self.metrics), "predictions": str(self.predictions),
                 "best_model": None if self.best_model is None else str(self.best_model)}
 

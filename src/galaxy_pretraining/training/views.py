@@ -42,7 +42,9 @@ INTERPOLATIONS = ("nearest", "bilinear")  # training.interpolation
 
 @dataclass(frozen=True)
 class Views:
-    """A run's training and evaluation views (config key `training`, field for field, as its settings hold them).
+    """A run's training and evaluation views.
+
+    From config key `training`, field for field, as its settings hold them.
 
     `compiled` (nearest interpolation only): the per-pixel arithmetic of the training view as one
     torch.compile'd function, with the same random draws (training.compile, resolved for the device).
@@ -77,7 +79,9 @@ class Views:
 
     @classmethod
     def from_settings(cls, settings: Protocol | Mapping, compiled: bool = False) -> Views:
-        """The views of a run from its settings: a Protocol, or the mapping Run.settings() gives (a best.pt holds it).
+        """The views of a run from its settings: a Protocol, or the mapping Run.settings() gives.
+
+        A best.pt holds that mapping.
 
         Raises KeyError naming a field the mapping lacks, and ValueError as the class says.
         """

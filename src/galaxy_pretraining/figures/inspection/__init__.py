@@ -1,1 +1,4 @@
-"""Figures of each model's best epoch in one run: Grad-CAM heatmaps and first-layer filters and feature maps."""
+"""Figures of each model's best epoch in one run.
+
+Grad-CAM heatmaps, and first-layer filters and feature maps.
+"""

@@ -1,4 +1,6 @@
-"""What a trained network's layers see: its first layer's filters and one galaxy's feature maps, layer by layer.
+"""What a trained network's layers see.
+
+Its first layer's filters, and one galaxy's feature maps layer by layer.
 
 Zhu et al. (2019, Figs. 10-13) show both for their network. Here, for each
 model, from its best epoch (`best.pt`) of one run:
@@ -42,7 +44,10 @@ class FeatureMapError(ValueError):
 
 @dataclass
 class LayerMaps:
-    """One layer's output for the galaxy: its module path and maps (C x H x W), in the order the layers ran."""
+    """One layer's output for the galaxy: its module path and maps (C x H x W).
+
+    Kept in the order the layers ran.
+    """
 
     name: str
     maps: np.ndarray
@@ -107,7 +112,10 @@ def chosen_layers(model: nn.Module, convolutions: Sequence[str], layers: int | S
 
 
 def layer_outputs(model: nn.Module, batch: torch.Tensor, names: Sequence[str]) -> list[LayerMaps]:
-    """The maps each named module gives a batch of one galaxy; an output that is not a stack of maps is an error."""
+    """The maps each named module gives a batch of one galaxy.
+
+    An output that is not a stack of maps is an error.
+    """
     outputs = outputs_in_order(model, batch, names)
     result = []
     for name in names:

@@ -29,7 +29,10 @@ class GradCamError(ValueError):
 
 @dataclass
 class GradCamMaps:
-    """One figure's worth: the galaxies shown and, per galaxy, image (H x W x 3, 0-1) and heatmap (H x W, 0-1)."""
+    """One figure's worth: the galaxies shown and, per galaxy, its image and heatmap.
+
+    The image is H x W x 3 and the heatmap H x W, both in 0-1.
+    """
 
     galaxies: pd.DataFrame  # row (of the store), true, predicted, class_name
     images: np.ndarray
@@ -96,7 +99,10 @@ def heatmaps(model: nn.Module, layer: nn.Module, batch: torch.Tensor, targets: S
 
 def gradcam_maps(best_model: os.PathLike, store: os.PathLike, predictions: os.PathLike,
                  per_class: int) -> tuple[GradCamMaps, list[str]]:
-    """The Grad-CAM maps of a run's best model for `per_class` test galaxies of each class; and its class names."""
+    """The Grad-CAM maps of a run's best model for `per_class` test galaxies of each class.
+
+    Also returns the model's class names.
+    """
     model, settings, class_names = load_best_model(best_model)
     galaxies = choose_galaxies(pd.read_parquet(predictions), class_names, per_class)
     images = torch.from_numpy(read_rows(store, galaxies["row"].to_numpy()))

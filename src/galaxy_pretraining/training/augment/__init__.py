@@ -1,4 +1,6 @@
-"""Batched augmentation on the device, one module per kind: every image of a batch gets its own random transform.
+"""Batched augmentation on the device, one module per kind.
+
+Every image of a batch gets its own random transform.
 
 `views.Views` puts them together as a run's protocol says; call them through it.
 """

@@ -24,7 +24,10 @@ def _gather(images: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> tor
 
 
 def _draw_crops_and_flips(images: torch.Tensor, crop: int, flips: bool, generator: torch.Generator):
-    """Per-image crop offsets (top, left) and flips (vertical, horizontal; None without flips), in that draw order."""
+    """Per-image crop offsets (top, left) and flips (vertical, horizontal), drawn in that order.
+
+    The flips are None without flips.
+    """
     n, _, height, width = images.shape
     device = images.device
     top = torch.randint(0, height - crop + 1, (n,), generator=generator, device=device)

@@ -1,4 +1,7 @@
-"""Zhu et al. (2019)'s views: scale jittering (a centre crop of a random side, resized, then cropped) and test sides."""
+"""Zhu et al. (2019)'s views: scale jittering and test sides.
+
+Scale jittering is a centre crop of a random side, resized, then cropped.
+"""
 
 from __future__ import annotations
 
@@ -80,7 +83,10 @@ def scale_jitter_view(images: torch.Tensor, scale_jitter: Mapping, crop: int, fl
 
 
 def scale_test_view(images: torch.Tensor, side: int, resize: int, crop: int) -> torch.Tensor:
-    """The test view at one scale: centre crop of `side`, resized to `resize`, centre crop of `crop`. Float 0-255."""
+    """The test view at one scale: centre crop of `side`, resized to `resize`, centre crop of `crop`.
+
+    Float 0-255.
+    """
     n, device = images.shape[0], images.device
     sides = torch.full((n,), side, device=device)
     offset = torch.full((n, 2), (resize - crop) // 2, device=device)

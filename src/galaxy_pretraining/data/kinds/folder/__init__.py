@@ -16,7 +16,9 @@ FIXED_CLASSES = None  # the config's `classes`, reached through data.folder.clas
 
 
 def check_image_pattern(pattern: str) -> None:
-    """Raise ConfigError (naming data.folder.image_pattern) unless `pattern` holds `{id}` and no other field.
+    """Raise ConfigError unless `pattern` holds `{id}` and no other field.
+
+    The error names data.folder.image_pattern.
 
     Ids are text exactly as the table writes them, so a format spec
     (`{id:06d}`), a conversion (`{id!r}`) or another field cannot apply to

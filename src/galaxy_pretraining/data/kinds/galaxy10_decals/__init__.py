@@ -34,7 +34,10 @@ def summary_inputs(config: Mapping, results: str) -> dict[str, str]:
 
 
 def build_catalog(settings: Mapping, class_names: list[str], inputs: Mapping[str, str]):
-    """The real file is verified against its sha256 before any use (a mock is the study's own); then the counts."""
+    """The real file is verified against its sha256 before any use; then the counts.
+
+    A mock file is the study's own and is not verified.
+    """
     from ...catalog import check_class_counts
     from ...download import verify_sha256
     from .galaxy10 import catalog_from_hdf5

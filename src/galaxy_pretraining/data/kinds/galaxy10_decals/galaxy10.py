@@ -1,4 +1,6 @@
-"""Galaxy10 DECaLS (Leung & Bovy; the sample of Fu's study): one HDF5 file, 17,736 galaxies of ten classes.
+"""Galaxy10 DECaLS (Leung & Bovy), the sample of Fu's study.
+
+One HDF5 file of 17,736 galaxies of ten classes.
 
 The file (`Galaxy10_DECals.h5`, 2.54 GB on Zenodo) holds the datasets
 `images` (N x 256 x 256 x 3), `ans` (class 0-9), `ra`, `dec`, `redshift`
@@ -102,7 +104,9 @@ def _read_datasets(h5_path: os.PathLike) -> dict[str, np.ndarray]:
 
 
 def catalog_from_hdf5(h5_path: os.PathLike, class_names, source: str | None = None) -> pd.DataFrame:
-    """The labelled catalog (catalog.CATALOG_COLUMNS) of a Galaxy10 DECaLS file, one row per image, in order.
+    """The labelled catalog of a Galaxy10 DECaLS file, one row per image, in order.
+
+    Its columns are catalog.CATALOG_COLUMNS.
 
     Raises CatalogError naming the file (and rows) for a missing dataset, an
     `ans` outside 0-9 or a `pxscale` that is not positive; warns
@@ -131,7 +135,9 @@ def catalog_from_hdf5(h5_path: os.PathLike, class_names, source: str | None = No
 
 
 def write_mock_galaxy10(path: os.PathLike, n_galaxies: int, seed: int = 0, image_size: int = 64) -> None:
-    """A Galaxy10 DECaLS file in the real layout (the six datasets), of rendered galaxies, written atomically.
+    """A Galaxy10 DECaLS file of rendered galaxies in the real layout, written atomically.
+
+    The real layout has six datasets.
 
     Class counts follow the real file's proportions (each class at least one).
     """

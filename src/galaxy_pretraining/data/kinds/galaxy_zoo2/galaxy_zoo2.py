@@ -1,4 +1,6 @@
-"""Galaxy Zoo 2 as the Kaggle Galaxy Challenge serves it, and the clean five-class sample of Zhu et al. (2019).
+"""Galaxy Zoo 2 as the Kaggle Galaxy Challenge serves it.
+
+Also the clean five-class sample of Zhu et al. (2019).
 
 The Kaggle training set is a folder with `training_solutions_rev1.csv` (a
 `GalaxyID` column and 37 vote-fraction columns `Class1.1` ... `Class11.6`,
@@ -61,7 +63,10 @@ def require_kaggle_files(folder: os.PathLike) -> None:
 
 
 def read_solutions(path: os.PathLike, columns: Sequence[str]) -> pd.DataFrame:
-    """The vote fractions: GalaxyID and `columns`, each a number in [0, 1]; an error names the row and column."""
+    """The vote fractions: GalaxyID and `columns`, each a number in [0, 1].
+
+    An error names the row and column.
+    """
     path = Path(path)
     if not path.is_file():
         raise CatalogError(missing_files_message(path.parent))
@@ -148,7 +153,9 @@ def select_clean_sample(table: pd.DataFrame, selection: Mapping[str, Sequence[Ma
 
 def catalog_from_kaggle(folder: os.PathLike, selection: Mapping[str, Sequence[Mapping]], class_names: Sequence[str],
                         overlap: str, fractions: str) -> pd.DataFrame:
-    """The labelled catalog of the clean sample: one row per selected galaxy, its image in the Kaggle folder.
+    """The labelled catalog of the clean sample: one row per selected galaxy.
+
+    Each row's image is in the Kaggle folder.
 
     `fractions`: `weighted` (the cuts apply to Kaggle's columns) or `conditional` (to each answer divided by
     the answer that led to its question, conditional_fractions). Raises CatalogError naming the file, column,

@@ -1,4 +1,7 @@
-"""`mock`: the embedded offline sample, generated in the real Nair & Abraham schema (rendered by data/synthetic.py)."""
+"""`mock`: the embedded offline sample, generated in the real Nair & Abraham schema.
+
+data/synthetic.py renders its images.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""`nair_abraham`: the paper's sample, VizieR J/ApJS/186/427/table2 plus SDSS cutouts (vizier.py, sdss.py)."""
+"""`nair_abraham`: the paper's sample, VizieR J/ApJS/186/427/table2 plus SDSS cutouts.
+
+vizier.py reads the table; sdss.py fetches the cutouts.
+"""
 
 from __future__ import annotations
 

@@ -133,14 +133,19 @@ def validate_jpeg(data: bytes) -> None:
 
 
 def pixel_spread(data: bytes) -> float:
-    """Standard deviation of a JPEG's grayscale pixel values (0-255): about 0 for a blank or one-grey frame."""
+    """Standard deviation of a JPEG's grayscale pixel values (0-255).
+
+    About 0 for a blank or one-grey frame.
+    """
     with Image.open(io.BytesIO(data)) as image:
         pixels = np.asarray(image.convert("L"), dtype=np.float32)
     return float(pixels.std())
 
 
 def judge_cutout(data: bytes, settings: CutoutSettings, galaxy: str) -> tuple[str, str]:
-    """(status, reason) of a complete JPEG cutout of `galaxy`: ok, wrong_size, blank or partial (module docstring).
+    """(status, reason) of a complete JPEG cutout of `galaxy`: ok, wrong_size, blank or partial.
+
+    The module docstring defines each status.
 
     Its size must be cutout_pixels x cutout_pixels; then a grayscale standard
     deviation below blank_max_std is blank; then a no-data fraction above

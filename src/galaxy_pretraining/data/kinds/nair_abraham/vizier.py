@@ -66,7 +66,10 @@ def _separation_arcsec(ra1, dec1, ra2, dec2) -> np.ndarray:
 
 
 def _whole_ttypes(values: pd.Series, empty_ttype: int | None, names: list, label: str) -> np.ndarray:
-    """The T-types as int64: empty cells set to `empty_ttype`; a fraction or a value outside the scheme is an error."""
+    """The T-types as int64, empty cells set to `empty_ttype`.
+
+    A fraction or a value outside the scheme is an error.
+    """
     numbers = pd.to_numeric(values, errors="coerce")
     bad_text = np.flatnonzero(numbers.isna().to_numpy() & values.notna().to_numpy())
     if len(bad_text):
