@@ -63,7 +63,7 @@ def test_case_alpha_channel_png_stores_black_sky_not_the_white_under_it(tmp_path
         assert np.array_equal(store[i], expected), path
         assert (store[i][:, rgba[..., 3] == 0] == 0).all()  # transparent: black
     assert (checks["transparent_pixels"] > 0).all() and (checks["no_data"] == "").all()  # centres opaque: kept
-    assert "composited 40 transparent images onto black" in caplog.text
+    assert "transparent=40," in caplog.text
 
 
 def galaxy_frame(size: int = 20) -> tuple[np.ndarray, np.ndarray]:
@@ -140,7 +140,8 @@ def test_a_portrait_image_is_made_square_by_the_rule_never_stretched(tmp_path, s
     else:  # the central 32 x 32 of the frame, unresized
         assert stored.min() > 0
     assert checks["squared"].tolist() == [square]
-    assert f"{'padded' if square == 'pad' else 'cropped'} 1 non-square images (32x64) to square" in caplog.text
+    assert ("padded=1, cropped=0" if square == "pad" else "padded=0, cropped=1") in caplog.text
+    assert "non_square_sizes=32x64," in caplog.text
 
 
 # --- identical images -------------------------------------------------------------------------------------------

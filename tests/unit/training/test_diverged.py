@@ -24,9 +24,9 @@ def test_the_first_non_finite_loss_stops_the_run_and_marks_it_diverged(tiny_stud
         train_tiny(tiny_study, tmp_path, s)
     lines = [r.getMessage() for r in caplog.records if "diverged" in r.getMessage()]
     assert len(lines) == 1
-    assert lines[0].startswith("resnet-scratch run 0: diverged (architecture=resnet18, weights=scratch, epoch=1, "
-                               "where=batch ")
-    assert "lower training.optimizer.lr" in lines[0]
+    assert lines[0].startswith("resnet-scratch run 0: diverged and stopped (architecture=resnet18, "
+                               "weights=scratch, epoch=1, where=batch ")
+    assert lines[0].endswith(", epochs_kept=0, fix=lower training.optimizer.lr)")
     assert "mixed_precision" not in lines[0]  # on the CPU nothing runs in bf16: no advice that cannot help
     stored = pd.read_parquet(tmp_path / "metrics.parquet")
     assert stored["epoch"].tolist() == [1] and stored["diverged"].tolist() == [True]  # stopped in epoch 1
@@ -37,7 +37,7 @@ def test_the_first_non_finite_loss_stops_the_run_and_marks_it_diverged(tiny_stud
     # written again from its record: still diverged, not trained again
     caplog.clear()
     again = train_tiny(tiny_study, tmp_path, s)
-    assert again["diverged"].tolist() == [True] and "diverged (architecture" not in caplog.text
+    assert again["diverged"].tolist() == [True] and "diverged and stopped (architecture" not in caplog.text
 
 
 @pytest.fixture(scope="module")
