@@ -111,8 +111,8 @@ def peak_accuracy_table(curves: pd.DataFrame, budgets: Sequence[int]) -> pd.Data
 def run_diverged(table: pd.DataFrame) -> bool:
     """Whether the rows of one run are those of a diverged run.
 
-    Whether the rows of one run (of the curves, or a table with a `diverged` column) are those of a diverged run;
-    tables of an older version without the column: False.
+    `table` is the run's rows of the curves, or of any table with a `diverged` column. A table of an older
+    version, without the column, gives False.
     """
     return bool(table["diverged"].any()) if "diverged" in table else False
 

@@ -19,8 +19,8 @@ def training_set_sizes(catalog: pd.DataFrame, split: Mapping, runs: Sequence[int
                        fractions: Sequence[float]) -> pd.DataFrame:
     """How many labelled galaxies each run trains on at each budget: (run, train_fraction, n_train).
 
-    How many labelled galaxies each run trains on at each budget, drawn exactly as the training jobs draw them
-    (splits.study_splits, then splits.labelled_subset).
+    The subsets are drawn exactly as the training jobs draw them (splits.study_splits, then
+    splits.labelled_subset).
     """
     from ..data.splits import labelled_subset, rows_of, study_splits
 

@@ -16,8 +16,8 @@ import pandas as pd
 def collect_predictions(paths: Sequence[str], keys: Sequence[Sequence]) -> pd.DataFrame:
     """Every run's best-epoch test predictions in one table, with model and run first.
 
-    Every run's best-epoch test predictions (row, true, predicted, probability_<class>, epoch) in one table with
-    model and run first; `keys` holds (model, run, ...) for each path, as collect_curves'.
+    The columns of a predictions file follow (row, true, predicted, probability_<class>, epoch, ...). `keys`
+    holds (model, run, ...) for each path, as collect_curves' does.
     """
     frames = []
     for path, key in zip(paths, keys, strict=True):
@@ -64,11 +64,10 @@ def one_vs_rest_log_odds(logits: np.ndarray) -> np.ndarray:
 def roc_auc_table(predictions: pd.DataFrame, class_names: Sequence[str]) -> pd.DataFrame:
     """AUC per model, run and class (one class against the rest), and their macro average.
 
-    AUC per model, run and class, one class against the rest, from the best epoch's probabilities (sklearn's
-    roc_auc_score), and their macro average (class_name `macro`: the mean over the classes present in the run's test
-    set). A class absent from a run's test set has no AUC (NaN). A diverged run (column `diverged`) has no AUC
-    either, and is marked `diverged`. Raises ValueError naming the model and run when a run that did not diverge has
-    probabilities that are not finite.
+    From the best epoch's probabilities, with sklearn's roc_auc_score. The macro average (class_name `macro`) is the
+    mean over the classes present in the run's test set. A class absent from a run's test set has no AUC (NaN). A
+    diverged run (column `diverged`) has no AUC either, and is marked `diverged`. Raises ValueError naming the model
+    and run when a run that did not diverge has probabilities that are not finite.
     """
     from sklearn.metrics import roc_auc_score
 

@@ -239,8 +239,7 @@ def load_image(path: os.PathLike, size: int, crop: int | None = None, square: st
 def hdf5_reference(path: str) -> tuple[str, str, int] | None:
     """(file, dataset, row) of an image inside an HDF5 file; None for an ordinary image file.
 
-    (file, dataset, row) of an image path `<file>#<dataset>/<row>` (an image inside an HDF5 file, as Galaxy10
-    DECaLS' catalog names them); None for an ordinary image file.
+    Galaxy10 DECaLS' catalog names such an image `<file>#<dataset>/<row>`.
     """
     file, hash_, reference = str(path).rpartition("#")
     dataset, slash, row = reference.rpartition("/")
@@ -391,8 +390,21 @@ def write_array_store(image_paths: list[str], target: os.PathLike, size: int, th
                       screen: Mapping | None = None, ids: Sequence[str] | None = None) -> pd.DataFrame:
     """Decode every image into one .npy store, written atomically; returns the checks of every image.
 
-    Decode every image (its central `crop` pixels, when given) into one .npy file, written under a temporary name
-    and renamed; the checks of every image (image_checks) as a table.
+    Args:
+        image_paths: the images, in the catalog's order (files, or `<file>#<dataset>/<row>` in an HDF5 file).
+        target: the .npy file to write.
+        size: the side of each stored image, in pixels.
+        threads: the decoding workers.
+        crop: the side of the central square each image is cut to before resizing; None: the whole image.
+        square: how a non-square image is made square: "pad" or "crop".
+        duplicates: identical images under two rows: "error", "warn" or "drop".
+        screen: the folder kind's no-data settings; None: no screening.
+        ids: the rows' names in messages and in the table; None: row numbers.
+
+    Returns:
+        The checks of every image (image_checks), one row each.
+
+    The file is written under a temporary name and renamed.
 
     Images are decoded by `threads` workers a chunk of CHUNK_ROWS at a time;
     images inside an HDF5 file (`<file>#<dataset>/<row>`) are read from it a

@@ -214,6 +214,17 @@ def catalog_from_folder(
 ) -> pd.DataFrame:
     """Labelled catalog of a user's own sample: a table of ids and labels (read_table_file).
 
+    Args:
+        table_path: the sample table (CSV, tab-separated, Excel or Parquet).
+        class_map: {class name: the labels of the table that belong to it}.
+        class_names: the study's classes, in order.
+        id_column: the table's column of galaxy ids.
+        label_column: the table's column of labels.
+        image_column: a column of image paths, or None to build them from `image_pattern`.
+        image_dir: the folder image paths are relative to; None: the table's folder.
+        image_pattern: an image's file name, `{id}` standing for the row's id.
+        encoding: the text table's encoding.
+
     Ids and labels are text as written (read_sample_table). Each image path is
     the row's `image_column` cell, or `image_pattern` formatted with the row's
     id (`{id}` only: datakinds.folder.check refuses anything else), taken
@@ -253,11 +264,23 @@ def _image_exists(path) -> bool:
     return Path(reference[0] if reference else path).is_file()
 
 
-def catalog_table(raw, raw_label, class_index, paths, class_names) -> pd.DataFrame:
+def catalog_table(raw: pd.DataFrame, raw_label: pd.Series, class_index: Sequence[int], paths: Sequence[os.PathLike | str],
+                  class_names: Sequence[str]) -> pd.DataFrame:
     """The workflow's catalog (one row per galaxy, the columns every kind gives) from a kind's rows.
 
-    The workflow's catalog (one row per galaxy, the columns every data kind gives) from a kind's selected rows; an
-    image file that is missing is an error naming the first ones.
+    Args:
+        raw: the kind's selected rows; `id` is required, `ra`, `dec`, `redshift` and `size_arcsec` are taken
+            where present (NaN otherwise).
+        raw_label: each row's label as the source writes it (kept as text in `raw_label`).
+        class_index: each row's class, an index into `class_names`.
+        paths: each row's image file (or `<file>#<dataset>/<row>` inside an HDF5 file).
+        class_names: the study's classes, in order.
+
+    Returns:
+        The catalog, columns CATALOG_COLUMNS, in the rows' order.
+
+    Raises:
+        CatalogError: an image file is missing (naming the first ones) or an id appears twice (naming the rows).
     """
     missing = [str(p) for p in paths if not _image_exists(p)]
     if missing:

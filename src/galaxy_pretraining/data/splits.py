@@ -71,9 +71,21 @@ def make_splits(ids: Sequence[str], runs: Sequence[int], test_size: int, seed: i
                 labels: Sequence[int] | None = None) -> pd.DataFrame:
     """Table (run, row, id, subset) for every run: row indexes the catalog.
 
-    With `labels` (class per row) the split is stratified: each class has
-    its share of the test and validation sets, rounded so that the sizes are
-    exact (largest remainders), its galaxies chosen in the same hash order.
+    Args:
+        ids: the catalog's galaxy ids, in its row order; unique.
+        runs: the run numbers to draw a split for; each run's split depends on its number, not on the others.
+        test_size: galaxies in each run's test set.
+        seed: the seed of the hash order the galaxies are chosen in.
+        validation_size: galaxies in each run's validation set (0: none).
+        labels: the class of each row; given, the split is stratified: each class has its share of the test
+            and validation sets, rounded so that the sizes are exact (largest remainders), its galaxies chosen
+            in the same hash order.
+
+    Returns:
+        One row per run and galaxy; `subset` is test, validation or train.
+
+    Raises:
+        ValueError: the ids are not unique, or the test and validation sets leave no training galaxy.
     """
     ids = [str(i) for i in ids]
     if len(set(ids)) != len(ids):
@@ -101,9 +113,8 @@ def make_splits(ids: Sequence[str], runs: Sequence[int], test_size: int, seed: i
 def study_splits(catalog: pd.DataFrame, runs: Sequence[int], split: Mapping) -> pd.DataFrame:
     """The splits of a study's runs, as its config's `splits` block draws them.
 
-    The splits of a study's runs as its config's `splits` block draws them (split: that block without runs and
-    train_fractions; stratified by class_index when split["stratify"]): what splits.parquet holds and what every
-    training job and table draws again.
+    `split` is that block without `runs` and `train_fractions`; with split["stratify"] the split is stratified by
+    `class_index`. The result is what splits.parquet holds, and what every training job and table draws again.
     """
     labels = catalog["class_index"].to_numpy() if split["stratify"] else None
     splits = make_splits(catalog["id"], list(runs), split["test_size"], split["seed"], split["validation_size"], labels)

@@ -100,8 +100,7 @@ class ArchitectureSpec:
     def has_weights(self) -> bool:
         """Whether pretrained weights exist for it.
 
-        Whether pretrained weights exist for it (a timm model's come from the hub; the published galaxy networks
-        have none).
+        A timm model's come from the hub; the published galaxy networks have none.
         """
         return bool(self.weights_file) or self.source == "timm"
 
