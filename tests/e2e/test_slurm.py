@@ -19,6 +19,7 @@ from galaxy_pretraining.training.stopping import ANNOUNCEMENT
 
 from helpers.configs import case_config
 from helpers.slurm_cluster import SlurmCluster, install
+from helpers.training import TIMING as RUN_TIMING
 
 log = logging.getLogger(__name__)
 ENABLED = os.environ.get("CI") == "true" or os.environ.get("GALAXY_SLURM_TEST") == "1"
@@ -26,7 +27,8 @@ pytestmark = [
     pytest.mark.skipif(not ENABLED, reason="opt-in: set GALAXY_SLURM_TEST=1 (CI sets CI=true) to start a real SLURM"),
     pytest.mark.slow,
 ]
-TIMING = ["seconds", "train_seconds", "images_per_second"]
+# Columns that differ between equal runs: timings, the attempt, and the SLURM job id the run was trained under.
+TIMING = [*RUN_TIMING, "slurm_job_id"]
 # The time-limit test: a short run first measures seconds per epoch, then the run is sized to this much training
 CALIBRATION_EPOCHS = 20
 TRAINING_SECONDS = 60
@@ -108,7 +110,7 @@ def test_demo_study_through_the_slurm_profile(root, tmp_path, snakemake_exe, clu
     assert len(others) <= 6, names  # 20 table and figure steps went out as one "summary" job
     # ... which asks for what its steps state (1 CPU, 2 GB, 5 min each; study.resources.SUMMARY_STEP), added up
     # over the layers of steps that run side by side: minutes, not the profile's default hour per step.
-    summary = [j for j in cluster.jobs() if j.get("Comment", "").startswith("group_")]
+    summary = [j for j in others if j["Comment"].startswith("rule_summary")]  # a group job: rule_<group>_<rules>
     assert summary and all(j["JobState"] == "COMPLETED" for j in summary), summary
     for job in summary:
         hours, minutes, _ = job["TimeLimit"].split(":")
