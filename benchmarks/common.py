@@ -63,16 +63,16 @@ def write_synthetic_store(path: Path, n: int = 14034, size: int = 256) -> Path:
 def spec_of(values, **overrides):
     """A run's (Protocol, Machine) from one flat mapping of training values and overrides of either.
 
-    The mapping is a Protocol's params, say; machine values not given are the schema's defaults, threads torch's
-    own.
+    The mapping is a Protocol's params, say; machine values not given are the schema's defaults, threads and the
+    compile cache torch's own.
     """
     from galaxy_pretraining.training.spec import Machine, Protocol
 
     merged = {**values, **overrides}
-    names = [f.name for f in dataclasses.fields(Machine) if f.name != "threads"]
+    names = [f.name for f in dataclasses.fields(Machine) if f.name not in ("threads", "compile_cache")]
     defaults = {**schema_defaults("training"), "tensorboard": schema_defaults()["tensorboard"]}  # Machine's one top-level key
     machine_values = {name: merged.pop(name, defaults[name]) for name in names}
-    return Protocol.from_params(merged), Machine(**machine_values, threads=None)
+    return Protocol.from_params(merged), Machine(**machine_values, threads=None, compile_cache=None)
 
 
 def paper_settings(**overrides):

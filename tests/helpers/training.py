@@ -30,7 +30,7 @@ def machine(**overrides) -> Machine:
     """The CPU, one thread, a checkpoint every epoch; the schema's defaults otherwise."""
     training = schema_defaults("training")
     base = dict(device="cpu", compile=training["compile"], eval_batch_size=training["eval_batch_size"],
-                checkpoint_every=1, threads=1, tensorboard=False)
+                checkpoint_every=1, threads=1, tensorboard=False, compile_cache=None)
     return Machine(**{**base, **overrides})
 
 

@@ -25,7 +25,7 @@ rule curves:
     params:
         runs=study.curve_runs(study.full_label_jobs),
         prediction_runs=study.curve_runs(study.standard_full_label_jobs),
-        max_iterations=config["training"]["max_iterations"],
+        max_iterations=study.max_iterations,
     script:
         "../scripts/curves.py"
 
@@ -47,7 +47,7 @@ rule label_budget_curves:
         **study.summary_resources,
     params:
         runs=study.curve_runs(study.label_budget_jobs),
-        max_iterations=config["training"]["max_iterations"],
+        max_iterations=study.max_iterations,
     script:
         "../scripts/curves.py"
 

@@ -22,7 +22,7 @@ CONDA_ENV = "../envs/galaxy-pretraining.yaml"
 
 
 wildcard_constraints:
-    model="|".join(map(re.escape, config["models"])),
+    model="|".join(map(re.escape, study.model_names)),
     table="|".join(study.table_names),
     figure="|".join(study.figure_names),
 

@@ -1,7 +1,6 @@
 # catalog -> images -> array store -> splits. The catalog's inputs come from the
 # data kind (galaxy_pretraining.data.kinds); the rules that fetch or make them follow.
 
-from galaxy_pretraining.data.kinds import no_data_screening
 from galaxy_pretraining.models.registry import sha256_record
 
 
@@ -14,7 +13,7 @@ rule mock_sample:
     conda:
         CONDA_ENV
     params:
-        mock=config["data"].get("mock"),
+        mock=study.data_settings("mock"),
     script:
         "../scripts/mock_sample.py"
 
@@ -28,7 +27,7 @@ rule fetch_catalog:
     conda:
         CONDA_ENV
     params:
-        settings=config["data"].get("nair_abraham"),
+        settings=study.data_settings("nair_abraham"),
     script:
         "../scripts/fetch_catalog.py"
 
@@ -47,7 +46,7 @@ rule download_cutouts:
     conda:
         CONDA_ENV
     params:
-        settings=config["data"].get("nair_abraham"),
+        settings=study.data_settings("nair_abraham"),
         image_dir=nair_abraham.CUTOUT_DIR,
     script:
         "../scripts/download_cutouts.py"
@@ -65,7 +64,7 @@ rule fetch_galaxy10:
     conda:
         CONDA_ENV
     params:
-        settings=config["data"].get("galaxy10_decals"),
+        settings=study.data_settings("galaxy10_decals"),
     script:
         "../scripts/fetch_galaxy10.py"
 
@@ -78,18 +77,18 @@ rule mock_galaxy10:
     conda:
         CONDA_ENV
     params:
-        mock=(config["data"].get("galaxy10_decals") or {}).get("mock"),
+        mock=study.mock_settings("galaxy10_decals"),
     script:
         "../scripts/mock_galaxy10.py"
 
 
 # Galaxy Zoo 2 needs a Kaggle login: nothing fetches it. When its files are not in
 # data.galaxy_zoo2.path, this rule fails saying which files, where to get them and where to put them.
-if config["data"]["kind"] == "galaxy_zoo2" and not config["data"]["galaxy_zoo2"]["mock"]:
+if study.needs_galaxy_zoo2_files:
 
     rule galaxy_zoo2_files:
         output:
-            galaxy_zoo2.solutions_file(config, RESULTS),
+            study.galaxy_zoo2_solutions_file,
         log:
             f"{RESULTS}/logs/galaxy_zoo2_files.log",
         conda:
@@ -108,7 +107,7 @@ rule mock_galaxy_zoo2:
     conda:
         CONDA_ENV
     params:
-        mock=(config["data"].get("galaxy_zoo2") or {}).get("mock"),
+        mock=study.mock_settings("galaxy_zoo2"),
     script:
         "../scripts/mock_galaxy_zoo2.py"
 
@@ -124,8 +123,8 @@ rule catalog:
     conda:
         CONDA_ENV
     params:
-        data=config["data"],
-        classes=config["classes"],
+        data=study.data,
+        classes=study.classes,
     script:
         "../scripts/catalog.py"
 
@@ -152,11 +151,7 @@ rule array_store:
     resources:
         cpus_per_task=lambda wildcards, threads: threads,
     params:
-        size=config["image_size"],
-        crop=config["image_crop"],
-        square=config["non_square_images"],
-        duplicates=config["duplicate_images"],
-        screen=no_data_screening(config["data"]),
+        **study.store_params,
     script:
         "../scripts/array_store.py"
 
@@ -191,8 +186,8 @@ rule fetch_weights:
         CONDA_ENV
     params:
         source=get_weights_source,
-        mirror=config["weights_mirror"],
-        hub_endpoint=config["hub_endpoint"],
+        mirror=study.weights_mirror,
+        hub_endpoint=study.hub_endpoint,
     script:
         "../scripts/fetch_weights.py"
 
@@ -210,7 +205,7 @@ rule fetch_hub_weights:
         CONDA_ENV
     params:
         source=get_weights_source,
-        mirror=config["weights_mirror"],
-        hub_endpoint=config["hub_endpoint"],
+        mirror=study.weights_mirror,
+        hub_endpoint=study.hub_endpoint,
     script:
         "../scripts/fetch_weights.py"

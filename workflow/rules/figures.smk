@@ -52,7 +52,7 @@ rule gradcam:
     resources:
         **study.model_figure_resources,
     params:
-        galaxies_per_class=lambda wildcards: config["gradcam"]["galaxies_per_class"],
+        galaxies_per_class=lambda wildcards: study.gradcam_galaxies_per_class,
         caption=get_gradcam_caption,
     script:
         "../scripts/gradcam.py"
@@ -88,7 +88,7 @@ rule feature_maps:
     resources:
         **study.model_figure_resources,
     params:
-        options=lambda wildcards: config["feature_maps"],
+        options=lambda wildcards: study.feature_maps_options,
         caption=get_feature_maps_caption,
         maps_caption=get_maps_caption,
     script:

@@ -68,7 +68,7 @@ for name in study.prediction_sets:
             f"{RESULTS}/logs/predict/{name}/predict.log",
         conda:
             CONDA_ENV
-        threads: config["predict"][name]["resources"]["threads"]
+        threads: study.prediction_threads(name)
         resources:
             **study.prediction_resources(name),
         params:
@@ -88,6 +88,6 @@ rule predict_calibration:
     conda:
         CONDA_ENV
     params:
-        classes=config["classes"],
+        classes=study.classes,
     script:
         "../scripts/predict_calibration.py"

@@ -30,10 +30,10 @@ for group in study.groups:
             **study.group_outputs(group),
         log:
             f"{RESULTS}/logs/train/{group.name}.log",
-        retries: config["train_resources"]["retries"]
+        retries: study.train_retries
         conda:
             CONDA_ENV
-        threads: config["train_resources"]["threads"]
+        threads: study.train_threads
         resources:
             **study.train_resources,
             runtime=study.train_runtime(group),

@@ -116,3 +116,8 @@ def check(config: Mapping, runs: Sequence[int]) -> list[str]:
 def rule_name(name: str) -> str:
     """predict_<name> with every character that is not a letter, digit or _ made _: a Snakemake rule name."""
     return "predict_" + re.sub(r"\W", "_", name)
+
+
+def batch_size(config: Mapping, name: str) -> int:
+    """Galaxies per forward pass of set `name` (predict.<name>.batch_size): read when its job starts, never params."""
+    return int(config["predict"][name]["batch_size"])

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from functools import cached_property
 
 from ..config import ConfigError
-from ..data.kinds import data_kind
+from ..data.kinds import data_kind, galaxy_zoo2, no_data_screening
 from ..models.registry import is_timm, sha256_record, weights_file_name
 from ..predict import sets as prediction_sets
 from ..provenance import provenance_summary
@@ -46,6 +46,56 @@ class Study(Plan):
         return settings.split_settings(self.config)
 
     # --- the data and training rules ---
+
+    @cached_property
+    def model_names(self) -> list[str]:
+        """The configured models (config: models), in config order: the values of wildcard `model`."""
+        return list(self.config["models"])
+
+    @cached_property
+    def classes(self) -> list[str]:
+        """The study's classes (config: classes), in order."""
+        return list(self.config["classes"])
+
+    @cached_property
+    def data(self) -> dict:
+        """The data block (config: data): what the catalog rule builds the catalog from."""
+        return self.config["data"]
+
+    def data_settings(self, kind: str) -> dict | None:
+        """The block of data kind `kind` (data.<kind>); None where the config has none."""
+        return self.config["data"].get(kind)
+
+    def mock_settings(self, kind: str) -> dict | None:
+        """The mock block of data kind `kind` (data.<kind>.mock); None where it has none."""
+        return (self.config["data"].get(kind) or {}).get("mock")
+
+    @cached_property
+    def needs_galaxy_zoo2_files(self) -> bool:
+        """Whether the study reads the real Galaxy Zoo 2 files (data.kind galaxy_zoo2, not mocked)."""
+        return self.config["data"]["kind"] == "galaxy_zoo2" and not self.config["data"]["galaxy_zoo2"]["mock"]
+
+    @cached_property
+    def galaxy_zoo2_solutions_file(self) -> str:
+        """Where the Galaxy Zoo 2 solutions file is expected (data.galaxy_zoo2.path)."""
+        return galaxy_zoo2.solutions_file(self.config, self.results)
+
+    @cached_property
+    def store_params(self) -> dict:
+        """What decides the array store besides its images: size, crop, square, duplicates and no-data screening."""
+        return {"size": self.config["image_size"], "crop": self.config["image_crop"],
+                "square": self.config["non_square_images"], "duplicates": self.config["duplicate_images"],
+                "screen": no_data_screening(self.config["data"])}
+
+    @cached_property
+    def weights_mirror(self) -> str | None:
+        """A server with torchvision's ImageNet weight files (config: weights_mirror); None: torchvision's own."""
+        return self.config["weights_mirror"]
+
+    @cached_property
+    def hub_endpoint(self) -> str:
+        """The Hugging Face hub (or its mirror) the timm architectures' weights come from (config: hub_endpoint)."""
+        return self.config["hub_endpoint"]
 
     @cached_property
     def catalog_inputs(self) -> dict[str, str]:
@@ -97,6 +147,16 @@ class Study(Plan):
         """What a Grad-CAM or feature-maps step (a network on the CPU) asks the scheduler for."""
         return resources.MODEL_FIGURE_STEP
 
+    @cached_property
+    def train_retries(self) -> int:
+        """How often a failed training job is tried again (config: train_resources.retries)."""
+        return self.config["train_resources"]["retries"]
+
+    @cached_property
+    def train_threads(self) -> int:
+        """The CPU threads of a training job (config: train_resources.threads)."""
+        return self.config["train_resources"]["threads"]
+
     def train_runtime(self, group: TrainingGroup) -> Callable[..., int]:
         """The `runtime` resource of a group's job, which grows with its epochs and with each attempt."""
         return resources.train_runtime(self.config["train_resources"], group.epochs)
@@ -136,12 +196,21 @@ class Study(Plan):
         """What decides a set's predictions besides its files: its model, runs, views, embeddings and classes."""
         return prediction_sets.set_params(self.config, name, self.runs)
 
+    def prediction_threads(self, name: str) -> int:
+        """The CPU threads of a prediction set's job (predict.<name>.resources.threads)."""
+        return self.config["predict"][name]["resources"]["threads"]
+
     def prediction_resources(self, name: str) -> dict[str, int | str | None]:
         """What a prediction set's job asks the scheduler for (predict.<name>.resources)."""
         return resources.prediction_job_resources(self.config["predict"][name]["resources"],
                                                   self.config["train_resources"])
 
     # --- tables and figures ---
+
+    @cached_property
+    def max_iterations(self) -> int | None:
+        """The cap on every run's optimiser steps (training.max_iterations): a run ending there may lack epochs."""
+        return self.config["training"]["max_iterations"]
 
     def curve_runs(self, jobs: Iterable[TrainingJob]) -> dict[str, dict]:
         """The runs a curves rule gathers, by job name (outputs.curve_runs)."""
@@ -181,6 +250,16 @@ class Study(Plan):
     def model_figure_inputs(self, key: str, model: str) -> dict[str, str]:
         """The inputs of one model's `key` figure (gradcam, feature_maps)."""
         return outputs.model_figure_inputs(self, self.paths, key, model)
+
+    @property
+    def gradcam_galaxies_per_class(self) -> int:
+        """The galaxies of each class a Grad-CAM figure draws (gradcam.galaxies_per_class); gradcam must be set."""
+        return self.config["gradcam"]["galaxies_per_class"]
+
+    @property
+    def feature_maps_options(self) -> dict | None:
+        """The feature-maps figure's options (config: feature_maps); None when it is not drawn."""
+        return self.config["feature_maps"]
 
     def gradcam_caption(self, model: str) -> str:
         """The caption of one model's Grad-CAM figure."""

@@ -13,7 +13,7 @@ from ..training.spec import Machine, Protocol
 from .jobs import TrainingJob
 
 # The fields of config key `training` that say where and how a job computes (Machine), never its numbers.
-MACHINE_KEYS = tuple(f.name for f in fields(Machine) if f.name not in ("threads", "tensorboard"))
+MACHINE_KEYS = tuple(f.name for f in fields(Machine) if f.name not in ("threads", "tensorboard", "compile_cache"))
 
 
 def split_settings(config: Mapping) -> dict:

@@ -91,18 +91,17 @@ class Machine:
     checkpoint_every: int  # minutes between mid-epoch checkpoints
     threads: int | None  # CPU threads torch may use; None: torch's default
     tensorboard: bool  # write TensorBoard event files beside each run's metrics (config key `tensorboard`)
+    compile_cache: str | None  # torch.compile's cache folder (train_resources.compile_cache); None: torch's default
 
     @classmethod
     def from_config(cls, config: Mapping, threads: int | None) -> Machine:
-        """The machine fields of config keys `training` and `tensorboard`.
-
-        The job reads them when it starts.
-        """
+        """The machine fields of config keys `training`, `tensorboard` and the compile cache, at job start."""
         training = config["training"]
         return cls(device=training["device"], compile=training["compile"],
                    eval_batch_size=int(training["eval_batch_size"]),
                    checkpoint_every=int(training["checkpoint_every"]), threads=threads,
-                   tensorboard=bool(config["tensorboard"]))
+                   tensorboard=bool(config["tensorboard"]),
+                   compile_cache=config["train_resources"]["compile_cache"])
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ def test_train_settings_built_from_the_schema_defaults_are_the_schema_defaults(m
     config = resolve(minimal)
     settings = Study(config).protocol(Study(config).jobs[0])
     training_defaults = schema_defaults("training")
-    machine = {f.name for f in dataclasses.fields(Machine)} - {"threads", "tensorboard"}
+    machine = {f.name for f in dataclasses.fields(Machine)} - {"threads", "tensorboard", "compile_cache"}
     job_fields = {"architecture", "weights", "epochs", "frozen_share", "dropout", "class_names", "run", "train_fraction",
                   "split"}
     assert set(training_defaults) == {f.name for f in dataclasses.fields(Protocol)} - job_fields | machine

@@ -16,7 +16,8 @@ def test_the_rules_params_hold_the_protocol_and_a_job_reads_the_rest_from_its_co
     job = study.jobs[0]
     settings = study.protocol(job)
     protocol = settings.params()
-    assert not set(protocol) & {"eval_batch_size", "device", "compile", "checkpoint_every", "tensorboard"}
+    assert not set(protocol) & {"eval_batch_size", "device", "compile", "checkpoint_every", "tensorboard",
+                             "compile_cache"}
     assert {"batch_size", "optimizer", "crop_size", "rotation", "evaluation", "seed", "run"} <= set(protocol)
     assert protocol["class_names"] == config["classes"] and settings.n_classes == len(config["classes"])
     assert Protocol.from_params(protocol) == settings
@@ -41,9 +42,9 @@ def test_the_machine_never_changes_the_protocol(paper):
                                    "checkpoint_every": 1}}
     job = Study(paper).jobs[0]
     assert Study(other).protocol(job) == Study(paper).protocol(job)
-    assert Machine.from_config(other, threads=2) == Machine("cpu", False, 3, 1, 2, False)
+    assert Machine.from_config(other, threads=2) == Machine("cpu", False, 3, 1, 2, False, "resources/torch-compile-cache")
     training = set(load_schema()["properties"]["training"]["properties"])
-    machine = {f.name for f in dataclasses.fields(Machine)} - {"threads", "tensorboard"}
+    machine = {f.name for f in dataclasses.fields(Machine)} - {"threads", "tensorboard", "compile_cache"}
     assert machine | ({f.name for f in dataclasses.fields(Protocol)} & training) == training
 
 
