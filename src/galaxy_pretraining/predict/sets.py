@@ -119,5 +119,5 @@ def rule_name(name: str) -> str:
 
 
 def batch_size(config: Mapping, name: str) -> int:
-    """Galaxies per forward pass of set `name` (predict.<name>.batch_size): read when its job starts, never params."""
+    """Galaxies per forward pass of set `name` (predict.<name>.batch_size), read when its job starts."""
     return int(config["predict"][name]["batch_size"])

@@ -1,4 +1,4 @@
-"""The Study: one object built once from the resolved config, which the workflow's rules ask for everything."""
+"""The Study: one object built once from the resolved config, which the rules ask for everything."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from .plan import Plan
 
 
 class Study(Plan):
-    """A study as the workflow runs it: the plan (runs, jobs, tables, figures), its paths, protocols and captions.
+    """A study as the workflow runs it: the plan, its paths, protocols and captions.
 
     Built once per parse from a resolved config (study.resolve); every value
     is computed once and kept. The rules in workflow/rules/ call its methods,
@@ -82,7 +82,7 @@ class Study(Plan):
 
     @cached_property
     def store_params(self) -> dict:
-        """What decides the array store besides its images: size, crop, square, duplicates and no-data screening."""
+        """What decides the array store besides its images: size, crop, square, duplicates, no-data screening."""
         return {"size": self.config["image_size"], "crop": self.config["image_crop"],
                 "square": self.config["non_square_images"], "duplicates": self.config["duplicate_images"],
                 "screen": no_data_screening(self.config["data"])}
@@ -94,7 +94,7 @@ class Study(Plan):
 
     @cached_property
     def hub_endpoint(self) -> str:
-        """The Hugging Face hub (or its mirror) the timm architectures' weights come from (config: hub_endpoint)."""
+        """The Hugging Face hub (or mirror) the timm architectures' weights come from (config: hub_endpoint)."""
         return self.config["hub_endpoint"]
 
     @cached_property
@@ -103,7 +103,7 @@ class Study(Plan):
         return data_kind(self.config).catalog_inputs(self.config, self.results)
 
     def group_outputs(self, group: TrainingGroup) -> dict[str, list[str]]:
-        """A training rule's outputs: every run's metrics and predictions, and best.pt of the runs that keep it."""
+        """A training rule's outputs: each run's metrics and predictions, and best.pt of the runs that keep it."""
         result = {"metrics": [self.paths.metrics(job) for job in group.jobs],
                   "predictions": [self.paths.predictions(job) for job in group.jobs]}
         kept = [self.paths.best_model(job) for job in group.jobs if self.keeps_best_weights(job)]
@@ -172,7 +172,7 @@ class Study(Plan):
         return prediction_sets.store_params(self.config, name)
 
     def prediction_digests(self) -> list[tuple[str, str]]:
-        """(listed catalog, image digest) of every prediction set: what data.image_digest.refresh_image_digest takes."""
+        """(listed catalog, image digest) of every prediction set, for data.image_digest.refresh_image_digest."""
         return [(self.paths.prediction_listed_catalog(name), self.paths.prediction_image_digest(name))
                 for name in self.prediction_sets]
 
@@ -209,7 +209,7 @@ class Study(Plan):
 
     @cached_property
     def max_iterations(self) -> int | None:
-        """The cap on every run's optimiser steps (training.max_iterations): a run ending there may lack epochs."""
+        """The cap on each run's optimiser steps (training.max_iterations): a run ending there may lack epochs."""
         return self.config["training"]["max_iterations"]
 
     def curve_runs(self, jobs: Iterable[TrainingJob]) -> dict[str, dict]:
@@ -229,7 +229,7 @@ class Study(Plan):
         return outputs.context(self, TABLES[name].needs)
 
     def table_caption(self, name: str) -> str:
-        """A table's caption; the provenance table's starts with what made the study (read when the report is made)."""
+        """A table's caption; the provenance table's starts with what made the study."""
         caption = captions.table_caption(self, name)
         if name == "provenance":
             caption = f"{provenance_summary(self.paths.table(name, 'csv'))} {caption}".strip()
@@ -253,7 +253,7 @@ class Study(Plan):
 
     @property
     def gradcam_galaxies_per_class(self) -> int:
-        """The galaxies of each class a Grad-CAM figure draws (gradcam.galaxies_per_class); gradcam must be set."""
+        """The galaxies per class a Grad-CAM figure draws (gradcam.galaxies_per_class); gradcam must be set."""
         return self.config["gradcam"]["galaxies_per_class"]
 
     @property
