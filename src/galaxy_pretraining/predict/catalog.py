@@ -40,7 +40,8 @@ def set_catalog(name: str, images: Mapping, class_names: Sequence[str]) -> pd.Da
     columns = {"id": images["id_column"], **({"label": images["label_column"]} if labelled else {}),
                **({"image": images["image_column"]} if images["image_column"] else {})}
     try:
-        table, cells = read_sample_table(table_path, columns, images["encoding"])
+        table, cells = read_sample_table(table_path, columns, images["encoding"],
+                                         encoding_key=f"predict.{name}.images.encoding")
     except CatalogError as error:
         raise CatalogError(f"predict.{name}.images: {error}") from None
     ids = cells["id"]

@@ -109,3 +109,12 @@ def test_images_of_another_size_or_mode_than_the_studys_are_refused_by_name(tmp_
         with pytest.raises(BadData, match=rf"predict\.survey\.images: .*first galaxy {galaxy} .*{found}; the study's: 48x48 RGB"):
             check_formats("survey", other, study_paths, "error")
         check_formats("survey", other, study_paths, "warn")
+
+
+def test_a_table_in_another_encoding_names_the_sets_encoding_key(tmp_path):
+    write_images(tmp_path, ["Médée"])
+    (tmp_path / "survey.csv").write_bytes("id\nMédée\n".encode("cp1252"))
+    with pytest.raises(CatalogError, match=r"line 2 is not utf-8 .*set predict\.survey\.images\.encoding to") as error:
+        set_catalog("survey", images_block(tmp_path / "survey.csv"), ["e", "s"])
+    assert "data.folder" not in str(error.value)
+    assert set_catalog("survey", images_block(tmp_path / "survey.csv", encoding="cp1252"), ["e", "s"])["id"].tolist() == ["Médée"]
