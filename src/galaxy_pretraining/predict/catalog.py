@@ -85,12 +85,33 @@ def image_format(path: str) -> tuple[int, int, str]:
         return (image.width, image.height, image.mode)
 
 
-def check_formats(name: str, catalog: pd.DataFrame, study_paths: Sequence[str], on_other: str) -> None:
+def _formats_text(formats: set[tuple[int, int, str]]) -> str:
+    """The study's image formats in words: each when few, else how many and their range of sizes and modes."""
+    if len(formats) <= 3:
+        return "the study's: " + ", ".join(f"{w}x{h} {m}" for w, h, m in sorted(formats))
+    sizes = sorted({(w, h) for w, h, _ in formats}, key=lambda size: (size[0] * size[1], size))
+    modes = "/".join(sorted({m for _, _, m in formats}))
+    return (f"the study's {len(formats)} formats, {sizes[0][0]}x{sizes[0][1]} to {sizes[-1][0]}x{sizes[-1][1]} "
+            f"{modes}")
+
+
+def _preparation_text(size: int, crop: int | None, square: str) -> str:
+    """What the array store does to any image (data.array_store._resized) with the study's settings, in words."""
+    shape = (f"its central {crop}x{crop} of its own pixels taken (image_crop; a larger image then shows less sky)"
+             if crop is not None else
+             "made square when it is not (non_square_images: "
+             + ("padded with black" if square == "pad" else "its central square") + ")")
+    return f"converted to RGB, {shape} and resized to {size}x{size} (image_size)"
+
+
+def check_formats(name: str, catalog: pd.DataFrame, study_paths: Sequence[str], on_other: str,
+                  size: int, crop: int | None = None, square: str = "pad") -> None:
     """Refuse (on_other "error") or warn about galaxies whose image has a size or mode none of the study's has.
 
     The study's formats are read from the headers of its images (for an HDF5 sample, its store's shape is the
-    only size known, and the check is skipped). Raises BadData naming the set, the galaxy, its file and both
-    formats.
+    only size known, and the check is skipped). `size`, `crop` and `square` are the study's image_size,
+    image_crop and non_square_images, which the message says are applied to such images under `warn`. Raises
+    BadData naming the set, the galaxy, its file and both formats.
     """
     study = {image_format(p) for p in study_paths}
     if any(mode == "hdf5" for _, _, mode in study):
@@ -103,14 +124,15 @@ def check_formats(name: str, catalog: pd.DataFrame, study_paths: Sequence[str], 
             strangers.append((galaxy, path, found))
     if not strangers:
         return
-    known = ", ".join(f"{w}x{h} {m}" for w, h, m in sorted(study)[:5])
     galaxy, path, (w, h, mode) = strangers[0]
     message = (f"predict.{name}.images: {len(strangers)} image(s) of a size or mode none of the study's images has, "
-               f"first galaxy {galaxy} ({path}: {w}x{h} {mode}; the study's: {known}); the network would see "
+               f"first galaxy {galaxy} ({path}: {w}x{h} {mode}; {_formats_text(study)}); the network may see "
                "galaxies at another scale or colour than it learnt")
+    preparation = _preparation_text(size, crop, square)
     if on_other == "error":
-        raise BadData(message + f". Cut them as the study's were, or set predict.{name}.images.other_images: warn")
-    log.warning("%s (other_images: warn predicts them)", message)
+        raise BadData(message + f". Cut them as the study's were, or set predict.{name}.images.other_images: warn "
+                      f"to predict them as the study's own images are prepared: each {preparation}")
+    log.warning("%s (other_images: warn: each %s, as the study's own images)", message, preparation)
 
 
 def build_set_store(name: str, params: Mapping, listed: pd.DataFrame, study_catalog: os.PathLike,
@@ -125,7 +147,7 @@ def build_set_store(name: str, params: Mapping, listed: pd.DataFrame, study_cata
 
     images = params["images"]
     check_formats(name, listed, pd.read_parquet(study_catalog, columns=["image_path"])["image_path"].tolist(),
-                  images["other_images"])
+                  images["other_images"], params["size"], params["crop"], params["square"])
     checks = write_array_store(listed["image_path"].tolist(), store_path, params["size"], threads, params["crop"],
                                square=params["square"], duplicates="warn", screen=params["screen"],
                                ids=listed["id"].tolist())

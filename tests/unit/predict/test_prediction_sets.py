@@ -103,12 +103,33 @@ def test_images_of_another_size_or_mode_than_the_studys_are_refused_by_name(tmp_
     write_images(tmp_path / "other", ["grey"], size=(48, 48), mode="L")
     study_paths = [str(tmp_path / "study" / f"s{i}.png") for i in (1, 2)]
     same = pd.DataFrame({"id": ["a"], "image_path": [str(tmp_path / "other/a.png")]})
-    check_formats("survey", same, study_paths, "error")  # the study's format: nothing to say
+    check_formats("survey", same, study_paths, "error", 48)  # the study's format: nothing to say
     for galaxy, found in (("big", "96x96 RGB"), ("grey", "48x48 L")):
         other = pd.DataFrame({"id": [galaxy], "image_path": [str(tmp_path / f"other/{galaxy}.png")]})
         with pytest.raises(BadData, match=rf"predict\.survey\.images: .*first galaxy {galaxy} .*{found}; the study's: 48x48 RGB"):
-            check_formats("survey", other, study_paths, "error")
-        check_formats("survey", other, study_paths, "warn")
+            check_formats("survey", other, study_paths, "error", 48)
+        check_formats("survey", other, study_paths, "warn", 48)
+
+
+def test_a_refused_format_says_how_many_formats_the_study_has_and_what_warn_does(tmp_path, caplog):
+    sizes = [(80 + i, 80 + i) for i in range(6)]
+    for i, size in enumerate(sizes):
+        write_images(tmp_path / "study", [f"s{i}"], size=size)
+    write_images(tmp_path / "other", ["big"], size=(200, 150))
+    study_paths = [str(tmp_path / "study" / f"s{i}.png") for i in range(len(sizes))]
+    other = pd.DataFrame({"id": ["big"], "image_path": [str(tmp_path / "other/big.png")]})
+    with pytest.raises(BadData) as error:
+        check_formats("survey", other, study_paths, "error", 64)
+    assert "the study's 6 formats, 80x80 to 85x85 RGB" in str(error.value)
+    assert ("set predict.survey.images.other_images: warn to predict them as the study's own images are prepared: "
+            "each converted to RGB, made square when it is not (non_square_images: padded with black) and resized "
+            "to 64x64 (image_size)") in str(error.value)
+    with pytest.raises(BadData, match=r"its central 60x60 of its own pixels taken \(image_crop"):
+        check_formats("survey", other, study_paths, "error", 64, crop=60)
+    with caplog.at_level(logging.WARNING):
+        check_formats("survey", other, study_paths, "warn", 64, square="crop")
+    assert "other_images: warn: each converted to RGB, made square when it is not (non_square_images: its central " \
+           "square) and resized to 64x64" in caplog.text
 
 
 def test_a_table_in_another_encoding_names_the_sets_encoding_key(tmp_path):
