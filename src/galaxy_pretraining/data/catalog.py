@@ -251,15 +251,33 @@ def _image_exists(path) -> bool:
     return Path(reference[0] if reference else path).is_file()
 
 
+def spaced_id_note(ids: Sequence[str]) -> str:
+    """"; id '587 ' has a trailing space ..." for the first id with a space around it, else "".
+
+    Ids are kept exactly as written (never stripped), so a space a spreadsheet left around an id makes its file
+    name unfindable; this says why, for a missing-image message.
+    """
+    for galaxy in ids:
+        galaxy = str(galaxy)
+        where = [side for side, spaced in (("leading", galaxy != galaxy.lstrip()),
+                                           ("trailing", galaxy != galaxy.rstrip())) if spaced]
+        if where:
+            return (f"; id {galaxy!r} has a {' and a '.join(where)} space (ids are read exactly as written): "
+                    "remove the spaces around the ids in the table")
+    return ""
+
+
 def catalog_table(raw, raw_label, class_index, paths, class_names) -> pd.DataFrame:
     """The workflow's catalog (one row per galaxy, the columns every kind gives) from a kind's rows.
 
     The workflow's catalog (one row per galaxy, the columns every data kind gives) from a kind's selected rows; an
-    image file that is missing is an error naming the first ones.
+    image file that is missing is an error naming the first ones (and an id with spaces around it).
     """
-    missing = [str(p) for p in paths if not _image_exists(p)]
-    if missing:
-        raise CatalogError(f"{len(missing)} image file(s) missing, first: {missing[:5]}")
+    absent = [i for i, p in enumerate(paths) if not _image_exists(p)]
+    if absent:
+        missing = [str(paths[i]) for i in absent]
+        raise CatalogError(f"{len(missing)} image file(s) missing, first: {missing[:5]}"
+                           + spaced_id_note([raw["id"].iloc[i] for i in absent]))
     n = len(raw)
     catalog = pd.DataFrame(
         {

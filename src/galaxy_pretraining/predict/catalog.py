@@ -19,7 +19,7 @@ import pandas as pd
 from PIL import Image
 
 from ..data.array_store import hdf5_reference, write_array_store
-from ..data.catalog import CatalogError, nfc, on_disk, read_sample_table
+from ..data.catalog import CatalogError, nfc, on_disk, read_sample_table, spaced_id_note
 from ..data.classes import UnknownLabelError, classes_from_map
 from ..errors import BadData
 
@@ -67,7 +67,8 @@ def set_catalog(name: str, images: Mapping, class_names: Sequence[str]) -> pd.Da
     if missing:
         raise CatalogError(f"predict.{name}.images: {len(missing)} image file(s) missing, first: galaxy "
                            f"{missing[0][0]} ({missing[0][1]})" + (f"; and {', '.join(i for i, _ in missing[1:5])}"
-                                                                   if len(missing) > 1 else ""))
+                                                                   if len(missing) > 1 else "")
+                           + spaced_id_note([i for i, _ in missing]))
     catalog = pd.DataFrame({"id": ids, "raw_label": raw, "class_index": np.asarray(class_index, dtype=np.int64),
                             "class_name": [class_names[c] if c >= 0 else "" for c in class_index],
                             "image_path": paths})

@@ -139,3 +139,10 @@ def test_a_table_in_another_encoding_names_the_sets_encoding_key(tmp_path):
         set_catalog("survey", images_block(tmp_path / "survey.csv"), ["e", "s"])
     assert "data.folder" not in str(error.value)
     assert set_catalog("survey", images_block(tmp_path / "survey.csv", encoding="cp1252"), ["e", "s"])["id"].tolist() == ["Médée"]
+
+
+def test_a_missing_image_of_an_id_with_spaces_around_it_says_so(tmp_path):
+    write_images(tmp_path, ["a", "b"])
+    pd.DataFrame({"id": ["a", " b"]}).to_csv(tmp_path / "survey.csv", index=False)
+    with pytest.raises(CatalogError, match=r"first: galaxy  b .*id ' b' has a leading space"):
+        set_catalog("survey", images_block(tmp_path / "survey.csv"), ["e", "s"])
