@@ -87,7 +87,7 @@ def image_format(path: str) -> tuple[int, int, str]:
 
 
 def _formats_text(formats: set[tuple[int, int, str]]) -> str:
-    """The study's image formats in words: each when few, else how many and their range of sizes and modes."""
+    """The study's image formats in words: each when few, else their count and range."""
     if len(formats) <= 3:
         return "the study's: " + ", ".join(f"{w}x{h} {m}" for w, h, m in sorted(formats))
     sizes = sorted({(w, h) for w, h, _ in formats}, key=lambda size: (size[0] * size[1], size))
@@ -97,7 +97,7 @@ def _formats_text(formats: set[tuple[int, int, str]]) -> str:
 
 
 def _preparation_text(size: int, crop: int | None, square: str) -> str:
-    """What the array store does to any image (data.array_store._resized) with the study's settings, in words."""
+    """How the array store prepares any image with the study's settings (array_store._resized), in words."""
     shape = (f"its central {crop}x{crop} of its own pixels taken (image_crop; a larger image then shows less sky)"
              if crop is not None else
              "made square when it is not (non_square_images: "

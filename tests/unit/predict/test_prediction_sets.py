@@ -44,7 +44,7 @@ def test_a_labelled_set_with_embeddings_makes_its_calibration_and_embeddings(dem
     labelled = with_set(demo, embeddings=True)
     labelled["predict"]["survey"]["images"].update(label_column="label")
     plan = study.Study(study.resolve(labelled))
-    assert {"results/demo/predictions/survey.calibration.csv",
+    assert {"results/demo/predictions/survey.calibration.csv", "results/demo/predictions/survey.reliability.png",
             "results/demo/predictions/survey.embeddings.npz"} <= set(plan.targets)
     assert set(plan.prediction_outputs("survey")) == {"predictions", "embeddings"}
 
@@ -146,3 +146,24 @@ def test_a_missing_image_of_an_id_with_spaces_around_it_says_so(tmp_path):
     pd.DataFrame({"id": ["a", " b"]}).to_csv(tmp_path / "survey.csv", index=False)
     with pytest.raises(CatalogError, match=r"first: galaxy  b .*id ' b' has a leading space"):
         set_catalog("survey", images_block(tmp_path / "survey.csv"), ["e", "s"])
+
+
+def test_a_labelled_sets_reliability_diagram_draws_its_ensembles_bins_and_ece(tmp_path):
+    from galaxy_pretraining.analysis.calibration import prediction_set_calibration
+    from galaxy_pretraining.figures.reliability_diagrams import draw_set, write_set_diagram
+
+    rng = np.random.default_rng(1)
+    p_s = rng.uniform(0, 1, 200)
+    predictions = pd.DataFrame({"probability_e": 1 - p_s, "probability_s": p_s,
+                                "true": (rng.uniform(0, 1, 200) < p_s ** 2).astype(int)})
+    calibration = prediction_set_calibration(predictions, ["e", "s"])
+    figure = draw_set(calibration, "survey", "resnet18-imagenet", [0, 1, 2], 8)
+    ax = figure.axes[0]
+    bins = calibration[(calibration["bin"] != "all") & (calibration["count"] > 0)]
+    drawn = ax.lines[-1]
+    np.testing.assert_allclose(drawn.get_xdata(), bins["confidence"])
+    np.testing.assert_allclose(drawn.get_ydata(), bins["accuracy"])
+    ece = calibration.loc[calibration["bin"] == "all", "ece"].item()
+    assert f"ECE {ece:.3f}" in ax.get_title() and "3 run(s) x 8 view(s)" in ax.get_title() and ece > 0.05
+    write_set_diagram(calibration, tmp_path / "survey.reliability.png", "survey", "resnet18-imagenet", [0], 1)
+    assert Image.open(tmp_path / "survey.reliability.png").format == "PNG"
