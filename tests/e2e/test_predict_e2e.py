@@ -145,6 +145,7 @@ def test_calibration_of_the_study_and_of_a_labelled_set(predicted):
     assert own.iloc[0]["bin"] == "all" and own.iloc[0]["count"] == config["splits"]["test_size"]
     run = pd.read_csv(results / "tables/calibration.csv").query("model == @PRETRAINED and run == 0")
     assert own.iloc[0]["ece"] == pytest.approx(float(run["ece"].iloc[0]), abs=1e-6)
+    assert (results / "predictions/own.reliability.png").stat().st_size > 0
 
 
 def test_a_changed_set_is_made_again_and_nothing_else(predicted):

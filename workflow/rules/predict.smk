@@ -82,12 +82,20 @@ rule predict_calibration:
     input:
         study.paths.set_predictions("{prediction_set}"),
     output:
-        study.paths.set_calibration("{prediction_set}"),
+        table=study.paths.set_calibration("{prediction_set}"),
+        figure=report(
+            study.paths.set_reliability("{prediction_set}"),
+            caption="../report/caption.rst",
+            category="Predictions",
+            labels={"set": "{prediction_set}", "figure": "reliability"},
+        ),
     log:
         f"{RESULTS}/logs/predict/{{prediction_set}}/calibration.log",
     conda:
         CONDA_ENV
     params:
         classes=study.classes,
+        prediction=lambda wildcards: study.prediction_params(wildcards.prediction_set),
+        caption=lambda wildcards: study.prediction_reliability_caption(wildcards.prediction_set),
     script:
         "../scripts/predict_calibration.py"

@@ -107,11 +107,13 @@ def on_disk(path: os.PathLike, listings: dict | None = None) -> Path:
 _ZIP, _OLE = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
 
 
-def _read_text_table(table_path: Path, encoding: str, separator: str | None) -> pd.DataFrame:
+def _read_text_table(table_path: Path, encoding: str, separator: str | None,
+                     encoding_key: str = "data.folder.encoding") -> pd.DataFrame:
     """A CSV or tab-separated table, every cell as the text written, decoded with `encoding`.
 
     A CSV or tab-separated table, every cell as the text written, decoded with `encoding` (CatalogError naming the
-    line and the byte where it is not); `separator` None: comma or semicolon, as the header row has them.
+    line, the byte and the config key `encoding_key` where it is not); `separator` None: comma or semicolon, as the
+    header row has them.
     """
     data = table_path.read_bytes()
     if data.startswith(_ZIP) or data.startswith(_OLE):
@@ -122,7 +124,7 @@ def _read_text_table(table_path: Path, encoding: str, separator: str | None) -> 
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise CatalogError(f"{table_path}: line {line} is not {encoding} (byte 0x{data[error.start]:02x} at byte "
-                           f"{error.start} of the file): save the table as 'CSV UTF-8', or set data.folder.encoding "
+                           f"{error.start} of the file): save the table as 'CSV UTF-8', or set {encoding_key} "
                            f"to the encoding it was saved in (Excel on Windows: cp1252)") from None
     if separator is None:
         header = text.split("\n", 1)[0]
@@ -130,7 +132,8 @@ def _read_text_table(table_path: Path, encoding: str, separator: str | None) -> 
     return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False, sep=separator)
 
 
-def read_table_file(table_path: os.PathLike, encoding: str = "utf-8") -> pd.DataFrame:
+def read_table_file(table_path: os.PathLike, encoding: str = "utf-8",
+                    encoding_key: str = "data.folder.encoding") -> pd.DataFrame:
     """A sample table as people keep them.
 
     Parquet, an Excel workbook (.xlsx, its first sheet), tab-separated (.tsv, .tab) or CSV (any other name; comma-
@@ -138,7 +141,7 @@ def read_table_file(table_path: os.PathLike, encoding: str = "utf-8") -> pd.Data
     (no number parsing, no NA guessing); column names in NFC.
 
     Raises CatalogError naming the file: a missing file, an old .xls or .ods workbook, a workbook named as a CSV,
-    or a line that is not in `encoding` (naming the line and the byte).
+    or a line that is not in `encoding` (naming the line, the byte and `encoding_key`, the config key to set).
     """
     table_path = on_disk(table_path)
     if not table_path.exists():
@@ -156,7 +159,7 @@ def read_table_file(table_path: os.PathLike, encoding: str = "utf-8") -> pd.Data
     elif suffix in (".xls", ".ods", ".numbers"):
         raise CatalogError(f"{table_path}: {suffix} workbooks are not read; save it as .xlsx, 'CSV UTF-8' or Parquet")
     else:
-        table = _read_text_table(table_path, encoding, "\t" if suffix in (".tsv", ".tab") else None)
+        table = _read_text_table(table_path, encoding, "\t" if suffix in (".tsv", ".tab") else None, encoding_key)
     table.columns = [_cell_text(c) for c in table.columns]
     return table
 
@@ -179,8 +182,8 @@ def _text_column(table: pd.DataFrame, column: str, what: str, table_path: Path) 
     return texts
 
 
-def read_sample_table(table_path: os.PathLike, columns: Mapping[str, str],
-                      encoding: str = "utf-8") -> tuple[pd.DataFrame, dict[str, list[str]]]:
+def read_sample_table(table_path: os.PathLike, columns: Mapping[str, str], encoding: str = "utf-8",
+                      encoding_key: str = "data.folder.encoding") -> tuple[pd.DataFrame, dict[str, list[str]]]:
     """A user's sample table and its named columns, each as a list of text cells in NFC.
 
     A user's sample table (read_table_file: CSV, tab-separated, Excel or Parquet), and its named columns each as a
@@ -192,10 +195,11 @@ def read_sample_table(table_path: os.PathLike, columns: Mapping[str, str],
     decoded as UTF-8, and an integer Parquet column gives its digits. The
     table itself comes back as read (a CSV's cells all strings).
     Raises CatalogError naming the file and the row for a missing table or
-    column, a floating-point id column or an empty (or blank) cell.
+    column, a floating-point id column or an empty (or blank) cell; a text table not in `encoding` names
+    `encoding_key`, the config key that sets it.
     """
     table_path = Path(table_path)
-    table = read_table_file(table_path, encoding)
+    table = read_table_file(table_path, encoding, encoding_key)
     columns = {role: nfc(column) for role, column in columns.items()}
     _require_columns(table, list(columns.values()), str(table_path))
     return table, {role: _text_column(table, column, role, table_path) for role, column in columns.items()}
@@ -264,6 +268,22 @@ def _image_exists(path) -> bool:
     return Path(reference[0] if reference else path).is_file()
 
 
+def spaced_id_note(ids: Sequence[str]) -> str:
+    """"; id '587 ' has a trailing space ..." for the first id with a space around it, else "".
+
+    Ids are kept exactly as written (never stripped), so a space a spreadsheet left around an id makes its file
+    name unfindable; this says why, for a missing-image message.
+    """
+    for galaxy in ids:
+        galaxy = str(galaxy)
+        where = [side for side, spaced in (("leading", galaxy != galaxy.lstrip()),
+                                           ("trailing", galaxy != galaxy.rstrip())) if spaced]
+        if where:
+            return (f"; id {galaxy!r} has a {' and a '.join(where)} space (ids are read exactly as written): "
+                    "remove the spaces around the ids in the table")
+    return ""
+
+
 def catalog_table(raw: pd.DataFrame, raw_label: pd.Series, class_index: Sequence[int], paths: Sequence[os.PathLike | str],
                   class_names: Sequence[str]) -> pd.DataFrame:
     """The workflow's catalog (one row per galaxy, the columns every kind gives) from a kind's rows.
@@ -282,9 +302,11 @@ def catalog_table(raw: pd.DataFrame, raw_label: pd.Series, class_index: Sequence
     Raises:
         CatalogError: an image file is missing (naming the first ones) or an id appears twice (naming the rows).
     """
-    missing = [str(p) for p in paths if not _image_exists(p)]
-    if missing:
-        raise CatalogError(f"{len(missing)} image file(s) missing, first: {missing[:5]}")
+    absent = [i for i, p in enumerate(paths) if not _image_exists(p)]
+    if absent:
+        missing = [str(paths[i]) for i in absent]
+        raise CatalogError(f"{len(missing)} image file(s) missing, first: {missing[:5]}"
+                           + spaced_id_note([raw["id"].iloc[i] for i in absent]))
     n = len(raw)
     catalog = pd.DataFrame(
         {

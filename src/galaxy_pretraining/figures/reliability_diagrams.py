@@ -2,13 +2,14 @@
 
 In each of 15 equal-width bins of top-class confidence, mean and sd over runs, against the diagonal of perfect
 calibration; the mean expected calibration error (ECE) over runs in the panel's title. Bins with no galaxy in
-any run are left out; diverged runs are left out and counted under the figure.
+any run are left out; diverged runs are left out and counted under the figure. draw_set: the same diagram of a
+labelled prediction set's ensemble (analysis.calibration.prediction_set_calibration).
 """
 
 import numpy as np
 
 from ..analysis.calibration import expected_calibration_error
-from ._plotting import COLUMN_WIDTH, diverged_note, explain_empty, model_colours, plt, style
+from ._plotting import COLUMN_WIDTH, diverged_note, explain_empty, model_colours, plt, save, style
 
 TABLES = {"reliability": "reliability", "calibration": "calibration"}
 
@@ -39,3 +40,31 @@ def draw(reliability, calibration, models):
     figure.tight_layout()
     diverged_note(figure, calibration, models)
     return figure
+
+
+def draw_set(calibration, name: str, model: str, runs, views: int):
+    """A labelled prediction set's reliability diagram: its ensemble's accuracy against confidence.
+
+    `calibration` is prediction_set_calibration's table (its "all" row, then one row per bin); the ensemble is the
+    mean probability over `runs` x `views` of `model`. Its ECE and accuracy in the title; empty bins left out.
+    """
+    style()
+    head = calibration[calibration["bin"] == "all"].iloc[0]
+    bins = calibration[(calibration["bin"] != "all") & (calibration["count"] > 0)]
+    figure, ax = plt.subplots(figsize=(COLUMN_WIDTH, COLUMN_WIDTH))
+    ax.plot([0, 1], [0, 1], color="0.7", linestyle=":", linewidth=0.8)
+    ax.plot(bins["confidence"], bins["accuracy"], color=model_colours([model])[model], marker="o", markersize=3,
+            linewidth=1)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence (top-class probability)")
+    ax.set_ylabel("accuracy")
+    ax.set_title(f"{name}: {model}, {len(runs)} run(s) x {views} view(s)\nECE {float(head['ece']):.3f}, "
+                 f"accuracy {float(head['accuracy']):.3f} ({int(head['count'])} galaxies)", fontsize="small")
+    figure.tight_layout()
+    return figure
+
+
+def write_set_diagram(calibration, path, name: str, model: str, runs, views: int) -> None:
+    """Draw a labelled set's reliability diagram (draw_set) and write it to `path`, atomically."""
+    save(draw_set(calibration, name, model, runs, views), [path])

@@ -21,7 +21,7 @@ import pandas as pd
 from PIL import Image
 
 from ..data.array_store import hdf5_reference, write_array_store
-from ..data.catalog import CatalogError, nfc, on_disk, read_sample_table
+from ..data.catalog import CatalogError, nfc, on_disk, read_sample_table, spaced_id_note
 from ..data.classes import UnknownLabelError, classes_from_map
 from ..errors import BadData
 
@@ -42,7 +42,8 @@ def set_catalog(name: str, images: Mapping, class_names: Sequence[str]) -> pd.Da
     columns = {"id": images["id_column"], **({"label": images["label_column"]} if labelled else {}),
                **({"image": images["image_column"]} if images["image_column"] else {})}
     try:
-        table, cells = read_sample_table(table_path, columns, images["encoding"])
+        table, cells = read_sample_table(table_path, columns, images["encoding"],
+                                         encoding_key=f"predict.{name}.images.encoding")
     except CatalogError as error:
         raise CatalogError(f"predict.{name}.images: {error}") from None
     ids = cells["id"]
@@ -68,7 +69,8 @@ def set_catalog(name: str, images: Mapping, class_names: Sequence[str]) -> pd.Da
     if missing:
         raise CatalogError(f"predict.{name}.images: {len(missing)} image file(s) missing, first: galaxy "
                            f"{missing[0][0]} ({missing[0][1]})" + (f"; and {', '.join(i for i, _ in missing[1:5])}"
-                                                                   if len(missing) > 1 else ""))
+                                                                   if len(missing) > 1 else "")
+                           + spaced_id_note([i for i, _ in missing]))
     catalog = pd.DataFrame({"id": ids, "raw_label": raw, "class_index": np.asarray(class_index, dtype=np.int64),
                             "class_name": [class_names[c] if c >= 0 else "" for c in class_index],
                             "image_path": paths})
@@ -86,14 +88,33 @@ def image_format(path: str) -> tuple[int, int, str]:
         return (image.width, image.height, image.mode)
 
 
-def check_formats(name: str, catalog: pd.DataFrame, study_paths: Sequence[str], on_other: str) -> None:
-    """Refuse or warn about galaxies whose image has a size or mode that none of the study's has.
+def _formats_text(formats: set[tuple[int, int, str]]) -> str:
+    """The study's image formats in words: each when few, else their count and range."""
+    if len(formats) <= 3:
+        return "the study's: " + ", ".join(f"{w}x{h} {m}" for w, h, m in sorted(formats))
+    sizes = sorted({(w, h) for w, h, _ in formats}, key=lambda size: (size[0] * size[1], size))
+    modes = "/".join(sorted({m for _, _, m in formats}))
+    return (f"the study's {len(formats)} formats, {sizes[0][0]}x{sizes[0][1]} to {sizes[-1][0]}x{sizes[-1][1]} "
+            f"{modes}")
 
-    on_other "error" refuses.
+
+def _preparation_text(size: int, crop: int | None, square: str) -> str:
+    """How the array store prepares any image with the study's settings (array_store._resized), in words."""
+    shape = (f"its central {crop}x{crop} of its own pixels taken (image_crop; a larger image then shows less sky)"
+             if crop is not None else
+             "made square when it is not (non_square_images: "
+             + ("padded with black" if square == "pad" else "its central square") + ")")
+    return f"converted to RGB, {shape} and resized to {size}x{size} (image_size)"
+
+
+def check_formats(name: str, catalog: pd.DataFrame, study_paths: Sequence[str], on_other: str,
+                  size: int, crop: int | None = None, square: str = "pad") -> None:
+    """Refuse (on_other "error") or warn about galaxies whose image size or mode none of the study's has.
 
     The study's formats are read from the headers of its images (for an HDF5 sample, its store's shape is the
-    only size known, and the check is skipped). Raises BadData naming the set, the galaxy, its file and both
-    formats.
+    only size known, and the check is skipped). `size`, `crop` and `square` are the study's image_size,
+    image_crop and non_square_images, which the message says are applied to such images under `warn`. Raises
+    BadData naming the set, the galaxy, its file and both formats.
     """
     study = {image_format(p) for p in study_paths}
     if any(mode == "hdf5" for _, _, mode in study):
@@ -106,14 +127,15 @@ def check_formats(name: str, catalog: pd.DataFrame, study_paths: Sequence[str], 
             strangers.append((galaxy, path, found))
     if not strangers:
         return
-    known = ", ".join(f"{w}x{h} {m}" for w, h, m in sorted(study)[:5])
     galaxy, path, (w, h, mode) = strangers[0]
     message = (f"predict.{name}.images: {len(strangers)} image(s) of a size or mode none of the study's images has, "
-               f"first galaxy {galaxy} ({path}: {w}x{h} {mode}; the study's: {known}); the network would see "
+               f"first galaxy {galaxy} ({path}: {w}x{h} {mode}; {_formats_text(study)}); the network may see "
                "galaxies at another scale or colour than it learnt")
+    preparation = _preparation_text(size, crop, square)
     if on_other == "error":
-        raise BadData(message + f". Cut them as the study's were, or set predict.{name}.images.other_images: warn")
-    log.warning("%s (other_images: warn predicts them)", message)
+        raise BadData(message + f". Cut them as the study's were, or set predict.{name}.images.other_images: warn "
+                      f"to predict them as the study's own images are prepared: each {preparation}")
+    log.warning("%s (other_images: warn: each %s, as the study's own images)", message, preparation)
 
 
 def build_set_store(name: str, params: Mapping, listed: pd.DataFrame, study_catalog: os.PathLike,
@@ -130,7 +152,7 @@ def build_set_store(name: str, params: Mapping, listed: pd.DataFrame, study_cata
 
     images = params["images"]
     check_formats(name, listed, pd.read_parquet(study_catalog, columns=["image_path"])["image_path"].tolist(),
-                  images["other_images"])
+                  images["other_images"], params["size"], params["crop"], params["square"])
     checks = write_array_store(listed["image_path"].tolist(), store_path, params["size"], threads, params["crop"],
                                square=params["square"], duplicates="warn", screen=params["screen"],
                                ids=listed["id"].tolist())

@@ -200,6 +200,14 @@ class Study(Plan):
         """The CPU threads of a prediction set's job (predict.<name>.resources.threads)."""
         return self.config["predict"][name]["resources"]["threads"]
 
+    def prediction_reliability_caption(self, name: str) -> str:
+        """The report's caption of a labelled prediction set's reliability diagram."""
+        spec = self.config["predict"][name]
+        return (f"Reliability diagram of prediction set {name}: accuracy against top-class confidence of the "
+                f"ensemble of {spec['model']} (runs {self.prediction_runs(name)}, {spec['views']} view(s) each), "
+                "in 15 equal-width bins (empty bins left out), against the diagonal of perfect calibration; "
+                f"its expected calibration error in the title and in predictions/{name}.calibration.csv.")
+
     def prediction_resources(self, name: str) -> dict[str, int | str | None]:
         """What a prediction set's job asks the scheduler for (predict.<name>.resources)."""
         return resources.prediction_job_resources(self.config["predict"][name]["resources"],

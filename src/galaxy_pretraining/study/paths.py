@@ -121,6 +121,10 @@ class StudyPaths:
         """predictions/<name>.calibration.csv: a labelled prediction set's calibration."""
         return self._in_results(f"predictions/{name}.calibration.csv")
 
+    def set_reliability(self, name: str) -> str:
+        """predictions/<name>.reliability.png: a labelled prediction set's reliability diagram."""
+        return self._in_results(f"predictions/{name}.reliability.png")
+
     def log(self, name: str) -> str:
         """logs/<name>.log: the log of one job."""
         return self._in_results(f"logs/{name}.log")

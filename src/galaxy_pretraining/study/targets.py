@@ -32,5 +32,5 @@ def final_targets(plan: Plan, paths: StudyPaths) -> list[str]:
         if plan.config["predict"][name]["embeddings"]:
             targets.append(paths.set_embeddings(name))
         if prediction_sets.labelled(plan.config, name):
-            targets.append(paths.set_calibration(name))
+            targets += [paths.set_calibration(name), paths.set_reliability(name)]
     return targets

@@ -120,3 +120,11 @@ def test_case_alpha_channel_png_study_summary_counts_what_the_store_checks_found
     assert pd.read_parquet(results / "catalog.parquet")["id"].tolist() == pd.read_parquet(
         results / "catalog_listed.parquet")["id"].tolist()  # nothing dropped: the store's catalog is the listed one
     assert "transparent=40," in (results / "logs/array_store.log").read_text()
+
+
+def test_ids_with_spaces_around_them_are_kept_and_the_missing_images_message_says_so(tmp_path):
+    """Ids are never stripped: an id a spreadsheet left a space after names no file, and the message says why."""
+    write_images(tmp_path, ["587001", "587002"])
+    pd.DataFrame({"id": ["587001", "587002 "], "label": ["0", "1"]}).to_csv(tmp_path / "labels.csv", index=False)
+    with pytest.raises(CatalogError, match=r"1 image file\(s\) missing.*id '587002 ' has a trailing space"):
+        folder_catalog(tmp_path / "labels.csv", tmp_path, image_pattern="{id}.png")

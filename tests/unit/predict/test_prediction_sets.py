@@ -44,7 +44,7 @@ def test_a_labelled_set_with_embeddings_makes_its_calibration_and_embeddings(dem
     labelled = with_set(demo, embeddings=True)
     labelled["predict"]["survey"]["images"].update(label_column="label")
     plan = study.Study(study.resolve(labelled))
-    assert {"results/demo/predictions/survey.calibration.csv",
+    assert {"results/demo/predictions/survey.calibration.csv", "results/demo/predictions/survey.reliability.png",
             "results/demo/predictions/survey.embeddings.npz"} <= set(plan.targets)
     assert set(plan.prediction_outputs("survey")) == {"predictions", "embeddings"}
 
@@ -103,9 +103,67 @@ def test_images_of_another_size_or_mode_than_the_studys_are_refused_by_name(tmp_
     write_images(tmp_path / "other", ["grey"], size=(48, 48), mode="L")
     study_paths = [str(tmp_path / "study" / f"s{i}.png") for i in (1, 2)]
     same = pd.DataFrame({"id": ["a"], "image_path": [str(tmp_path / "other/a.png")]})
-    check_formats("survey", same, study_paths, "error")  # the study's format: nothing to say
+    check_formats("survey", same, study_paths, "error", 48)  # the study's format: nothing to say
     for galaxy, found in (("big", "96x96 RGB"), ("grey", "48x48 L")):
         other = pd.DataFrame({"id": [galaxy], "image_path": [str(tmp_path / f"other/{galaxy}.png")]})
         with pytest.raises(BadData, match=rf"predict\.survey\.images: .*first galaxy {galaxy} .*{found}; the study's: 48x48 RGB"):
-            check_formats("survey", other, study_paths, "error")
-        check_formats("survey", other, study_paths, "warn")
+            check_formats("survey", other, study_paths, "error", 48)
+        check_formats("survey", other, study_paths, "warn", 48)
+
+
+def test_a_refused_format_says_how_many_formats_the_study_has_and_what_warn_does(tmp_path, caplog):
+    sizes = [(80 + i, 80 + i) for i in range(6)]
+    for i, size in enumerate(sizes):
+        write_images(tmp_path / "study", [f"s{i}"], size=size)
+    write_images(tmp_path / "other", ["big"], size=(200, 150))
+    study_paths = [str(tmp_path / "study" / f"s{i}.png") for i in range(len(sizes))]
+    other = pd.DataFrame({"id": ["big"], "image_path": [str(tmp_path / "other/big.png")]})
+    with pytest.raises(BadData) as error:
+        check_formats("survey", other, study_paths, "error", 64)
+    assert "the study's 6 formats, 80x80 to 85x85 RGB" in str(error.value)
+    assert ("set predict.survey.images.other_images: warn to predict them as the study's own images are prepared: "
+            "each converted to RGB, made square when it is not (non_square_images: padded with black) and resized "
+            "to 64x64 (image_size)") in str(error.value)
+    with pytest.raises(BadData, match=r"its central 60x60 of its own pixels taken \(image_crop"):
+        check_formats("survey", other, study_paths, "error", 64, crop=60)
+    with caplog.at_level(logging.WARNING):
+        check_formats("survey", other, study_paths, "warn", 64, square="crop")
+    assert "other_images: warn: each converted to RGB, made square when it is not (non_square_images: its central " \
+           "square) and resized to 64x64" in caplog.text
+
+
+def test_a_table_in_another_encoding_names_the_sets_encoding_key(tmp_path):
+    write_images(tmp_path, ["Médée"])
+    (tmp_path / "survey.csv").write_bytes("id\nMédée\n".encode("cp1252"))
+    with pytest.raises(CatalogError, match=r"line 2 is not utf-8 .*set predict\.survey\.images\.encoding to") as error:
+        set_catalog("survey", images_block(tmp_path / "survey.csv"), ["e", "s"])
+    assert "data.folder" not in str(error.value)
+    assert set_catalog("survey", images_block(tmp_path / "survey.csv", encoding="cp1252"), ["e", "s"])["id"].tolist() == ["Médée"]
+
+
+def test_a_missing_image_of_an_id_with_spaces_around_it_says_so(tmp_path):
+    write_images(tmp_path, ["a", "b"])
+    pd.DataFrame({"id": ["a", " b"]}).to_csv(tmp_path / "survey.csv", index=False)
+    with pytest.raises(CatalogError, match=r"first: galaxy  b .*id ' b' has a leading space"):
+        set_catalog("survey", images_block(tmp_path / "survey.csv"), ["e", "s"])
+
+
+def test_a_labelled_sets_reliability_diagram_draws_its_ensembles_bins_and_ece(tmp_path):
+    from galaxy_pretraining.analysis.calibration import prediction_set_calibration
+    from galaxy_pretraining.figures.reliability_diagrams import draw_set, write_set_diagram
+
+    rng = np.random.default_rng(1)
+    p_s = rng.uniform(0, 1, 200)
+    predictions = pd.DataFrame({"probability_e": 1 - p_s, "probability_s": p_s,
+                                "true": (rng.uniform(0, 1, 200) < p_s ** 2).astype(int)})
+    calibration = prediction_set_calibration(predictions, ["e", "s"])
+    figure = draw_set(calibration, "survey", "resnet18-imagenet", [0, 1, 2], 8)
+    ax = figure.axes[0]
+    bins = calibration[(calibration["bin"] != "all") & (calibration["count"] > 0)]
+    drawn = ax.lines[-1]
+    np.testing.assert_allclose(drawn.get_xdata(), bins["confidence"])
+    np.testing.assert_allclose(drawn.get_ydata(), bins["accuracy"])
+    ece = calibration.loc[calibration["bin"] == "all", "ece"].item()
+    assert f"ECE {ece:.3f}" in ax.get_title() and "3 run(s) x 8 view(s)" in ax.get_title() and ece > 0.05
+    write_set_diagram(calibration, tmp_path / "survey.reliability.png", "survey", "resnet18-imagenet", [0], 1)
+    assert Image.open(tmp_path / "survey.reliability.png").format == "PNG"
