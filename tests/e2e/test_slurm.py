@@ -109,13 +109,14 @@ def test_demo_study_through_the_slurm_profile(root, tmp_path, snakemake_exe, clu
     assert "fetch_weights" not in names  # localrule: True, run by Snakemake itself (the head node)
     assert len(others) <= 6, names  # 20 table and figure steps went out as one "summary" job
     # ... which asks for what its steps state (1 CPU, 2 GB, 5 min each; study.resources.SUMMARY_STEP), added up
-    # over the layers of steps that run side by side: minutes, not the profile's default hour per step.
+    # over the layers of at most --cores (8) steps that run side by side: minutes, not the profile's default hour
+    # and 8 GB per step (14 h and 16 GB before).
     summary = [j for j in others if j["Comment"].startswith("rule_summary")]  # a group job: rule_<group>_<rules>
     assert summary and all(j["JobState"] == "COMPLETED" for j in summary), summary
     for job in summary:
         hours, minutes, _ = job["TimeLimit"].split(":")
-        assert int(hours) * 60 + int(minutes) <= 5 * 20 and int(job["NumCPUs"]) <= 2, job
-        assert int(job["MinMemoryNode"].rstrip("M")) <= 2 * 2000, job
+        assert int(hours) * 60 + int(minutes) <= 60 and int(job["NumCPUs"]) <= 8, job
+        assert int(job["MinMemoryNode"].rstrip("M")) <= 8 * 2000, job
 
 
 def test_a_training_job_stopped_by_its_time_limit_resumes_from_the_batch_it_stopped_at(root, tmp_path, snakemake_exe,

@@ -1,6 +1,8 @@
 # The one Study of this workflow, built once from the resolved config, and the get_* helpers that the rules
 # call: each is one line on `study` (galaxy_pretraining.study); none holds logic of its own.
 
+import sys
+
 from galaxy_pretraining.caches import use_workflow_caches
 from galaxy_pretraining.data.image_digest import refresh_image_digest
 from galaxy_pretraining.data.kinds import galaxy10_decals, galaxy_zoo2, mock, nair_abraham
@@ -8,6 +10,8 @@ from galaxy_pretraining.errors import mark_invocation
 from galaxy_pretraining.study import Study
 
 study = Study(config)
+# Snakemake tells a Snakefile no more than its command line whether this command makes the report.
+MAKING_REPORT = "--report" in sys.argv
 RESULTS = study.results
 # Matplotlib's, torch's and other home caches into .cache/ here, for the jobs too: a read-only $HOME stops nothing.
 use_workflow_caches()
@@ -40,7 +44,7 @@ def get_table_arguments(wildcards):
 
 
 def get_table_caption(wildcards):
-    return study.table_caption(wildcards.table)
+    return study.table_caption(wildcards.table, for_report=MAKING_REPORT)
 
 
 def get_figure_input(wildcards):

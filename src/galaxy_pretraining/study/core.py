@@ -236,10 +236,15 @@ class Study(Plan):
         """A table's context values by its function's argument names."""
         return outputs.context(self, TABLES[name].needs)
 
-    def table_caption(self, name: str) -> str:
-        """A table's caption; the provenance table's starts with what made the study."""
+    def table_caption(self, name: str, for_report: bool = False) -> str:
+        """A table's caption; in a report, the provenance table's starts with what made the study.
+
+        The summary is read from the provenance table itself, so it is added only
+        when the report is made: as a param of the table's rule it would change
+        once the table exists and make a finished study remake it.
+        """
         caption = captions.table_caption(self, name)
-        if name == "provenance":
+        if name == "provenance" and for_report:
             caption = f"{provenance_summary(self.paths.table(name, 'csv'))} {caption}".strip()
         return caption
 
