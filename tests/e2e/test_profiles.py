@@ -86,8 +86,12 @@ def test_every_training_job_goes_to_the_gpu_partition_with_its_gpu_cpus_and_memo
         assert resources.get("gpu") == str(block["gpu"]) == "1", job
         assert resources.get("cpus_per_task") == str(block["threads"]), job
         assert resources.get("mem_mb") == str(block["mem_mb"]), job
+    # A prediction set's job (rule predict_<set>) is a GPU job too, on the training jobs' partition.
+    predicting = {S.Study(config).prediction_rule_name(name) for name in config.get("predict") or {}}
     for job in jobs:
-        if job["rule"] not in training_rules(config) and not job["local"] and job["rule"] != "all":
+        if job["rule"] in predicting:
+            assert job["resources"].get("slurm_partition") == "gpu" and job["resources"].get("gpu") == "1", job
+        elif job["rule"] not in training_rules(config) and not job["local"] and job["rule"] != "all":
             assert job["resources"].get("slurm_partition") == "cpu", job
             assert job["resources"].get("gpu", "0") == "0", job
 

@@ -206,8 +206,8 @@ def test_a_training_job_stopped_by_its_time_limit_resumes_from_the_batch_it_stop
                     found = re.findall(r"SIGTERM: stopped efficientnet_lite0 run 0 " + where, slurm_log)
                     assert len(found) == 1 and not finished, slurm_log[-3000:]
                     stops += found
-        log = (folder / "results/timeout/logs/train/efficientnet_lite0-scratch/run000.log").read_text()
-        resumed = re.findall(r"resuming from \S+last.pt " + where, log)
+        job_log = (folder / "results/timeout/logs/train/efficientnet_lite0-scratch/run000.log").read_text()
+        resumed = re.findall(r"resuming from \S+last.pt " + where, job_log)
         assert resumed == ([f"after epoch {epochs}"] if finished else stops[-1:]), (states, stops, resumed)
         if stops:
             break
