@@ -141,7 +141,7 @@ def _space_failure(target: Path, tmp: Path, error: Exception) -> NoSpaceLeft | N
     return None
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Whether a process `pid` runs on this host."""
     try:
         os.kill(pid, 0)
@@ -193,7 +193,7 @@ def stale_temporaries(target: os.PathLike, only_writer: bool = False) -> list[Pa
         with contextlib.suppress(FileNotFoundError):
             idle = time.time() - sibling.stat().st_mtime
             if (only_writer or idle > STALE_AFTER_S
-                    or host == HOST and (int(pid) == os.getpid() or not _alive(int(pid)))):
+                    or host == HOST and (int(pid) == os.getpid() or not process_alive(int(pid)))):
                 stale.append(sibling)
     return sorted(stale)
 

@@ -32,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from .io import process_alive
 from .progress import RECORD_FILE, progress_path, read_progress, read_record
 from .study import Study, resolve
 
@@ -75,16 +76,6 @@ def _age(timestamp: str | None, now: datetime.datetime) -> float:
     return (now - datetime.datetime.fromisoformat(timestamp)).total_seconds()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def run_state(folder: Path, record: dict | None, seconds_per_epoch: float, now: datetime.datetime,
               stale_after: float = STALE_AFTER) -> tuple[str, str]:
     """(state, note) of one run folder: one of STATES and what it rests on."""
@@ -97,7 +88,7 @@ def run_state(folder: Path, record: dict | None, seconds_per_epoch: float, now: 
     attempt = record["attempts"][-1] if record.get("attempts") else {}
     if state == "running":
         if attempt.get("host") == socket.gethostname() and attempt.get("pid"):
-            if _alive(int(attempt["pid"])):
+            if process_alive(int(attempt["pid"])):
                 return "running", f"pid {attempt['pid']}"
             return "failed", f"its job (pid {attempt['pid']}) is gone without a word"
         limit = max(stale_after, 3 * seconds_per_epoch if seconds_per_epoch == seconds_per_epoch else 0)
